@@ -1,0 +1,346 @@
+"""What the coach advises from the history: pure functions, no I/O, no clock.
+
+``history`` is :meth:`voicecoach.store.Store.sessions` (oldest first),
+``program`` the ``[program]`` table of the config, ``now`` the current time
+(aware, or naive local time). The rules, from the source program:
+
+- progress: 15 perfect reps in one set, each lowered over 3 s or more ->
+  add a light dumbbell between the feet, or the next harder variation. Until
+  then, a set done all perfect earns one more rep next time (towards 15).
+- regress: the back arched on half the reps or more in the last two
+  sessions -> the next easier variation, hands under the hips allowed.
+- floor: how the stop point moved since about two weeks ago.
+- recovery: a session within 24 h of the last one (or a fourth within a
+  week) -> a warning and a lighter plan; a gap over 10 days -> an easier
+  restart.
+
+Each rule gives an :class:`Advice`: one sentence to speak and the
+``[program]`` keys to use today. The caller applies the ``program`` dicts in
+list order (``dict.update``); they never conflict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from voicecoach.config import VARIATIONS
+
+BACK_ARCHED = "back_arched"
+"""The mark (grammar intent) that says the lower back lifted off the floor."""
+
+PERFECT_REPS = 15
+PERFECT_DESCENT_S = 3.0
+RECOVERY_HOURS = 24.0
+SESSIONS_PER_WEEK = 3
+RESTART_DAYS = 10
+FLOOR_LOOKBACK_DAYS = 14
+FLOOR_MIN_CHANGE = 0.05
+"""Stop-point changes smaller than this (5% of the lowering) are noise."""
+
+NAMES = {
+    "dead_bug": "dead bugs",
+    "bent_knee": "bent-knee raises",
+    "single_leg": "single-leg raises",
+    "straight_leg": "straight-leg raises",
+    "hanging": "hanging leg raises",
+}
+
+
+@dataclass(frozen=True)
+class Advice:
+    kind: str
+    """``"progress"``, ``"regress"``, ``"floor"``, ``"recovery"``, ``"restart"`` or ``"none"``."""
+    sentence: str
+    """One sentence for the coach to speak."""
+    program: dict[str, Any] = field(default_factory=dict)
+    """``[program]`` keys to use today (e.g. ``{"sets": 2}``); may be empty."""
+
+
+# --- reading the history -----------------------------------------------------------
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.astimezone()
+
+
+def started(session: dict) -> datetime:
+    value = session["started_at"]
+    if isinstance(value, datetime):
+        return _aware(value)
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def trained(history: list[dict]) -> list[dict]:
+    """Sessions with at least one rep attempted, oldest first."""
+    return sorted((s for s in history if (s.get("attempted") or 0) > 0), key=started)
+
+
+def _reps(session: dict) -> list[dict]:
+    return [rep for s in session.get("sets", []) for rep in s.get("reps", [])]
+
+
+def best_set(session: dict) -> int:
+    """The most perfect (counted) reps in one set of ``session``."""
+    return max((s.get("counted") or 0 for s in session.get("sets", [])), default=session.get("counted") or 0)
+
+
+def slow_perfect_in_a_set(session: dict) -> int:
+    """The most reps in one set that counted and were lowered over >= 3 s."""
+    return max(
+        (
+            sum(1 for r in s.get("reps", []) if r.get("counted") and (r.get("descent_s") or 0) >= PERFECT_DESCENT_S)
+            for s in session.get("sets", [])
+        ),
+        default=0,
+    )
+
+
+def arched_share(session: dict) -> float:
+    """The share of attempted reps marked "back arched" (0 when none attempted)."""
+    attempted = session.get("attempted") or 0
+    if attempted <= 0:
+        return 0.0
+    reps = _reps(session)
+    if reps:
+        arched = sum(1 for r in reps if BACK_ARCHED in (r.get("marks") or ()))
+    else:
+        arched = (session.get("marks") or {}).get(BACK_ARCHED, 0)
+    return arched / attempted
+
+
+def planned_reps(session: dict, program: dict) -> int:
+    for source in (session.get("plan") or {}, (session.get("config") or {}).get("program", {}), program):
+        if isinstance(source, dict) and isinstance(source.get("reps"), int):
+            return source["reps"]
+    return 10
+
+
+def _variation(session: dict | None, program: dict) -> str:
+    value = (session or {}).get("variation") or program.get("variation") or "bent_knee"
+    return value if value in VARIATIONS else "bent_knee"
+
+
+def _easier(variation: str) -> str:
+    return VARIATIONS[max(0, VARIATIONS.index(variation) - 1)]
+
+
+def _harder(variation: str) -> str:
+    return VARIATIONS[min(len(VARIATIONS) - 1, VARIATIONS.index(variation) + 1)]
+
+
+def _pct(share: float) -> str:
+    return f"{round(share * 100)}%"
+
+
+def _ago(days: int) -> str:
+    if 13 <= days <= 15:
+        return "two weeks ago"
+    if days < 13:
+        return f"{days} days ago"
+    return f"{round(days / 7)} weeks ago"
+
+
+def _number(n: int) -> str:
+    words = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
+    return words[n] if 0 <= n < len(words) else str(n)
+
+
+# --- the rules ------------------------------------------------------------------------
+
+
+def progress_rule(session: dict, program: dict) -> Advice | None:
+    """15 slow perfect reps in a set: heavier or harder."""
+    best = slow_perfect_in_a_set(session)
+    if best < PERFECT_REPS:
+        return None
+    variation = _variation(session, program)
+    harder = _harder(variation)
+    if harder == variation:
+        tail = "add a light dumbbell between your feet."
+    else:
+        tail = f"add a light dumbbell between your feet, or move up to {NAMES[harder]}."
+    return Advice("progress", f"{best} perfect reps in a set with a slow lowering: time to {tail}")
+
+
+def regress_rule(history: list[dict], program: dict) -> Advice | None:
+    """The back arched on half the reps or more, two sessions running: easier."""
+    done = trained(history)
+    if len(done) < 2 or not all(arched_share(s) >= 0.5 for s in done[-2:]):
+        return None
+    last = _variation(done[-1], program)
+    easier = _easier(last)
+    opening = "Your back arched on half the reps or more two sessions running"
+    if easier == last:
+        return Advice(
+            "regress",
+            f"{opening}: stay with dead bugs, hands under your hips, and end each rep before your back lifts.",
+            {"variation": easier},
+        )
+    return Advice(
+        "regress",
+        f"{opening}: switch to {NAMES[easier]}, and slide your hands under your hips if you need to.",
+        {"variation": easier},
+    )
+
+
+def floor_rule(history: list[dict], now: datetime) -> Advice | None:
+    """How far the stop point moved since about two weeks ago (if it moved)."""
+    now = _aware(now)
+    with_floor = [s for s in sorted(history, key=started) if s.get("floor") is not None]
+    if not with_floor:
+        return None
+    current = with_floor[-1]
+    cutoff = now - timedelta(days=FLOOR_LOOKBACK_DAYS)
+    older = [s for s in with_floor if started(s) <= cutoff]
+    if older:
+        reference = older[-1]
+    elif started(with_floor[0]) <= now - timedelta(days=7) and with_floor[0] is not current:
+        reference = with_floor[0]
+    else:
+        return None
+    change = current["floor"] - reference["floor"]
+    if abs(change) < FLOOR_MIN_CHANGE:
+        return None
+    ago = _ago((now - started(reference)).days)
+    if change > 0:
+        sentence = f"Your floor is {_pct(change)} deeper than {ago}: now {_pct(current['floor'])} of the way down."
+    else:
+        sentence = (
+            f"Your floor is {_pct(-change)} higher than {ago}, at {_pct(current['floor'])} of the way down; "
+            "stop where your back stays flat and it will come back."
+        )
+    return Advice("floor", sentence)
+
+
+def _lighter(program: dict) -> dict:
+    sets, reps = program.get("sets", 3), program.get("reps", 10)
+    if sets > 1:
+        return {"sets": sets - 1}
+    return {"reps": max(3, round(reps * 0.7))}
+
+
+def recovery_rule(history: list[dict], program: dict, now: datetime) -> Advice | None:
+    """Too soon (within 24 h, or a 4th session in 7 days) or too long (> 10 days)."""
+    now = _aware(now)
+    done = [s for s in trained(history) if started(s) <= now]
+    if not done:
+        return None
+    since = now - started(done[-1])
+    if since < timedelta(hours=RECOVERY_HOURS):
+        hours = max(1, int(since.total_seconds() // 3600))
+        light = _lighter(program)
+        return Advice(
+            "recovery",
+            f"Your last session was only {hours} hour{'s' if hours != 1 else ''} ago; muscles grow on the rest "
+            f"days, so if you go on today we'll keep it light: {_describe({**program, **light})}.",
+            light,
+        )
+    if since > timedelta(days=RESTART_DAYS):
+        restart = {"sets": max(1, program.get("sets", 3) - 1), "reps": max(3, round(program.get("reps", 10) * 0.7))}
+        return Advice(
+            "restart",
+            f"It has been {since.days} days since your last session, so today is an easier restart: "
+            f"{_describe({**program, **restart})}.",
+            restart,
+        )
+    week = [s for s in done if started(s) > now - timedelta(days=7)]
+    if len(week) >= SESSIONS_PER_WEEK:
+        light = _lighter(program)
+        return Advice(
+            "recovery",
+            f"This is your {_ordinal(len(week) + 1)} session in a week, and two or three is the plan; "
+            f"we'll keep it light: {_describe({**program, **light})}.",
+            light,
+        )
+    return None
+
+
+def _ordinal(n: int) -> str:
+    return {4: "fourth", 5: "fifth", 6: "sixth", 7: "seventh"}.get(n, f"{n}th")
+
+
+def _describe(program: dict) -> str:
+    sets, reps = program.get("sets", 3), program.get("reps", 10)
+    name = NAMES.get(program.get("variation", ""), "reps")
+    return f"{_number(sets)} set{'s' if sets != 1 else ''} of {reps} {name}"
+
+
+# --- the entry points -------------------------------------------------------------------
+
+
+def plan_for_today(history: list[dict], program: dict, now: datetime) -> tuple[str, list[Advice]]:
+    """The greeting for today and the advice that shapes today's plan.
+
+    The greeting is one sentence, e.g. "Last time 7 of 10; today aim for 8;
+    your floor is at 70%." The advice list holds only the rules that fired
+    (possibly none), in the order to speak them and apply their ``program``.
+    """
+    done = trained(history)
+    if not done:
+        return (
+            f"Welcome to your first session: {_describe(program)}; today we find your floor, "
+            "the point just before your back lifts.",
+            [],
+        )
+    advice: list[Advice] = []
+    rest = recovery_rule(history, program, now)
+    if rest:
+        advice.append(rest)
+    regress = regress_rule(history, program)
+    if regress:
+        if regress.program.get("variation") == program.get("variation"):
+            regress = Advice(regress.kind, regress.sentence, {})
+        advice.append(regress)
+    last = done[-1]
+    planned = planned_reps(last, program)
+    best = best_set(last)
+    today = dict(program)
+    for a in advice:
+        today.update(a.program)
+    if not regress:
+        progress = progress_rule(last, program)
+        if progress:
+            advice.append(progress)
+        elif not rest and best >= today.get("reps", 10) and best < PERFECT_REPS:
+            more = {"reps": best + 1}
+            advice.append(Advice("progress", f"Every rep was perfect in a set last time, so today try {best + 1}.", more))
+            today.update(more)
+    moved = floor_rule(history, now)
+    if moved:
+        advice.append(moved)
+    reps_today = today.get("reps", 10)
+    aim = min(best + 1, reps_today) if not rest or rest.kind == "recovery" else min(best, reps_today)
+    aim = max(1, aim)
+    greeting = f"Last time {best} of {planned}; today aim for {aim}"
+    floor = next((s["floor"] for s in reversed(sorted(history, key=started)) if s.get("floor") is not None), None)
+    greeting += f"; your floor is at {_pct(floor)}." if floor is not None else "; today we find your floor."
+    return greeting, advice
+
+
+def after_session(history: list[dict], program: dict, now: datetime) -> list[Advice]:
+    """Advice to speak at the end; ``history[-1]`` is the session just finished.
+
+    Holds the rules that fired, or one ``"none"`` advice with a closing sentence.
+    """
+    advice: list[Advice] = []
+    done = trained(history)
+    if done:
+        regress = regress_rule(history, program)
+        if regress:
+            advice.append(regress)
+        else:
+            progress = progress_rule(done[-1], program)
+            if progress:
+                advice.append(progress)
+        moved = floor_rule(history, now)
+        if moved:
+            advice.append(moved)
+    if not advice:
+        counted = history[-1].get("counted") or 0 if history else 0
+        advice.append(
+            Advice("none", f"Well done: {counted} perfect rep{'s' if counted != 1 else ''} today; rest a day or two before the next session.")
+        )
+    return advice
