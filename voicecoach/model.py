@@ -327,26 +327,20 @@ def _extract_tar(archive: Path, target: Path) -> None:
 
 
 def download(source: Source, dest_file: Path, progress: Callable[[int, int], None] | None = None) -> None:
-    """HTTPS download of ``source`` into ``dest_file`` with its checksum verified."""
+    """HTTPS download of ``source`` into ``dest_file`` (verified by the caller)."""
     import urllib.request
 
     if not source.url.startswith("https://"):
         raise UserError(f"refusing a non-HTTPS model source: {source.url}")
-    digest = hashlib.sha256()
     done = 0
     req = urllib.request.Request(source.url, headers={"User-Agent": "voicecoach"})
     with urllib.request.urlopen(req, timeout=30) as resp, open(dest_file, "wb") as out:
         total = int(resp.headers.get("Content-Length") or source.size)
         while chunk := resp.read(1 << 16):
             out.write(chunk)
-            digest.update(chunk)
             done += len(chunk)
             if progress:
                 progress(done, total)
-    if digest.hexdigest() != source.sha256:
-        raise UserError(
-            f"{source.description}: checksum mismatch (SHA-256 {digest.hexdigest()}, expected {source.sha256}); not installed"
-        )
 
 
 def fetch(
@@ -365,15 +359,16 @@ def fetch(
             log(f"downloading {MODEL_NAME} from {source.description}")
             try:
                 download(source, archive, (lambda d, t, s=source: progress(s, d, t)) if progress else None)
-            except UserError as err:
-                errors.append(str(err))
-                log(f"  {err}")
-                continue
             except OSError as err:  # URLError, timeouts, connection resets are OSErrors
                 reason = getattr(err, "reason", None) or err.strerror or err
                 errors.append(f"{source.description}: {reason}")
                 log(f"  failed: {reason}")
                 archive.unlink(missing_ok=True)
                 continue
-            return install_archive(archive, dest)
+            try:
+                return install_archive(archive, dest, expect_sha256=source.sha256)
+            except UserError as err:
+                errors.append(f"{source.description}: {err}")
+                log(f"  {err}")
+                archive.unlink(missing_ok=True)
     raise UserError("could not download the model (" + "; ".join(errors) + "); copy it over and use `voicecoach model install FILE`")

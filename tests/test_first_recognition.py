@@ -1,0 +1,45 @@
+"""The first end-to-end check of the real parts: espeak-ng speaks, Vosk hears.
+
+pyttsx3 (espeak-ng driver) renders each phrase to a WAV file, and the real small
+English model with a two-phrase grammar must recognise it from that file.
+"""
+
+from __future__ import annotations
+
+import json
+import wave
+
+import numpy as np
+import pytest
+import soxr
+
+
+def render_with_pyttsx3(text: str, path) -> tuple[np.ndarray, int]:
+    import pyttsx3
+
+    engine = pyttsx3.init()
+    engine.save_to_file(text, str(path))
+    engine.runAndWait()
+    with wave.open(str(path)) as w:
+        rate = w.getframerate()
+        pcm = np.frombuffer(w.readframes(w.getnframes()), np.int16)
+    return pcm.astype(np.float32) / 32768, rate
+
+
+@pytest.mark.parametrize("phrase", ["back arched", "stop point"])
+def test_espeak_phrase_is_recognised_with_a_two_phrase_grammar(tmp_path, vosk_model, phrase):
+    import vosk
+
+    audio, rate = render_with_pyttsx3(phrase, tmp_path / "phrase.wav")
+    assert len(audio) > rate // 4, "espeak-ng rendered almost nothing"
+    audio16k = soxr.resample(audio, rate, 16000)
+    pad = np.zeros(8000, np.float32)
+    pcm = (np.clip(np.concatenate([pad, audio16k, pad, pad]), -1, 1) * 32767).astype(np.int16).tobytes()
+
+    rec = vosk.KaldiRecognizer(vosk_model, 16000, json.dumps(["back arched", "stop point", "[unk]"]))
+    texts = []
+    for i in range(0, len(pcm), 3200):  # 100 ms blocks, as a live stream would deliver them
+        if rec.AcceptWaveform(pcm[i : i + 3200]):
+            texts.append(json.loads(rec.Result())["text"])
+    texts.append(json.loads(rec.FinalResult())["text"])
+    assert [t for t in texts if t] == [phrase]

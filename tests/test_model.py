@@ -1,0 +1,234 @@
+"""Model management: finding, installing, refusing bad archives, and the CLI's errors.
+
+Archives here are small fakes of the model's layout built in tmp_path: what is
+tested is the unpacking and the all-or-nothing install, which does not need
+70 MB of real model per test. The real model is installed by scripts/setup
+(through the same `voicecoach model install`) and used by the recognition tests.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import tarfile
+import wave
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from voicecoach import model
+from voicecoach.errors import UserError
+
+MODEL_FILES = {
+    "am/final.mdl": b"mdl",
+    "conf/model.conf": b"--beam=10\n",
+    "conf/mfcc.conf": b"",
+    "graph/HCLr.fst": b"fst",
+    "graph/Gr.fst": b"fst",
+}
+
+
+def make_zip(path: Path, prefix: str = "vosk-model-small-en-us-0.15/", extra: dict | None = None) -> Path:
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, data in MODEL_FILES.items():
+            zf.writestr(prefix + name, data)
+        for name, data in (extra or {}).items():
+            zf.writestr(name, data)
+    return path
+
+
+def make_tar(path: Path, members: list[tarfile.TarInfo] | None = None) -> Path:
+    with tarfile.open(path, "w:gz") as tf:
+        for name, data in MODEL_FILES.items():
+            info = tarfile.TarInfo("model/" + name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+        for info in members or []:
+            tf.addfile(info, io.BytesIO(b"x" * info.size) if info.isfile() else None)
+    return path
+
+
+def installed(dest: Path) -> bool:
+    return model.is_model_dir(dest)
+
+
+def leftovers(dest: Path) -> list[str]:
+    """Anything besides the model itself left in its parent (staging dirs, .old)."""
+    return sorted(p.name for p in dest.parent.iterdir() if p.name != dest.name) if dest.parent.exists() else []
+
+
+@pytest.mark.parametrize("kind", ["zip", "aar", "tar.gz", "dir"])
+def test_install_from_each_kind(tmp_path, kind):
+    dest = tmp_path / "data" / "model"
+    if kind == "zip":
+        src = make_zip(tmp_path / "m.zip")
+    elif kind == "aar":  # the Maven artifact keeps the model under assets/model-en-us/
+        src = make_zip(tmp_path / "m.aar", prefix="assets/model-en-us/", extra={"classes.jar": b""})
+    elif kind == "tar.gz":
+        src = make_tar(tmp_path / "m.tar.gz")
+    else:
+        src = tmp_path / "unpacked"
+        for name, data in MODEL_FILES.items():
+            (src / "inner" / name).parent.mkdir(parents=True, exist_ok=True)
+            (src / "inner" / name).write_bytes(data)
+    assert model.install_path(src, dest) == dest
+    assert installed(dest)
+    assert (dest / "am/final.mdl").read_bytes() == b"mdl"
+    assert leftovers(dest) == []
+
+
+def test_reinstall_replaces_the_old_model(tmp_path):
+    dest = tmp_path / "data" / "model"
+    model.install_path(make_zip(tmp_path / "a.zip"), dest)
+    (dest / "stale").write_text("old")
+    model.install_path(make_zip(tmp_path / "b.zip"), dest)
+    assert installed(dest) and not (dest / "stale").exists()
+    assert leftovers(dest) == []
+
+
+@pytest.mark.parametrize(
+    "evil, why",
+    [
+        ("../escaped.txt", "escapes"),
+        ("model/../../escaped.txt", "escapes"),
+        ("/tmp/absolute.txt", "absolute"),
+    ],
+)
+def test_zip_slip_is_refused_before_anything_is_written(tmp_path, evil, why):
+    dest = tmp_path / "data" / "model"
+    src = make_zip(tmp_path / "evil.zip", extra={evil: b"pwned"})
+    with pytest.raises(UserError, match=why):
+        model.install_path(src, dest)
+    assert not dest.exists()
+    assert leftovers(dest) == []
+    assert not (tmp_path / "escaped.txt").exists() and not (tmp_path / "data" / "escaped.txt").exists()
+
+
+def test_zip_symlink_member_is_refused(tmp_path):
+    dest = tmp_path / "data" / "model"
+    src = make_zip(tmp_path / "link.zip")
+    with zipfile.ZipFile(src, "a") as zf:
+        info = zipfile.ZipInfo("vosk-model-small-en-us-0.15/link")
+        info.external_attr = (stat.S_IFLNK | 0o777) << 16
+        zf.writestr(info, "/etc/passwd")
+    with pytest.raises(UserError, match="symbolic link"):
+        model.install_path(src, dest)
+    assert not dest.exists()
+
+
+@pytest.mark.parametrize("linktype", [tarfile.SYMTYPE, tarfile.LNKTYPE])
+def test_tar_links_are_refused(tmp_path, linktype):
+    info = tarfile.TarInfo("model/evil")
+    info.type = linktype
+    info.linkname = "/etc/passwd"
+    src = make_tar(tmp_path / "links.tar.gz", [info])
+    dest = tmp_path / "data" / "model"
+    with pytest.raises(UserError, match="link"):
+        model.install_path(src, dest)
+    assert not dest.exists() and leftovers(dest) == []
+
+
+def test_tar_absolute_and_dotdot_are_refused(tmp_path):
+    for name in ("/abs/file", "model/../../up"):
+        info = tarfile.TarInfo(name)
+        info.size = 1
+        src = make_tar(tmp_path / "bad.tar.gz", [info])
+        with pytest.raises(UserError, match="absolute|escapes"):
+            model.install_path(src, tmp_path / "data" / "model")
+        assert not (tmp_path / "data" / "model").exists()
+
+
+def test_checksum_mismatch_installs_nothing(tmp_path):
+    dest = tmp_path / "data" / "model"
+    src = make_zip(tmp_path / "m.zip")
+    with pytest.raises(UserError, match="checksum mismatch"):
+        model.install_archive(src, dest, expect_sha256="0" * 64)
+    assert not dest.exists() and leftovers(dest) == []
+
+
+@pytest.mark.parametrize("content", [b"", b"not an archive at all", None])
+def test_corrupt_archives_are_one_clear_error(tmp_path, content):
+    dest = tmp_path / "data" / "model"
+    if content is None:  # a real zip cut in half
+        whole = make_zip(tmp_path / "whole.zip").read_bytes()
+        content = whole[: len(whole) // 2]
+    src = tmp_path / "broken.zip"
+    src.write_bytes(content)
+    with pytest.raises(UserError) as err:
+        model.install_path(src, dest)
+    assert "broken.zip" in str(err.value) and "\n" not in str(err.value)
+    assert not dest.exists() and leftovers(dest) == []
+
+
+def test_archive_without_a_model(tmp_path):
+    src = tmp_path / "other.zip"
+    with zipfile.ZipFile(src, "w") as zf:
+        zf.writestr("readme.txt", "hello")
+    with pytest.raises(UserError, match="no Vosk model inside"):
+        model.install_path(src, tmp_path / "data" / "model")
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_unreadable_path(tmp_path):
+    src = make_zip(tmp_path / "m.zip")
+    src.chmod(0)
+    with pytest.raises(UserError, match="not readable"):
+        model.install_path(src, tmp_path / "data" / "model")
+
+
+def test_fetch_that_cannot_connect_leaves_nothing(tmp_path):
+    dest = tmp_path / "data" / "model"
+    # Port 9 on loopback: nothing listens, the connection is refused at once.
+    unreachable = model.Source("https://127.0.0.1:9/model.zip", "0" * 64, 1, "nowhere")
+    with pytest.raises(UserError, match="could not download.*nowhere"):
+        model.fetch(dest, sources=(unreachable,))
+    assert not dest.exists() and leftovers(dest) == []
+
+
+def test_fetch_refuses_plain_http(tmp_path):
+    with pytest.raises(UserError, match="non-HTTPS"):
+        model.fetch(tmp_path / "m", sources=(model.Source("http://example.invalid/m.zip", "0" * 64, 1, "x"),))
+
+
+def test_env_var_pointing_at_a_non_model_is_an_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("VOICECOACH_MODEL", str(tmp_path))
+    with pytest.raises(UserError, match="not a Vosk model"):
+        model.find_model()
+
+
+def test_commands_without_a_model_say_so_in_one_line(tmp_path, cli, monkeypatch):
+    env = {k: v for k, v in os.environ.items() if k != "VOICECOACH_MODEL"}
+    env["VOICECOACH_DATA"] = str(tmp_path / "empty")
+    status = cli("model", "status", env=env)
+    assert status.returncode != 0
+    assert "voicecoach model fetch" in status.stdout
+    wav = tmp_path / "x.wav"
+    with wave.open(str(wav), "wb") as w:  # a valid second of silence: only the model is missing
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000), w.writeframes(b"\0\0" * 16000)
+    for args in (["recognize", str(wav)], ["simulate", "--mic", str(wav), "--out", str(tmp_path / "o.wav"),
+                                          "--events", str(tmp_path / "e.jsonl")]):
+        proc = cli(*args, env=env)
+        assert proc.returncode != 0, args
+        assert "Traceback" not in proc.stderr, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and "model" in lines[0], (args, proc.stderr)
+
+
+def test_cli_install_and_status_show_the_installed_model(tmp_path, cli):
+    env = {k: v for k, v in os.environ.items() if k != "VOICECOACH_MODEL"}
+    env["VOICECOACH_DATA"] = str(tmp_path / "data")
+    proc = cli("model", "install", str(make_zip(tmp_path / "m.zip")), env=env)
+    assert proc.returncode == 0, proc.stderr
+    status = cli("model", "status", env=env)
+    assert status.returncode == 0
+    assert f"using {tmp_path / 'data' / 'model'}" in status.stdout
+
+
+def test_cli_install_errors_are_one_line(tmp_path, cli):
+    for path in (tmp_path / "missing.zip", make_zip(tmp_path / "evil.zip", extra={"../x": b""})):
+        proc = cli("model", "install", str(path))
+        assert proc.returncode != 0
+        assert "Traceback" not in proc.stderr
+        assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
