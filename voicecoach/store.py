@@ -186,6 +186,32 @@ def _reason(err: BaseException) -> str:
     return text
 
 
+def resolve_path(explicit: str | Path | None = None, config: dict | None = None) -> Path:
+    """Where the history lives: ``explicit`` (``--db``), else ``$VOICECOACH_DB``,
+    else the config's ``[store] db``, else ``history.db`` in the user data dir.
+    """
+    if explicit:
+        return Path(explicit).expanduser()
+    if os.environ.get("VOICECOACH_DB"):
+        return paths.default_db()
+    configured = ((config or {}).get("store") or {}).get("db")
+    if configured:
+        return Path(configured).expanduser()
+    return paths.default_db()
+
+
+def open_existing(explicit: str | Path | None = None, config: dict | None = None) -> "Store | None":
+    """Open the history for reading tools (history, report, export).
+
+    Returns ``None`` when the default database does not exist yet (nothing
+    recorded); an explicit path that does not exist raises :class:`StoreError`.
+    """
+    path = resolve_path(explicit, config)
+    if not path.exists() and not explicit:
+        return None
+    return Store(path, create=False)
+
+
 class Store:
     """The history database at ``path`` (default :func:`voicecoach.paths.default_db`).
 

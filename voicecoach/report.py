@@ -1,0 +1,132 @@
+"""Reports over the history: a text summary and an optional PNG chart.
+
+Both take ``history`` as :meth:`voicecoach.store.Store.sessions` gives it
+(oldest first). Only sessions with at least one rep attempted are charted;
+the text lists every session with its status so that interrupted ones show.
+matplotlib is an optional extra (``pip install 'voicecoach[report]'``) and is
+imported only by :func:`write_png`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from voicecoach import progression
+from voicecoach.errors import UserError
+
+MATPLOTLIB_MISSING = "the PNG report needs matplotlib: pip install 'voicecoach[report]' (or pip install matplotlib)"
+
+
+def local_start(session: dict) -> datetime:
+    """When the session started, in local time."""
+    return progression.started(session).astimezone()
+
+
+def percent(share: float | None) -> str:
+    return "-" if share is None else f"{round(share * 100)}%"
+
+
+def weekly(history: list[dict]) -> list[tuple[date, int, int]]:
+    """``(monday, sessions, perfect reps)`` per week with a training session, oldest first."""
+    weeks: dict[date, list[int]] = {}
+    for session in progression.trained(history):
+        day = local_start(session).date()
+        monday = day - timedelta(days=day.weekday())
+        entry = weeks.setdefault(monday, [0, 0])
+        entry[0] += 1
+        entry[1] += session.get("counted") or 0
+    return [(monday, n, reps) for monday, (n, reps) in sorted(weeks.items())]
+
+
+def text_summary(history: list[dict], program: dict, now: datetime) -> str:
+    """The ``voicecoach report`` text: weeks, sessions, floor, the suggestion."""
+    if not history:
+        return "No sessions recorded yet.\n" + _suggestion(history, program, now)
+    lines = ["Sessions per week"]
+    for monday, n, reps in weekly(history):
+        lines.append(f"  week of {monday:%Y-%m-%d}: {n} session{'s' if n != 1 else ''}, {reps} perfect reps")
+    lines += ["", "Perfect reps per session"]
+    for s in history:
+        variation = progression.NAMES.get(s.get("variation") or "", s.get("variation") or "?")
+        status = "" if s["status"] == "completed" else f"  ({s['status']})"
+        lines.append(
+            f"  {local_start(s):%Y-%m-%d %H:%M}  {s.get('counted') or 0:>3}/{s.get('attempted') or 0:<3} "
+            f"{variation}{status}"
+        )
+    floors = [s for s in history if s.get("floor") is not None]
+    lines += ["", "Floor over time (how far down the lowering goes before the back lifts)"]
+    if floors:
+        for s in floors:
+            lines.append(f"  {local_start(s):%Y-%m-%d}  {percent(s['floor'])}")
+    else:
+        lines.append("  no stop point marked yet")
+    lines += ["", _suggestion(history, program, now)]
+    return "\n".join(lines)
+
+
+def _suggestion(history: list[dict], program: dict, now: datetime) -> str:
+    greeting, advice = progression.plan_for_today(history, program, now)
+    return "\n".join(["Suggestion for the next session", f"  {greeting}"] + [f"  {a.sentence}" for a in advice])
+
+
+def write_png(history: list[dict], path: Path | str) -> Path:
+    """Chart perfect reps (top) and floor (bottom) per session against the date.
+
+    Raises :class:`UserError` when matplotlib is missing, nothing has been
+    trained yet, or the file cannot be written.
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")  # no display on the Pi
+        import matplotlib.dates as mdates
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise UserError(MATPLOTLIB_MISSING) from None
+    sessions = progression.trained(history)
+    if not sessions:
+        raise UserError("nothing to plot yet: no session with a rep recorded")
+    path = Path(path)
+    # Naive local datetimes: matplotlib labels them as the user reads a calendar.
+    when = [local_start(s).replace(tzinfo=None) for s in sessions]
+    perfect = [s.get("counted") or 0 for s in sessions]
+    attempted = [s.get("attempted") or 0 for s in sessions]
+    floor_when = [w for w, s in zip(when, sessions) if s.get("floor") is not None]
+    floors = [s["floor"] * 100 for s in sessions if s.get("floor") is not None]
+
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(9, 6.5), dpi=110, constrained_layout=True)
+    fig.suptitle("Leg lifts: progress over time", fontsize=14)
+    top.plot(when, attempted, "o--", color="0.6", label="reps attempted")
+    top.plot(when, perfect, "o-", color="tab:blue", linewidth=2, label="perfect reps")
+    top.set_ylabel("reps per session")
+    top.set_ylim(0, max(attempted + perfect + [1]) * 1.15)
+    top.legend(loc="upper left")
+    top.grid(True, alpha=0.3)
+    top.set_title("Perfect reps per session", fontsize=11, loc="left")
+
+    if floors:
+        bottom.plot(floor_when, floors, "s-", color="tab:green", linewidth=2, label="floor (stop point)")
+        for x, y in zip(floor_when, floors):
+            bottom.annotate(f"{y:.0f}%", (x, y), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8)
+    else:
+        bottom.text(0.5, 0.5, "no stop point marked yet", transform=bottom.transAxes, ha="center", color="0.4")
+    bottom.set_ylim(0, 105)
+    bottom.set_ylabel("floor (% of the lowering)")
+    bottom.set_title("Floor: how far down before the back lifts (higher is deeper)", fontsize=11, loc="left")
+    bottom.grid(True, alpha=0.3)
+    bottom.set_xlabel("date")
+
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
+    bottom.xaxis.set_major_locator(locator)
+    bottom.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    if len(when) == 1 or (max(when) - min(when)) < timedelta(days=2):
+        pad = timedelta(days=1)
+        bottom.set_xlim(min(when) - pad, max(when) + pad)
+    try:
+        fig.savefig(path)
+    except OSError as err:
+        raise UserError(f"cannot write {path}: {err.strerror or err}") from None
+    finally:
+        plt.close(fig)
+    return path
