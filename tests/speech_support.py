@@ -1,0 +1,350 @@
+"""Test speech and test noise, generated at test time (never committed).
+
+Reusable by any test or benchmark that needs audio with known content at
+known times::
+
+    from tests.speech_support import speak, pink_noise, mix_at_snr, build_track
+
+    clip = speak("stop point", voice="en-us+f2", speed=150)   # float32, 16 kHz
+    noise = pink_noise(5.0, seed=1)
+    track = build_track([(1.0, clip)], duration_s=5.0, noise=noise * 0.01)
+
+Everything is float32 mono in [-1, 1] at ``samplerate`` (16 kHz unless told).
+Speech is real espeak-ng output (``espeak-ng -v VOICE -s SPEED -p PITCH
+--stdout``), resampled with soxr and cached in-process by its arguments.
+Noise generators take a ``seed`` so a failing case can be replayed.
+"""
+
+from __future__ import annotations
+
+import functools
+import shutil
+import subprocess
+
+import numpy as np
+
+SAMPLERATE = 16000
+
+# espeak-ng voices and variants that ship with Debian's espeak-ng-data and
+# sound clearly different from one another (accent, sex, formant variant).
+VOICES = ("en-us", "en", "en-us+m3", "en-us+f2", "en-us+f4", "en-gb-x-rp", "en+m7", "en-029")
+
+
+def have_espeak() -> bool:
+    """True when the ``espeak-ng`` program is on PATH."""
+    return shutil.which("espeak-ng") is not None
+
+
+@functools.lru_cache(maxsize=4096)
+def _speak_cached(text: str, voice: str, speed: int, pitch: int, samplerate: int) -> bytes:
+    proc = subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text],
+        capture_output=True,
+        check=True,
+    )
+    data = proc.stdout
+    # espeak-ng streams a WAV whose header sizes are placeholders: find the
+    # "data" chunk and read to the end instead of trusting the sizes.
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise RuntimeError(f"espeak-ng returned no WAV for {text!r} ({voice})")
+    rate = int.from_bytes(data[24:28], "little")
+    pos = 12
+    while pos + 8 <= len(data):
+        cid = data[pos : pos + 4]
+        size = int.from_bytes(data[pos + 4 : pos + 8], "little")
+        if cid == b"data":
+            body = data[pos + 8 :]
+            break
+        pos += 8 + size + (size & 1)
+    else:
+        raise RuntimeError("espeak-ng WAV has no data chunk")
+    body = body[: len(body) // 2 * 2]
+    pcm = np.frombuffer(body, dtype="<i2").astype(np.float32) / 32768.0
+    if rate != samplerate:
+        import soxr
+
+        pcm = soxr.resample(pcm, rate, samplerate).astype(np.float32)
+    return pcm.tobytes()
+
+
+def speak(
+    text: str, *, voice: str = "en-us", speed: int = 160, pitch: int = 50, samplerate: int = SAMPLERATE
+) -> np.ndarray:
+    """Render ``text`` with espeak-ng; returns float32 mono at ``samplerate``.
+
+    Leading and trailing silence that espeak-ng adds is trimmed to 20 ms so
+    that a clip placed at time t starts speaking at about t. The result is a
+    fresh array (callers may modify it).
+    """
+    pcm = np.frombuffer(_speak_cached(text, voice, int(speed), int(pitch), int(samplerate)), dtype=np.float32)
+    return trim(pcm, samplerate=samplerate).copy()
+
+
+def trim(clip: np.ndarray, *, samplerate: int = SAMPLERATE, threshold: float = 0.01, pad_s: float = 0.02) -> np.ndarray:
+    """Cut leading/trailing samples quieter than ``threshold``, keeping ``pad_s`` each side."""
+    loud = np.flatnonzero(np.abs(clip) > threshold)
+    if loud.size == 0:
+        return clip[:0]
+    pad = int(pad_s * samplerate)
+    return clip[max(0, loud[0] - pad) : loud[-1] + pad + 1]
+
+
+def speech_bounds(clip: np.ndarray, *, samplerate: int = SAMPLERATE, threshold: float = 0.01) -> tuple[float, float]:
+    """(first, last) time in seconds where ``clip`` is louder than ``threshold``."""
+    loud = np.flatnonzero(np.abs(clip) > threshold)
+    if loud.size == 0:
+        return (0.0, 0.0)
+    return (loud[0] / samplerate, (loud[-1] + 1) / samplerate)
+
+
+# --- noise -------------------------------------------------------------------
+
+
+def rms(x: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(np.square(x, dtype=np.float64)))) if len(x) else 0.0
+
+
+def _normalise(x: np.ndarray, level: float = 0.1) -> np.ndarray:
+    r = rms(x)
+    return (x * (level / r)).astype(np.float32) if r > 0 else x.astype(np.float32)
+
+
+def white_noise(duration_s: float, *, seed: int = 0, samplerate: int = SAMPLERATE) -> np.ndarray:
+    """Gaussian white noise at RMS 0.1."""
+    rng = np.random.default_rng(seed)
+    return _normalise(rng.standard_normal(int(duration_s * samplerate)))
+
+
+def pink_noise(duration_s: float, *, seed: int = 0, samplerate: int = SAMPLERATE) -> np.ndarray:
+    """1/f noise (white noise shaped by 1/sqrt(f) in the frequency domain), RMS 0.1."""
+    n = int(duration_s * samplerate)
+    rng = np.random.default_rng(seed)
+    spec = np.fft.rfft(rng.standard_normal(n))
+    f = np.arange(len(spec), dtype=np.float64)
+    f[0] = 1.0
+    spec /= np.sqrt(f)
+    spec[0] = 0.0
+    return _normalise(np.fft.irfft(spec, n))
+
+
+def _bandpass(x: np.ndarray, lo: float, hi: float, samplerate: int) -> np.ndarray:
+    spec = np.fft.rfft(x)
+    freqs = np.fft.rfftfreq(len(x), 1.0 / samplerate)
+    spec[(freqs < lo) | (freqs > hi)] = 0.0
+    return np.fft.irfft(spec, len(x))
+
+
+def breathing_noise(duration_s: float, *, seed: int = 0, samplerate: int = SAMPLERATE, rate_hz: float = 0.4) -> np.ndarray:
+    """Breath-like bursts: band-passed noise (300-3000 Hz) under smooth in/out envelopes.
+
+    About ``rate_hz`` breaths per second with random lengths (0.4-1.6 s) and
+    loudness, some sharp (exhale through the mouth), some soft; RMS 0.1 overall.
+    """
+    n = int(duration_s * samplerate)
+    rng = np.random.default_rng(seed)
+    out = np.zeros(n, dtype=np.float64)
+    t = rng.uniform(0.0, 1.0 / rate_hz)
+    while t < duration_s:
+        length = rng.uniform(0.4, 1.6)
+        m = int(length * samplerate)
+        start = int(t * samplerate)
+        if start >= n:
+            break
+        m = min(m, n - start)
+        burst = rng.standard_normal(m)
+        lo, hi = rng.uniform(200, 600), rng.uniform(1500, 4000)
+        burst = _bandpass(burst, lo, hi, samplerate)
+        attack = rng.uniform(0.1, 0.5)
+        env = np.sin(np.pi * np.clip(np.linspace(0, 1, m) ** attack, 0, 1)) ** 2
+        out[start : start + m] += burst * env * rng.uniform(0.3, 1.0)
+        t += length + rng.exponential(1.0 / rate_hz)
+    return _normalise(out)
+
+
+def reverb(x: np.ndarray, *, rt60_s: float = 0.3, samplerate: int = SAMPLERATE, seed: int = 0, wet: float = 0.5) -> np.ndarray:
+    """A simple room: convolve with exponentially decaying noise (RT60 ``rt60_s``), mixed ``wet``.
+
+    Output has the same length as the input.
+    """
+    rng = np.random.default_rng(seed)
+    m = int(rt60_s * samplerate)
+    if m < 2 or len(x) == 0:
+        return x.astype(np.float32)
+    t = np.arange(m) / samplerate
+    ir = rng.standard_normal(m) * np.exp(-6.9 * t / rt60_s)
+    ir[0] = 0.0
+    ir /= np.sqrt(np.sum(ir**2)) + 1e-12
+    nfft = 1 << int(np.ceil(np.log2(len(x) + m)))
+    tail = np.fft.irfft(np.fft.rfft(x, nfft) * np.fft.rfft(ir, nfft), nfft)[: len(x)]
+    return ((1.0 - wet) * x + wet * tail).astype(np.float32)
+
+
+def hum_noise(duration_s: float, *, seed: int = 0, samplerate: int = SAMPLERATE, mains_hz: float = 50.0) -> np.ndarray:
+    """Room hum: mains harmonics plus a fan's low band noise, through a reverberant room; RMS 0.1."""
+    n = int(duration_s * samplerate)
+    rng = np.random.default_rng(seed)
+    t = np.arange(n) / samplerate
+    x = np.zeros(n)
+    for k, a in zip((1, 2, 3, 4, 6), (1.0, 0.5, 0.35, 0.2, 0.1)):
+        x += a * np.sin(2 * np.pi * mains_hz * k * t + rng.uniform(0, 2 * np.pi))
+    fan = _bandpass(rng.standard_normal(n), 60, 900, samplerate)
+    x = x / (rms(x) + 1e-12) + 0.7 * fan / (rms(fan) + 1e-12)
+    return _normalise(reverb(x.astype(np.float32), rt60_s=0.4, samplerate=samplerate, seed=seed))
+
+
+NOISES = {"pink": pink_noise, "breathing": breathing_noise, "hum": hum_noise}
+"""Noise type name -> generator(duration_s, *, seed, samplerate)."""
+
+
+def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
+    """``speech`` plus ``noise`` scaled so that speech power / noise power is ``snr_db``.
+
+    Speech power is measured over the speech's active part (samples within
+    40 dB of its peak envelope), as a person would judge loudness; the noise
+    is tiled or cut to the speech's length. Returns float32, clipped to [-1, 1].
+    """
+    speech = np.asarray(speech, dtype=np.float32)
+    if len(noise) < len(speech):
+        noise = np.tile(noise, int(np.ceil(len(speech) / max(1, len(noise)))))
+    noise = np.asarray(noise[: len(speech)], dtype=np.float32)
+    active = _active(speech)
+    ps = np.mean(np.square(active, dtype=np.float64)) if active.size else 0.0
+    pn = np.mean(np.square(noise, dtype=np.float64))
+    if pn <= 0 or ps <= 0:
+        return speech.copy()
+    gain = np.sqrt(ps / (pn * 10 ** (snr_db / 10.0)))
+    return np.clip(speech + gain * noise, -1.0, 1.0).astype(np.float32)
+
+
+def _active(x: np.ndarray, frame: int = 320) -> np.ndarray:
+    n = len(x) // frame
+    if n == 0:
+        return x
+    frames = x[: n * frame].reshape(n, frame)
+    e = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1))
+    keep = e > e.max() * 0.01
+    return frames[keep].ravel()
+
+
+def scale_to_snr(noise: np.ndarray, speech_level_rms: float, snr_db: float) -> np.ndarray:
+    """Scale ``noise`` so that a speech clip of RMS ``speech_level_rms`` sits ``snr_db`` above it."""
+    r = rms(noise)
+    if r == 0:
+        return noise.astype(np.float32)
+    return (noise * (speech_level_rms / (r * 10 ** (snr_db / 20.0)))).astype(np.float32)
+
+
+def build_track(
+    placements: list[tuple[float, np.ndarray]],
+    duration_s: float,
+    samplerate: int = SAMPLERATE,
+    noise: np.ndarray | None = None,
+) -> np.ndarray:
+    """A float32 track of ``duration_s`` with each ``(t, clip)`` added at second ``t``.
+
+    ``noise`` (already at the level wanted) is added under everything, tiled
+    or cut to length. Clips running past the end are cut. Clipped to [-1, 1].
+    """
+    n = int(round(duration_s * samplerate))
+    track = np.zeros(n, dtype=np.float32)
+    for t, clip in placements:
+        i = int(round(t * samplerate))
+        if i >= n or i + len(clip) <= 0:
+            continue
+        j0 = max(0, -i)
+        m = min(len(clip) - j0, n - max(i, 0))
+        track[max(i, 0) : max(i, 0) + m] += clip[j0 : j0 + m]
+    if noise is not None and len(noise):
+        reps = int(np.ceil(n / len(noise)))
+        track += np.tile(noise, reps)[:n]
+    return np.clip(track, -1.0, 1.0)
+
+
+def echo_of(
+    output: np.ndarray,
+    *,
+    gain: float = 0.5,
+    delay_ms: float = 40.0,
+    samplerate: int = SAMPLERATE,
+    rt60_s: float = 0.25,
+    seed: int = 0,
+) -> np.ndarray:
+    """What the microphone picks up of the speaker's ``output``: delayed, reverberated, scaled.
+
+    Same length as ``output`` (the tail beyond the end is cut).
+    """
+    d = int(round(delay_ms * samplerate / 1000.0))
+    delayed = np.concatenate([np.zeros(d, dtype=np.float32), np.asarray(output, dtype=np.float32)])[: len(output)]
+    return (gain * reverb(delayed, rt60_s=rt60_s, samplerate=samplerate, seed=seed)).astype(np.float32)
+
+
+def to_int16(x: np.ndarray) -> np.ndarray:
+    """float32 [-1, 1] -> int16 (clipped)."""
+    return (np.clip(x, -1.0, 1.0) * 32767.0).astype(np.int16)
+
+
+def write_wav(path, x: np.ndarray, samplerate: int = SAMPLERATE, channels: int = 1) -> None:
+    """Write float32 (mono, or interleaved frames x channels) as 16-bit PCM WAV (stdlib only)."""
+    import wave
+
+    pcm = to_int16(np.asarray(x))
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(channels)
+        w.setsampwidth(2)
+        w.setframerate(samplerate)
+        w.writeframes(pcm.tobytes())
+
+
+# --- what the coach says (negatives that must never become commands) -----------
+
+COACH_CUES = (
+    "stop just before your back arches",
+    "exhale and lift",
+    "inhale and lower slowly",
+    "one one thousand, two one thousand, three one thousand",
+    "one one thousand",
+    "two one thousand",
+    "three one thousand",
+    "four one thousand",
+    "press your lower back into the floor",
+    "keep your head on the floor",
+    "pull your belly button in and up",
+    "if the back pops up, the rep is over",
+    "lift slowly towards vertical",
+    "legs as straight as your hamstrings allow",
+    "set one, rep three",
+    "rest for thirty seconds",
+    "good. next rep",
+    "breathe out as you lift",
+    "short sharp breaths through the nose",
+    "only perfect reps count",
+    "the work is the lowering",
+    "find your stop point and do not go below it",
+    "well done, that was a good set",
+    "let's start the workout",
+)
+
+EVERYDAY = (
+    "what time is it",
+    "I need to get some water",
+    "can you hear me",
+    "that was really hard",
+    "my legs are shaking",
+    "the phone is ringing",
+    "I think I'm going to take a break",
+    "hold on a second",
+    "this is harder than it looks",
+    "where did I put my towel",
+    "the weather is nice today",
+    "let me check my messages",
+    "okay okay",
+    "oh my god",
+    "how are you doing",
+    "turn the music down",
+    "I forgot to stretch",
+    "that hurts a little",
+    "come here please",
+    "dinner is almost ready",
+)
+
+COUNT_WORDS = ("one one thousand", "two one thousand", "three one thousand", "four one thousand")

@@ -1,0 +1,352 @@
+"""Streaming command recognition: microphone blocks in, :class:`~voicecoach.events.Heard` out.
+
+Sans-IO: :class:`CommandRecognizer` never touches a device or a clock. The
+caller feeds int16 mono 16 kHz blocks (20-100 ms, as a live stream delivers
+them) with the block's time on the microphone timeline, and, while the coach
+is talking, what the speaker played over the same span (the far end for echo
+cancellation)::
+
+    rec = CommandRecognizer(model, load_grammar(model=model))
+    for block, t, played in stream:
+        for heard in rec.feed(block, t, played):
+            ...
+    rest = rec.finish()
+
+How it rejects what is not a command (a closed Vosk grammar otherwise turns
+any noise into a phrase at confidence ~1):
+
+- the decoder's word loop holds, besides the phrases and fillers, ``[unk]``
+  and a few hundred distractor words (frequent English words, the coach's cue
+  vocabulary, numbers), so other speech has somewhere else to go;
+- an utterance is a command only when it is, exactly, up to two fillers and
+  one phrase, with no ``[unk]``; utterances are split where the words pause;
+- every phrase word must reach ``min_confidence`` (Vosk's lattice posterior,
+  meaningful once the decoder has alternatives);
+- a second, open-vocabulary decode of the same audio (the model's full
+  language model) must agree: its words must contain the phrase;
+- with echo cancellation unavailable, nothing heard while the coach is
+  audible counts (half-duplex fallback).
+
+Latency: Vosk's own endpointing waits 0.5-1 s of silence. So when the
+partial result ends in a phrase and the signal has been quiet (energy within
+a few dB of the tracked noise floor) for ``end_silence_s``, the utterance is
+finalised at once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from voicecoach.events import Heard
+from voicecoach.speech.echo import FRAME, EchoCanceller, EchoGate, aec_available
+from voicecoach.speech.grammar import Grammar
+from voicecoach.speech.vocabulary import distractors
+
+UNK = "[unk]"
+
+
+@dataclass
+class RecognizerSettings:
+    """Tuning knobs; the defaults were chosen on generic rules, not on test audio."""
+
+    min_confidence: float = 0.70
+    """Lowest per-word confidence accepted for the words of a phrase."""
+    end_silence_s: float = 0.15
+    """Quiet time after a complete phrase before it is emitted (fast path)."""
+    split_gap_s: float = 0.35
+    """A pause this long between words splits an utterance in two."""
+    vad_margin_db: float = 8.0
+    """A 10 ms frame this far above the noise floor counts as sound."""
+    verify: bool = True
+    """Confirm each candidate with an open-vocabulary decode of its audio."""
+    max_utterance_s: float = 8.0
+    """Audio kept for the second pass; longer utterances are not confirmed."""
+
+
+class CommandRecognizer:
+    """Grammar-constrained streaming recognizer with out-of-grammar rejection.
+
+    Args:
+        model: a loaded ``vosk.Model`` (see :func:`voicecoach.model.load_model`).
+        grammar: the commands (:func:`voicecoach.speech.grammar.load_grammar`).
+        samplerate: must be 16000 (convert with
+            :func:`voicecoach.audio.wavio.to_16k_int16` first).
+        echo_canceller: use WebRTC AEC3 on blocks that come with a reference;
+            when False or unavailable, gate on the reference's energy instead.
+        settings: :class:`RecognizerSettings` (defaults are the tested ones).
+
+    Not thread-safe: one instance per audio stream, fed from one thread.
+    """
+
+    def __init__(
+        self,
+        model,
+        grammar: Grammar,
+        *,
+        samplerate: int = 16000,
+        echo_canceller: bool = True,
+        settings: RecognizerSettings | None = None,
+    ):
+        if samplerate != 16000:
+            raise ValueError("CommandRecognizer takes 16 kHz audio; resample first (wavio.to_16k_int16)")
+        import vosk
+
+        self.model = model
+        self.grammar = grammar
+        self.samplerate = samplerate
+        self.settings = settings or RecognizerSettings()
+        self._vosk = vosk
+        own = set(grammar.words())
+        extra = [w for w in distractors(exclude=own) if model.vosk_model_find_word(w) >= 0]
+        self.decoder_words: tuple[str, ...] = tuple(grammar.phrases) + tuple(grammar.fillers) + tuple(extra) + (UNK,)
+        self._grammar_json = json.dumps(list(self.decoder_words))
+        self._want_aec = echo_canceller and aec_available()
+        self._gate = EchoGate()
+        self._rec = None
+        self.reset()
+
+    # -- public API ----------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget everything heard so far (a new stream starts with the next block)."""
+        self._rec = self._new_decoder()
+        self._aec: EchoCanceller | None = None
+        self._gate.reset()
+        self._n_in = 0  # samples received
+        self._n_dec = 0  # samples given to the decoder
+        self._utt_start = 0  # decoder sample index where the current utterance began
+        self._anchors: deque[tuple[int, float]] = deque(maxlen=4096)
+        self._audio: deque[np.ndarray] = deque()  # decoded audio of the current utterance
+        self._audio_len = 0
+        self._audio_start = 0
+        self._floor_db = None
+        self._last_loud = -1  # decoder sample index after the last loud frame
+        self._vad_rest = np.zeros(0, dtype=np.float32)
+        self._last_partial = ""
+
+    def feed(self, samples: np.ndarray, start: float, reference: np.ndarray | None = None) -> list[Heard]:
+        """Add one mic block; returns the commands completed by it (usually none).
+
+        Args:
+            samples: int16 mono at 16 kHz (float in [-1, 1] is converted).
+            start: the block's first sample on the microphone timeline, seconds.
+            reference: float32 16 kHz, same length: what the speaker played
+                over this span, or None when it played nothing.
+        """
+        block = _as_int16(samples)
+        if len(block) == 0:
+            return []
+        self._anchors.append((self._n_in, float(start)))
+        self._n_in += len(block)
+        if reference is not None:
+            reference = np.asarray(reference, dtype=np.float32).reshape(-1)
+            if not self._want_aec:
+                self._gate.update(reference, float(start), self.samplerate)
+            elif self._aec is None:
+                self._aec = EchoCanceller(self.samplerate)
+                # Samples already decoded had no echo path set up: keep the
+                # canceller aligned with the stream from here on.
+        if self._aec is not None:
+            clean = self._aec.process(block, reference)
+        else:
+            clean = block
+        return self._decode(clean)
+
+    def finish(self) -> list[Heard]:
+        """Flush at the end of input: decode what is buffered and finalise."""
+        out: list[Heard] = []
+        if self._aec is not None:
+            out += self._decode(self._aec.flush())
+        out += self._evaluate(json.loads(self._rec.FinalResult()))
+        self._new_utterance()
+        return out
+
+    # -- internals -----------------------------------------------------------------
+
+    def _new_decoder(self):
+        rec = self._vosk.KaldiRecognizer(self.model, self.samplerate, self._grammar_json)
+        rec.SetWords(True)
+        return rec
+
+    def _time_of(self, n: int) -> float:
+        """Mic-timeline seconds of decoder sample index ``n``."""
+        best = None
+        for idx, t in reversed(self._anchors):
+            if idx <= n:
+                best = (idx, t)
+                break
+        if best is None:
+            best = self._anchors[0] if self._anchors else (0, 0.0)
+        return best[1] + (n - best[0]) / self.samplerate
+
+    def _decode(self, clean: np.ndarray) -> list[Heard]:
+        if len(clean) == 0:
+            return []
+        self._track_energy(clean)
+        self._keep_audio(clean)
+        self._n_dec += len(clean)
+        out: list[Heard] = []
+        if self._rec.AcceptWaveform(clean.tobytes()):
+            out += self._evaluate(json.loads(self._rec.Result()))
+            self._new_utterance()
+            return out
+        partial = json.loads(self._rec.PartialResult()).get("partial", "")
+        quiet = (self._n_dec - self._last_loud) / self.samplerate
+        if (
+            partial
+            and partial == self._last_partial
+            and quiet >= self.settings.end_silence_s
+            and self._ends_in_phrase(partial)
+        ):
+            out += self._evaluate(json.loads(self._rec.FinalResult()))
+            self._new_utterance()
+            return out
+        self._last_partial = partial
+        return out
+
+    def _new_utterance(self) -> None:
+        self._utt_start = self._n_dec
+        self._last_partial = ""
+        self._audio.clear()
+        self._audio_len = 0
+        self._audio_start = self._n_dec
+
+    def _ends_in_phrase(self, text: str) -> bool:
+        words = text.split()
+        for k in range(1, min(len(words), 8) + 1):
+            if " ".join(words[-k:]) in self.grammar._index:
+                return True
+        return False
+
+    def _keep_audio(self, clean: np.ndarray) -> None:
+        self._audio.append(clean)
+        self._audio_len += len(clean)
+        limit = int(self.settings.max_utterance_s * self.samplerate)
+        while self._audio_len - len(self._audio[0]) >= limit:
+            first = self._audio.popleft()
+            self._audio_len -= len(first)
+            self._audio_start += len(first)
+
+    def _track_energy(self, clean: np.ndarray) -> None:
+        x = np.concatenate([self._vad_rest, clean.astype(np.float32) / 32768.0])
+        n = len(x) // FRAME
+        self._vad_rest = x[n * FRAME :]
+        if n == 0:
+            return
+        frames = x[: n * FRAME].reshape(n, FRAME)
+        frames = frames - frames.mean(axis=1, keepdims=True)  # DC offset is not sound
+        db = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-10)
+        base = self._n_dec + len(clean) - len(self._vad_rest) - n * FRAME
+        floor = self._floor_db
+        rise = 3.0 * FRAME / self.samplerate  # dB per frame: the floor climbs 3 dB/s
+        for i, e in enumerate(db):
+            if floor is None or e < floor:
+                floor = e
+            else:
+                floor += rise
+            if e > floor + self.settings.vad_margin_db and e > -70.0:
+                self._last_loud = base + (i + 1) * FRAME
+        self._floor_db = floor
+
+    def _evaluate(self, result: dict) -> list[Heard]:
+        words = result.get("result") or []
+        if not words:
+            return []
+        groups: list[list[dict]] = [[words[0]]]
+        for w in words[1:]:
+            if w["start"] - groups[-1][-1]["end"] >= self.settings.split_gap_s:
+                groups.append([w])
+            else:
+                groups[-1].append(w)
+        emitted = self._time_of(self._n_dec)
+        out = []
+        for g in groups:
+            heard = self._judge(g, emitted)
+            if heard is not None:
+                out.append(heard)
+        return out
+
+    def _judge(self, group: list[dict], emitted: float) -> Heard | None:
+        names = [w["word"] for w in group]
+        if UNK in names:
+            return None
+        fill, rest = self.grammar.strip_fillers(names)
+        phrase = " ".join(rest)
+        intent = self.grammar._index.get(phrase)
+        if intent is None:
+            return None
+        core = group[len(fill) :]
+        conf = min(float(w.get("conf", 0.0)) for w in core)
+        if conf < self.settings.min_confidence:
+            return None
+        # Vosk's word times count seconds of audio given to this decoder.
+        start_n = int(round(group[0]["start"] * self.samplerate))
+        end_n = int(round(group[-1]["end"] * self.samplerate))
+        start, end = self._time_of(start_n), self._time_of(end_n)
+        if self._gate.overlaps(start, end):
+            return None
+        if self.settings.verify and not self._verified(rest, start_n, end_n):
+            return None
+        return Heard(
+            intent=intent.name,
+            kind=intent.kind,
+            text=self.grammar.to_display(" ".join(names)),
+            start=round(start, 3),
+            end=round(end, 3),
+            emitted=round(emitted, 3),
+            confidence=round(conf, 3),
+        )
+
+    def _verified(self, phrase_words: list[str], start_n: int, end_n: int) -> bool:
+        """Open-vocabulary decode of the candidate's audio must contain the phrase words."""
+        if not self._audio:
+            return True
+        audio = np.concatenate(list(self._audio))
+        pad = int(0.3 * self.samplerate)
+        a = max(0, start_n - pad - self._audio_start)
+        b = min(len(audio), end_n + pad - self._audio_start)
+        if b - a < self.samplerate // 10:
+            return True  # audio no longer held: nothing to check against
+        seg = audio[a:b]
+        rec = self._vosk.KaldiRecognizer(self.model, self.samplerate)
+        rec.AcceptWaveform(seg.tobytes())
+        free = json.loads(rec.FinalResult()).get("text", "").split()
+        self.last_verify = (" ".join(phrase_words), " ".join(free))
+        return _contains(free, phrase_words)
+
+
+def _contains(free: list[str], phrase: list[str]) -> bool:
+    """True when ``phrase`` words occur, in order, in ``free`` (close spellings allowed)."""
+    i = 0
+    for w in free:
+        if i < len(phrase) and _same(w, phrase[i]):
+            i += 1
+    return i == len(phrase)
+
+
+def _same(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    # The open decoder spells a word its own way ("arch" for "arched",
+    # "reps" for "rep"); accept a shared stem of four letters or most of the word.
+    n = 0
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        n += 1
+    return n >= min(4, len(a), len(b)) and n >= 3
+
+
+def _as_int16(samples: np.ndarray) -> np.ndarray:
+    x = np.asarray(samples)
+    if x.ndim > 1:
+        x = x.mean(axis=1) if x.shape[1] <= 8 else x.reshape(-1)
+    if x.dtype == np.int16:
+        return np.ascontiguousarray(x)
+    if np.issubdtype(x.dtype, np.floating):
+        return (np.clip(np.nan_to_num(x), -1.0, 1.0) * 32767.0).astype(np.int16)
+    return np.clip(x, -32768, 32767).astype(np.int16)
