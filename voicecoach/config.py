@@ -103,21 +103,26 @@ def defaults() -> Config:
     return {table: {k: key.default for k, key in keys.items()} for table, keys in SCHEMA.items()}
 
 
+def _name(text: str) -> str:
+    """A user-written name as it can be shown on one line (quoted when odd)."""
+    return text if text.isidentifier() else repr(text)
+
+
 def validate(data: dict[str, Any], source: str = "<config>") -> Config:
     """Merge ``data`` over the defaults, checking every table and key."""
     config = defaults()
     for table, values in data.items():
         if table not in SCHEMA:
             raise UserError(
-                f"{source}: unknown table [{table}]; allowed: " + ", ".join(f"[{t}]" for t in SCHEMA)
+                f"{source}: unknown table [{_name(table)}]; allowed: " + ", ".join(f"[{t}]" for t in SCHEMA)
             )
         if not isinstance(values, dict):
-            raise UserError(f"{source}: {table} must be a table ([{table}])")
+            raise UserError(f"{source}: {_name(table)} must be a table ([{_name(table)}])")
         for name, value in values.items():
             key = SCHEMA[table].get(name)
             if key is None:
                 raise UserError(
-                    f"{source}: unknown key {table}.{name}; allowed: " + ", ".join(SCHEMA[table])
+                    f"{source}: unknown key {table}.{_name(name)}; allowed: " + ", ".join(SCHEMA[table])
                 )
             if not key.check(value):
                 raise UserError(f"{source}: {table}.{name} = {value!r} is not allowed; use {key.allowed}")

@@ -1,0 +1,97 @@
+"""Config: defaults, checks, and one clear error for anything a user can write."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from voicecoach import config
+from voicecoach.errors import UserError
+
+
+def write(tmp_path, text: str | bytes):
+    path = tmp_path / "config.toml"
+    path.write_bytes(text.encode() if isinstance(text, str) else text)
+    return path
+
+
+def test_no_file_means_defaults():
+    assert config.load(None) == config.defaults()
+    assert config.defaults()["program"]["sets"] == 3 and config.defaults()["program"]["reps"] == 10
+
+
+def test_values_override_defaults(tmp_path):
+    cfg = config.load(write(tmp_path, '[program]\nreps = 12\nbreathing = "shielding"\ndescent_s = 4\n'))
+    assert cfg["program"]["reps"] == 12
+    assert cfg["program"]["breathing"] == "shielding"
+    assert cfg["program"]["descent_s"] == 4.0 and isinstance(cfg["program"]["descent_s"], float)
+    assert cfg["program"]["sets"] == 3
+
+
+@pytest.mark.parametrize(
+    "text, names",
+    [
+        ("[program]\nreps = -1\n", ["program.reps", "-1", "1 to 30"]),
+        ("[program]\ndescent_s = 60\n", ["program.descent_s", "3 to 4"]),
+        ("[program]\nreps = 10.5\n", ["program.reps", "integer"]),
+        ("[program]\nwarmup = 1\n", ["program.warmup", "true or false"]),
+        ('[program]\nvariation = "crunches"\n', ["program.variation", "bent_knee", "hanging"]),
+        ("[program]\nrepz = 3\n", ["unknown key program.repz", "reps"]),
+        ("[programme]\nreps = 3\n", ["unknown table [programme]", "[program]"]),
+        ("program = 3\n", ["program must be a table"]),
+        ("[program\nreps = 3\n", ["invalid TOML"]),
+    ],
+)
+def test_bad_config_names_file_key_and_what_is_allowed(tmp_path, text, names):
+    path = write(tmp_path, text)
+    with pytest.raises(UserError) as err:
+        config.load(path)
+    message = str(err.value)
+    assert message.startswith(str(path))
+    assert "\n" not in message
+    for name in names:
+        assert name in message
+
+
+def test_missing_and_binary_files(tmp_path):
+    with pytest.raises(UserError, match="not found"):
+        config.load(tmp_path / "nope.toml")
+    with pytest.raises(UserError, match="not UTF-8"):
+        config.load(write(tmp_path, b"\xff\xfe\x00junk"))
+
+
+toml_scalars = st.one_of(
+    st.integers(-10**6, 10**6),
+    st.floats(allow_nan=False, allow_infinity=False, width=32),
+    st.booleans(),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    table=st.sampled_from([*config.SCHEMA, "bogus"]),
+    key=st.one_of(st.sampled_from([k for t in config.SCHEMA.values() for k in t]), st.text(min_size=1, max_size=8)),
+    value=toml_scalars,
+)
+def test_any_single_value_is_accepted_or_one_line_error(table, key, value):
+    """Whatever a user writes, validate() returns a full config or raises one UserError line."""
+    try:
+        cfg = config.validate({table: {key: value}}, "fuzz.toml")
+    except UserError as err:
+        assert str(err).startswith("fuzz.toml: ") and "\n" not in str(err)
+    else:
+        assert set(cfg) == set(config.SCHEMA)
+        assert cfg[table][key] == value
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=200) | st.text(max_size=200).map(str.encode))
+def test_arbitrary_bytes_never_escape_as_another_exception(tmp_path_factory, blob):
+    path = tmp_path_factory.mktemp("fuzz") / "c.toml"
+    path.write_bytes(blob)
+    try:
+        config.load(path)
+    except UserError as err:
+        assert "\n" not in str(err)
