@@ -17,6 +17,8 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from voicecoach import model
 from voicecoach.errors import UserError
@@ -232,3 +234,38 @@ def test_cli_install_errors_are_one_line(tmp_path, cli):
         assert proc.returncode != 0
         assert "Traceback" not in proc.stderr
         assert len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+segment = st.sampled_from(["..", ".", "", "am", "conf", "x", "a b", "…", "C:", "\\"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(names=st.lists(st.lists(segment, min_size=1, max_size=4).map("/".join), max_size=4),
+       absolute=st.booleans(), fmt=st.sampled_from(["zip", "tar.gz"]))
+def test_fuzzed_member_names_never_write_outside(tmp_path_factory, names, absolute, fmt):
+    """Whatever the member names, the install either lands inside the target or refuses whole."""
+    work = tmp_path_factory.mktemp("fuzz")
+    names = [("/" + n) if absolute else n for n in names]
+    if fmt == "zip":
+        src = make_zip(work / "m.zip", extra={n: b"x" for n in names if n and not n.endswith("/")})
+    else:
+        infos = []
+        for n in names:
+            if n and not n.endswith("/"):
+                info = tarfile.TarInfo(n)
+                info.size = 1
+                infos.append(info)
+        src = make_tar(work / "m.tar.gz", infos)
+    before = set(p for p in work.rglob("*"))
+    dest = work / "data" / "model"
+    try:
+        model.install_path(src, dest)
+    except UserError as err:
+        assert "\n" not in str(err)
+        assert not dest.exists()
+    else:
+        assert installed(dest)
+    after = set(p for p in work.rglob("*"))
+    outside = [p for p in after - before if not str(p).startswith(str(work / "data"))]
+    assert outside == []
+    assert leftovers(dest) == []
