@@ -1,0 +1,14 @@
+"""Audio at the edge of the coach: clips, the sample-clock scheduler, streams.
+
+- :mod:`voicecoach.audio.clips`: :class:`Clip`, mono float32 sound at a rate.
+- :mod:`voicecoach.audio.tones`: synthesised ticks and earcons.
+- :mod:`voicecoach.audio.scheduler`: :class:`Scheduler`, mixes clips placed at
+  exact output sample indexes; its ``render`` is the output callback's work.
+- :mod:`voicecoach.audio.streams`: :class:`AudioIO` with :class:`LiveIO`
+  (sounddevice) and :class:`SimulatedIO` (WAV in, WAV out, faster than real time).
+- :mod:`voicecoach.audio.wavio`: WAV reading/writing and resampling for Vosk.
+- :mod:`voicecoach.audio.devices`: device listing and lookup by name or index.
+
+The submodules are imported on demand so that importing this package stays
+cheap (the CLI imports every command module to build ``--help``).
+"""

@@ -1,0 +1,471 @@
+"""Audio streams: one interface (:class:`AudioIO`), live and simulated.
+
+The coach runtime does the same thing with either::
+
+    io = SimulatedIO(mic_wav, out_wav)            # or LiveIO(output_device=...)
+    sched = Scheduler(io.samplerate)
+    io.start(sched.render)                        # the output side now runs sched.render
+    while (block := io.read_mic(timeout=0.5)) is not None:
+        ...                                       # feed block.samples to the recognizer
+    io.stop()
+
+Timelines: the output clock is the scheduler's sample counter (second t =
+sample t * samplerate). ``MicBlock.start`` is in seconds on that same clock:
+the moment the block's first sample reached the microphone. In simulation the
+two are the same file timeline exactly; live, they are joined using PortAudio's
+stream times where the host API reports them and the sample counters (plus the
+reported latencies) where it reports zeros (PulseAudio's ALSA plugin does).
+"""
+
+from __future__ import annotations
+
+import math
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Protocol
+
+import numpy as np
+
+from voicecoach.audio.wavio import VOSK_RATE, WavWriter, float_to_int16, read_wav, resample
+from voicecoach.errors import UserError
+
+Render = Callable[[np.ndarray], None]
+
+
+@dataclass
+class MicBlock:
+    """A block of microphone audio for the recognizer."""
+
+    samples: np.ndarray
+    """int16 mono at 16 kHz (Vosk's rate)."""
+    start: float
+    """Seconds on the output clock at which ``samples[0]`` reached the microphone."""
+    reference: np.ndarray = field(repr=False)
+    """float32 16 kHz, same length: what the speaker played over this span (the
+    far-end signal for echo cancellation), aligned as well as known: exactly in
+    simulation, to within the latency estimate live."""
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / VOSK_RATE
+
+    @property
+    def end(self) -> float:
+        return self.start + self.duration
+
+
+class AudioIO(Protocol):
+    samplerate: int
+    """Output rate (the scheduler's rate)."""
+    xruns: dict[str, int]
+    """Counted under/overruns, e.g. ``{"output_underflow": 0, "input_overflow": 0}``."""
+
+    def start(self, render: Render) -> None:
+        """Start the output side calling ``render(out)`` for each block (``Scheduler.render``)."""
+
+    def read_mic(self, timeout: float | None = None) -> MicBlock | None:
+        """The next mic block; None when the input ended (simulation) or timed out (live)."""
+
+    def stop(self) -> None:
+        """Stop the streams (and write the output file, in simulation)."""
+
+
+def _xruns() -> dict[str, int]:
+    return {"output_underflow": 0, "output_overflow": 0, "input_underflow": 0, "input_overflow": 0}
+
+
+def room_impulse(rate: int = VOSK_RATE, rt60: float = 0.3, seed: int = 7) -> np.ndarray:
+    """A simple synthetic room: the direct sound, a few early reflections, and a
+    diffuse tail of exponentially decaying noise reaching -60 dB at ``rt60``."""
+    rng = np.random.default_rng(seed)
+    n = int(rt60 * rate)
+    t = np.arange(n) / rate
+    tail = rng.standard_normal(n) * np.exp(-6.9 * t / rt60)
+    tail[: int(0.005 * rate)] = 0.0  # the tail builds up after the first reflections
+    ir = 0.25 * tail / np.sqrt(np.sum(tail**2))
+    for delay_ms, gain in ((3.1, 0.5), (5.7, -0.35), (8.3, 0.25), (11.9, -0.2)):
+        ir[int(delay_ms * rate / 1000)] += gain
+    ir[0] = 1.0
+    return ir.astype(np.float32)
+
+
+class SimulatedIO:
+    """A WAV file as the microphone, a WAV file as the speaker, faster than real time.
+
+    Parameters
+    ----------
+    mic_wav:
+        Any WAV :func:`~voicecoach.audio.wavio.read_wav` reads (any rate and
+        channel count; resampled to 16 kHz mono). Bad file -> :class:`UserError`.
+    out_wav:
+        Written on :meth:`stop`: 16-bit mono at ``samplerate``, exactly as long as the mic file.
+    samplerate:
+        Output rate.
+    block_ms:
+        Mic block length (the last one may be shorter).
+    echo_gain, echo_ms, reverb:
+        With ``echo_gain > 0`` the coach's output is mixed back into the mic
+        ``echo_ms`` later at that gain, through :func:`room_impulse` if ``reverb``.
+
+    Each :meth:`read_mic` first renders the output up to the end of the block it
+    returns (a few ms beyond, for the resampler), so second t of the output is
+    second t of the mic, and a cue the caller submits after reading a block is
+    placed exactly where it asks, provided that sample is still ahead of
+    :attr:`Scheduler.now <voicecoach.audio.scheduler.Scheduler.now>`.
+    """
+
+    def __init__(self, mic_wav: str | Path, out_wav: str | Path, *, samplerate: int = 22050,
+                 block_ms: float = 20, echo_gain: float = 0.0, echo_ms: float = 0.0,
+                 reverb: bool = False):
+        if samplerate <= 0:
+            raise UserError(f"output sample rate must be positive, not {samplerate}")
+        if not 1 <= block_ms <= 1000:
+            raise UserError(f"block_ms must be from 1 to 1000, not {block_ms}")
+        self.samplerate = int(samplerate)
+        self.xruns = _xruns()
+        self.out_wav = Path(out_wav)
+        raw, rate = read_wav(mic_wav)
+        self.mic_duration = len(raw) / rate
+        self._mic = resample(raw, rate, VOSK_RATE) if rate != VOSK_RATE else raw
+        self._out_len = int(round(len(raw) * self.samplerate / rate))
+        self._block16 = max(int(round(block_ms * VOSK_RATE / 1000)), 1)
+        self._block_out = max(int(round(block_ms * self.samplerate / 1000)), 1)
+        self._echo_gain = float(echo_gain)
+        self._echo_delay = int(round(echo_ms * VOSK_RATE / 1000))
+        self._ir = room_impulse() if reverb else np.ones(1, dtype=np.float32)
+        # Far-end history at 16 kHz: everything rendered so far (the run renders a little ahead).
+        self._ref = np.zeros(len(self._mic) + 2 * VOSK_RATE + 4 * self._block16, dtype=np.float32)
+        self._ref_len = 0
+        self._pos16 = 0
+        self._render: Render | None = None
+        self._writer: WavWriter | None = None
+        self._buf = np.zeros(self._block_out, dtype=np.float32)
+        self._rs = None
+        if len(self._ir) > 1:
+            n = 1 << math.ceil(math.log2(self._block16 + 2 * len(self._ir)))
+            self._fft_n = n
+            self._ir_fft = np.fft.rfft(self._ir.astype(np.float64), n)
+
+    @property
+    def rendered(self) -> int:
+        """Output samples rendered so far (written to the file up to its length)."""
+        return self._writer.frames if self._writer else 0
+
+    def start(self, render: Render) -> None:
+        import soxr
+
+        self._render = render
+        self._writer = WavWriter(self.out_wav, self.samplerate, max_frames=self._out_len)
+        if self.samplerate != VOSK_RATE:
+            self._rs = soxr.ResampleStream(self.samplerate, VOSK_RATE, 1, dtype="float32", quality="HQ")
+
+    def _render_block(self) -> None:
+        buf = self._buf
+        self._render(buf)
+        self._writer.write(buf)
+        ref16 = self._rs.resample_chunk(buf) if self._rs is not None else buf
+        n = min(len(ref16), len(self._ref) - self._ref_len)
+        self._ref[self._ref_len:self._ref_len + n] = ref16[:n]
+        self._ref_len += n
+
+    def read_mic(self, timeout: float | None = None) -> MicBlock | None:
+        """Render the output over the next block's span and return that mic block (None at the end)."""
+        if self._render is None:
+            raise RuntimeError("SimulatedIO.read_mic before start()")
+        a = self._pos16
+        if a >= len(self._mic):
+            return None
+        b = min(a + self._block16, len(self._mic))
+        while self._ref_len < b and self._ref_len < len(self._ref):
+            self._render_block()
+        mic = self._mic[a:b].copy()
+        if self._echo_gain > 0:
+            mic += self._echo_gain * self._echo(a, b)
+        self._pos16 = b
+        return MicBlock(float_to_int16(mic), a / VOSK_RATE, self._ref[a:b].copy())
+
+    def _echo(self, a: int, b: int) -> np.ndarray:
+        d = self._echo_delay
+        if len(self._ir) == 1:
+            out = np.zeros(b - a, dtype=np.float32)
+            lo, hi = max(a - d, 0), b - d
+            if hi > lo:
+                out[lo - (a - d):] = self._ref[lo:hi]
+            return out
+        taps = len(self._ir)
+        lo = a - d - taps + 1
+        seg = np.zeros(b - lo, dtype=np.float64)
+        src_lo, src_hi = max(lo, 0), max(b - d, 0)
+        if src_hi > src_lo:
+            seg[src_lo - lo:src_hi - lo] = self._ref[src_lo:src_hi]
+        n = self._fft_n
+        y = np.fft.irfft(np.fft.rfft(seg, n) * self._ir_fft, n)
+        return y[taps - 1:taps - 1 + (b - a)].astype(np.float32)
+
+    def stop(self) -> None:
+        """Render the output to the mic's full length (if not done yet) and write ``out_wav``."""
+        if self._writer is None:
+            return
+        while self._writer.frames < self._out_len:
+            self._render_block()
+        self._writer.close()
+        self._writer = None
+
+
+class LiveIO:
+    """Real devices through PortAudio (sounddevice): a callback OutputStream and InputStream.
+
+    Parameters
+    ----------
+    output_device, input_device:
+        Index, name (exact or a unique substring), or ``None``/``""`` for the
+        default. Unknown, ambiguous or channel-less -> :class:`UserError`
+        listing the devices.
+    samplerate:
+        Output rate; 0 uses the output device's default rate. The mic runs at
+        its device's default rate (or this one, if it accepts it) and is
+        resampled to 16 kHz with a streaming soxr resampler.
+    blocksize:
+        Output callback block length; 0 lets PortAudio choose.
+    latency:
+        PortAudio's suggested latency ("low", "high" or seconds). Separate
+        streams with "high" were the ones seen to run cleanly through
+        PulseAudio (see ``scripts/bench_audio.py`` for the measured figures).
+    use_input:
+        False opens no input stream (``voicecoach say``).
+
+    Attributes
+    ----------
+    xruns:
+        Under/overflow counts reported by PortAudio's callbacks.
+    cpu_seconds:
+        CPU time spent inside the output callback (audio thread), for the CPU share.
+    """
+
+    LOG_BLOCKS = 1 << 14
+
+    def __init__(self, output_device: str | int | None = None, input_device: str | int | None = None,
+                 samplerate: int = 0, blocksize: int = 0, latency: str | float = "high",
+                 *, use_input: bool = True, history_s: float = 10.0):
+        from voicecoach.audio import devices
+
+        self.xruns = _xruns()
+        self.output = devices.resolve(output_device, "output")
+        self.input = devices.resolve(input_device, "input") if use_input else None
+        rate = int(samplerate) or int(round(self.output.default_samplerate))
+        devices.check_rate(self.output, "output", rate)
+        self.samplerate = rate
+        self.blocksize = int(blocksize)
+        self.latency_setting = latency
+        self.in_rate = 0
+        if self.input is not None:
+            try:
+                devices.check_rate(self.input, "input", rate)
+                self.in_rate = rate
+            except UserError:
+                self.in_rate = int(round(self.input.default_samplerate))
+                devices.check_rate(self.input, "input", self.in_rate)
+        self.cpu_seconds = 0.0
+        self.callback_seconds = 0.0
+        self.blocks = 0
+        self._render: Render | None = None
+        self._out = None
+        self._in = None
+        self._buf = np.zeros(max(self.blocksize, 8192), dtype=np.float32)
+        self._frames_out = 0
+        self._q: queue.SimpleQueue = queue.SimpleQueue()
+        self._stopped = threading.Event()
+        # Output history (for MicBlock.reference) and a per-block log, preallocated.
+        self._hist = np.zeros(int(history_s * rate), dtype=np.float32)
+        n = self.LOG_BLOCKS
+        self.log_first = np.zeros(n, dtype=np.int64)
+        self.log_frames = np.zeros(n, dtype=np.int64)
+        self.log_mono = np.zeros(n, dtype=np.float64)
+        self.log_dac = np.zeros(n, dtype=np.float64)
+        self.log_now = np.zeros(n, dtype=np.float64)
+        self._in16 = 0
+        self._mic_offset: float | None = None
+        self._rs = None
+
+    # --- output ----------------------------------------------------------------------
+
+    def _out_callback(self, outdata, frames, t, status) -> None:
+        c0 = time.thread_time()
+        m0 = time.monotonic()
+        if status:
+            if status.output_underflow:
+                self.xruns["output_underflow"] += 1
+            if status.output_overflow:
+                self.xruns["output_overflow"] += 1
+        if frames > len(self._buf):  # only if PortAudio hands a block larger than any expected
+            self._buf = np.zeros(frames, dtype=np.float32)
+        buf = self._buf[:frames]
+        self._render(buf)
+        if outdata.shape[1] == 1:
+            outdata[:, 0] = buf
+        else:
+            outdata[:] = buf[:, None]
+        first = self._frames_out
+        h = len(self._hist)
+        i = first % h
+        k = min(frames, h - i)
+        self._hist[i:i + k] = buf[:k]
+        if k < frames:
+            self._hist[:frames - k] = buf[k:]
+        j = self.blocks % self.LOG_BLOCKS
+        self.log_first[j] = first
+        self.log_frames[j] = frames
+        self.log_mono[j] = m0
+        self.log_dac[j] = t.outputBufferDacTime
+        self.log_now[j] = t.currentTime
+        self._frames_out = first + frames
+        self.blocks += 1
+        self.cpu_seconds += time.thread_time() - c0
+        self.callback_seconds += time.monotonic() - m0
+
+    def output_latency(self) -> float:
+        """The output stream's latency as PortAudio reports it (seconds)."""
+        return float(self._out.latency) if self._out is not None else 0.0
+
+    def output_clock_at(self, mono: float) -> float:
+        """Seconds on the output clock being heard at monotonic time ``mono`` (estimate).
+
+        From the latest block: its first sample leaves the DAC about ``latency``
+        after its callback ran.
+        """
+        if not self.blocks:
+            return 0.0
+        j = (self.blocks - 1) % self.LOG_BLOCKS
+        return self.log_first[j] / self.samplerate + (mono - self.log_mono[j]) - self.output_latency()
+
+    # --- input ----------------------------------------------------------------------
+
+    def _in_callback(self, indata, frames, t, status) -> None:
+        if status:
+            if status.input_overflow:
+                self.xruns["input_overflow"] += 1
+            if status.input_underflow:
+                self.xruns["input_underflow"] += 1
+        self._q.put((indata[:, 0].copy(), t.inputBufferAdcTime, t.currentTime, time.monotonic()))
+
+    def _place_mic(self, frames: int, adc: float, now: float, mono: float) -> float:
+        """Output-clock seconds at which the first mic sample was captured."""
+        if adc > 0 and now > 0 and self.blocks:
+            j = (self.blocks - 1) % self.LOG_BLOCKS
+            dac, first = self.log_dac[j], self.log_first[j]
+            if dac > 0:
+                return first / self.samplerate + (adc - dac)
+        # Host API reports no times: the sample counters and the reported latencies.
+        in_latency = float(self._in.latency) if self._in is not None else 0.0
+        return self.output_clock_at(mono) - in_latency - frames / self.in_rate
+
+    def read_mic(self, timeout: float | None = None) -> MicBlock | None:
+        """The next mic block as 16 kHz int16; None on timeout or after :meth:`stop`."""
+        if self._in is None:
+            return None
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            if self._stopped.is_set():
+                return None
+            try:
+                wait = None if deadline is None else max(deadline - time.monotonic(), 0.0)
+                item = self._q.get(timeout=wait)
+            except queue.Empty:
+                return None
+            if item is None:
+                return None
+            raw, adc, now, mono = item
+            if self._mic_offset is None:
+                self._mic_offset = self._place_mic(len(raw), adc, now, mono)
+            x = self._rs.resample_chunk(raw) if self._rs is not None else raw
+            if len(x):
+                break
+        start16 = self._in16
+        self._in16 += len(x)
+        start = self._mic_offset + start16 / VOSK_RATE
+        return MicBlock(float_to_int16(x), start, self._reference(start, len(x)))
+
+    def _reference(self, start: float, n16: int) -> np.ndarray:
+        """What the output played over [start, start + n16/16k) on the output clock, at 16 kHz."""
+        sr = self.samplerate
+        s0 = int(math.floor(start * sr))
+        s1 = int(math.ceil((start + n16 / VOSK_RATE) * sr)) + 1
+        pad = 64
+        lo, hi = s0 - pad, s1 + pad
+        seg = np.zeros(hi - lo, dtype=np.float32)
+        h = len(self._hist)
+        avail_lo = max(lo, self._frames_out - h, 0)
+        avail_hi = min(hi, self._frames_out)
+        for s in range(avail_lo, avail_hi, h):
+            e = min(avail_hi, s + h)
+            idx = np.arange(s, e) % h
+            seg[s - lo:e - lo] = self._hist[idx]
+        y = resample(seg, sr, VOSK_RATE) if sr != VOSK_RATE else seg
+        off = int(round((start - lo / sr) * VOSK_RATE))
+        out = np.zeros(n16, dtype=np.float32)
+        part = y[off:off + n16]
+        out[:len(part)] = part
+        return out
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    def start(self, render: Render) -> None:
+        """Open and start the streams; ``render`` runs in the output callback from now on."""
+        import sounddevice as sd
+
+        self._render = render
+        if hasattr(render, "__self__") and hasattr(render.__self__, "reserve"):
+            render.__self__.reserve(max(len(self._buf), self.blocksize))
+        try:
+            self._out = self._open_output(sd)
+            if self.input is not None:
+                import soxr
+
+                if self.in_rate != VOSK_RATE:
+                    self._rs = soxr.ResampleStream(self.in_rate, VOSK_RATE, 1, dtype="float32", quality="HQ")
+                self._in = sd.InputStream(
+                    device=self.input.index, samplerate=self.in_rate, channels=1, dtype="float32",
+                    latency=self.latency_setting, callback=self._in_callback,
+                )
+                self._in.start()
+            self._out.start()
+        except sd.PortAudioError as err:
+            self.stop()
+            from voicecoach.audio.devices import describe, list_devices
+
+            raise UserError(f"cannot open audio stream: {err}; devices: {describe(list_devices())}") from None
+
+    def _open_output(self, sd):
+        last = None
+        for channels in (1, 2):
+            if channels > self.output.max_output_channels:
+                break
+            try:
+                return sd.OutputStream(
+                    device=self.output.index, samplerate=self.samplerate, blocksize=self.blocksize,
+                    channels=channels, dtype="float32", latency=self.latency_setting,
+                    callback=self._out_callback,
+                )
+            except sd.PortAudioError as err:  # some hardware only opens in stereo
+                last = err
+        raise last
+
+    def stop(self) -> None:
+        """Stop and close both streams; a waiting :meth:`read_mic` returns None."""
+        self._stopped.set()
+        self._q.put(None)
+        for stream in (self._out, self._in):
+            if stream is not None:
+                try:
+                    stream.stop()
+                    stream.close()
+                except Exception:
+                    pass
+
+    @property
+    def frames_out(self) -> int:
+        """Output samples handed to PortAudio so far."""
+        return self._frames_out
