@@ -39,6 +39,7 @@ import json
 import os
 import sqlite3
 import threading
+import urllib.parse
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -217,6 +218,7 @@ class Store:
 
     ``create=False`` opens an existing database only (for read-only tools such
     as ``voicecoach history``): a missing file raises :class:`StoreError`.
+    ``timeout`` is how long a call waits for another process's write lock.
 
     Raises :class:`StoreError` when the file cannot be created, opened or
     upgraded. Safe to call from more than one thread (calls are serialised).
@@ -225,22 +227,38 @@ class Store:
     notices: list[str]
     """Lines the user should hear or read (e.g. a damaged file was moved aside)."""
 
-    def __init__(self, path: Path | str | None = None, *, create: bool = True):
+    def __init__(self, path: Path | str | None = None, *, create: bool = True, timeout: float = 10.0):
         self.path = Path(path) if path is not None else paths.default_db()
         self.notices = []
         self._lock = threading.RLock()
         self._lockfd: int | None = None
         self._open_sessions: set[int] = set()
         self._db: sqlite3.Connection | None = None
+        self._timeout = timeout
+        self.read_only = False
+        """True when opened read-only (a reader on a read-only file system)."""
         if not create and not self.path.exists():
             raise StoreError(f"no history database at {self.path}")
         if self.path.is_dir():
             raise StoreError(f"{self.path} is a directory, not a history database")
         try:
-            self._db = self._open()
+            try:
+                self._db = self._open()
+            except (sqlite3.OperationalError, OSError) as err:
+                if create or not self._read_only_dir():
+                    raise
+                # A reader (history, report) on a read-only file system: nobody
+                # can be writing, so an immutable open reads it consistently.
+                self._db = self._open(immutable=True)
         except sqlite3.DatabaseError as err:
-            if getattr(err, "sqlite_errorcode", None) not in _CORRUPT_CODES:
-                raise StoreError(f"cannot open history database {self.path}: {_reason(err)}") from None
+            code = getattr(err, "sqlite_errorcode", None)
+            if code not in _CORRUPT_CODES:
+                raise StoreError(f"cannot open history database {self.path}: {self._why(err)}") from None
+            if not create:
+                raise StoreError(
+                    f"{self.path} is damaged or not a history database ({err}); "
+                    "the next session moves it aside and starts a new one"
+                ) from None
             moved = self._move_aside()
             self.notices.append(
                 f"The history database {self.path} was damaged; it was moved to {moved.name} "
@@ -249,35 +267,74 @@ class Store:
             try:
                 self._db = self._open()
             except sqlite3.Error as err2:
-                raise StoreError(f"cannot open history database {self.path}: {_reason(err2)}") from None
+                raise StoreError(f"cannot open history database {self.path}: {self._why(err2)}") from None
         except OSError as err:
-            raise StoreError(f"cannot open history database {self.path}: {_reason(err)}") from None
+            raise StoreError(f"cannot open history database {self.path}: {self._why(err)}") from None
         self._mark_interrupted()
 
     # --- opening ------------------------------------------------------------------
 
-    def _open(self) -> sqlite3.Connection:
+    def _read_only_dir(self) -> bool:
         parent = self.path.parent
-        if not parent.exists():
-            parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        if not self.path.exists():
-            os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
-        db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=10)
+        while not parent.exists() and parent != parent.parent:
+            parent = parent.parent
+        return not os.access(parent, os.W_OK)
+
+    def _why(self, err: BaseException) -> str:
+        """The reason for a failure, in the user's terms."""
+        if isinstance(err, sqlite3.Error) and getattr(err, "sqlite_errorcode", None) == _FULL_CODE:
+            return "disk full"
+        if self._read_only_dir():
+            return f"its directory {self.path.parent} is read-only"
+        return _reason(err)
+
+    def _open(self, immutable: bool = False) -> sqlite3.Connection:
+        if immutable:
+            uri = "file:" + urllib.parse.quote(str(self.path.resolve())) + "?immutable=1"
+            db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+            self.read_only = True
+        else:
+            # Path.mkdir(parents=True) gives the intermediate dirs the umask's
+            # mode; every dir created for the history must be private.
+            missing = []
+            parent = self.path.parent
+            while not parent.exists() and parent != parent.parent:
+                missing.append(parent)
+                parent = parent.parent
+            for folder in reversed(missing):
+                folder.mkdir(mode=0o700, exist_ok=True)
+            if not self.path.exists():
+                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=self._timeout)
         try:
+            # Before anything writes: a newer schema is left exactly as it is.
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"history database {self.path} is schema version {version}, newer than this "
+                    f"voicecoach understands ({SCHEMA_VERSION}); upgrade voicecoach"
+                )
+            if not immutable:
+                mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if mode.lower() != "wal":
+                    raise sqlite3.OperationalError(f"cannot use WAL mode (got {mode})")
+                db.execute("PRAGMA synchronous = FULL")
+                db.execute("PRAGMA foreign_keys = ON")
             # quick_check reads every page, so a damaged file is found now
             # rather than in the middle of a workout.
-            db.execute("PRAGMA busy_timeout = 10000")
-            mode = db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if mode.lower() != "wal":
-                raise sqlite3.OperationalError(f"cannot use WAL mode (got {mode})")
-            db.execute("PRAGMA synchronous = FULL")
-            db.execute("PRAGMA foreign_keys = ON")
             result = db.execute("PRAGMA quick_check").fetchall()
             if result != [("ok",)]:
                 err = sqlite3.DatabaseError("database disk image is malformed")
                 err.sqlite_errorcode = 11  # type: ignore[attr-defined]
                 raise err
-            self._migrate(db)
+            if immutable:
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if version != SCHEMA_VERSION:
+                    raise StoreError(
+                        f"history database {self.path} needs an upgrade, but its directory is read-only"
+                    )
+            else:
+                self._migrate(db)
         except BaseException:
             db.close()
             raise
@@ -342,9 +399,9 @@ class Store:
             return  # a live process has a session open in this database
         try:
             with self._lock:
-                self._db.execute(
-                    "UPDATE sessions SET status = 'interrupted' WHERE status = 'in_progress'"
-                )
+                # Look first: the UPDATE would wait for a writer's lock for nothing.
+                if self._db.execute("SELECT 1 FROM sessions WHERE status = 'in_progress' LIMIT 1").fetchone():
+                    self._db.execute("UPDATE sessions SET status = 'interrupted' WHERE status = 'in_progress'")
         except sqlite3.Error:
             pass  # a read-only file can still be read; the status shows in_progress
         finally:
@@ -368,7 +425,7 @@ class Store:
                         self._db.execute("ROLLBACK")
                     except sqlite3.Error:
                         pass
-                raise StoreError(f"could not save {what} to {self.path}: {_reason(err)}") from None
+                raise StoreError(f"could not save {what} to {self.path}: {self._why(err)}") from None
             return cursor
 
     def begin_session(self, *, started_at: datetime, config: dict, plan: dict | None = None) -> int:

@@ -1,0 +1,416 @@
+"""The history store: round trip, migrations, damage, faults, kills.
+
+Everything runs against real SQLite files in tmp dirs. The file-system
+faults use a real tiny tmpfs when the tests may mount one (root, as in CI
+here); otherwise they fall back as each test explains.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from voicecoach import events
+from voicecoach.errors import UserError
+from voicecoach.store import SCHEMA_VERSION, Store, StoreError, resolve_path
+
+T0 = datetime(2026, 11, 2, 18, 30, tzinfo=timezone.utc)
+CONFIG = {"program": {"variation": "single_leg", "sets": 3, "reps": 10}}
+
+
+def rep(set_no: int, n: int, counted: bool = True, marks: tuple[str, ...] = (), stop: float | None = None) -> events.Rep:
+    return events.Rep(
+        t=10.0 * n, set=set_no, rep=n, counted=counted, marks=marks, lift_s=2.0, descent_s=3.4, stop_point=stop
+    )
+
+
+def record_session(store: Store, started: datetime = T0) -> int:
+    sid = store.begin_session(started_at=started, config=CONFIG, plan={"sets": 2})
+    store.record_rep(sid, rep(1, 1))
+    store.record_rep(sid, rep(1, 2, counted=False, marks=("back_arched",)))
+    store.record_rep(sid, rep(1, 3, marks=("stop_point",), stop=0.65))
+    store.record_set(sid, events.SetSummary(t=35.0, set=1, counted=2, attempted=3, marks={"back_arched": 1, "stop_point": 1}))
+    store.record_command(sid, events.Command(intent="pause", text="uh pause", start=36.0, end=36.5, t=36.7))
+    store.record_rep(sid, rep(2, 1, stop=0.7))
+    store.record_set(sid, events.SetSummary(t=60.0, set=2, counted=1, attempted=1))
+    store.end_session(sid, events.SessionSummary(t=61.0, sets=2, counted=3, attempted=4, floor=0.7))
+    return sid
+
+
+def test_round_trip(tmp_path: Path) -> None:
+    path = tmp_path / "h.db"
+    with Store(path) as store:
+        sid = record_session(store)
+    with Store(path) as store:
+        assert store.notices == []
+        [s] = store.sessions()
+        assert store.floor() == 0.7
+    assert s["id"] == sid
+    assert s["status"] == "completed"
+    assert s["variation"] == "single_leg"
+    assert s["plan"] == {"sets": 2}
+    assert s["config"] == CONFIG
+    assert datetime.fromisoformat(s["started_at"]) == T0
+    assert (s["counted"], s["attempted"], s["floor"]) == (3, 4, 0.7)
+    assert s["marks"] == {"back_arched": 1, "stop_point": 1}
+    assert [(x["set"], x["counted"], x["attempted"]) for x in s["sets"]] == [(1, 2, 3), (2, 1, 1)]
+    reps = s["sets"][0]["reps"]
+    assert [r["rep"] for r in reps] == [1, 2, 3]
+    assert reps[1] == {
+        "rep": 2, "t": 20.0, "counted": False, "marks": ["back_arched"], "lift_s": 2.0, "descent_s": 3.4,
+        "stop_point": None,
+    }
+    assert reps[2]["stop_point"] == 0.65
+    assert s["commands"] == [{"intent": "pause", "text": "uh pause", "start": 36.0, "end": 36.5, "t": 36.7}]
+    json.dumps(s)  # the history --json contract: plain JSON values only
+
+
+def test_since_and_floor_fallback(tmp_path: Path) -> None:
+    with Store(tmp_path / "h.db") as store:
+        assert store.floor() is None and store.sessions() == []
+        record_session(store, T0)
+        # An interrupted session still gives its floor from the reps.
+        sid = store.begin_session(started_at=T0 + timedelta(days=3), config=CONFIG)
+        store.record_rep(sid, rep(1, 1, stop=0.8))
+        assert store.floor() == 0.8
+        later = store.sessions(since=(T0 + timedelta(days=2)).astimezone().date())
+        assert [s["id"] for s in later] == [sid]
+        assert later[0]["status"] == "in_progress"
+        assert (later[0]["counted"], later[0]["attempted"]) == (1, 1)
+        assert store.sessions(since=date(2030, 1, 1)) == []
+
+
+def test_private_files(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "deeper" / "h.db"
+    with Store(path) as store:
+        sid = store.begin_session(started_at=T0, config=CONFIG)
+        store.record_rep(sid, rep(1, 1))
+        for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert stat.S_IMODE(path.parent.parent.stat().st_mode) == 0o700
+
+
+def test_default_path_and_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Store() as store:  # conftest points VOICECOACH_DB into tmp_path
+        assert store.path == Path(os.environ["VOICECOACH_DB"])
+    assert resolve_path("x.db", {"store": {"db": "y.db"}}) == Path("x.db")
+    assert resolve_path(None, {"store": {"db": "y.db"}}) == Path(os.environ["VOICECOACH_DB"])
+    monkeypatch.delenv("VOICECOACH_DB")
+    assert resolve_path(None, {"store": {"db": "y.db"}}) == Path("y.db")
+    assert resolve_path(None, {"store": {"db": ""}}).name == "history.db"
+
+
+# --- migrations ---------------------------------------------------------------------
+
+# The version-1 schema, written out here by hand (not taken from the module)
+# so that a change to the migration code cannot change what "v1" means.
+V1_SCHEMA = """
+CREATE TABLE sessions (id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, ended_at TEXT,
+    status TEXT NOT NULL DEFAULT 'in_progress', config_json TEXT NOT NULL DEFAULT '{}',
+    sets INTEGER, counted INTEGER, attempted INTEGER);
+CREATE TABLE sets (session_id INTEGER NOT NULL REFERENCES sessions(id), set_no INTEGER NOT NULL,
+    t REAL NOT NULL, counted INTEGER NOT NULL, attempted INTEGER NOT NULL,
+    marks_json TEXT NOT NULL DEFAULT '{}', PRIMARY KEY (session_id, set_no));
+CREATE TABLE reps (id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL REFERENCES sessions(id),
+    set_no INTEGER NOT NULL, rep_no INTEGER NOT NULL, t REAL NOT NULL, counted INTEGER NOT NULL,
+    marks_json TEXT NOT NULL DEFAULT '[]', lift_s REAL, descent_s REAL, stop_point REAL);
+PRAGMA user_version = 1;
+"""
+
+
+def test_migration_from_v1_keeps_every_row(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(V1_SCHEMA)
+    rows_in = 0
+    for sid in range(1, 6):
+        db.execute(
+            "INSERT INTO sessions VALUES (?, ?, ?, 'completed', ?, 2, ?, 20)",
+            (sid, f"2026-10-{sid:02d}T18:00:00+00:00", f"2026-10-{sid:02d}T18:30:00+00:00",
+             json.dumps({"program": {"variation": "straight_leg" if sid % 2 else "bent_knee"}}), 10 + sid),
+        )
+        for set_no in (1, 2):
+            db.execute("INSERT INTO sets VALUES (?, ?, ?, ?, 10, ?)",
+                       (sid, set_no, 100.0 * set_no, 5 + sid // 2, json.dumps({"back_arched": 2})))
+            for n in range(1, 11):
+                db.execute(
+                    "INSERT INTO reps (session_id, set_no, rep_no, t, counted, marks_json, lift_s, descent_s, "
+                    "stop_point) VALUES (?, ?, ?, ?, ?, ?, 2.0, 3.0, ?)",
+                    (sid, set_no, n, float(n), int(n > 2), json.dumps(["back_arched"] if n <= 2 else []),
+                     0.5 + sid / 20 if n == 10 else None),
+                )
+                rows_in += 1
+    db.commit()
+    db.close()
+
+    with Store(path) as store:
+        sessions = store.sessions()
+        assert store.notices == []
+        assert store.floor() == pytest.approx(0.75)
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+    assert db.execute("SELECT count(*) FROM reps").fetchone()[0] == rows_in == 100
+    assert db.execute("SELECT count(*) FROM sets").fetchone()[0] == 10
+    db.close()
+    assert [s["id"] for s in sessions] == [1, 2, 3, 4, 5]
+    assert [s["variation"] for s in sessions] == ["straight_leg", "bent_knee"] * 2 + ["straight_leg"]
+    assert [s["counted"] for s in sessions] == [11, 12, 13, 14, 15]
+    assert all(len(st["reps"]) == 10 for s in sessions for st in s["sets"])
+    assert sessions[0]["sets"][0]["reps"][0]["marks"] == ["back_arched"]
+    assert sessions[0]["commands"] == []
+    # The upgraded file takes new sessions.
+    with Store(path) as store:
+        record_session(store, T0)
+        assert len(store.sessions()) == 6
+
+
+def test_newer_schema_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "future.db"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE something (x)")
+    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    db.commit()
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="newer"):
+        Store(path)
+    assert path.read_bytes() == before
+
+
+# --- damage ---------------------------------------------------------------------------
+
+
+def _aside(path: Path) -> list[Path]:
+    return sorted(path.parent.glob(path.name + ".corrupt-*"))
+
+
+def test_garbage_file_is_moved_aside_not_overwritten(tmp_path: Path) -> None:
+    path = tmp_path / "h.db"
+    garbage = b"this is not sqlite\n" * 500
+    path.write_bytes(garbage)
+    with Store(path) as store:
+        assert len(store.notices) == 1 and "damaged" in store.notices[0]
+        [moved] = _aside(path)
+        assert moved.name in store.notices[0]
+        assert moved.read_bytes() == garbage
+        assert store.sessions() == []
+        record_session(store)
+    # Twice in the same second: both kept, under different names.
+    path.write_bytes(garbage)
+    with Store(path) as store:
+        assert len(_aside(path)) == 2
+
+
+def test_damaged_pages_are_detected(tmp_path: Path) -> None:
+    path = tmp_path / "h.db"
+    with Store(path) as store:
+        for day in range(20):
+            record_session(store, T0 + timedelta(days=day))
+    size = path.stat().st_size
+    assert size >= 4 * 4096
+    with open(path, "r+b") as f:  # keep the header, scribble over the pages after it
+        f.seek(4096)
+        f.write(bytes(random.Random(1).randrange(256) for _ in range(size - 4096)))
+    damaged = path.read_bytes()
+    with Store(path) as store:
+        assert store.notices and "damaged" in store.notices[0]
+        assert store.sessions() == []
+    [moved] = _aside(path)
+    assert moved.read_bytes() == damaged
+
+
+def test_reader_does_not_move_a_damaged_file(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_text("my notes\n")
+    with pytest.raises(StoreError, match="not a history database"):
+        Store(path, create=False)
+    assert path.read_text() == "my notes\n" and _aside(path) == []
+
+
+def test_store_error_is_a_user_error(tmp_path: Path) -> None:
+    assert issubclass(StoreError, UserError)
+    with pytest.raises(StoreError, match="directory"):
+        Store(tmp_path)
+    with pytest.raises(StoreError, match="no history database"):
+        Store(tmp_path / "missing.db", create=False)
+
+
+# --- file-system faults ------------------------------------------------------------
+
+
+def _mount_tmpfs(where: Path, size: str) -> bool:
+    """Mount a real tmpfs at ``where`` when this process may (root); False otherwise."""
+    if os.geteuid() != 0:
+        return False
+    where.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True)
+    return proc.returncode == 0
+
+
+def _umount(where: Path) -> None:
+    subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+@pytest.fixture
+def small_fs(tmp_path: Path):
+    where = tmp_path / "fs"
+    mounted = _mount_tmpfs(where, "512k")
+    if not mounted:
+        where.mkdir(exist_ok=True)
+    yield where, mounted
+    if mounted:
+        _umount(where)
+
+
+def test_read_only_directory(small_fs) -> None:
+    where, mounted = small_fs
+    with Store(where / "h.db") as store:
+        record_session(store)
+    if mounted:
+        subprocess.run(["mount", "-o", "remount,ro", str(where)], check=True)
+    elif os.geteuid() != 0:
+        where.chmod(0o500)  # without root, a plain read-only directory does it
+    else:
+        pytest.skip("root without mount(8): neither a read-only tmpfs nor chmod can make a directory read-only")
+    try:
+        with pytest.raises(StoreError, match="read-only") as info:
+            Store(where / "new.db")
+        assert "\n" not in str(info.value)
+        with pytest.raises(StoreError, match="read-only"):
+            Store(where / "h.db")  # a session needs to write
+        # A reader (voicecoach history) still gets the history.
+        with Store(where / "h.db", create=False) as reader:
+            assert reader.read_only
+            assert [s["counted"] for s in reader.sessions()] == [3]
+            with pytest.raises(StoreError, match="read-only"):
+                reader.begin_session(started_at=T0, config=CONFIG)
+    finally:
+        if not mounted:
+            where.chmod(0o700)  # so that pytest can clean tmp_path up
+
+
+def test_disk_full_raises_and_keeps_what_was_saved(small_fs) -> None:
+    where, mounted = small_fs
+    path = where / "h.db"
+    store = Store(path)
+    sid = store.begin_session(started_at=T0, config=CONFIG)
+    store.record_rep(sid, rep(1, 1))
+    if mounted:
+        # Fill the real tmpfs to the last block.
+        fd = os.open(where / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+        try:
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError:
+            pass
+        os.close(fd)
+    else:
+        # Without mount privileges: max_page_count makes SQLite fail the same
+        # way (SQLITE_FULL) once the file has to grow.
+        pages = store._db.execute("PRAGMA page_count").fetchone()[0]
+        store._db.execute(f"PRAGMA max_page_count = {pages}")
+    saved = 1
+    with pytest.raises(StoreError, match="disk full") as info:
+        for n in range(2, 5000):
+            store.record_rep(sid, rep(1, n, marks=("x" * 300,)))
+            saved += 1
+    assert "\n" not in str(info.value)
+    # Space comes back: the same store goes on saving.
+    if mounted:
+        os.remove(where / "filler")
+    else:
+        store._db.execute("PRAGMA max_page_count = 1073741823")
+    store.record_rep(sid, rep(2, 1))
+    store.end_session(sid, events.SessionSummary(t=1.0, sets=2, counted=saved + 1, attempted=saved + 1))
+    store.close()
+    with Store(path) as store:
+        [s] = store.sessions()
+    assert [len(st["reps"]) for st in s["sets"]] == [saved, 1]
+    assert [r["rep"] for r in s["sets"][0]["reps"]] == list(range(1, saved + 1))
+
+
+# --- processes that die -------------------------------------------------------------
+
+CHILD = textwrap.dedent(
+    """
+    import sys, time
+    from datetime import datetime, timezone
+    from voicecoach.events import Rep, SetSummary
+    from voicecoach.store import Store
+
+    store = Store(sys.argv[1])
+    sid = store.begin_session(started_at=datetime.now(timezone.utc), config={"program": {"variation": "bent_knee"}})
+    print("session", sid, flush=True)
+    for set_no in (1, 2, 3):
+        for n in range(1, 11):
+            store.record_rep(sid, Rep(t=float(n), set=set_no, rep=n, counted=n % 4 != 0,
+                                      marks=("back_arched",) if n % 4 == 0 else (), descent_s=3.2,
+                                      stop_point=0.6))
+            print("rep", set_no, n, flush=True)
+            time.sleep(0.004)
+        store.record_set(sid, SetSummary(t=0.0, set=set_no, counted=8, attempted=10))
+    print("done", flush=True)
+    time.sleep(30)
+    """
+)
+
+
+def _start_child(tmp_path: Path, db: Path) -> subprocess.Popen:
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    proc = subprocess.Popen([sys.executable, str(script), str(db)], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().startswith("session")
+    return proc
+
+
+def test_killed_mid_session_keeps_completed_reps(tmp_path: Path) -> None:
+    rng = random.Random(6)
+    for trial in range(16):
+        db = tmp_path / f"kill{trial}.db"
+        proc = _start_child(tmp_path, db)
+        sig = signal.SIGKILL if trial % 4 else signal.SIGTERM  # SIGTERM: no handler in the bare store
+        time.sleep(rng.uniform(0.0, 0.25))
+        proc.send_signal(sig)
+        reported = [line.split() for line in proc.stdout.read().splitlines()]
+        proc.wait()
+        proc.stdout.close()
+        confirmed = [(int(s), int(n)) for tag, *rest in reported if tag == "rep" for s, n in [rest]]
+        with Store(db) as store:
+            [session] = store.sessions()
+        stored = [(st["set"], r["rep"]) for st in session["sets"] for r in st["reps"]]
+        # Every rep whose record_rep returned is there, in order, nothing else
+        # but possibly the one that committed just before the kill.
+        assert stored[: len(confirmed)] == confirmed, (trial, sig)
+        assert len(stored) - len(confirmed) in (0, 1), (trial, sig)
+        expected = [(s, n) for s in (1, 2, 3) for n in range(1, 11)][: len(stored)]
+        assert stored == expected
+        assert session["status"] == "interrupted"
+        assert session["attempted"] == len(stored)
+
+
+def test_live_session_is_not_marked_interrupted(tmp_path: Path) -> None:
+    db = tmp_path / "live.db"
+    proc = _start_child(tmp_path, db)
+    try:
+        assert proc.stdout.readline().startswith("rep")
+        with Store(db) as reader:  # e.g. `voicecoach history` during a workout
+            assert reader.sessions()[0]["status"] == "in_progress"
+    finally:
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+    with Store(db) as store:
+        assert store.sessions()[0]["status"] == "interrupted"
