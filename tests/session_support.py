@@ -1,0 +1,78 @@
+"""Drive the pure coach session the way the runtime does, with plain calls.
+
+``drive`` steps the output clock in small blocks, asks the session to plan a
+little ahead (like the runtime's lookahead), and delivers each ``Heard`` once
+the clock passes its ``emitted`` time. ``played`` turns the released cues and
+the cancels into what a scheduler would actually have started.
+"""
+
+from __future__ import annotations
+
+from voicecoach.coach.session import Cancel, Session
+from voicecoach.config import defaults
+from voicecoach.events import Cue, Event, Heard
+
+SR = 16000
+KINDS = {
+    "stop_point": "mark",
+    "back_arched": "mark",
+    "good_rep": "mark",
+    "doming": "mark",
+}
+
+
+def program(**over) -> dict:
+    cfg = defaults()["program"]
+    cfg.update(warmup=False, sets=1, reps=4, rest_s=10.0)
+    cfg.update(over)
+    return cfg
+
+
+def durations(text: str) -> float:
+    """Speech lengths for tests: short counts fit a one-second beat, the rest scale with length."""
+    return 0.3 if len(text) <= 6 else 0.8 if text.endswith("-one-thousand") else 0.2 + 0.06 * len(text)
+
+
+def heard(intent: str, start: float, end: float | None = None, latency: float = 0.4) -> Heard:
+    end = start + 0.6 if end is None else end
+    return Heard(intent, KINDS.get(intent, "control"), intent.replace("_", " "), start, end, end + latency, 0.9)
+
+
+def drive(
+    session: Session,
+    until_s: float,
+    heard_events: list[Heard] = (),
+    *,
+    step_s: float = 0.02,
+    lookahead_s: float = 0.1,
+) -> list[Event]:
+    """Run ``session`` to ``until_s`` seconds (or its end); returns every event in order."""
+    out: list[Event] = []
+    queue = sorted(heard_events, key=lambda h: h.emitted)
+    step, ahead = round(step_s * SR), round(lookahead_s * SR)
+    now = 0
+    while now < until_s * SR and not session.finished:
+        out += session.advance(now + ahead, now)
+        now += step
+        while queue and queue[0].emitted * SR <= now:
+            out += session.hear(queue.pop(0), now)
+    return out
+
+
+def played(events: list[Event]) -> list[Cue]:
+    """The cues a scheduler would have started: released ones minus those cancelled before their time."""
+    cues: list[Cue] = []
+    for e in events:
+        if isinstance(e, Cue):
+            cues.append(e)
+        elif isinstance(e, Cancel):
+            cues = [c for c in cues if c.sample < e.sample]
+    return sorted(cues, key=lambda c: c.sample)
+
+
+def speech(events, text_part: str = "") -> list[Cue]:
+    return [c for c in played(events) if c.kind == "speech" and text_part in c.text]
+
+
+def of_type(events, cls) -> list:
+    return [e for e in events if isinstance(e, cls)]

@@ -1,0 +1,385 @@
+"""The pure coach session, driven with plain calls (no audio, no threads, no clock)."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from session_support import SR, drive, durations, heard, of_type, played, program, speech
+from voicecoach.coach import program as P
+from voicecoach.coach.session import GRACE_S, Cancel, Session
+from voicecoach.events import Command, Cue, Notice, Rep, SessionSummary, SetSummary
+
+
+def new(floor=None, **over) -> Session:
+    return Session(program(**over), SR, floor=floor, durations=durations)
+
+
+def lowerings(events) -> list[list[Cue]]:
+    """The tick cues of each lowering, grouped by the "lower" cue before them."""
+    groups: list[list[Cue]] = []
+    for c in played(events):
+        if c.kind == "speech" and c.text == P.lower_phrase("standard"):
+            groups.append([])
+        elif c.kind == "tick" and groups:
+            groups[-1].append(c)
+    return groups
+
+
+def rep_starts(events) -> list[int]:
+    return [c.sample for c in speech(events, "Exhale, lift")]
+
+
+def test_a_plain_set_counts_every_rep_and_summarises():
+    events = drive(new(), 200)
+    reps = of_type(events, Rep)
+    assert [(r.set, r.rep, r.counted) for r in reps] == [(1, i, True) for i in range(1, 5)]
+    (summary,) = of_type(events, SetSummary)
+    assert (summary.counted, summary.attempted) == (4, 4)
+    assert speech(events, P.set_summary(4, 4))
+    (done,) = of_type(events, SessionSummary)
+    assert (done.status, done.counted, done.attempted) == ("completed", 4, 4)
+    assert speech(events, "Workout done: four of four counted.")
+
+
+def test_each_count_is_on_its_beat():
+    events = drive(new(reps=3), 200)
+    groups = lowerings(events)
+    assert len(groups) == 3
+    for ticks in groups:
+        assert [t.sample - ticks[0].sample for t in ticks] == [0, SR, 2 * SR]
+        words = [c for c in played(events) if c.kind == "speech" and c.sample in {t.sample for t in ticks}]
+        assert [w.text for w in words] == ["one-one-thousand", "two-one-thousand", "three-one-thousand"]
+    for r in of_type(events, Rep):
+        assert r.descent_s == 3.0
+
+
+def test_long_counts_that_do_not_fit_the_beat_fall_back_to_numbers():
+    session = Session(program(reps=1), SR, durations=lambda t: 1.3 if "thousand" in t else durations(t))
+    events = drive(session, 100)
+    counts = [c.text for c in speech(events) if c.text in ("one", "two", "three") or "thousand" in c.text]
+    assert counts == ["one", "two", "three"]
+
+
+def test_ticks_only_and_words_only():
+    ticks_only = drive(new(reps=1, count_words=False), 100)
+    assert not speech(ticks_only, "thousand") and len(lowerings(ticks_only)[0]) == 3
+    words_only = drive(new(reps=1, ticks=False), 100)
+    assert not [c for c in played(words_only) if c.kind == "tick"]
+    assert len(speech(words_only, "-one-thousand")) == 3
+
+
+def test_a_mark_counts_where_it_was_said_not_when_it_was_heard():
+    dry = drive(new(), 200)
+    starts = rep_starts(dry)
+    rep3 = starts[2] / SR
+    # Said during rep 3's lift, recognised 1.5 s later (well into the rep).
+    events = drive(new(), 200, [heard("back_arched", rep3 + 0.5, latency=1.5)])
+    reps = of_type(events, Rep)
+    assert [r.counted for r in reps] == [True, True, False, True]
+    assert reps[2].marks == ("back_arched",)
+    assert speech(events, P.NOT_COUNTED)
+    (summary,) = of_type(events, SetSummary)
+    assert (summary.counted, summary.attempted, summary.marks) == (3, 4, {"back_arched": 1})
+    assert speech(events, "three of four counted.")
+
+
+def test_the_earcon_is_placed_the_moment_the_mark_is_heard():
+    starts = rep_starts(drive(new(), 200))
+    h = heard("good_rep", starts[1] / SR + 1.0, latency=0.3)
+    events = drive(new(), 200, [h])
+    (cmd,) = of_type(events, Command)
+    earcons = [c for c in played(events) if c.kind == "earcon"]
+    assert [e.text for e in earcons] == ["mark"]
+    assert earcons[0].sample == round(cmd.t * SR)
+    assert 0 <= cmd.t - h.emitted < 0.03
+    assert of_type(events, Rep)[1].marks == ("good_rep",) and of_type(events, Rep)[1].counted
+
+
+def test_a_mark_just_after_a_rep_belongs_to_that_rep():
+    dry = drive(new(), 200)
+    end_of_rep2 = of_type(dry, Rep)[1].t
+    events = drive(new(), 200, [heard("back_arched", end_of_rep2 + 0.4)])
+    assert [r.counted for r in of_type(events, Rep)] == [True, False, True, True]
+
+
+def test_doming_does_not_count_and_cues_the_belly():
+    starts = rep_starts(drive(new(), 200))
+    events = drive(new(), 200, [heard("doming", starts[0] / SR + 4.0)])
+    assert not of_type(events, Rep)[0].counted
+    assert speech(events, P.DOMING)
+
+
+def test_a_mark_outside_any_rep_is_refused():
+    events = drive(new(), 200, [heard("back_arched", 1.0)])
+    assert all(r.counted for r in of_type(events, Rep))
+    assert [c.text for c in played(events) if c.kind == "earcon"] == ["error"]
+    assert of_type(events, Notice)
+
+
+def test_stop_point_sets_the_floor_and_later_lowerings_end_there():
+    dry = drive(new(reps=4), 200)
+    lower2 = lowerings(dry)[1][0].sample / SR
+    session = new(reps=4)
+    events = drive(session, 200, [heard("stop_point", lower2 + 1.5)])
+    reps = of_type(events, Rep)
+    assert reps[1].stop_point == pytest.approx(0.5, abs=0.01)
+    assert reps[1].counted and reps[1].descent_s == 3.0
+    assert [r.descent_s for r in reps[2:]] == [1.5, 1.5]
+    assert session.floor == pytest.approx(0.5, abs=0.01)
+    groups = lowerings(events)
+    assert [len(g) for g in groups] == [3, 3, 2, 2]
+    stops = speech(events, P.FLOOR_STOP)
+    assert len(stops) == 2
+    for ticks, stop in zip(groups[2:], stops):
+        assert stop.sample - ticks[0].sample == round(1.5 * SR)
+    assert of_type(events, SessionSummary)[0].floor == session.floor
+
+
+def test_a_floor_from_last_time_applies_from_the_first_rep():
+    events = drive(new(floor=0.7, reps=2), 200)
+    assert [r.descent_s for r in of_type(events, Rep)] == [2.1, 2.1]
+    # The second count would end after the floor: only its tick (or a short count) is left.
+    assert all(len(g) == 3 for g in lowerings(events))
+    assert len(speech(events, P.FLOOR_STOP)) == 2
+
+
+def test_stop_point_before_the_lowering_is_refused():
+    starts = rep_starts(drive(new(), 200))
+    session = new()
+    events = drive(session, 200, [heard("stop_point", starts[0] / SR + 0.2)])
+    assert session.floor is None and speech(events, P.NO_LOWERING)
+
+
+def test_pause_mid_count_leaves_no_half_cue_and_redoes_the_rep():
+    dry = drive(new(), 200)
+    pause_at = lowerings(dry)[1][0].sample / SR + 0.05  # heard between counts one and two of rep 2
+    hs = [heard("pause", pause_at, pause_at + 0.4, latency=0.3), heard("resume", pause_at + 8.0)]
+    # A long lookahead: count two is already released when the pause is heard, and must be withdrawn.
+    events = drive(new(), 300, hs, lookahead_s=0.5)
+    cancel = of_type(events, Cancel)
+    assert cancel
+    assert len(speech(events, "one-one-thousand")) == 5 and len(speech(events, "two-one-thousand")) == 4
+    pause_cmd, resume_cmd = of_type(events, Command)
+    cues = played(events)
+    quiet = [c for c in cues if pause_cmd.t * SR <= c.sample < resume_cmd.t * SR]
+    assert [c.text for c in quiet] == ["ack", P.PAUSED]
+    # Nothing that started before the pause is cut: the last cue before it ended before "Paused".
+    before = [c for c in cues if c.sample < pause_cmd.t * SR and c.kind == "speech"]
+    paused = speech(events, P.PAUSED)[0]
+    assert all(c.sample + durations(c.text) * SR <= paused.sample for c in before)
+    after = [c.text for c in cues if c.sample >= resume_cmd.t * SR and c.kind == "speech"]
+    assert after[:3] == [P.RESUMING, P.FROM_THE_TOP, P.lift_phrase("bent_knee", "standard", 1)]
+    reps = of_type(events, Rep)
+    assert [(r.rep, r.counted) for r in reps] == [(i, True) for i in range(1, 5)]
+
+
+def test_pause_in_rest_resumes_with_what_is_left():
+    cfg = dict(sets=2, reps=1, rest_s=30.0)
+    dry = drive(new(**cfg), 400)
+    rest_at = speech(dry, "Rest for")[0].t
+    events = drive(new(**cfg), 400, [heard("pause", rest_at + 5), heard("resume", rest_at + 20)])
+    assert speech(events, P.REST_RESUMED)
+    assert [c.text for c in speech(events) if c.text in ("Three.", "Two.", "One.")] == ["Three.", "Two.", "One."]
+    assert len(of_type(events, Rep)) == 2
+
+
+def test_rest_ends_with_a_countdown_on_the_seconds():
+    events = drive(new(sets=2, reps=1, rest_s=30.0), 400)
+    rest = speech(events, P.rest(30))[0]
+    ten = speech(events, P.TEN_SECONDS)[0]
+    counts = [c for c in speech(events) if c.text in ("Three.", "Two.", "One.")]
+    assert ten.sample - rest.sample == 20 * SR
+    assert [c.sample - rest.sample for c in counts] == [27 * SR, 28 * SR, 29 * SR]
+    set2 = speech(events, "Set two of two.")[0]
+    assert set2.sample >= rest.sample + 30 * SR
+
+
+def test_next_set_ends_the_set_and_moves_on():
+    cfg = dict(sets=2, reps=4, rest_s=10.0)
+    starts = rep_starts(drive(new(**cfg), 400))
+    events = drive(new(**cfg), 400, [heard("next_set", starts[1] / SR + 1.0)])
+    sets = of_type(events, SetSummary)
+    assert [(s.set, s.counted, s.attempted) for s in sets] == [(1, 1, 1), (2, 4, 4)]
+    assert speech(events, P.NEXT_SET)
+
+
+def test_next_set_during_the_rest_skips_it():
+    cfg = dict(sets=2, reps=1, rest_s=60.0)
+    rest_at = speech(drive(new(**cfg), 400), "Rest for")[0].t
+    events = drive(new(**cfg), 400, [heard("next_set", rest_at + 3)])
+    set2 = speech(events, "Set two of two.")[0]
+    assert set2.t < rest_at + 15
+    assert not speech(events, P.TEN_SECONDS)
+
+
+def test_stop_workout_gives_a_summary():
+    starts = rep_starts(drive(new(), 200))
+    session = new()
+    events = drive(session, 200, [heard("stop_workout", starts[2] / SR + 1.0)])
+    (summary,) = of_type(events, SessionSummary)
+    assert (summary.status, summary.counted, summary.attempted) == ("stopped", 2, 2)
+    assert speech(events, "Stopping. two counted today.")
+    assert session.finished
+    assert not [c for c in played(events) if c.sample > summary.t * SR and "lift" in c.text]
+
+
+def test_how_many_counts_this_set_and_in_total():
+    cfg = dict(sets=2, reps=3, rest_s=10.0)
+    dry = drive(new(**cfg), 400)
+    second_set_rep2 = rep_starts(dry)[4] / SR
+    events = drive(
+        new(**cfg),
+        400,
+        [heard("back_arched", rep_starts(dry)[1] / SR + 2), heard("how_many", second_set_rep2 + 0.5)],
+    )
+    # Set 1: 2 of 3 counted; set 2: rep 1 done when asked.
+    assert speech(events, P.how_many_set(1)) and speech(events, P.how_many_total(3))
+
+
+def test_slower_and_faster_change_the_lowering():
+    starts = rep_starts(drive(new(reps=4), 200))
+    events = drive(
+        new(reps=4),
+        300,
+        [heard("slower", starts[0] / SR + 0.5), heard("faster", starts[2] / SR + 0.5)],
+    )
+    reps = of_type(events, Rep)
+    assert [r.descent_s for r in reps] == [3.0, 4.0, 3.0, 3.0]
+    assert [len(g) for g in lowerings(events)] == [3, 4, 3, 3]
+    assert speech(events, P.SLOWER) and speech(events, P.FASTER)
+    assert reps[1].lift_s >= 2.5
+
+
+def test_faster_at_the_fastest_says_so():
+    events = drive(new(reps=1, lift_s=1.0), 100, [heard("faster", 2.0)])
+    assert speech(events, P.FASTEST)
+
+
+def test_repeat_says_the_last_instruction_again():
+    starts = rep_starts(drive(new(), 200))
+    events = drive(new(), 200, [heard("repeat", starts[0] / SR + 0.2)])
+    lift = P.lift_phrase("bent_knee", "standard", 0)
+    assert len(speech(events, lift)) == 4 + 1
+
+
+def test_help_lists_the_commands_without_talking_over_the_program():
+    starts = rep_starts(drive(new(), 200))
+    events = drive(new(), 300, [heard("help", starts[0] / SR + 0.3)])
+    assert speech(events, P.HELP)
+    assert_no_overlap(events)
+
+
+def test_half_the_reps_arched_suggests_an_easier_variation():
+    starts = rep_starts(drive(new(), 200))
+    marks = [heard("back_arched", s / SR + 4.5) for s in starts[:2]]
+    events = drive(new(), 300, marks)
+    assert speech(events, P.ARCHED_HALF)
+    assert speech(events, "Try the dead bug instead, or put your hands under your hips.")
+
+
+def test_shielding_breathing_changes_the_breath_cues():
+    events = drive(new(reps=1, breathing="shielding"), 100)
+    assert speech(events, "Sharp nose breaths, lift") and speech(events, P.lower_phrase("shielding"))
+    assert not speech(events, "Exhale")
+
+
+def test_dead_bug_and_single_leg_alternate_sides():
+    bug = drive(new(reps=3, variation="dead_bug"), 200)
+    assert [c.text for c in speech(bug, "Exhale, lift")] == [
+        "Exhale, lift, right leg and left arm.",
+        "Exhale, lift, left leg and right arm.",
+        "Exhale, lift, right leg and left arm.",
+    ]
+    single = drive(new(reps=2, variation="single_leg"), 200)
+    assert [c.text for c in speech(single, "Exhale, lift")] == ["Exhale, lift, right leg.", "Exhale, lift, left leg."]
+    hanging = drive(new(reps=1, variation="hanging"), 200)
+    assert speech(hanging, "Hang from the bar")
+
+
+def test_warmup_teaches_the_first_session():
+    events = drive(new(warmup=True, reps=1), 400)
+    texts = [c.text for c in speech(events)]
+    assert sum(P.CAT in t for t in texts) == 5
+    assert any("hundred-dollar bill" in t for t in texts)
+    assert any(t.startswith("Tension check") for t in texts)
+    i45 = texts.index(P.WARMUP_LIFTS[0])
+    assert texts.index(P.WARMUP_LIFTS[1]) > i45
+    # The practice reps are not logged; the one real rep is.
+    assert [(r.set, r.rep) for r in of_type(events, Rep)] == [(1, 1)]
+    assert texts.index(P.WARMUP_DONE) < texts.index("Set one of one.")
+
+
+def test_next_set_during_the_warmup_skips_it():
+    events = drive(new(warmup=True, reps=1), 400, [heard("next_set", 12.0)])
+    texts = [c.text for c in speech(events)]
+    assert P.SKIP_WARMUP in texts and not any(t.startswith("Tension check") for t in texts)
+    assert any("hundred-dollar bill" in t for t in texts)
+    assert len(of_type(events, Rep)) == 1
+
+
+def test_form_reminders_are_occasional():
+    events = drive(new(reps=8), 400)
+    reminders = [c for c in speech(events) if c.text in P.FORM_REMINDERS]
+    assert len(reminders) == 2 and reminders[0].text != reminders[1].text
+
+
+def test_reps_are_logged_only_after_the_window_for_marks():
+    session = new(reps=2)
+    logged_at = {}
+    now = 0
+    while not session.finished:
+        for e in session.advance(now + 1600, now):
+            if isinstance(e, Rep):
+                logged_at[e.rep] = (e, now)
+        now += 320
+    for rep, at in logged_at.values():
+        assert at + 1600 >= (rep.t + GRACE_S) * SR
+
+
+def test_close_logs_what_is_open_as_interrupted():
+    session = new()
+    events = drive(session, 40)
+    events += session.close(40 * SR)
+    summary = of_type(events, SessionSummary)[-1]
+    assert summary.status == "interrupted" and session.finished
+    assert summary.attempted == len(of_type(events, Rep))
+
+
+def test_phrases_cover_everything_spoken():
+    session = new(sets=2, reps=3, warmup=True, variation="dead_bug", rest_s=20.0)
+    marks = [heard("back_arched", 80), heard("how_many", 90), heard("slower", 95), heard("help", 100)]
+    events = drive(session, 600, marks)
+    known = set(session.phrases())
+    assert {c.text for c in speech(events)} <= known
+
+
+def assert_no_overlap(events) -> None:
+    """No two speech cues overlap, except counts that are meant to sit on a beat."""
+    cues = speech(events)
+    for a, b in zip(cues, cues[1:]):
+        assert a.sample + round(durations(a.text) * SR) <= b.sample, (a, b)
+
+
+INTENTS = ["pause", "resume", "next_set", "how_many", "slower", "faster", "repeat", "help",
+           "back_arched", "stop_point", "good_rep", "doming", "stop_workout", "start_workout"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(INTENTS), st.floats(0, 150), st.floats(0.1, 2.0)), max_size=8))
+def test_any_commands_at_any_time_keep_the_session_sane(commands):
+    session = new(sets=2, reps=3, rest_s=10.0)
+    hs = [heard(i, t, latency=lat) for i, t, lat in commands]
+    events = drive(session, 900, hs, step_s=0.05)
+    if not session.finished:  # a pause never resumed
+        assert session.paused
+        events += session.close(900 * SR)
+    assert_no_overlap(events)
+    (summary,) = of_type(events, SessionSummary)
+    reps = of_type(events, Rep)
+    assert summary.attempted == len(reps) <= 6
+    assert summary.counted == sum(r.counted for r in reps)
+    assert len({(r.set, r.rep) for r in reps}) == len(reps)
+    samples = [e.sample for e in events if isinstance(e, Cue)]
+    assert all(s >= 0 for s in samples)

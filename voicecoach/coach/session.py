@@ -1,0 +1,757 @@
+"""The workout as a pure state machine: events in, cue plans and log events out.
+
+Like h11 for HTTP, :class:`Session` does no I/O: no threads, no audio, no
+wall clock, no files. Time is the output sample clock, passed in by the
+caller. A runtime drives it like this::
+
+    session = Session(config["program"], samplerate, durations=clip_seconds)
+    while not session.finished:
+        for event in session.advance(now + lookahead):
+            ...  # Cue -> scheduler.submit(clip, at=event.sample); Cancel -> cancel;
+                 # Rep/SetSummary/SessionSummary/Command/Notice -> log and store
+        for heard in recognizer.feed(...):
+            for event in session.hear(heard, now):
+                ...
+
+Cues are released only when their sample is below the horizon given to
+:meth:`Session.advance`, so a control can still withdraw everything not yet
+released; what was released and lies at or after ``now`` is withdrawn with a
+:class:`Cancel`. A cue that has started is never cut, so a pause never leaves
+half a cue.
+
+Marks are attributed by where the words were in the audio (``Heard.start``,
+seconds on the session timeline), not by when they were recognised: a rep is
+open from its first cue until :data:`MARK_WINDOW_S` after its end, and it is
+only logged (:class:`~voicecoach.events.Rep`) once :data:`GRACE_S` has passed
+after its end, so that a late recognition still lands on the right rep.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Iterator, Sequence
+
+from voicecoach.coach import program as P
+from voicecoach.events import (
+    Command,
+    Cue,
+    Event,
+    Heard,
+    Notice,
+    Rep,
+    SessionSummary,
+    SetSummary,
+    Tick,
+)
+
+MARK_WINDOW_S = 1.0
+"""A mark whose words start this long after a rep ends still belongs to that rep."""
+GRACE_S = 2.5
+"""A rep is logged this long after it ends: the window plus the recogniser's endpointing delay."""
+PAD_S = 0.12
+"""Silence kept between two speech cues that are not meant to overlap."""
+TOP_S = 0.5
+"""The brief hold at the top, if the lowering cue is shorter."""
+BOTTOM_S = 1.2
+"""The pause at the bottom before the next rep starts."""
+FLOOR_MIN = 0.1
+FAILING_MARKS = ("back_arched", "doming")
+MARKS = ("stop_point", "back_arched", "good_rep", "doming")
+
+
+@dataclass(frozen=True)
+class Cancel(Event):
+    """Withdraw every cue released at or after ``sample`` that has not started (session -> runtime)."""
+
+    type: ClassVar[str] = "cancel"
+    t: float
+    sample: int
+
+
+def estimate_seconds(text: str) -> float:
+    """A rough speech length for tests and dry runs: about 14 characters a second."""
+    return 0.2 + 0.07 * len(text)
+
+
+# --- internal plan structures ----------------------------------------------------
+
+
+@dataclass
+class _Cue:
+    sample: int
+    kind: str
+    text: str
+    end: int
+    instruction: bool = False
+    """Part of the program (what "repeat" repeats), not a reply to a command."""
+    released: bool = False
+
+
+@dataclass
+class _RepState:
+    set: int
+    rep: int
+    practice: bool
+    start: int
+    lift_end: int
+    lower_start: int
+    lower_end: int
+    full_end: int
+    end: int
+    lift_s: float
+    descent_s: float
+    marks: list[str] = field(default_factory=list)
+    stop_point: float | None = None
+
+    @property
+    def failed(self) -> bool:
+        return any(m in FAILING_MARKS for m in self.marks)
+
+
+@dataclass
+class _Plan:
+    segment: "Segment"
+    start: int
+    end: int
+    rep: _RepState | None = None
+
+
+class Segment:
+    """A stretch of the workout, laid out on the clock only when it starts."""
+
+    phase: str = "set"
+
+    def make(self, s: "Session", start: int, out: list[Event]) -> _Plan:
+        raise NotImplementedError
+
+    def resumed(self, s: "Session", plan: _Plan, now: int) -> "Segment | None":
+        """What to play after a pause interrupted this segment at ``now``."""
+        return self
+
+
+class Say(Segment):
+    """Spoken lines one after another; each ``(text, gap_s)`` leaves ``gap_s`` after it."""
+
+    def __init__(self, lines: Sequence[str | tuple[str, float]], phase: str = "set", after_s: float = 0.3):
+        self.lines = [(x, 0.0) if isinstance(x, str) else x for x in lines]
+        self.phase = phase
+        self.after_s = after_s
+
+    def make(self, s, start, out):
+        t = start
+        for text, gap in self.lines:
+            t = s._speak(t, text) + s._n(PAD_S + gap)
+        return _Plan(self, start, t + s._n(self.after_s))
+
+
+class Wait(Segment):
+    def __init__(self, seconds: float, phase: str = "set"):
+        self.seconds = seconds
+        self.phase = phase
+
+    def make(self, s, start, out):
+        return _Plan(self, start, start + s._n(self.seconds))
+
+
+class CatCow(Segment):
+    phase = "warmup"
+
+    def __init__(self, i: int):
+        self.i = i
+
+    def make(self, s, start, out):
+        t = s._speak(start, f"{P.number(self.i).capitalize()}: {P.CAT}")
+        t = max(t + s._n(1.5), start + s._n(3.0))
+        t = s._speak(t, P.COW)
+        return _Plan(self, start, max(t + s._n(1.5), start + s._n(6.0)))
+
+
+class RepSeg(Segment):
+    """One rep: lift cue, top, lowering cue, counted lowering (to the floor), bottom."""
+
+    def __init__(self, set_no: int, rep_no: int, practice_lift: str | None = None):
+        self.set_no, self.rep_no, self.practice_lift = set_no, rep_no, practice_lift
+        self.phase = "warmup" if practice_lift else "set"
+
+    def make(self, s, start, out):
+        cfg = s.program
+        n = s._n
+        lift_text = self.practice_lift or P.lift_phrase(cfg["variation"], cfg["breathing"], s._side)
+        if not self.practice_lift:
+            s._side += 1
+        lift_end = max(start + n(s.lift_s), s._speak(start, lift_text) + n(PAD_S))
+        lower_text = P.lower_phrase(cfg["breathing"])
+        lower_start = max(lift_end + n(TOP_S), s._speak(lift_end, lower_text) + n(PAD_S))
+        descent = s.descent_s
+        full_end = lower_start + n(descent)
+        floor = s.floor
+        lower_end = lower_start + n(descent * floor) if floor is not None else full_end
+        s._count(lower_start, lower_end, descent)
+        t = lower_end
+        if floor is not None and floor < 1.0:
+            t = s._speak(lower_end, P.FLOOR_STOP) + n(PAD_S)
+        if not self.practice_lift and self.rep_no % P.REMINDER_EVERY == 0:
+            reminder = P.FORM_REMINDERS[(self.rep_no // P.REMINDER_EVERY - 1) % len(P.FORM_REMINDERS)]
+            t = s._speak(t + n(0.3), reminder) + n(PAD_S)
+        end = max(t, lower_end) + n(BOTTOM_S)
+        rep = _RepState(
+            self.set_no,
+            self.rep_no,
+            bool(self.practice_lift),
+            start,
+            lift_end,
+            lower_start,
+            lower_end,
+            full_end,
+            end,
+            lift_s=round((lift_end - start) / s.samplerate, 3),
+            descent_s=round((lower_end - lower_start) / s.samplerate, 3),
+        )
+        s._open_reps.append(rep)
+        return _Plan(self, start, end, rep)
+
+
+class SetEnd(Segment):
+    def __init__(self, set_no: int):
+        self.set_no = set_no
+        self.summary: SetSummary | None = None
+
+    def make(self, s, start, out):
+        s._finalize(None, out, force=True)
+        reps = [r for r in s.reps if r.set == self.set_no]
+        if self.summary is None:
+            marks = Counter(m for r in reps for m in r.marks)
+            self.summary = SetSummary(
+                t=s._sec(start),
+                set=self.set_no,
+                counted=sum(r.counted for r in reps),
+                attempted=len(reps),
+                marks=dict(marks),
+            )
+            out.append(self.summary)
+        t = s._speak(start, P.set_summary(self.summary.counted, self.summary.attempted))
+        arched = sum("back_arched" in r.marks for r in reps)
+        if reps and 2 * arched >= len(reps):
+            t = s._speak(t + s._n(PAD_S), P.ARCHED_HALF)
+            t = s._speak(t + s._n(PAD_S), P.arched_advice(s.program["variation"]))
+        return _Plan(self, start, t + s._n(0.5))
+
+
+class Rest(Segment):
+    phase = "rest"
+
+    def __init__(self, seconds: float, first: bool = True):
+        self.seconds, self.first = seconds, first
+
+    def make(self, s, start, out):
+        n = s._n
+        end = start + n(self.seconds)
+        s._speak(start, P.rest(self.seconds) if self.first else P.REST_RESUMED)
+        if self.seconds >= 20:
+            s._speak(end - n(10), P.TEN_SECONDS)
+        for k in (3, 2, 1):
+            at = end - n(k)
+            if at > start + n(2.5):
+                s._speak(at, P.countdown(k))
+                s._add(at, "tick", P.TICK)
+        return _Plan(self, start, end)
+
+    def resumed(self, s, plan, now):
+        left = (plan.end - now) / s.samplerate
+        return Rest(max(left, 5.0), first=False)
+
+
+class End(Segment):
+    phase = "end"
+
+    def __init__(self, status: str):
+        self.status = status
+
+    def make(self, s, start, out):
+        s._finalize(None, out, force=True)
+        counted = sum(r.counted for r in s.reps)
+        total = s.program["sets"] * s.program["reps"]
+        if self.status == "completed":
+            lines = [P.session_done(counted, total), *P.FINISH]
+        else:
+            lines = [P.session_stopped(counted)]
+        t = start
+        for line in lines:
+            t = s._speak(t, line) + s._n(PAD_S)
+        out.append(s._summary(start, self.status))
+        s.end_sample = t + s._n(0.5)
+        return _Plan(self, start, s.end_sample)
+
+
+# --- the session -----------------------------------------------------------------
+
+
+class Session:
+    """One workout, from greeting to summary, as a pure function of its inputs.
+
+    Parameters
+    ----------
+    program:
+        The ``[program]`` table of the config (see :data:`voicecoach.config.SCHEMA`).
+    samplerate:
+        Output sample rate; every ``sample`` in and out is on this clock.
+    floor:
+        The floor kept from an earlier session (0..1 of the way down), or ``None``.
+    greeting:
+        Lines to say first (e.g. from :func:`voicecoach.progression.plan_for_today`).
+    durations:
+        ``durations(text) -> seconds`` of the clip that will be played for ``text``;
+        the session lays speech out so that no two phrases overlap unless meant to.
+        Defaults to :func:`estimate_seconds`.
+    start:
+        Output sample at which the session's first cue may be placed.
+    """
+
+    def __init__(
+        self,
+        program: dict[str, Any],
+        samplerate: int,
+        *,
+        floor: float | None = None,
+        greeting: Sequence[str] = (),
+        durations: Callable[[str], float] | None = None,
+        start: int = 0,
+    ):
+        self.program = dict(program)
+        self.samplerate = int(samplerate)
+        self.floor: float | None = floor
+        self.lift_s = float(program["lift_s"])
+        self.descent_s = float(program["descent_s"])
+        self.greeting = list(greeting)
+        self._durations = durations or estimate_seconds
+        self._dur_cache: dict[str, int] = {}
+        self.reps: list[Rep] = []
+        """Every rep logged so far."""
+        self.commands: list[Command] = []
+        self.end_sample: int | None = None
+        """Where the last cue of the workout ends, once the end is planned."""
+        self.paused = False
+        self.stopped = False
+        self.set_no = 0
+        self._side = 0
+        self._cues: list[_Cue] = []
+        self._plans: list[_Plan] = []
+        self._open_reps: list[_RepState] = []
+        self._replay: list[Segment] = []
+        self._cursor = start
+        self._hold = start
+        self._until = start
+        self._now = start
+        self._skip_set = False
+        self._skip_warmup = False
+        self._closed = False
+        self._last_instruction: str | None = None
+        self._script: Iterator[Segment] = self._workout()
+
+    # -- public -------------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        """True once the workout's last cue has been released and played out to ``end_sample``."""
+        return self._closed or (self.end_sample is not None and self._now >= self.end_sample)
+
+    def phrases(self) -> list[str]:
+        """Every text this session may speak (render them before starting)."""
+        return list(dict.fromkeys(self.greeting + P.phrases(self.program)))
+
+    def handle(self, event: Event, now: int | None = None) -> list[Event]:
+        """Event-style entry: ``Tick(until)`` advances, ``Heard`` needs ``now``."""
+        if isinstance(event, Tick):
+            return self.advance(event.now)
+        if isinstance(event, Heard):
+            return self.hear(event, self._until if now is None else now)
+        raise TypeError(f"a session cannot handle {event.type!r} events")
+
+    def advance(self, until: int, now: int | None = None) -> list[Event]:
+        """Plan up to ``until`` (exclusive) and release the cues that start before it.
+
+        ``until`` is the output sample up to which cues must be known now: the
+        runtime's clock plus its lookahead. ``now`` (optional) is the first
+        sample not yet played; segments never start before it.
+        """
+        out: list[Event] = []
+        if now is not None:
+            self._now = max(self._now, now)
+        self._until = max(self._until, until)
+        self._finalize(self._until, out)
+        while not self.paused and not self._closed:
+            start = max(self._cursor, self._hold, self._now)
+            if start >= self._until:
+                break
+            seg = self._next_segment()
+            if seg is None:
+                break
+            plan = seg.make(self, start, out)
+            self._plans.append(plan)
+            self._cursor = plan.end
+            self._finalize(self._until, out)
+        self._release(out)
+        if now is None:
+            # Without an explicit clock, the caller says everything before the horizon is played.
+            self._now = max(self._now, self._until)
+        self._prune()
+        return out
+
+    def hear(self, heard: Heard, now: int) -> list[Event]:
+        """Act on a recognised command; ``now`` is the first output sample not yet played."""
+        out: list[Event] = []
+        self._now = max(self._now, now)
+        self._finalize(self._until, out)
+        now = self._now
+        command = Command(heard.intent, heard.text, heard.start, heard.end, self._sec(now))
+        self.commands.append(command)
+        out.append(command)
+        if self._closed or (self.end_sample is not None and heard.intent != "how_many"):
+            out.append(Notice(self._sec(now), f"workout over; ignored {heard.intent!r}"))
+        elif heard.intent in MARKS:
+            self._mark(heard, now, out)
+        else:
+            handler = getattr(self, f"_on_{heard.intent}", None)
+            if handler is None:
+                out.append(Notice(self._sec(now), f"unknown command {heard.intent!r}", "warning"))
+            else:
+                handler(now, out)
+        self._release(out)
+        return out
+
+    def close(self, now: int) -> list[Event]:
+        """The input ended before the workout did: log what is open, status ``interrupted``."""
+        out: list[Event] = []
+        if self._closed or self.end_sample is not None:
+            self._closed = True
+            return out
+        self._now = max(self._now, now)
+        self._abort(now, out, replay=False)
+        self._finalize(None, out, force=True)
+        out.append(self._summary(now, "interrupted"))
+        self._closed = True
+        return out
+
+    def counted(self, set_no: int | None = None) -> int:
+        """Reps counted so far (in ``set_no``, or in all sets), counting a finished rep
+        still open for marks as counted unless marked."""
+        done = sum(r.counted for r in self.reps if set_no is None or r.set == set_no)
+        open_ = sum(
+            1
+            for r in self._open_reps
+            if not r.practice and r.end <= self._now and not r.failed and (set_no is None or r.set == set_no)
+        )
+        return done + open_
+
+    # -- the script -----------------------------------------------------------------
+
+    def _workout(self) -> Iterator[Segment]:
+        cfg = self.program
+        variation = P.VARIATION_TABLE[cfg["variation"]]
+        yield Say([*self.greeting, P.intro(cfg["variation"], cfg["sets"], cfg["reps"]), P.HELP_HINT], "intro")
+        if cfg["warmup"]:
+            warm: list[Segment] = [Say(P.WARMUP_INTRO, "warmup")]
+            warm += [CatCow(i) for i in range(1, P.CAT_COWS + 1)]
+            warm.append(Say(variation.setup, "warmup"))
+            warm.append(Say([(P.TENSION_CHECK[0], 1.5), (P.TENSION_CHECK[1], 3.0), P.TENSION_CHECK[2]], "warmup"))
+            warm.append(Say([P.WARMUP_FIRST_REP], "warmup"))
+            warm += [RepSeg(0, i + 1, lift) for i, lift in enumerate(P.WARMUP_LIFTS)]
+            warm.append(Say([P.WARMUP_DONE], "warmup", after_s=1.0))
+            for seg in warm:
+                if self._skip_warmup:
+                    break
+                yield seg
+            if self._skip_warmup:
+                yield Say(variation.setup)
+        else:
+            yield Say(variation.setup)
+        for set_no in range(1, cfg["sets"] + 1):
+            self.set_no = set_no
+            self._skip_set = False
+            self._side = 0
+            yield Say([P.set_start(set_no, cfg["sets"])], after_s=0.6)
+            for rep_no in range(1, cfg["reps"] + 1):
+                if self._skip_set:
+                    break
+                yield RepSeg(set_no, rep_no)
+            yield Wait(GRACE_S)
+            yield SetEnd(set_no)
+            if set_no < cfg["sets"]:
+                yield Rest(cfg["rest_s"])
+        yield End("completed")
+
+    def _next_segment(self) -> Segment | None:
+        if self._replay:
+            return self._replay.pop(0)
+        return next(self._script, None)
+
+    # -- layout helpers (used by segments) ----------------------------------------------
+
+    def _n(self, seconds: float) -> int:
+        return int(round(seconds * self.samplerate))
+
+    def _sec(self, sample: int) -> float:
+        return round(sample / self.samplerate, 6)
+
+    def _dur(self, text: str) -> int:
+        if text not in self._dur_cache:
+            self._dur_cache[text] = self._n(max(0.0, float(self._durations(text))))
+        return self._dur_cache[text]
+
+    def _add(self, sample: int, kind: str, text: str, instruction: bool = False) -> _Cue:
+        end = sample + (self._dur(text) if kind == "speech" else 0)
+        cue = _Cue(sample, kind, text, end, instruction)
+        self._cues.append(cue)
+        return cue
+
+    def _speak(self, sample: int, text: str) -> int:
+        """Plan ``text`` at ``sample`` as part of the program; returns where it ends."""
+        return self._add(sample, "speech", text, instruction=True).end
+
+    def _count(self, lower_start: int, lower_end: int, descent: float) -> None:
+        """Counts on their beats from ``lower_start``; none at or after ``lower_end``.
+
+        The long count is said only if it ends before the next beat (or the end
+        of the lowering); else the short one, else only the tick.
+        """
+        cfg = self.program
+        k_total = P.beats(descent)
+        beat = descent / k_total
+        for k in range(k_total):
+            at = lower_start + self._n(k * beat)
+            if at >= lower_end:
+                break
+            limit = min(lower_start + self._n((k + 1) * beat), lower_end) - self._n(0.05)
+            if cfg["ticks"]:
+                self._add(at, "tick", P.TICK)
+            if cfg["count_words"]:
+                for text in (P.count_long(k + 1), P.count_short(k + 1)):
+                    if at + self._dur(text) <= limit:
+                        self._add(at, "speech", text)
+                        break
+
+    def _gap(self, earliest: int, length: int) -> int:
+        """Earliest sample >= ``earliest`` where ``length`` samples of speech overlap no planned speech."""
+        pad = self._n(PAD_S)
+        t = earliest
+        spans = sorted((c.sample, c.end) for c in self._cues if c.kind == "speech" and c.end + pad > earliest)
+        for a, b in spans:
+            if t + length + pad <= a:
+                break
+            t = max(t, b + pad)
+        return t
+
+    def _reply(self, text: str, now: int) -> int:
+        """Say ``text`` as soon as it fits; the next segment waits for it. Returns its end."""
+        at = self._gap(now, self._dur(text))
+        cue = self._add(at, "speech", text)
+        self._hold = max(self._hold, cue.end + self._n(PAD_S))
+        return cue.end
+
+    def _earcon(self, name: str, now: int) -> None:
+        self._add(now, "earcon", name)
+
+    def _release(self, out: list[Event]) -> None:
+        horizon = max(self._until, self._now + 1)
+        fresh = sorted((c for c in self._cues if not c.released and c.sample < horizon), key=lambda c: c.sample)
+        for c in fresh:
+            c.released = True
+            out.append(Cue(self._sec(c.sample), c.sample, c.kind, c.text))
+            if c.instruction:
+                self._last_instruction = c.text
+
+    def _prune(self) -> None:
+        keep_after = self._now - self._n(10.0)
+        self._cues = [c for c in self._cues if not c.released or c.end > keep_after]
+        self._plans = [p for p in self._plans if p.end > self._now]
+
+    # -- reps ---------------------------------------------------------------------------
+
+    def _finalize(self, until: int | None, out: list[Event], force: bool = False) -> None:
+        still = []
+        for r in self._open_reps:
+            due = r.end + self._n(GRACE_S)
+            if force and r.end <= max(self._now, self._until) or (until is not None and until >= due):
+                if not r.practice:
+                    rep = Rep(
+                        t=self._sec(r.end),
+                        set=r.set,
+                        rep=r.rep,
+                        counted=not r.failed,
+                        marks=tuple(r.marks),
+                        lift_s=r.lift_s,
+                        descent_s=r.descent_s,
+                        stop_point=r.stop_point,
+                    )
+                    self.reps.append(rep)
+                    out.append(rep)
+            else:
+                still.append(r)
+        self._open_reps = still
+
+    def _rep_at(self, sample: int) -> _RepState | None:
+        window = self._n(MARK_WINDOW_S)
+        for r in self._open_reps:  # oldest first: the window after a rep wins over the next rep's start
+            if r.start <= sample < r.end + window:
+                return r
+        return None
+
+    def _mark(self, heard: Heard, now: int, out: list[Event]) -> None:
+        at = self._n(heard.start)
+        rep = self._rep_at(at)
+        if rep is None:
+            self._earcon("error", now)
+            out.append(Notice(self._sec(now), f"{heard.intent} at {heard.start:.2f}s is not during an open rep"))
+            if not self.paused:
+                self._reply(P.NO_REP, now)
+            return
+        if heard.intent == "stop_point":
+            if at < rep.lower_start:
+                self._earcon("error", now)
+                self._reply(P.NO_LOWERING, now)
+                return
+            span = rep.full_end - rep.lower_start
+            reached = (min(at, rep.lower_end) - rep.lower_start) / span
+            self.floor = round(min(1.0, max(FLOOR_MIN, reached)), 3)
+            rep.stop_point = self.floor
+            rep.marks.append("stop_point")
+            self._earcon("mark", now)
+            return
+        rep.marks.append(heard.intent)
+        self._earcon("mark", now)
+        if heard.intent == "back_arched" and not rep.practice and rep.marks.count("back_arched") == 1:
+            if "doming" not in rep.marks:
+                self._reply(P.NOT_COUNTED, now)
+        elif heard.intent == "doming":
+            if not rep.practice and "back_arched" not in rep.marks[:-1]:
+                self._reply(P.NOT_COUNTED, now)
+            self._reply(P.DOMING, now)
+
+    # -- controls -----------------------------------------------------------------------
+
+    def _abort(self, now: int, out: list[Event], replay: bool = True, drop: Callable[[Segment], bool] | None = None) -> None:
+        """Withdraw every cue from ``now`` on and unplan what has not finished.
+
+        Interrupted segments are queued again (a rep from its top, a rest with what
+        is left) unless ``drop`` says to leave them out.
+        """
+        if any(c.released and c.sample >= now for c in self._cues):
+            out.append(Cancel(self._sec(now), now))
+        self._cues = [c for c in self._cues if c.sample < now]
+        queued = []
+        for plan in self._plans:
+            if plan.end <= now:
+                continue
+            if plan.rep is not None and plan.rep in self._open_reps:
+                self._open_reps.remove(plan.rep)
+                if not plan.rep.practice:
+                    self._side = max(0, self._side - 1)
+            if not replay or (drop is not None and drop(plan.segment)):
+                continue
+            seg = plan.segment.resumed(self, plan, now) if plan.start <= now else plan.segment
+            if seg is not None:
+                queued.append(seg)
+        self._plans = []
+        if not replay:
+            self._replay = []
+        elif drop is not None:
+            self._replay = [seg for seg in self._replay if not drop(seg)]
+        self._replay = queued + self._replay
+        playing = max((c.end for c in self._cues if c.kind == "speech"), default=now)
+        self._cursor = max(now, playing + self._n(PAD_S))
+        self._hold = self._cursor
+
+    def _phase(self) -> str:
+        for plan in self._plans:
+            if plan.end > self._now:
+                return plan.segment.phase
+        return self._replay[0].phase if self._replay else "set"
+
+    def _on_pause(self, now, out):
+        if self.paused:
+            out.append(Notice(self._sec(now), "already paused"))
+            return
+        self._abort(now, out)
+        self._earcon("ack", now)
+        self.paused = True
+        self._reply(P.PAUSED, now)
+
+    def _on_resume(self, now, out):
+        if not self.paused:
+            out.append(Notice(self._sec(now), "not paused"))
+            return
+        self._earcon("ack", now)
+        self.paused = False
+        self._reply(P.RESUMING, now)
+        if self._replay and isinstance(self._replay[0], RepSeg) and self._replay[0].phase == "set":
+            self._reply(P.FROM_THE_TOP, now)
+
+    _on_start_workout = _on_resume
+
+    def _on_next_set(self, now, out):
+        phase = self._phase()
+        if phase == "end":
+            out.append(Notice(self._sec(now), "no next set: the workout is ending"))
+            return
+        if phase in ("intro", "warmup"):
+            self._skip_warmup = True
+            self._abort(now, out, drop=lambda seg: seg.phase in ("intro", "warmup"))
+            text = P.SKIP_WARMUP
+        elif phase == "rest":
+            self._abort(now, out, drop=lambda seg: isinstance(seg, Rest))
+            text = P.NEXT_SET
+        else:
+            self._skip_set = True
+            self._abort(now, out, drop=lambda seg: isinstance(seg, RepSeg))
+            text = P.NEXT_SET
+        self._earcon("ack", now)
+        self._reply(text, now)
+        self.paused = False
+
+    def _on_stop_workout(self, now, out):
+        self._abort(now, out, replay=False)
+        self._earcon("ack", now)
+        self.paused = False
+        self.stopped = True
+        self._script = iter([End("stopped")])
+
+    def _on_how_many(self, now, out):
+        self._earcon("ack", now)
+        end = self._reply(P.how_many_set(self.counted(self.set_no)), now)
+        self._reply(P.how_many_total(self.counted()), end)
+
+    def _on_slower(self, now, out):
+        self._tempo(now, +1)
+
+    def _on_faster(self, now, out):
+        self._tempo(now, -1)
+
+    def _tempo(self, now: int, sign: int) -> None:
+        descent = 4.0 if sign > 0 else 3.0
+        lift = min(4.0, max(1.0, self.lift_s + 0.5 * sign))
+        if descent == self.descent_s and lift == self.lift_s:
+            self._earcon("error", now)
+            self._reply(P.SLOWEST if sign > 0 else P.FASTEST, now)
+            return
+        self._earcon("ack", now)
+        self.descent_s, self.lift_s = descent, lift
+        self._reply(P.SLOWER if sign > 0 else P.FASTER, now)
+
+    def _on_repeat(self, now, out):
+        self._earcon("ack", now)
+        self._reply(self._last_instruction or P.NOTHING_TO_REPEAT, now)
+
+    def _on_help(self, now, out):
+        self._earcon("ack", now)
+        self._reply(P.HELP, now)
+
+    def _summary(self, at: int, status: str) -> SessionSummary:
+        return SessionSummary(
+            t=self._sec(at),
+            sets=len({r.set for r in self.reps}),
+            counted=sum(r.counted for r in self.reps),
+            attempted=len(self.reps),
+            status=status,
+            floor=self.floor,
+        )
