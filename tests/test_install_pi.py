@@ -159,10 +159,10 @@ def test_dry_run_on_the_host_shows_the_system_steps(tmp_path):
     assert not Path("/opt/voicecoach").exists() or "ok: virtualenv" in proc.stdout
 
 
-def test_uninstall_keeps_data_then_purge_removes_it(tmp_path, model_path):
-    checkout = _checkout(tmp_path / "checkout")
-    root = tmp_path / "root"
-    assert _install(checkout, "--root", str(root), "--system-site-packages", "--no-model").returncode == 0
+def test_uninstall_keeps_data_then_purge_removes_it(installed, tmp_path):
+    checkout, installed_root, _ = installed
+    root = tmp_path / "root"  # a copy of the installed root: uninstalling it leaves the fixture's alone
+    shutil.copytree(installed_root, root, symlinks=True)
     (root / "var/lib/voicecoach/history.db").write_bytes(b"kept")
     proc = _install(checkout, "--root", str(root), "--uninstall")
     assert proc.returncode == 0, proc.stderr
