@@ -291,8 +291,9 @@ def plan_for_today(history: list[dict], program: dict, now: datetime) -> tuple[s
         advice.append(rest)
     regress = regress_rule(history, program)
     if regress:
-        if regress.program.get("variation") == program.get("variation"):
-            regress = Advice(regress.kind, regress.sentence, {})
+        configured = program.get("variation")
+        if configured in VARIATIONS and VARIATIONS.index(configured) <= VARIATIONS.index(regress.program["variation"]):
+            regress = Advice(regress.kind, regress.sentence, {})  # today's plan is already that easy
         advice.append(regress)
     last = done[-1]
     planned = planned_reps(last, program)
@@ -339,8 +340,13 @@ def after_session(history: list[dict], program: dict, now: datetime) -> list[Adv
         if moved:
             advice.append(moved)
     if not advice:
-        counted = history[-1].get("counted") or 0 if history else 0
-        advice.append(
-            Advice("none", f"Well done: {counted} perfect rep{'s' if counted != 1 else ''} today; rest a day or two before the next session.")
-        )
+        counted = (history[-1].get("counted") or 0) if history else 0
+        if counted:
+            sentence = (
+                f"Well done: {counted} perfect rep{'s' if counted != 1 else ''} today; "
+                "rest a day or two before the next session."
+            )
+        else:
+            sentence = "No perfect reps today; next time end each rep just before your back lifts, and they will count."
+        advice.append(Advice("none", sentence))
     return advice

@@ -1,0 +1,303 @@
+"""The progression rules as pure functions over constructed histories.
+
+The histories here are dicts shaped like ``Store.sessions()`` (one test
+builds one through a real Store to keep the two in step). Tests that build
+histories through ``voicecoach simulate`` live with the coach's tests.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from voicecoach import events
+from voicecoach.config import VARIATIONS, defaults
+from voicecoach.progression import (
+    BACK_ARCHED,
+    Advice,
+    after_session,
+    plan_for_today,
+)
+from voicecoach.store import Store
+
+NOW = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
+PROGRAM = defaults()["program"]  # bent_knee, 3 sets of 10
+
+
+def make_session(
+    ago: timedelta,
+    sets: list[tuple[int, int]] = [(7, 10)],
+    *,
+    variation: str = "bent_knee",
+    descent_s: float = 3.2,
+    arched: int = 0,
+    floor: float | None = None,
+    reps: int = 10,
+    sid: int = 1,
+) -> dict:
+    """A session ``ago`` before NOW: ``sets`` of (perfect, attempted); in each set
+    the first ``arched`` of the reps that did not count are marked back arched."""
+    out_sets = []
+    for number, (perfect, attempted) in enumerate(sets, start=1):
+        rep_list = []
+        for n in range(1, attempted + 1):
+            counted = n <= perfect
+            marks = [BACK_ARCHED] if not counted and n - perfect <= arched else []
+            rep_list.append({"rep": n, "t": float(n), "counted": counted, "marks": marks, "lift_s": 2.0,
+                             "descent_s": descent_s, "stop_point": None})
+        set_marks = {BACK_ARCHED: sum(1 for r in rep_list if r["marks"])} if any(r["marks"] for r in rep_list) else {}
+        out_sets.append({"set": number, "counted": perfect, "attempted": attempted, "marks": set_marks,
+                         "reps": rep_list})
+    start = NOW - ago
+    return {
+        "id": sid, "started_at": start.isoformat(), "ended_at": (start + timedelta(minutes=30)).isoformat(),
+        "status": "completed", "variation": variation,
+        "config": {"program": {**PROGRAM, "variation": variation, "reps": reps}}, "plan": None,
+        "sets": out_sets, "counted": sum(p for p, _ in sets), "attempted": sum(a for _, a in sets),
+        "marks": {}, "floor": floor, "commands": [],
+    }
+
+
+def kinds(advice: list[Advice]) -> list[str]:
+    return [a.kind for a in advice]
+
+
+def days(n: float) -> timedelta:
+    return timedelta(days=n)
+
+
+# --- greeting -------------------------------------------------------------------------
+
+
+def test_first_session_greeting() -> None:
+    greeting, advice = plan_for_today([], PROGRAM, NOW)
+    assert advice == []
+    assert "first session" in greeting and "three sets of 10 bent-knee raises" in greeting
+
+
+def test_greeting_says_last_time_aim_and_floor() -> None:
+    history = [make_session(days(3), [(6, 10), (7, 10), (5, 10)], floor=0.7)]
+    greeting, advice = plan_for_today(history, PROGRAM, NOW)
+    assert greeting == "Last time 7 of 10; today aim for 8; your floor is at 70%."
+    assert advice == []
+
+
+def test_greeting_without_a_floor_and_naive_now() -> None:
+    history = [make_session(days(3), [(4, 10)])]
+    greeting, _ = plan_for_today(history, PROGRAM, (NOW + timedelta(hours=1)).astimezone().replace(tzinfo=None))
+    assert greeting == "Last time 4 of 10; today aim for 5; today we find your floor."
+
+
+def test_sessions_without_reps_are_ignored() -> None:
+    started_and_quit = make_session(days(1), [], sid=2)  # e.g. interrupted before the first rep
+    history = [make_session(days(3), [(6, 10)]), started_and_quit]
+    greeting, advice = plan_for_today(history, PROGRAM, NOW)
+    assert greeting.startswith("Last time 6 of 10")
+    assert advice == []  # not "too soon": nothing was trained yesterday
+
+
+# --- progress -----------------------------------------------------------------------------
+
+
+def test_progress_after_fifteen_slow_perfect_reps() -> None:
+    history = [make_session(days(3), [(15, 15), (12, 15)], reps=15)]
+    _, advice = plan_for_today(history, {**PROGRAM, "reps": 15}, NOW)
+    assert kinds(advice) == ["progress"]
+    assert "dumbbell between your feet" in advice[0].sentence
+    assert "single-leg raises" in advice[0].sentence  # the next harder after bent-knee
+    assert kinds(after_session(history, PROGRAM, NOW - days(3) + timedelta(minutes=31))) == ["progress"]
+
+
+def test_fast_lowering_does_not_count_towards_progress() -> None:
+    history = [make_session(days(3), [(15, 15)], reps=15, descent_s=2.5)]
+    _, advice = plan_for_today(history, {**PROGRAM, "reps": 15}, NOW)
+    assert "progress" not in kinds(advice)
+    assert kinds(after_session(history, PROGRAM, NOW)) == ["none"]
+
+
+def test_fourteen_is_not_fifteen() -> None:
+    history = [make_session(days(3), [(14, 15)], reps=15)]
+    assert "progress" not in kinds(plan_for_today(history, {**PROGRAM, "reps": 15}, NOW)[1])
+
+
+@pytest.mark.parametrize("variation", VARIATIONS)
+def test_progress_names_the_next_harder_variation(variation: str) -> None:
+    history = [make_session(days(3), [(15, 15)], variation=variation, reps=15)]
+    [advice] = after_session(history, PROGRAM, NOW)
+    index = VARIATIONS.index(variation)
+    assert "dumbbell" in advice.sentence
+    if index + 1 < len(VARIATIONS):
+        assert VARIATIONS[index + 1].replace("_", "-") in advice.sentence
+    else:
+        assert "move up" not in advice.sentence  # hanging is the top: weight only
+
+
+def test_a_perfect_set_earns_one_more_rep() -> None:
+    history = [make_session(days(3), [(10, 10), (9, 10)])]
+    greeting, advice = plan_for_today(history, PROGRAM, NOW)
+    assert kinds(advice) == ["progress"]
+    assert advice[0].program == {"reps": 11}
+    assert greeting.startswith("Last time 10 of 10; today aim for 11")
+
+
+# --- regress --------------------------------------------------------------------------------
+
+
+def test_regress_after_two_sessions_of_arching() -> None:
+    history = [
+        make_session(days(6), [(5, 10)], variation="straight_leg", arched=5, sid=1),
+        make_session(days(3), [(4, 10)], variation="straight_leg", arched=6, sid=2),
+    ]
+    program = {**PROGRAM, "variation": "straight_leg"}
+    _, advice = plan_for_today(history, program, NOW)
+    assert kinds(advice) == ["regress"]
+    assert advice[0].program == {"variation": "single_leg"}
+    assert "single-leg raises" in advice[0].sentence and "hands under your hips" in advice[0].sentence
+    assert kinds(after_session(history, program, NOW)) == ["regress"]
+
+
+def test_one_bad_session_or_a_good_one_between_is_no_regress() -> None:
+    bad = dict(arched=5, variation="straight_leg")
+    one = [make_session(days(3), [(5, 10)], **bad)]
+    apart = [
+        make_session(days(9), [(5, 10)], sid=1, **bad),
+        make_session(days(6), [(9, 10)], sid=2, variation="straight_leg"),
+        make_session(days(3), [(5, 10)], sid=3, **bad),
+    ]
+    under_half = [
+        make_session(days(6), [(6, 10)], sid=1, arched=4, variation="straight_leg"),
+        make_session(days(3), [(5, 10)], sid=2, **bad),
+    ]
+    program = {**PROGRAM, "variation": "straight_leg"}
+    for history in (one, apart, under_half):
+        assert "regress" not in kinds(plan_for_today(history, program, NOW)[1])
+
+
+def test_regress_from_dead_bugs_stays_on_dead_bugs() -> None:
+    history = [make_session(days(d), [(3, 10)], variation="dead_bug", arched=7, sid=d) for d in (6, 3)]
+    _, advice = plan_for_today(history, {**PROGRAM, "variation": "dead_bug"}, NOW)
+    assert kinds(advice) == ["regress"]
+    assert "dead bugs" in advice[0].sentence and advice[0].program == {}
+
+
+def test_regress_does_not_make_an_easier_plan_harder() -> None:
+    history = [make_session(days(d), [(3, 10)], variation="straight_leg", arched=7, sid=d) for d in (6, 3)]
+    _, advice = plan_for_today(history, {**PROGRAM, "variation": "dead_bug"}, NOW)
+    assert kinds(advice) == ["regress"] and advice[0].program == {}
+
+
+def test_regress_wins_over_progress() -> None:
+    history = [
+        make_session(days(6), [(15, 30)], variation="single_leg", arched=15, reps=30, sid=1),
+        make_session(days(3), [(15, 30)], variation="single_leg", arched=15, reps=30, sid=2),
+    ]
+    assert kinds(after_session(history, PROGRAM, NOW)) == ["regress"]
+
+
+# --- floor ------------------------------------------------------------------------------------
+
+
+def test_floor_deeper_than_two_weeks_ago() -> None:
+    history = [
+        make_session(days(15), floor=0.5, sid=1),
+        make_session(days(8), floor=0.6, sid=2),
+        make_session(days(3), floor=0.7, sid=3),
+    ]
+    _, advice = plan_for_today(history, PROGRAM, NOW)
+    assert kinds(advice) == ["floor"]
+    assert advice[0].sentence == "Your floor is 20% deeper than two weeks ago: now 70% of the way down."
+
+
+def test_floor_higher_and_floor_steady() -> None:
+    higher = [make_session(days(20), floor=0.8, sid=1), make_session(days(2), floor=0.6, sid=2)]
+    [advice] = [a for a in plan_for_today(higher, PROGRAM, NOW)[1] if a.kind == "floor"]
+    assert "20% higher than 3 weeks ago" in advice.sentence
+    steady = [make_session(days(16), floor=0.70, sid=1), make_session(days(2), floor=0.72, sid=2)]
+    assert "floor" not in kinds(plan_for_today(steady, PROGRAM, NOW)[1])
+    too_recent = [make_session(days(4), floor=0.4, sid=1), make_session(days(2), floor=0.7, sid=2)]
+    assert "floor" not in kinds(plan_for_today(too_recent, PROGRAM, NOW)[1])
+
+
+def test_floor_compared_with_the_first_when_history_is_short() -> None:
+    history = [make_session(days(9), floor=0.5, sid=1), make_session(days(2), floor=0.65, sid=2)]
+    [advice] = [a for a in after_session(history, PROGRAM, NOW) if a.kind == "floor"]
+    assert advice.sentence.startswith("Your floor is 15% deeper than 9 days ago")
+
+
+# --- recovery ---------------------------------------------------------------------------------
+
+
+def test_too_soon_warns_and_lightens() -> None:
+    history = [make_session(timedelta(hours=20), [(8, 10)])]
+    greeting, advice = plan_for_today(history, PROGRAM, NOW)
+    assert kinds(advice) == ["recovery"]
+    assert advice[0].program == {"sets": 2}
+    assert "20 hours ago" in advice[0].sentence and "two sets of 10" in advice[0].sentence
+    assert "aim for 9" in greeting
+    one_set = plan_for_today(history, {**PROGRAM, "sets": 1}, NOW)[1][0]
+    assert one_set.program == {"reps": 7}
+
+
+def test_a_fourth_session_in_a_week_is_lighter() -> None:
+    history = [make_session(days(d), [(8, 10)], sid=i) for i, d in enumerate((6, 4, 2))]
+    _, advice = plan_for_today(history, PROGRAM, NOW)
+    assert kinds(advice) == ["recovery"] and "fourth session in a week" in advice[0].sentence
+    assert kinds(plan_for_today(history[1:], PROGRAM, NOW)[1]) == []
+
+
+def test_long_gap_restarts_easier() -> None:
+    history = [make_session(days(12), [(9, 10)])]
+    greeting, advice = plan_for_today(history, PROGRAM, NOW)
+    assert kinds(advice) == ["restart"]
+    assert advice[0].program == {"sets": 2, "reps": 7}
+    assert "12 days" in advice[0].sentence
+    assert "aim for 7" in greeting
+    assert kinds(plan_for_today([make_session(days(10) - timedelta(hours=1), [(9, 10)])], PROGRAM, NOW)[1]) == []
+
+
+def test_advice_programs_apply_in_order_without_conflict() -> None:
+    history = [
+        make_session(days(8), [(10, 10)], variation="straight_leg", floor=0.4, sid=1),
+        make_session(timedelta(hours=10), [(10, 10)], variation="straight_leg", floor=0.6, sid=2),
+    ]
+    _, advice = plan_for_today(history, {**PROGRAM, "variation": "straight_leg"}, NOW)
+    # Too soon: lighter, and no extra rep on top of it.
+    assert kinds(advice) == ["recovery", "floor"]
+    today = dict(PROGRAM)
+    for a in advice:
+        today.update(a.program)
+    assert today["sets"] == 2 and today["reps"] == 10
+
+
+def test_unsorted_history_is_read_in_time_order() -> None:
+    history = [
+        make_session(days(3), [(4, 10)], variation="straight_leg", arched=6, sid=2),
+        make_session(days(6), [(5, 10)], variation="straight_leg", arched=5, sid=1),
+    ]
+    assert kinds(plan_for_today(history, PROGRAM, NOW)[1]) == ["regress"]
+
+
+def test_after_session_says_something_when_no_rule_fires() -> None:
+    [advice] = after_session([make_session(days(0), [(8, 10)])], PROGRAM, NOW)
+    assert advice.kind == "none" and "8 perfect reps" in advice.sentence
+    [advice] = after_session([make_session(days(0), [(0, 10)])], PROGRAM, NOW)
+    assert advice.kind == "none" and "No perfect reps" in advice.sentence
+
+
+def test_rules_read_the_store_history(tmp_path: Path) -> None:
+    """The same regress rule, with the history as the real Store returns it."""
+    with Store(tmp_path / "h.db") as store:
+        for n, ago in enumerate((6, 3)):
+            sid = store.begin_session(started_at=NOW - days(ago), config={"program": {**PROGRAM, "variation": "single_leg"}})
+            for r in range(1, 11):
+                arched = r > 5
+                store.record_rep(sid, events.Rep(t=float(r), set=1, rep=r, counted=not arched,
+                                                 marks=(BACK_ARCHED,) if arched else (), descent_s=3.0,
+                                                 stop_point=0.5 + n / 10))
+            store.end_session(sid, events.SessionSummary(t=100.0, sets=1, counted=5, attempted=10))
+        history = store.sessions()
+    greeting, advice = plan_for_today(history, {**PROGRAM, "variation": "single_leg"}, NOW)
+    assert greeting == "Last time 5 of 10; today aim for 6; your floor is at 60%."
+    assert kinds(advice) == ["regress"] and advice[0].program == {"variation": "bent_knee"}
