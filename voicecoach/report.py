@@ -82,6 +82,7 @@ def write_png(history: list[dict], path: Path | str) -> Path:
         matplotlib.use("Agg")  # no display on the Pi
         import matplotlib.dates as mdates
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         raise UserError(MATPLOTLIB_MISSING) from None
     sessions = progression.trained(history)
@@ -100,8 +101,8 @@ def write_png(history: list[dict], path: Path | str) -> Path:
     top.plot(when, attempted, "o--", color="0.6", label="reps attempted")
     top.plot(when, perfect, "o-", color="tab:blue", linewidth=2, label="perfect reps")
     top.set_ylabel("reps per session")
-    top.set_ylim(0, max(attempted + perfect + [1]) * 1.15)
-    top.legend(loc="upper left")
+    top.set_ylim(0, max(attempted + perfect + [1]) * 1.25)
+    top.legend(loc="best")
     top.grid(True, alpha=0.3)
     top.set_title("Perfect reps per session", fontsize=11, loc="left")
 
@@ -115,14 +116,26 @@ def write_png(history: list[dict], path: Path | str) -> Path:
     bottom.set_ylabel("floor (% of the lowering)")
     bottom.set_title("Floor: how far down before the back lifts (higher is deeper)", fontsize=11, loc="left")
     bottom.grid(True, alpha=0.3)
-    bottom.set_xlabel("date")
 
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=10)
-    bottom.xaxis.set_major_locator(locator)
-    bottom.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     if len(when) == 1 or (max(when) - min(when)) < timedelta(days=2):
         pad = timedelta(days=1)
         bottom.set_xlim(min(when) - pad, max(when) + pad)
+    # Whole days on the date axis, day and month on every tick (the default
+    # locator puts hourly ticks on a short history, all labelled the same day;
+    # ConciseDateFormatter leaves the month to an offset naming one month).
+    low, high = (mdates.num2date(x) for x in bottom.get_xlim())
+    span = (high - low).days
+    if span <= 10:
+        locator = mdates.DayLocator()
+    elif span <= 70:
+        locator = mdates.WeekdayLocator(byweekday=mdates.MO, interval=max(1, -(-span // 56)))
+    else:
+        locator = mdates.AutoDateLocator(minticks=3, maxticks=9)
+    years = sorted({w.year for w in when})
+    bottom.xaxis.set_major_locator(locator)
+    bottom.xaxis.set_major_formatter(mdates.DateFormatter("%d %b" if len(years) == 1 else "%d %b %Y"))
+    bottom.set_xlabel(f"date ({years[0]})" if len(years) == 1 else "date")
+    top.yaxis.set_major_locator(MaxNLocator(integer=True))
     try:
         fig.savefig(path)
     except OSError as err:
