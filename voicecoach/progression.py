@@ -296,8 +296,8 @@ def plan_for_today(history: list[dict], program: dict, now: datetime) -> tuple[s
             regress = Advice(regress.kind, regress.sentence, {})  # today's plan is already that easy
         advice.append(regress)
     last = done[-1]
-    planned = planned_reps(last, program)
     best = best_set(last)
+    planned = max(planned_reps(last, program), best)  # never "12 of 10"
     today = dict(program)
     for a in advice:
         today.update(a.program)

@@ -76,6 +76,21 @@ def write_png(history: list[dict], path: Path | str) -> Path:
     Raises :class:`UserError` when matplotlib is missing, nothing has been
     trained yet, or the file cannot be written.
     """
+    fig = figure(history)  # first: it reports a missing matplotlib
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    try:
+        fig.savefig(path)
+    except OSError as err:
+        raise UserError(f"cannot write {path}: {err.strerror or err}") from None
+    finally:
+        plt.close(fig)
+    return path
+
+
+def figure(history: list[dict]):
+    """The chart as a matplotlib Figure (the caller closes it); see :func:`write_png`."""
     try:
         import matplotlib
 
@@ -88,7 +103,6 @@ def write_png(history: list[dict], path: Path | str) -> Path:
     sessions = progression.trained(history)
     if not sessions:
         raise UserError("nothing to plot yet: no session with a rep recorded")
-    path = Path(path)
     # Naive local datetimes: matplotlib labels them as the user reads a calendar.
     when = [local_start(s).replace(tzinfo=None) for s in sessions]
     perfect = [s.get("counted") or 0 for s in sessions]
@@ -136,10 +150,4 @@ def write_png(history: list[dict], path: Path | str) -> Path:
     bottom.xaxis.set_major_formatter(mdates.DateFormatter("%d %b" if len(years) == 1 else "%d %b %Y"))
     bottom.set_xlabel(f"date ({years[0]})" if len(years) == 1 else "date")
     top.yaxis.set_major_locator(MaxNLocator(integer=True))
-    try:
-        fig.savefig(path)
-    except OSError as err:
-        raise UserError(f"cannot write {path}: {err.strerror or err}") from None
-    finally:
-        plt.close(fig)
-    return path
+    return fig
