@@ -85,8 +85,11 @@ def test_since_and_floor_fallback(tmp_path: Path) -> None:
         sid = store.begin_session(started_at=T0 + timedelta(days=3), config=CONFIG)
         store.record_rep(sid, rep(1, 1, stop=0.8))
         assert store.floor() == 0.8
+        # A later session with no stop point marked keeps the last floor.
+        store.record_rep(store.begin_session(started_at=T0 + timedelta(days=4), config=CONFIG), rep(1, 1))
+        assert store.floor() == 0.8 == [s["floor"] for s in store.sessions() if s["floor"] is not None][-1]
         later = store.sessions(since=(T0 + timedelta(days=2)).astimezone().date())
-        assert [s["id"] for s in later] == [sid]
+        assert [s["id"] for s in later] == [sid, sid + 1]
         assert later[0]["status"] == "in_progress"
         assert (later[0]["counted"], later[0]["attempted"]) == (1, 1)
         assert store.sessions(since=date(2030, 1, 1)) == []

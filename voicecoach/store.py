@@ -518,10 +518,13 @@ class Store:
 
     def floor(self) -> float | None:
         """The latest stop point (0..1 of the lowering, 1 = all the way down), or None."""
-        for session in reversed(self.sessions()):
-            if session["floor"] is not None:
-                return session["floor"]
-        return None
+        # The same floor as sessions() gives: the summary's, else the last one marked.
+        rows = self._read(
+            "SELECT floor FROM (SELECT started_at, id, COALESCE(s.floor, (SELECT r.stop_point FROM reps r "
+            "WHERE r.session_id = s.id AND r.stop_point IS NOT NULL ORDER BY r.id DESC LIMIT 1)) AS floor "
+            "FROM sessions s) WHERE floor IS NOT NULL ORDER BY started_at DESC, id DESC LIMIT 1"
+        )
+        return rows[0]["floor"] if rows else None
 
     def sessions(self, since: date | None = None) -> list[dict]:
         """Every session, oldest first, as plain JSON-ready dicts.
