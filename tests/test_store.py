@@ -104,6 +104,9 @@ def test_private_files(tmp_path: Path) -> None:
             assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(path.parent.parent.stat().st_mode) == 0o700
+    path.chmod(0o644)  # e.g. copied in by hand
+    Store(path).close()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
 def test_default_path_and_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -288,6 +288,16 @@ class Store:
             return f"its directory {self.path.parent} is read-only"
         return _reason(err)
 
+    def _make_private(self) -> None:
+        # A file made by hand or by an older install may be readable by others;
+        # SQLite copies the database's mode to the -wal and -shm it creates.
+        for name in (str(self.path), f"{self.path}-wal", f"{self.path}-shm"):
+            try:
+                if os.stat(name).st_mode & 0o077:
+                    os.chmod(name, 0o600)
+            except OSError:
+                pass  # missing, or not ours to change: SQLite reports what matters
+
     def _open(self, immutable: bool = False) -> sqlite3.Connection:
         if immutable:
             uri = "file:" + urllib.parse.quote(str(self.path.resolve())) + "?immutable=1"
@@ -305,6 +315,7 @@ class Store:
                 folder.mkdir(mode=0o700, exist_ok=True)
             if not self.path.exists():
                 os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            self._make_private()
             db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=self._timeout)
         try:
             # Before anything writes: a newer schema is left exactly as it is.
