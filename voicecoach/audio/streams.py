@@ -453,6 +453,27 @@ class LiveIO:
                 last = err
         raise last
 
+    def wait_flowing(self, timeout: float = 5.0, steady_s: float = 0.2) -> bool:
+        """Wait until the output consumes audio at its rate; False if not within ``timeout``.
+
+        Measured here: a PulseAudio null sink left idle renders in 2-second
+        periods, and a new stream is first served only when that period ends,
+        so the first callback can be followed by up to 2 s of silence. Cues are
+        placed on the sample clock, so this only shifts them in wall time; call
+        this when wall time matters (benchmarks, ``voicecoach say``).
+        """
+        deadline = time.monotonic() + timeout
+        prefill = self._frames_out
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
+            if self._frames_out == 0:
+                continue
+            if prefill == 0:
+                prefill = self._frames_out
+            if self._frames_out - prefill >= (self.output_latency() + steady_s) * self.samplerate:
+                return True
+        return False
+
     def stop(self) -> None:
         """Stop and close both streams; a waiting :meth:`read_mic` returns None."""
         self._stopped.set()

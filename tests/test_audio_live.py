@@ -1,0 +1,123 @@
+"""The live path for real: PortAudio -> PulseAudio null sink "coach" -> its monitor.
+
+Needs the ``pulse`` fixture (a real PulseAudio server with null sinks); no sound
+card is needed and nothing is mocked.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+
+import numpy as np
+import pytest
+
+from voicecoach.audio import tones
+from voicecoach.audio.clips import Clip
+from voicecoach.audio.scheduler import Scheduler
+from voicecoach.audio.streams import LiveIO
+from voicecoach.audio.wavio import read_wav, resample
+from voicecoach.errors import UserError
+
+pytestmark = pytest.mark.audio
+
+
+def probe(rate: int) -> Clip:
+    """A chirp: its cross-correlation has one sharp peak (a tick's is periodic)."""
+    n = int(0.3 * rate)
+    t = np.arange(n) / rate
+    x = np.sin(2 * np.pi * (300 * t + (3000 - 300) / (2 * 0.3) * t**2)) * np.hanning(n)
+    return Clip((0.5 * x).astype(np.float32), rate, "chirp")
+
+
+def find(recording: np.ndarray, clip: np.ndarray) -> tuple[int, float]:
+    """Best lag of ``clip`` in ``recording`` and the normalised correlation there."""
+    spec = np.fft.rfft(recording, len(recording) + len(clip))
+    corr = np.fft.irfft(spec * np.conj(np.fft.rfft(clip, len(recording) + len(clip))))[: len(recording)]
+    lag = int(np.argmax(corr))
+    seg = recording[lag:lag + len(clip)]
+    norm = np.linalg.norm(seg) * np.linalg.norm(clip[: len(seg)])
+    return lag, float(corr[lag] / norm) if norm else 0.0
+
+
+def test_clip_played_through_null_sink_is_recorded_from_its_monitor(pulse, tmp_path):
+    rec = tmp_path / "monitor.wav"
+    parec = subprocess.Popen(
+        ["parecord", "--device=coach.monitor", "--rate=16000", "--channels=1", "--format=s16le",
+         "--file-format=wav", str(rec)],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        time.sleep(0.3)  # parecord connects before the clip plays
+        io = LiveIO(output_device="pulse", input_device="pulse")
+        sched = Scheduler(io.samplerate)
+        clip = probe(io.samplerate)
+        io.start(sched.render)
+        cue = sched.submit(clip, sched.now + io.samplerate // 2)
+        end = cue_end = None
+        blocks = []
+        # An idle null sink may hold a new stream for up to 2 s before serving it (see
+        # LiveIO.wait_flowing): wait on the sample clock, not on a fixed wall time.
+        deadline = time.monotonic() + 15.0
+        while time.monotonic() < deadline:
+            block = io.read_mic(timeout=0.5)
+            if block is not None:
+                blocks.append(block)
+            if cue_end is None and io.frames_out > sched.samplerate // 2 + len(clip):
+                cue_end = io.frames_out
+            if cue_end is not None and blocks and blocks[-1].end > (cue_end / io.samplerate) + 0.5:
+                end = blocks[-1].end
+                break
+        io.stop()
+    finally:
+        parec.terminate()
+        parec.wait(timeout=5)
+    assert end is not None, "the output or the input did not advance within 15 s"
+    assert [c for c, _ in sched.started()] == [cue]
+    assert sched.late == 0
+    clip16 = resample(clip.samples, io.samplerate, 16000)
+    # 1) an independent recorder (parecord) heard the clip, intact.
+    recorded, rate = read_wav(rec)
+    assert rate == 16000
+    _, score = find(recorded, clip16)
+    assert score > 0.9, f"clip not found in the monitor recording (correlation {score:.2f})"
+    # 2) our own input stream heard it too, and its reference holds what was played.
+    mic = np.concatenate([b.samples for b in blocks]).astype(np.float32) / 32768
+    _, score = find(mic, clip16)
+    assert score > 0.9, f"clip not found by LiveIO's input (correlation {score:.2f})"
+    ref = np.concatenate([b.reference for b in blocks])
+    _, score = find(ref, clip16)
+    assert score > 0.9
+    starts = [b.start for b in blocks]
+    assert all(b > a for a, b in zip(starts, starts[1:]))
+
+
+def test_play_a_tone_through_the_default_device(pulse):
+    io = LiveIO(use_input=False)
+    sched = Scheduler(io.samplerate)
+    io.start(sched.render)
+    sched.submit(tones.earcon("chime", io.samplerate), sched.now)
+    deadline = time.monotonic() + 15.0
+    while sched.busy and time.monotonic() < deadline:
+        time.sleep(0.05)
+    io.stop()
+    assert len(sched.started()) == 1
+    assert io.frames_out >= len(tones.earcon("chime", io.samplerate))
+    assert io.read_mic(timeout=0.1) is None
+
+
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        ({"output_device": "no such speaker"}, "no output device named 'no such speaker'; available: "),
+        ({"output_device": 999}, "no output device with index 999"),
+        ({"input_device": "nope"}, "no input device named 'nope'"),
+        ({"samplerate": 1}, "refuses 1 Hz"),
+    ],
+)
+def test_device_errors_list_the_devices(pulse, kwargs, words):
+    with pytest.raises(UserError, match=words) as err:
+        LiveIO(**kwargs)
+    msg = str(err.value)
+    assert "\n" not in msg
+    assert "pulse" in msg or "default" in msg
