@@ -121,3 +121,43 @@ def test_device_errors_list_the_devices(pulse, kwargs, words):
     msg = str(err.value)
     assert "\n" not in msg
     assert "pulse" in msg or "default" in msg
+
+
+def test_say_command_plays_the_phrase(pulse, tmp_path):
+    import sys
+
+    from voicecoach.speech.tts import ClipCache
+
+    rec = tmp_path / "monitor.wav"
+    parec = subprocess.Popen(
+        ["parecord", "--device=coach.monitor", "--rate=16000", "--channels=1", "--format=s16le",
+         "--file-format=wav", str(rec)],
+        stderr=subprocess.PIPE,
+    )
+    try:
+        time.sleep(0.3)
+        proc = subprocess.run([sys.executable, "-m", "voicecoach", "say", "testing one two three",
+                               "--device", "pulse", "--samplerate", "16000"],
+                              capture_output=True, text=True, timeout=60)
+        time.sleep(0.3)
+    finally:
+        parec.terminate()
+        parec.wait(timeout=5)
+    assert proc.returncode == 0, proc.stderr
+    recorded, _ = read_wav(rec)
+    expected = ClipCache(16000).get("testing one two three").samples
+    _, score = find(recorded, expected)
+    assert score > 0.8, f"phrase not found in the monitor recording (correlation {score:.2f})"
+
+
+def test_devices_command_lists_devices(pulse):
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "voicecoach", "devices"], capture_output=True, text=True,
+                          timeout=30)
+    assert proc.returncode == 0
+    assert "pulse" in proc.stdout and "default output" in proc.stdout
+    bad = subprocess.run([sys.executable, "-m", "voicecoach", "say", "hi", "--device", "nope"],
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode != 0
+    assert bad.stderr.count("\n") == 1 and "available:" in bad.stderr and "Traceback" not in bad.stderr
