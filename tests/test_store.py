@@ -535,3 +535,21 @@ def test_read_only_history_dir_keeps_coaching(tmp_path: Path, small_fs, model_pa
     assert sum(e["type"] == "rep" for e in events_) >= 1
     assert events_[-1]["type"] == "session"
     assert not (where / "h.db").exists()
+
+
+@pytest.mark.model
+def test_damaged_history_under_a_session_is_moved_aside(tmp_path: Path, model_path: Path) -> None:
+    db = tmp_path / "h.db"
+    damaged = random.Random(8).randbytes(20_000)
+    db.write_bytes(damaged)
+    proc, ev = _simulate(tmp_path, db, seconds=38.0)
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    [moved] = _aside(db)
+    assert moved.read_bytes() == damaged
+    notices = [e for e in _events(ev) if e["type"] == "notice"]
+    assert any("damaged" in e["text"] and moved.name in e["text"] for e in notices)
+    assert "damaged" in err
+    with Store(db) as store:
+        [session] = store.sessions()
+    assert session["attempted"] == sum(e["type"] == "rep" for e in _events(ev)) >= 1
