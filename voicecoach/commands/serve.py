@@ -1,0 +1,264 @@
+"""``voicecoach serve``: the headless coach (what the Raspberry Pi service runs).
+
+Waits with the microphone open for "start workout" (the recognizer runs only
+while something louder than the room is heard, see :mod:`voicecoach.wake`),
+plays a chime, and coaches one session through :class:`voicecoach.runtime.Runtime`
+on :class:`voicecoach.resilient.ResilientIO` (device loss: pause, retry, resume).
+"stop workout" ends the session like any other. Then it reloads the config
+(if the file changed) and waits again.
+
+Under systemd (``Type=notify``) it reports ``READY=1`` once it listens, a
+status line, and watchdog pings while its audio loop turns; without
+``$NOTIFY_SOCKET`` all of that is silent. Log lines go to stderr (the journal).
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+
+HELP = 'wait with the microphone open for "start workout", then coach a session (the Pi service)'
+
+WAKE_INTENTS = ("start_workout",)
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE",
+                        help="config TOML, re-read before each session (default: the user's config, if any)")
+    parser.add_argument("--db", metavar="FILE", help="history database (default: $VOICECOACH_DB or the data dir)")
+    parser.add_argument("--sessions", metavar="N", type=int, default=0,
+                        help="exit after N sessions (default 0: serve forever)")
+    parser.add_argument("--idle-exit", metavar="S", type=float, default=0.0,
+                        help="exit after waiting S seconds for the wake phrase (default 0: never)")
+
+
+def log(line: str) -> None:
+    print(f"voicecoach serve: {line}", file=sys.stderr, flush=True)
+
+
+def _interrupt(signum, frame):
+    # SIGTERM (systemctl stop) takes the same path as Ctrl-C: the runtime closes
+    # the session in progress (every finished rep is saved) before we exit.
+    raise KeyboardInterrupt
+
+
+def main(args: argparse.Namespace) -> int:
+    from voicecoach.errors import UserError
+
+    if args.sessions < 0 or args.idle_exit < 0:
+        raise UserError("--sessions and --idle-exit must not be negative")
+    signal.signal(signal.SIGTERM, _interrupt)
+    server = Server(args)
+    try:
+        return server.run()
+    except KeyboardInterrupt:
+        log("stopping")
+        return 0
+    finally:
+        server.close()
+
+
+class Server:
+    """The serve loop; one per process. See the module doc."""
+
+    def __init__(self, args: argparse.Namespace):
+        from voicecoach.service import Notifier, Watchdog
+
+        self.args = args
+        self.notifier = Notifier()
+        self.guard = None
+        self.watchdog = Watchdog(self.notifier, progress=self._turns)
+        self.sessions = 0
+        self._config = None
+        self._config_key = None
+        self._grammar = None
+        self._grammar_key = None
+        self._said_no_mic = False
+
+    def _turns(self):
+        return getattr(self.guard, "turns", None)
+
+    def close(self) -> None:
+        self.notifier.stopping("stopping")
+        self.watchdog.stop()
+        if self.guard is not None:
+            self.guard.stop()
+
+    # --- config ---------------------------------------------------------------------------
+
+    def config(self) -> dict:
+        """The config, re-read if its file changed; a bad edit keeps the last good one."""
+        from voicecoach import config as config_mod, paths
+        from voicecoach.errors import UserError
+
+        path = self.args.config or str(paths.config_file())
+        try:
+            import os
+
+            st = os.stat(path)
+            key = (path, st.st_mtime_ns, st.st_size)
+        except OSError:
+            key = (path, None, None)
+        if key == self._config_key and self._config is not None:
+            return self._config
+        try:
+            cfg = config_mod.load(path) if key[1] is not None else config_mod.defaults()
+            if self._config is not None:
+                log(f"config reloaded from {path}")
+            elif key[1] is None:
+                log(f"no config file at {path}; using the defaults")
+            self._config = cfg
+        except UserError as err:
+            if self._config is None:
+                self._config = config_mod.defaults()
+            log(f"config error, keeping the {'defaults' if self._config_key is None else 'last good config'}: {err}")
+        self._config_key = key
+        return self._config
+
+    def grammar(self, model, cfg: dict):
+        from voicecoach.speech.grammar import load_grammar
+
+        key = cfg["speech"]["grammar"] or None
+        if self._grammar is None or key != self._grammar_key:
+            self._grammar = load_grammar(key, model=model)
+            self._grammar_key = key
+        return self._grammar
+
+    # --- the loop -------------------------------------------------------------------------
+
+    def run(self) -> int:
+        from voicecoach.model import load_model
+
+        t0 = time.monotonic()
+        self.notifier.status("loading the speech model")
+        model = load_model()
+        log(f"model loaded in {time.monotonic() - t0:.1f} s")
+        self.watchdog.start()
+        while True:
+            cfg = self.config()
+            grammar = self.grammar(model, cfg)
+            heard = self.wait_for_wake(model, grammar, cfg)
+            if heard is None:
+                log("no wake phrase heard; exiting (--idle-exit)")
+                return 0
+            self.coach(model, grammar, cfg)
+            self.sessions += 1
+            if self.args.sessions and self.sessions >= self.args.sessions:
+                return 0
+
+    def wait_for_wake(self, model, grammar, cfg: dict):
+        """Listen until a wake intent is heard (returns it) or ``--idle-exit`` passes (None)."""
+        from voicecoach.audio import tones
+        from voicecoach.resilient import ResilientIO, refresh_devices
+        from voicecoach.wake import WakeListener
+
+        wake = WakeListener(model, grammar, intents=WAKE_INTENTS)
+        backoff = 2.0
+        started = time.monotonic()
+        while True:
+            self.guard = guard = ResilientIO(cfg["audio"], log=log)
+            guard.say = self._sayer(guard.samplerate, cfg)
+            from voicecoach.audio.scheduler import Scheduler
+
+            sched = Scheduler(guard.samplerate, volume=float(cfg["audio"]["volume"]))
+            guard.start(sched.render)
+            if not guard.cue_only:
+                break
+            # No microphone: nobody can say "start workout". Say so once, look again later.
+            if not self._said_no_mic:
+                self._said_no_mic = True
+                guard.say_now("I can't find a microphone. Plug one in and I'll listen for start workout.")
+            self.notifier.ready("no microphone; waiting for one to be plugged in")
+            deadline = time.monotonic() + backoff
+            while time.monotonic() < deadline:
+                guard.read_mic(timeout=0.2)
+                self.watchdog.alive()
+            guard.stop()
+            refresh_devices()
+            backoff = min(backoff * 2, 30.0)
+            if self.args.idle_exit and time.monotonic() - started >= self.args.idle_exit:
+                return None
+        self._said_no_mic = False
+        where = f"microphone {guard.input_name!r}, speaker {guard.output_name!r}"
+        log(f"listening for 'start workout' ({where})")
+        self.notifier.ready("waiting for 'start workout'")
+        self.notifier.status("waiting for 'start workout'")
+        try:
+            while True:
+                block = guard.read_mic(timeout=0.5)
+                if self.args.idle_exit and time.monotonic() - started >= self.args.idle_exit:
+                    return None
+                if block is None:
+                    continue
+                for heard in wake.feed(block.samples, block.start):
+                    log(f"heard {heard.text!r} (confidence {heard.confidence:.2f})")
+                    sched.submit(tones.earcon("chime", guard.samplerate), sched.now + int(0.05 * guard.samplerate),
+                                 tag="chime")
+                    # Let the chime play out before the session takes the devices.
+                    until = time.monotonic() + 2.0
+                    while (sched.busy or sched.now == 0) and time.monotonic() < until:
+                        guard.read_mic(timeout=0.1)
+                    return heard
+        finally:
+            guard.stop()
+            self.guard = None
+
+    def coach(self, model, grammar, cfg: dict) -> None:
+        """One session on resilient live audio, from the plan to the summary."""
+        from voicecoach import runtime
+        from voicecoach.resilient import DeviceGone, ResilientIO
+        from voicecoach.speech.recognizer import CommandRecognizer
+
+        self.notifier.status("coaching a session")
+        self.guard = guard = ResilientIO(cfg["audio"], log=log)
+        voice = runtime.Voice(guard.samplerate, cfg["speech"])
+        guard.say = voice.speech.get
+        recognizer = None
+        if not guard.cue_only:
+            try:
+                recognizer = CommandRecognizer(model, grammar)
+            except Exception as err:  # a recognizer bug must not cost the workout
+                log(f"speech recognition unavailable ({err}); coaching cue-only")
+        store = runtime.open_store(self.args.db, cfg, log)
+        rt = runtime.Runtime(cfg, guard, recognizer=guard.wrap(recognizer), store=store,
+                             timing=runtime.LIVE, simulated=False, voice=voice, on_event=self._on_event)
+        try:
+            result = rt.run()
+            s = result.summary
+            if s is not None:
+                log(f"session {s.status}: {s.counted} of {s.attempted} reps counted in {s.sets} set(s)")
+        except DeviceGone as err:
+            log(f"session ended: {err}")
+        finally:
+            if store is not None:
+                store.close()
+            guard.stop()
+            self.guard = None
+            if guard.xruns and any(guard.xruns.values()):
+                log(f"audio under/overruns: {guard.xruns}")
+
+    def _on_event(self, event) -> None:
+        from voicecoach.events import Command, Notice, Rep
+
+        if isinstance(event, Notice):
+            log(event.text)
+        elif isinstance(event, Command):
+            log(f"command {event.intent} ({event.text!r})")
+        elif isinstance(event, Rep):
+            log(f"set {event.set} rep {event.rep}: {'counted' if event.counted else 'not counted'}"
+                + (f" ({', '.join(event.marks)})" if event.marks else ""))
+
+    def _sayer(self, samplerate: int, cfg: dict):
+        """``text -> Clip`` at ``samplerate``, rendered (and cached) only when needed."""
+        cache = []
+
+        def say(text: str):
+            if not cache:
+                from voicecoach.speech.tts import ClipCache
+
+                cache.append(ClipCache(samplerate, voice=cfg["speech"]["voice"], rate=cfg["speech"]["rate"]))
+            return cache[0].get(text)
+
+        return say

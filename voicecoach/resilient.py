@@ -1,0 +1,397 @@
+"""Live audio that survives a microphone or speaker going away mid-session.
+
+:class:`ResilientIO` is a :class:`~voicecoach.audio.streams.LiveIO` with the
+:mod:`voicecoach.recovery` policy around it. It speaks the same ``AudioIO``
+protocol, so :class:`voicecoach.runtime.Runtime` runs on it unchanged::
+
+    guard = ResilientIO(config["audio"], say=clips.get)
+    recognizer = guard.wrap(recognizer)        # None in cue-only mode stays None
+    Runtime(config, guard, recognizer=recognizer, timing=LIVE, simulated=False).run()
+
+What it does:
+
+- A device is lost when its stream raises, or stops delivering: no mic block
+  for ``stall_s`` (input) or an output sample counter that stops (output).
+  USB unplugging shows up as either, depending on the host API.
+- The session is paused and resumed through the recognizer it wraps: the
+  wrapper hands the session a ``pause`` command when a device is lost and a
+  ``resume`` when it is back (the text says why: "(microphone lost)"), so the
+  rep in progress is withdrawn and redone from the top, and every rep that
+  ended is already in the history. The runtime needs no special code.
+- The sentence from the policy ("I lost the microphone ...") is played once
+  the speaker is free; with the speaker gone there is nothing to say it with.
+- Retries follow :class:`~voicecoach.recovery.Backoff`. While the microphone
+  is away the speaker keeps running (output-only), so the coach can be heard.
+  Giving up on the microphone goes on cue-only; giving up on the speaker ends
+  the session by raising :class:`DeviceGone` out of ``read_mic``, which the
+  runtime treats as an interruption: it closes the session (status
+  ``interrupted``, every finished rep kept) and re-raises it to the caller.
+- With no microphone at all at the start it opens the speaker alone and is in
+  cue-only mode (:attr:`cue_only`); the caller says so and passes no recognizer.
+
+Times: each reopened :class:`LiveIO` counts its samples from zero, so mic
+blocks are shifted by where the scheduler's clock stood when it started: the
+session's clock never jumps.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import Callable
+
+import numpy as np
+
+from voicecoach.errors import UserError
+from voicecoach.events import Heard
+from voicecoach.recovery import Recovery, Step
+
+VOSK_RATE = 16000
+
+
+class DeviceGone(KeyboardInterrupt):
+    """The speaker did not come back: the session was ended (every finished rep is kept).
+
+    A ``KeyboardInterrupt`` so that the runtime's interruption path closes the
+    session and stops the streams before it reaches the caller.
+    """
+
+
+def open_live(audio: dict, *, use_input: bool = True):
+    """A :class:`LiveIO` (not started) for the ``[audio]`` table of the config."""
+    from voicecoach.audio.streams import LiveIO
+
+    return LiveIO(
+        output_device=audio.get("output_device") or None,
+        input_device=audio.get("input_device") or None,
+        samplerate=int(audio.get("samplerate") or 0),
+        blocksize=int(audio.get("blocksize") or 0),
+        use_input=use_input,
+    )
+
+
+def refresh_devices() -> None:
+    """Make PortAudio enumerate devices again (a replugged USB device gets found).
+
+    Only valid while no stream is open; sounddevice exposes no public call for it.
+    """
+    try:
+        import sounddevice as sd
+
+        sd._terminate()
+        sd._initialize()
+    except Exception:  # an old or patched sounddevice: keep the old device list
+        pass
+
+
+class ResilientIO:
+    """``AudioIO`` over live devices, with pause / retry / resume on device loss.
+
+    Parameters
+    ----------
+    audio:
+        The config's ``[audio]`` table (devices by name or index, rate, block size).
+    say:
+        ``say(text) -> Clip`` at the output rate, for the policy's sentences
+        (e.g. ``ClipCache.get``); ``None`` to stay silent.
+    recovery:
+        The policy (default :class:`~voicecoach.recovery.Recovery`).
+    log:
+        ``log(line)`` for what happened (to the journal under systemd).
+    open_io:
+        ``open_io(use_input) -> LiveIO`` (not started); default :func:`open_live`.
+    stall_s:
+        How long a stream may deliver nothing before its device counts as lost.
+
+    Raises :class:`UserError` from the constructor when not even the speaker
+    opens (a coach that cannot be heard is no coach).
+    """
+
+    def __init__(self, audio: dict, *, say: Callable[[str], object] | None = None,
+                 recovery: Recovery | None = None, log: Callable[[str], None] = lambda line: None,
+                 open_io: Callable[[bool], object] | None = None, stall_s: float = 4.0,
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+        self.audio = audio
+        self.say = say
+        self.recovery = recovery or Recovery()
+        self.log = log
+        self._open_io = open_io or (lambda use_input: open_live(audio, use_input=use_input))
+        self.stall_s = stall_s
+        self.clock = clock
+        self.sleep = sleep
+        self.steps: list[Step] = []
+        """Every step of the policy taken, in order (for logs and tests)."""
+        self.cue_only = False
+        """True when there is no microphone (from the start, or given up on)."""
+        self.lost = False
+        self.turns = 0
+        """Calls of :meth:`read_mic` so far: the caller's loop is alive while this moves."""
+        self._injected: deque[tuple[str, str]] = deque()
+        self._notices: deque[str] = deque()
+        self._xruns_done: dict[str, int] = {}
+        self._render = None
+        self._sched = None
+        self._offset_s = 0.0
+        self._started = False
+        try:
+            self.io = self._open_io(True)
+        except UserError as err:
+            try:
+                self.io = self._open_io(False)
+            except UserError:
+                raise err from None
+            self._act(self.recovery.start_without_input(self.clock(), str(err)))
+            self.cue_only = True
+        self.samplerate = int(self.io.samplerate)
+        self.input_name = getattr(getattr(self.io, "input", None), "name", None)
+        self.output_name = getattr(getattr(self.io, "output", None), "name", None)
+
+    # --- the AudioIO protocol ------------------------------------------------------------
+
+    @property
+    def xruns(self) -> dict[str, int]:
+        total = dict(self._xruns_done)
+        for k, v in getattr(self.io, "xruns", {}).items():
+            total[k] = total.get(k, 0) + v
+        return total
+
+    @property
+    def frames_out(self) -> int:
+        """Output samples rendered (the scheduler's clock when it is the render function)."""
+        if self._sched is not None:
+            return int(self._sched.now)
+        return int(getattr(self.io, "frames_out", 0))
+
+    def start(self, render) -> None:
+        self._render = render
+        self._sched = getattr(render, "__self__", None)
+        self._start_io(self.io)
+        self._started = True
+
+    def read_mic(self, timeout: float | None = None):
+        """A mic block on the session's clock; silent blocks while a device is away."""
+        self.turns += 1
+        self._prev_turn, self._this_turn = getattr(self, "_this_turn", None), self.clock()
+        if self.lost:
+            return self._recovering_turn(timeout)
+        self._speak_pending()
+        if self.cue_only:
+            # No microphone: pace the caller's loop; watch the speaker only.
+            self.sleep(min(timeout if timeout is not None else 0.05, 0.05))
+            self._check_output()
+            return None if self.lost else self._silence()
+        try:
+            block = self.io.read_mic(timeout=timeout)
+        except Exception as err:  # PortAudioError and friends: the input stream broke
+            self._lose("input", f"{type(err).__name__}: {err}")
+            return self._silence()
+        now = self.clock()
+        if block is not None:
+            self._last_block = now
+        elif now - self._last_block >= self.stall_s or not _active(self.io, "_in"):
+            gap = now - (self._prev_turn or now)
+            self._lose("input", f"no microphone audio for {now - self._last_block:.1f} s (loop turn {gap:.1f} s)"
+                       + ("" if _active(self.io, "_in") else " (stream stopped)"))
+            return self._silence()
+        self._check_output()
+        if self.lost:
+            return self._silence()
+        if block is not None:
+            block.start += self._offset_s
+        return block
+
+    def stop(self) -> None:
+        try:
+            self.io.stop()
+        except Exception:
+            pass
+
+    def say_now(self, text: str) -> None:
+        """Say ``text`` as soon as the speaker is free (needs :meth:`start` and ``say``)."""
+        self._notices.append(text)
+        self._speak_pending()
+
+    # --- the recognizer wrapper ---------------------------------------------------------
+
+    def wrap(self, recognizer):
+        """The runtime's recognizer, wrapped so device losses pause and resume the session.
+
+        Returns ``None`` in cue-only mode (no microphone at the start).
+        """
+        if self.cue_only or recognizer is None:
+            return None
+        return _GuardedRecognizer(recognizer, self)
+
+    def _take_injected(self, t: float) -> list[Heard]:
+        out = []
+        while self._injected:
+            intent, why = self._injected.popleft()
+            out.append(Heard(intent, "control", f"({why})", t, t, t, 1.0))
+        return out
+
+    # --- detection ----------------------------------------------------------------------
+
+    def _start_io(self, io) -> None:
+        # The new stream counts from 0 while the scheduler's clock goes on from here.
+        self._offset_s = (self._sched.now / self.samplerate) if self._sched is not None else 0.0
+        io.start(self._render)
+        now = self.clock()
+        self._last_block = now
+        self._last_frames = getattr(io, "frames_out", 0)
+        self._last_frames_t = now
+
+    def _check_output(self) -> None:
+        frames = getattr(self.io, "frames_out", None)
+        if frames is None:
+            return
+        now = self.clock()
+        if frames != self._last_frames and _active(self.io, "_out"):
+            self._last_frames, self._last_frames_t = frames, now
+        elif now - self._last_frames_t >= self.stall_s or not _active(self.io, "_out"):
+            self._lose("output", f"the speaker stream stopped for {now - self._last_frames_t:.1f} s")
+
+    def _lose(self, device: str, reason: str) -> None:
+        self.lost = True
+        self._lost_at = self.clock()
+        if device == "output":
+            self._stop_io()
+        self._act(self.recovery.lost(device, self.clock(), reason))
+
+    # --- recovery -------------------------------------------------------------------------
+
+    def _recovering_turn(self, timeout: float | None):
+        now = self.clock()
+        due = self.recovery.next_attempt if self.recovery.next_attempt is not None else now
+        if now < due:
+            self.sleep(min(due - now, 0.05, timeout if timeout is not None else 0.05))
+            self._speak_pending()
+            return self._silence()
+        self._attempt()
+        return self._silence()
+
+    def _attempt(self) -> None:
+        want_input = "input" in self.recovery.lost_devices
+        self._stop_io()
+        if not self._output_running:
+            refresh_devices()
+        try:
+            io = self._open_io(not self.cue_only)
+            self._start_io(io)
+        except Exception as err:  # the device is still away (UserError, PortAudioError)
+            output_lost = "output" in self.recovery.lost_devices
+            step = self.recovery.retry_failed(self.clock(), _one_line(err))
+            if not output_lost:
+                self._keep_speaking()  # the coach can still be heard (and can say it gave up)
+            self._act(step)
+            return
+        self.io = io
+        self._output_running = True
+        step = None
+        for dev in ("output", "input"):
+            if dev in self.recovery.lost_devices and (dev == "output" or want_input):
+                step = self.recovery.reopened(dev, self.clock())
+        self._act(step or Step("resume", self.clock()))
+
+    def _keep_speaking(self) -> None:
+        """While only the microphone is away, keep the speaker going (output-only)."""
+        try:
+            io = self._open_io(False)
+            self._start_io(io)
+            self.io = io
+            self._output_running = True
+        except Exception as err:
+            self.log(f"speaker could not be reopened either: {_one_line(err)}")
+
+    _output_running = True
+
+    def _stop_io(self) -> None:
+        for k, v in getattr(self.io, "xruns", {}).items():
+            self._xruns_done[k] = self._xruns_done.get(k, 0) + v
+        try:
+            self.io.stop()
+        except Exception:
+            pass
+        self.io.xruns = {k: 0 for k in getattr(self.io, "xruns", {})}
+        self._output_running = False
+
+    def _act(self, step: Step) -> None:
+        self.steps.append(step)
+        if step.detail:
+            self.log(step.detail)
+        if step.action == "pause":
+            self._injected.append(("pause", step.detail.split(":")[0]))
+        elif step.action in ("resume", "cue_only"):
+            self.lost = False
+            if step.action == "cue_only":
+                self.cue_only = True
+            if self._started:
+                self._injected.append(("resume", step.detail.split(";")[0]))
+        elif step.action == "end":
+            self.lost = False
+            if step.say:
+                self._notices.append(step.say)
+                self._speak_pending(force=True)
+            raise DeviceGone(step.detail)
+        if step.say:
+            self._notices.append(step.say)
+
+    def _speak_pending(self, force: bool = False) -> None:
+        """Play queued sentences once the speaker is free (after the session's own reply)."""
+        if not self._notices or self.say is None or self._sched is None or not self._output_running:
+            return
+        if self._sched.busy and not force:
+            return
+        text = self._notices.popleft()
+        try:
+            clip = self.say(text)
+        except Exception as err:  # no TTS: the log still says it
+            self.log(f"could not say {text!r}: {_one_line(err)}")
+            return
+        self._sched.submit(clip, self._sched.now + int(0.15 * self.samplerate), tag="device")
+
+    def _silence(self):
+        from voicecoach.audio.streams import MicBlock
+
+        n = VOSK_RATE // 50  # 20 ms
+        t = (self._sched.now / self.samplerate) if self._sched is not None else 0.0
+        return MicBlock(np.zeros(n, dtype=np.int16), t, np.zeros(n, dtype=np.float32))
+
+
+class _GuardedRecognizer:
+    """The runtime's recognizer, plus the pause/resume commands for lost devices."""
+
+    def __init__(self, inner, guard: ResilientIO):
+        self.inner = inner
+        self.guard = guard
+
+    def feed(self, samples, start, reference=None):
+        out = self.guard._take_injected(float(start))
+        if any(h.intent == "resume" for h in out):
+            self.inner.reset()  # its timeline and echo path are stale after a reopen
+        if self.guard.lost or self.guard.cue_only:
+            return out
+        return out + list(self.inner.feed(samples, start, reference))
+
+    def finish(self):
+        if self.guard.lost or self.guard.cue_only:
+            return self.guard._take_injected(0.0)
+        return self.inner.finish()
+
+    def reset(self):
+        self.inner.reset()
+
+
+def _active(io, attr: str) -> bool:
+    """Is ``io``'s PortAudio stream still running? (PortAudio stops a stream whose device
+    failed.) LiveIO keeps its streams in ``_in``/``_out``; no stream there counts as running."""
+    stream = getattr(io, attr, None)
+    if stream is None:
+        return True
+    try:
+        return bool(stream.active)
+    except Exception:  # a closed stream raises
+        return False
+
+
+def _one_line(err: BaseException) -> str:
+    return " ".join(f"{type(err).__name__}: {err}".split())
