@@ -62,3 +62,54 @@ def test_arbitrary_fmt_fields(tmp_path, channels, rate, bits, tag, body):
     path = tmp_path / "fields.wav"
     path.write_bytes(b"RIFF" + struct.pack("<I", len(riff)) + riff)
     check_read(path)
+
+
+grammar_values = st.recursive(
+    st.one_of(st.text(max_size=10), st.integers(), st.booleans()),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@FUZZ
+@given(doc=st.dictionaries(st.sampled_from(["fillers", "intents", "sounds_like", "x"]), grammar_values, max_size=3))
+def test_fuzzed_grammar_documents(tmp_path, doc):
+    from voicecoach.speech.grammar import load_grammar
+
+    path = tmp_path / "g.toml"
+    path.write_text(_to_toml(doc))
+    try:
+        grammar = load_grammar(path)
+    except UserError as err:
+        assert "\n" not in str(err) and "g.toml" in str(err)
+    else:
+        assert all(i.kind in ("mark", "control") and i.phrases for i in grammar.intents)
+
+
+@FUZZ
+@given(st.binary(max_size=300))
+def test_arbitrary_bytes_as_grammar(tmp_path, blob):
+    from voicecoach.speech.grammar import load_grammar
+
+    path = tmp_path / "g.toml"
+    path.write_bytes(blob)
+    try:
+        load_grammar(path)
+    except UserError as err:
+        assert "\n" not in str(err)
+
+
+def _to_toml(doc: dict) -> str:
+    """A tiny TOML writer for fuzzed documents (tomllib reads, nothing in stdlib writes)."""
+    import json
+
+    def value(v):
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, dict):
+            return "{" + ", ".join(f"{json.dumps(k)} = {value(x)}" for k, x in v.items()) + "}"
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return json.dumps(v)
+
+    return "".join(f"{key} = {value(v)}\n" for key, v in doc.items())
