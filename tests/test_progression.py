@@ -301,3 +301,37 @@ def test_rules_read_the_store_history(tmp_path: Path) -> None:
     greeting, advice = plan_for_today(history, {**PROGRAM, "variation": "single_leg"}, NOW)
     assert greeting == "Last time 5 of 10; today aim for 6; your floor is at 60%."
     assert kinds(advice) == ["regress"] and advice[0].program == {"variation": "bent_knee"}
+
+
+# --- the pace of the lowering when the coach stops at the floor -------------------------
+
+
+def _with_descents(session: dict, descents: list[float], marks: dict[int, float] = {}) -> dict:
+    """Set each rep's descent_s (in order) and stop points {rep number: floor}."""
+    for r, d in zip(session["sets"][0]["reps"], descents):
+        r["descent_s"] = d
+        if r["rep"] in marks:
+            r["stop_point"] = marks[r["rep"]]
+            r["marks"] = r["marks"] + ["stop_point"]
+    return session
+
+
+def test_pace_counts_the_full_lowering_when_stopping_at_the_floor() -> None:
+    # The coach counts 3 s for the whole way down but stops at 70%: 2.1 s.
+    earlier = make_session(days(6), [(8, 10)], floor=0.7, sid=1)
+    last = _with_descents(make_session(days(3), [(15, 15)], reps=15, floor=0.7, sid=2), [2.1] * 15)
+    assert kinds(after_session([earlier, last], PROGRAM, NOW)) == ["progress"]
+    # Sped up ("faster"): 1.8 s at a 70% floor is a 2.6 s pace.
+    rushed = _with_descents(make_session(days(3), [(15, 15)], reps=15, floor=0.7, sid=2), [1.8] * 15)
+    assert kinds(after_session([earlier, rushed], PROGRAM, NOW)) == ["none"]
+
+
+def test_pace_follows_a_floor_marked_during_the_session() -> None:
+    # Full lowering until rep 3 marks 60%; rep 9 marks 80%, and rep 10 was
+    # already planned with the 60% floor.
+    descents = [3.0, 3.0, 3.0] + [1.8] * 7 + [2.4] * 5
+    last = _with_descents(make_session(days(3), [(15, 15)], reps=15, floor=0.8), descents, {3: 0.6, 9: 0.8})
+    assert kinds(after_session([last], PROGRAM, NOW)) == ["progress"]
+    descents[11] = 1.8  # rep 12 at the old floor: two reps after the mark is not planning lag
+    last = _with_descents(make_session(days(3), [(15, 15)], reps=15, floor=0.8), descents, {3: 0.6, 9: 0.8})
+    assert kinds(after_session([last], PROGRAM, NOW)) == ["none"]

@@ -4,9 +4,10 @@
 ``program`` the ``[program]`` table of the config, ``now`` the current time
 (aware, or naive local time). The rules, from the source program:
 
-- progress: 15 perfect reps in one set, each lowered over 3 s or more ->
-  add a light dumbbell between the feet, or the next harder variation. Until
-  then, a set done all perfect earns one more rep next time (towards 15).
+- progress: 15 perfect reps in one set, each lowered at a 3-second pace (the
+  counted lowering stops at the floor, so the pace is ``descent_s / floor``)
+  -> add a light dumbbell between the feet, or the next harder variation.
+  Until then, a set done all perfect earns one more rep next time (towards 15).
 - regress: the back arched on half the reps or more in the last two
   sessions -> the next easier variation, hands under the hips allowed.
 - floor: how the stop point moved since about two weeks ago.
@@ -32,6 +33,8 @@ BACK_ARCHED = "back_arched"
 
 PERFECT_REPS = 15
 PERFECT_DESCENT_S = 3.0
+PACE_TOLERANCE_S = 0.05
+"""Rounding slack: descent_s is kept to the millisecond and floors to 0.1%."""
 RECOVERY_HOURS = 24.0
 SESSIONS_PER_WEEK = 3
 RESTART_DAYS = 10
@@ -87,15 +90,36 @@ def best_set(session: dict) -> int:
     return max((s.get("counted") or 0 for s in session.get("sets", [])), default=session.get("counted") or 0)
 
 
-def slow_perfect_in_a_set(session: dict) -> int:
-    """The most reps in one set that counted and were lowered over >= 3 s."""
-    return max(
-        (
-            sum(1 for r in s.get("reps", []) if r.get("counted") and (r.get("descent_s") or 0) >= PERFECT_DESCENT_S)
-            for s in session.get("sets", [])
-        ),
-        default=0,
-    )
+def carried_floor(history: list[dict], session: dict) -> float | None:
+    """The floor ``session`` started with: the latest one from an earlier session."""
+    earlier = [s for s in history if started(s) < started(session) and s.get("floor") is not None]
+    return max(earlier, key=started)["floor"] if earlier else None
+
+
+def slow_perfect_in_a_set(session: dict, floor: float | None = None) -> int:
+    """The most reps in one set that counted and were lowered at a 3-second pace.
+
+    The coach stops the counted lowering at the floor, so a rep's ``descent_s``
+    is the pace times the floor in effect (``floor`` at the start, then each
+    stop point marked). The pace is ``descent_s / floor``. The floor in effect
+    is rebuilt from the marks; the rep right after a new mark may have been
+    planned with the one before, so for that rep either counts.
+    """
+    current = previous = floor
+    best = 0
+    for s in session.get("sets", []):
+        slow = 0
+        for r in s.get("reps", []):
+            descent = r.get("descent_s") or 0.0
+            paces = {descent / (f if f else 1.0) for f in (current, previous)}
+            if r.get("counted") and max(paces) >= PERFECT_DESCENT_S - PACE_TOLERANCE_S:
+                slow += 1
+            # The old floor may still apply to the one rep after a mark, no further.
+            previous = current
+            if r.get("stop_point") is not None:
+                current = r["stop_point"]
+        best = max(best, slow)
+    return best
 
 
 def arched_share(session: dict) -> float:
@@ -151,9 +175,9 @@ def _number(n: int) -> str:
 # --- the rules ------------------------------------------------------------------------
 
 
-def progress_rule(session: dict, program: dict) -> Advice | None:
-    """15 slow perfect reps in a set: heavier or harder."""
-    best = slow_perfect_in_a_set(session)
+def progress_rule(session: dict, program: dict, floor: float | None = None) -> Advice | None:
+    """15 slow perfect reps in a set: heavier or harder. ``floor``: the one the session started with."""
+    best = slow_perfect_in_a_set(session, floor)
     if best < PERFECT_REPS:
         return None
     variation = _variation(session, program)
@@ -302,7 +326,7 @@ def plan_for_today(history: list[dict], program: dict, now: datetime) -> tuple[s
     for a in advice:
         today.update(a.program)
     if not regress:
-        progress = progress_rule(last, program)
+        progress = progress_rule(last, program, carried_floor(history, last))
         if progress:
             advice.append(progress)
         elif not rest and best >= today.get("reps", 10) and best < PERFECT_REPS:
@@ -333,7 +357,7 @@ def after_session(history: list[dict], program: dict, now: datetime) -> list[Adv
         if regress:
             advice.append(regress)
         else:
-            progress = progress_rule(done[-1], program)
+            progress = progress_rule(done[-1], program, carried_floor(history, done[-1]))
             if progress:
                 advice.append(progress)
         moved = floor_rule(history, now)
