@@ -36,6 +36,7 @@ def make_session(
     floor: float | None = None,
     reps: int = 10,
     sid: int = 1,
+    plan: dict | None = None,
 ) -> dict:
     """A session ``ago`` before NOW: ``sets`` of (perfect, attempted); in each set
     the first ``arched`` of the reps that did not count are marked back arched."""
@@ -54,7 +55,7 @@ def make_session(
     return {
         "id": sid, "started_at": start.isoformat(), "ended_at": (start + timedelta(minutes=30)).isoformat(),
         "status": "completed", "variation": variation,
-        "config": {"program": {**PROGRAM, "variation": variation, "reps": reps}}, "plan": None,
+        "config": {"program": {**PROGRAM, "variation": variation, "reps": reps}}, "plan": plan,
         "sets": out_sets, "counted": sum(p for p, _ in sets), "attempted": sum(a for _, a in sets),
         "marks": {}, "floor": floor, "commands": [],
     }
@@ -335,3 +336,40 @@ def test_pace_follows_a_floor_marked_during_the_session() -> None:
     descents[11] = 1.8  # rep 12 at the old floor: two reps after the mark is not planning lag
     last = _with_descents(make_session(days(3), [(15, 15)], reps=15, floor=0.8), descents, {3: 0.6, 9: 0.8})
     assert kinds(after_session([last], PROGRAM, NOW)) == ["none"]
+
+
+# --- what the coach changed last time holds until earned back ----------------------------
+
+
+def _eased(perfect: int = 8, attempted: int = 10, **kw) -> dict:
+    """Configured single-leg, but the coach had eased it to bent-knee last time."""
+    plan = {**PROGRAM, "variation": "bent_knee", "reps": kw.pop("reps", 10)}
+    session = make_session(days(3), [(perfect, attempted)], variation="single_leg", plan=plan, **kw)
+    session["variation"] = "bent_knee"  # as the Store records it: the plan's
+    return session
+
+
+def test_an_eased_variation_holds() -> None:
+    single = {**PROGRAM, "variation": "single_leg"}
+    _, advice = plan_for_today([_eased()], single, NOW)
+    assert kinds(advice) == ["regress"] and advice[0].program == {"variation": "bent_knee"}
+    assert advice[0].sentence.startswith("Stay with bent-knee raises")
+    # The user changed the config since: the new config wins.
+    assert plan_for_today([_eased()], {**PROGRAM, "variation": "straight_leg"}, NOW)[1] == []
+
+
+def test_an_eased_variation_is_earned_back() -> None:
+    last = _eased(15, 15, reps=15)
+    last["sets"][0]["reps"] = [dict(r, descent_s=3.1) for r in last["sets"][0]["reps"]]
+    _, advice = plan_for_today([last], {**PROGRAM, "variation": "single_leg", "reps": 10}, NOW)
+    assert kinds(advice) == ["progress"] and advice[0].program == {"variation": "single_leg"}
+    assert advice[0].sentence.endswith("move back up to single-leg raises.")
+
+
+def test_more_reps_hold_until_perfect() -> None:
+    last = make_session(days(3), [(9, 12), (11, 12)], plan={**PROGRAM, "reps": 12})
+    greeting, advice = plan_for_today([last], PROGRAM, NOW)
+    assert kinds(advice) == ["progress"] and advice[0].program == {"reps": 12}
+    assert greeting.startswith("Last time 11 of 12; today aim for 12")
+    soon = make_session(timedelta(hours=5), [(9, 12)], plan={**PROGRAM, "reps": 12})
+    assert kinds(plan_for_today([soon], PROGRAM, NOW)[1]) == ["recovery"]  # lighter wins

@@ -295,6 +295,24 @@ def _describe(program: dict) -> str:
 # --- the entry points -------------------------------------------------------------------
 
 
+def _kept_adjustments(last: dict, program: dict) -> dict:
+    """What the coach changed last time that still holds: an easier variation or more reps.
+
+    Only when the user has not changed the config since (a new config wins).
+    """
+    plan = last.get("plan") or {}
+    before = (last.get("config") or {}).get("program") or {}
+    kept: dict = {}
+    var, was = plan.get("variation"), before.get("variation")
+    if (var in VARIATIONS and was in VARIATIONS and was == program.get("variation")
+            and VARIATIONS.index(var) < VARIATIONS.index(was)):
+        kept["variation"] = var
+    reps, had = plan.get("reps"), before.get("reps")
+    if isinstance(reps, int) and isinstance(had, int) and had == program.get("reps") and reps > had:
+        kept["reps"] = reps
+    return kept
+
+
 def plan_for_today(history: list[dict], program: dict, now: datetime) -> tuple[str, list[Advice]]:
     """The greeting for today and the advice that shapes today's plan.
 
@@ -322,16 +340,33 @@ def plan_for_today(history: list[dict], program: dict, now: datetime) -> tuple[s
     last = done[-1]
     best = best_set(last)
     planned = max(planned_reps(last, program), best)  # never "12 of 10"
+    kept = _kept_adjustments(last, program)
     today = dict(program)
     for a in advice:
         today.update(a.program)
     if not regress:
         progress = progress_rule(last, program, carried_floor(history, last))
+        if progress and "variation" in kept:
+            # Done at the easier variation the coach chose: back up one step.
+            up = _harder(kept["variation"])
+            progress = Advice("progress", progress.sentence.split(":")[0] + f": move back up to {NAMES[up]}.",
+                              {"variation": up})
+        elif "variation" in kept:
+            name = NAMES[kept["variation"]]
+            progress = Advice("regress", f"Stay with {name} until a set of {PERFECT_REPS} is slow and perfect.",
+                              {"variation": kept["variation"]})
         if progress:
             advice.append(progress)
-        elif not rest and best >= today.get("reps", 10) and best < PERFECT_REPS:
+            today.update(progress.program)
+        if not rest and best >= today.get("reps", 10) and best < PERFECT_REPS:
             more = {"reps": best + 1}
             advice.append(Advice("progress", f"Every rep was perfect in a set last time, so today try {best + 1}.", more))
+            today.update(more)
+        elif (not rest and kept.get("reps", 0) > today.get("reps", 10)
+              and today.get("variation") == _variation(last, program)):  # a new variation starts afresh
+            more = {"reps": kept["reps"]}
+            tail = " until every one is perfect" if best < kept["reps"] else ""
+            advice.append(Advice("progress", f"Keep to {kept['reps']} reps a set{tail}.", more))
             today.update(more)
     moved = floor_rule(history, now)
     if moved:
