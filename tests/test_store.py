@@ -495,10 +495,12 @@ def test_disk_full_during_a_session_keeps_coaching(tmp_path: Path, small_fs, mod
     out, err = proc.communicate(timeout=180)
     assert proc.returncode == 0, err
     events_ = _events(ev)
-    [notice] = [e for e in events_ if e["type"] == "notice" and "could not be saved" in e["text"]]
-    assert "disk full" in notice["text"]
+    [notice] = [e for e in events_ if e["type"] == "notice" and "disk full" in e["text"]]
+    assert notice["level"] == "error" and "disk full" in err
     said = [e for e in events_ if e["type"] == "cue" and e["kind"] == "speech"]
-    [told] = [e for e in said if "could not be saved" in e["text"]]
+    from voicecoach.coach.program import NOT_SAVED
+
+    [told] = [e for e in said if e["text"] == NOT_SAVED]
     assert told["t"] >= notice["t"]
     assert any(e["t"] > told["t"] for e in events_ if e["type"] == "cue")  # the coaching went on
     reps_done = [e for e in events_ if e["type"] == "rep"]
