@@ -555,3 +555,84 @@ def test_damaged_history_under_a_session_is_moved_aside(tmp_path: Path, model_pa
     with Store(db) as store:
         [session] = store.sessions()
     assert session["attempted"] == sum(e["type"] == "rep" for e in _events(ev)) >= 1
+
+
+class _Interrupting:
+    """A connection stand-in that raises KeyboardInterrupt (what ``serve`` turns
+    SIGTERM into) after running a rep's INSERT, before its COMMIT: a signal's
+    timing cannot be aimed that precisely from outside."""
+
+    def __init__(self, db: sqlite3.Connection):
+        self.db, self.armed = db, True
+
+    def __getattr__(self, name: str):
+        return getattr(self.db, name)
+
+    def execute(self, sql: str, *params):
+        cursor = self.db.execute(sql, *params)
+        if self.armed and sql.startswith("INSERT INTO reps"):
+            self.armed = False
+            raise KeyboardInterrupt
+        return cursor
+
+
+def test_interrupt_inside_a_write_leaves_no_open_transaction(tmp_path: Path) -> None:
+    store = Store(tmp_path / "h.db")
+    sid = store.begin_session(started_at=T0, config=CONFIG)
+    store.record_rep(sid, rep(1, 1))
+    store._db = _Interrupting(store._db)
+    with pytest.raises(KeyboardInterrupt):
+        store.record_rep(sid, rep(1, 2))
+    # The clean-up after Ctrl-C / SIGTERM: the summary is saved.
+    store.end_session(sid, events.SessionSummary(t=5.0, sets=1, counted=1, attempted=1, status="stopped"))
+    store.close()
+    with Store(tmp_path / "h.db") as store:
+        [s] = store.sessions()
+    assert s["status"] == "stopped" and [r["rep"] for r in s["sets"][0]["reps"]] == [1]
+
+
+TERM_CHILD = textwrap.dedent(
+    """
+    import signal, sys
+    from datetime import datetime, timezone
+    from voicecoach.events import Rep, SessionSummary
+    from voicecoach.store import Store
+
+    def stop(*_):
+        raise KeyboardInterrupt  # as `voicecoach serve` does with SIGTERM
+
+    signal.signal(signal.SIGTERM, stop)
+    store = Store(sys.argv[1])
+    sid = store.begin_session(started_at=datetime.now(timezone.utc), config={})
+    print("session", sid, flush=True)
+    n = 0
+    try:
+        for n in range(1, 100000):
+            store.record_rep(sid, Rep(t=float(n), set=1, rep=n, counted=True))
+            print("rep", 1, n, flush=True)
+    except KeyboardInterrupt:
+        store.end_session(sid, SessionSummary(t=0.0, sets=1, counted=n, attempted=n, status="stopped"))
+        print("ended", flush=True)
+    """
+)
+
+
+def test_sigterm_handled_ends_the_session_with_its_summary(tmp_path: Path) -> None:
+    script = tmp_path / "term_child.py"
+    script.write_text(TERM_CHILD)
+    rng = random.Random(8)
+    for trial in range(10):
+        db = tmp_path / f"term{trial}.db"
+        proc = subprocess.Popen([sys.executable, str(script), str(db)], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+        assert proc.stdout.readline().startswith("session")
+        time.sleep(rng.uniform(0.01, 0.1))
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0 and out.rstrip().endswith("ended"), err
+        confirmed = sum(line.startswith("rep") for line in out.splitlines())
+        with Store(db) as store:
+            [s] = store.sessions()
+        assert s["status"] == "stopped", trial
+        stored = [r["rep"] for r in s["sets"][0]["reps"]]
+        assert stored[:confirmed] == list(range(1, confirmed + 1)) and len(stored) - confirmed in (0, 1)

@@ -426,17 +426,24 @@ class Store:
         with self._lock:
             cursor = None
             try:
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")  # left open by a call that was interrupted
                 self._db.execute("BEGIN IMMEDIATE")
                 for sql, params in statements:
                     cursor = self._db.execute(sql, params)
                 self._db.execute("COMMIT")
-            except sqlite3.Error as err:
+            except BaseException as err:
+                # Also KeyboardInterrupt (serve turns SIGTERM into one): the
+                # caller's clean-up must find no transaction left open, or its
+                # end_session would fail.
                 if self._db.in_transaction:
                     try:
                         self._db.execute("ROLLBACK")
                     except sqlite3.Error:
                         pass
-                raise StoreError(f"could not save {what} to {self.path}: {self._why(err)}") from None
+                if isinstance(err, sqlite3.Error):
+                    raise StoreError(f"could not save {what} to {self.path}: {self._why(err)}") from None
+                raise
             return cursor
 
     def begin_session(self, *, started_at: datetime, config: dict, plan: dict | None = None) -> int:
@@ -458,7 +465,8 @@ class Store:
             (
                 "INSERT INTO sessions (started_at, status, config_json, plan_json, variation) "
                 "VALUES (?, 'in_progress', ?, ?, ?)",
-                (_utc_iso(started_at), json.dumps(config), json.dumps(plan) if plan else None, variation),
+                (_utc_iso(started_at), json.dumps(config, default=str),
+                 json.dumps(plan, default=str) if plan else None, variation),
             ),
         )
         sid = int(cursor.lastrowid)
