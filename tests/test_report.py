@@ -96,3 +96,22 @@ def test_chart_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(UserError, match="pip install") as info:
         report.write_png(history(), tmp_path / "x.png")
     assert "\n" not in str(info.value)
+
+
+def test_long_histories_are_cut_to_recent(tmp_path: Path) -> None:
+    long = [session(MONDAY - timedelta(days=3 * n), 10 + n % 5, floor=0.5, sid=n) for n in range(60, 0, -1)]
+    text = report.text_summary(long, PROGRAM, MONDAY)
+    assert "(40 earlier sessions not shown; see voicecoach history)" in text
+    assert f"(40 earlier not shown)" in text
+    assert sum(line.startswith("  week of") for line in text.splitlines()) == report.TEXT_WEEKS
+    pytest.importorskip("matplotlib", reason="the PNG is an optional extra (pip install matplotlib)")
+    import matplotlib.pyplot as plt
+
+    fig = report.figure(long)
+    try:
+        fig.canvas.draw()
+        assert len(fig.axes[1].texts) == 1  # only the latest floor is labelled
+        labels = [t.get_text() for t in fig.axes[1].get_xticklabels() if t.get_text()]
+        assert labels and all(len(label.split()) == 2 for label in labels)  # "15 Sep": day and month
+    finally:
+        plt.close(fig)

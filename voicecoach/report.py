@@ -15,6 +15,13 @@ from pathlib import Path
 from voicecoach import progression
 from voicecoach.errors import UserError
 
+ANNOTATE_MAX = 20
+"""Up to this many points get their own value label and marker on the chart."""
+
+TEXT_SESSIONS = 20
+TEXT_WEEKS = 12
+"""The text report lists at most this many recent sessions and weeks."""
+
 MATPLOTLIB_MISSING = "the PNG report needs matplotlib: pip install 'voicecoach[report]' (or pip install matplotlib)"
 
 
@@ -43,11 +50,16 @@ def text_summary(history: list[dict], program: dict, now: datetime) -> str:
     """The ``voicecoach report`` text: weeks, sessions, floor, the suggestion."""
     if not history:
         return "No sessions recorded yet.\n" + _suggestion(history, program, now)
-    lines = ["Sessions per week"]
-    for monday, n, reps in weekly(history):
+    weeks = weekly(history)
+    lines = ["Sessions per week (two or three is the plan)"]
+    if len(weeks) > TEXT_WEEKS:
+        lines.append(f"  ({len(weeks) - TEXT_WEEKS} earlier weeks not shown)")
+    for monday, n, reps in weeks[-TEXT_WEEKS:]:
         lines.append(f"  week of {monday:%Y-%m-%d}: {n} session{'s' if n != 1 else ''}, {reps} perfect reps")
     lines += ["", "Perfect reps per session"]
-    for s in history:
+    if len(history) > TEXT_SESSIONS:
+        lines.append(f"  ({len(history) - TEXT_SESSIONS} earlier sessions not shown; see voicecoach history)")
+    for s in history[-TEXT_SESSIONS:]:
         variation = progression.NAMES.get(s.get("variation") or "", s.get("variation") or "?")
         status = "" if s["status"] == "completed" else f"  ({s['status']})"
         lines.append(
@@ -57,7 +69,9 @@ def text_summary(history: list[dict], program: dict, now: datetime) -> str:
     floors = [s for s in history if s.get("floor") is not None]
     lines += ["", "Floor over time (how far down the lowering goes before the back lifts)"]
     if floors:
-        for s in floors:
+        if len(floors) > TEXT_SESSIONS:
+            lines.append(f"  ({len(floors) - TEXT_SESSIONS} earlier not shown)")
+        for s in floors[-TEXT_SESSIONS:]:
             lines.append(f"  {local_start(s):%Y-%m-%d}  {percent(s['floor'])}")
     else:
         lines.append("  no stop point marked yet")
@@ -112,8 +126,9 @@ def figure(history: list[dict]):
 
     fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(9, 6.5), dpi=110, constrained_layout=True)
     fig.suptitle("Leg lifts: progress over time", fontsize=14)
-    top.plot(when, attempted, "o--", color="0.6", label="reps attempted")
-    top.plot(when, perfect, "o-", color="tab:blue", linewidth=2, label="perfect reps")
+    marker = "" if len(when) > ANNOTATE_MAX * 2 else "o"
+    top.plot(when, attempted, marker + "--", color="0.6", label="reps attempted")
+    top.plot(when, perfect, marker + "-", color="tab:blue", linewidth=2, label="perfect reps")
     top.set_ylabel("reps per session")
     top.set_ylim(0, max(attempted + perfect + [1]) * 1.25)
     top.legend(loc="best")
@@ -121,8 +136,11 @@ def figure(history: list[dict]):
     top.set_title("Perfect reps per session", fontsize=11, loc="left")
 
     if floors:
-        bottom.plot(floor_when, floors, "s-", color="tab:green", linewidth=2, label="floor (stop point)")
-        for x, y in zip(floor_when, floors):
+        dense = len(floors) > ANNOTATE_MAX
+        bottom.plot(floor_when, floors, "-" if dense else "s-", color="tab:green", linewidth=2,
+                    label="floor (stop point)")
+        # Every value when they fit; on a long history only the latest.
+        for x, y in list(zip(floor_when, floors))[-1 if dense else 0:]:
             bottom.annotate(f"{y:.0f}%", (x, y), textcoords="offset points", xytext=(0, 7), ha="center", fontsize=8)
     else:
         bottom.text(0.5, 0.5, "no stop point marked yet", transform=bottom.transAxes, ha="center", color="0.4")
@@ -147,7 +165,11 @@ def figure(history: list[dict]):
         locator = mdates.AutoDateLocator(minticks=3, maxticks=9)
     years = sorted({w.year for w in when})
     bottom.xaxis.set_major_locator(locator)
-    bottom.xaxis.set_major_formatter(mdates.DateFormatter("%d %b" if len(years) == 1 else "%d %b %Y"))
+    if span > 180:
+        fmt = "%b %Y"  # month ticks: the day would always read 01
+    else:
+        fmt = "%d %b" if len(years) == 1 else "%d %b %Y"
+    bottom.xaxis.set_major_formatter(mdates.DateFormatter(fmt))
     bottom.set_xlabel(f"date ({years[0]})" if len(years) == 1 else "date")
     top.yaxis.set_major_locator(MaxNLocator(integer=True))
     return fig
