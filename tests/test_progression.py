@@ -235,10 +235,12 @@ def test_too_soon_warns_and_lightens() -> None:
     greeting, advice = plan_for_today(history, PROGRAM, NOW)
     assert kinds(advice) == ["recovery"]
     assert advice[0].program == {"sets": 2}
-    assert "20 hours ago" in advice[0].sentence and "two sets of 10" in advice[0].sentence
+    assert "only 20 hours ago" in advice[0].sentence and "two sets of 10" in advice[0].sentence
     assert "aim for 9" in greeting
     one_set = plan_for_today(history, {**PROGRAM, "sets": 1}, NOW)[1][0]
     assert one_set.program == {"reps": 7}
+    just_now = plan_for_today([make_session(timedelta(minutes=20), [(8, 10)])], PROGRAM, NOW)[1][0]
+    assert just_now.sentence.startswith("Your last session was less than an hour ago;")
 
 
 def test_a_fourth_session_in_a_week_is_lighter() -> None:

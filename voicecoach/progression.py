@@ -254,11 +254,12 @@ def recovery_rule(history: list[dict], program: dict, now: datetime) -> Advice |
         return None
     since = now - started(done[-1])
     if since < timedelta(hours=RECOVERY_HOURS):
-        hours = max(1, int(since.total_seconds() // 3600))
+        hours = int(since.total_seconds() // 3600)
+        ago = "less than an hour" if hours < 1 else f"only {hours} hour{'s' if hours != 1 else ''}"
         light = _lighter(program)
         return Advice(
             "recovery",
-            f"Your last session was only {hours} hour{'s' if hours != 1 else ''} ago; muscles grow on the rest "
+            f"Your last session was {ago} ago; muscles grow on the rest "
             f"days, so if you go on today we'll keep it light: {_describe({**program, **light})}.",
             light,
         )
