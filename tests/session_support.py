@@ -48,13 +48,14 @@ def drive(
 ) -> list[Event]:
     """Run ``session`` to ``until_s`` seconds (or its end); returns every event in order."""
     out: list[Event] = []
+    sr = session.samplerate
     queue = sorted(heard_events, key=lambda h: h.emitted)
-    step, ahead = round(step_s * SR), round(lookahead_s * SR)
+    step, ahead = round(step_s * sr), round(lookahead_s * sr)
     now = 0
-    while now < until_s * SR and not session.finished:
+    while now < until_s * sr and not session.finished:
         out += session.advance(now + ahead, now)
         now += step
-        while queue and queue[0].emitted * SR <= now:
+        while queue and queue[0].emitted * sr <= now:
             out += session.hear(queue.pop(0), now)
     return out
 

@@ -199,6 +199,8 @@ FASTEST = "That's already the fastest."
 NEXT_SET = "Moving on."
 SKIP_WARMUP = "Skipping the warm-up."
 NOTHING_TO_REPEAT = "Nothing to repeat yet."
+CUE_ONLY = "I can't hear commands right now; I'll keep counting."
+NOT_SAVED = "History could not be saved; I'll keep coaching."
 HELP = (
     "During a rep, say back arched, doming, good rep, or stop point. "
     "Any time, say pause, resume, next set, how many, slower, faster, repeat, or stop workout."
@@ -251,7 +253,7 @@ def phrases(program: dict) -> list[str]:
     out += [session_stopped(c) for c in range(total + 1)]
     out += list(FINISH)
     out += [NOT_COUNTED, DOMING, NO_REP, NO_LOWERING, PAUSED, RESUMING, FROM_THE_TOP, SLOWER, FASTER]
-    out += [SLOWEST, FASTEST, NEXT_SET, SKIP_WARMUP, NOTHING_TO_REPEAT, HELP]
+    out += [SLOWEST, FASTEST, NEXT_SET, SKIP_WARMUP, NOTHING_TO_REPEAT, HELP, CUE_ONLY, NOT_SAVED]
     out += [how_many_set(n) for n in range(reps + 1)] + [how_many_total(n) for n in range(total + 1)]
     out += list(FORM_REMINDERS)
     return list(dict.fromkeys(out))

@@ -433,6 +433,15 @@ class Session:
         self._closed = True
         return out
 
+    def say(self, text: str, now: int) -> list[Event]:
+        """Say ``text`` (e.g. a runtime notice) as soon as it fits between the program's cues."""
+        out: list[Event] = []
+        self._now = max(self._now, now)
+        if not self._closed:
+            self._reply(text, self._now)
+        self._release(out)
+        return out
+
     def counted(self, set_no: int | None = None) -> int:
         """Reps counted so far (in ``set_no``, or in all sets), counting a finished rep
         still open for marks as counted unless marked."""
@@ -547,6 +556,8 @@ class Session:
         at = self._gap(now, self._dur(text))
         cue = self._add(at, "speech", text)
         self._hold = max(self._hold, cue.end + self._n(PAD_S))
+        if self.end_sample is not None:
+            self.end_sample = max(self.end_sample, cue.end + self._n(PAD_S))
         return cue.end
 
     def _earcon(self, name: str, now: int) -> None:

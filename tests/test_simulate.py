@@ -1,0 +1,223 @@
+"""``voicecoach simulate`` end to end: real espeak-ng speech at known times as the
+microphone, the real Vosk model, the real clip renderer and scheduler, a real
+SQLite history.
+
+Where to put each spoken mark is found by a dry run of the pure session with
+the same clip lengths the runtime will use (so "during the lowering of rep 5"
+means the same seconds in the track as in the run). The assertions then read
+the events the run wrote and the stored session.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from session_support import drive, heard
+from speech_support import build_track, speak, write_wav
+from voicecoach import cli
+from voicecoach.coach import program as P
+from voicecoach.coach.session import Session
+from voicecoach.config import validate
+from voicecoach.events import Cue, from_dict
+from voicecoach.runtime import SIMULATED, Voice, plan_today
+from voicecoach.store import Store
+
+SR = 22050
+VOICE = dict(voice="en-us", speed=150)
+
+
+@pytest.fixture(scope="module")
+def voice():
+    v = Voice(SR, validate({})["speech"])
+    yield v
+    v.close()
+
+
+def write_config(path: Path, **program) -> dict:
+    lines = ["[program]"] + [f"{k} = {json.dumps(v)}" for k, v in program.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return validate({"program": program})
+
+
+def dry_run(cfg: dict, voice: Voice, marks=(), floor=None, history=()):
+    """The cue timeline the runtime will follow, with ``marks`` heard at an assumed latency."""
+    program, floor, greeting = plan_today(cfg, list(history), floor)
+    session = Session(program, SR, floor=floor, greeting=greeting, durations=voice.seconds,
+                      start=round(SIMULATED.lookahead_s * SR))
+    return [e for e in drive(session, 600, list(marks), step_s=0.02, lookahead_s=SIMULATED.lookahead_s)
+            if isinstance(e, Cue)]
+
+
+def lowering_starts(cues) -> list[float]:
+    """Seconds at which each rep's counted lowering starts (its first tick)."""
+    out, armed = [], False
+    for c in cues:
+        if c.kind == "speech" and c.text == P.lower_phrase("standard"):
+            armed = True
+        elif c.kind == "tick" and armed:
+            out.append(c.t)
+            armed = False
+    return out
+
+
+def lift_starts(cues) -> list[float]:
+    return [c.t for c in cues if c.kind == "speech" and c.text.startswith("Exhale, lift")]
+
+
+def simulate(tmp_path: Path, track: np.ndarray, config: Path, db: Path, name: str = "run") -> list[dict]:
+    mic, out, ev = tmp_path / f"{name}-mic.wav", tmp_path / f"{name}-out.wav", tmp_path / f"{name}.jsonl"
+    write_wav(mic, track)
+    code = cli.main(["simulate", "--mic", str(mic), "--out", str(out), "--events", str(ev),
+                     "--config", str(config), "--db", str(db)])
+    assert code == 0
+    events = [json.loads(line) for line in ev.read_text().splitlines()]
+    assert all("type" in e and "t" in e for e in events)
+    for e in events:
+        if e["type"] != "cancel":
+            from_dict(e)  # every line is a well-formed event
+    # The output is on the mic's timeline: same length.
+    import wave
+
+    with wave.open(str(out)) as w:
+        assert abs(w.getnframes() / w.getframerate() - len(track) / 16000) < 0.01
+    return events
+
+
+def of(events, kind):
+    return [e for e in events if e["type"] == kind]
+
+
+def said(events, text):
+    return [e for e in of(events, "cue") if e["kind"] == "speech" and e["text"] == text]
+
+
+@pytest.mark.model
+def test_marks_floor_pause_and_how_many_in_one_set(tmp_path, vosk_model, voice):
+    config = tmp_path / "coach.toml"
+    cfg = write_config(config, sets=1, reps=7, warmup=False, rest_s=10)
+    db = tmp_path / "history.db"
+
+    # Place each utterance from a dry run that already includes the earlier ones.
+    plan: list[tuple[str, float]] = []
+
+    def place(text: str, at: float) -> None:
+        plan.append((text, at))
+
+    def marks():
+        return [heard(t.replace(" ", "_"), at, at + 0.7, latency=0.45) for t, at in plan]
+
+    cues = dry_run(cfg, voice)
+    place("back arched", lowering_starts(cues)[2] + 0.3)  # during rep 3's lowering
+    cues = dry_run(cfg, voice, marks())
+    rep5_lowering = lowering_starts(cues)[4]
+    place("stop point", rep5_lowering + 1.2)  # 40% through rep 5's three-second lowering
+    cues = dry_run(cfg, voice, marks())
+    place("pause", lift_starts(cues)[5] + 0.8)  # during rep 6's lift
+    pause_at = plan[-1][1]
+    place("resume", pause_at + 6.0)
+    cues = dry_run(cfg, voice, [h for h in marks() if h.intent != "resume"] + [heard("resume", pause_at + 6.0)])
+    place("how many", lift_starts(cues)[-1] + 0.3)  # during the last rep's lift
+    cues = dry_run(cfg, voice, marks())
+    end = max(c.t for c in cues) + 8.0
+
+    track = build_track([(at, speak(text, **VOICE)) for text, at in plan], end)
+    events = simulate(tmp_path, track, config, db)
+
+    commands = [(c["intent"], c["start"]) for c in of(events, "command")]
+    assert [c[0] for c in commands] == ["back_arched", "stop_point", "pause", "resume", "how_many"]
+    for (intent, start), (_, at) in zip(commands, plan):
+        assert abs(start - at) < 0.4, (intent, start, at)  # where the words were, not when recognised
+
+    reps = of(events, "rep")
+    assert [r["rep"] for r in reps] == list(range(1, 8))
+    assert [r["counted"] for r in reps] == [True, True, False, True, True, True, True]
+    assert reps[2]["marks"] == ["back_arched"]
+    assert said(events, P.NOT_COUNTED)
+
+    # The floor: recorded on rep 5, about 40% down; later lowerings end there.
+    floor = reps[4]["stop_point"]
+    assert floor is not None and 0.2 <= floor <= 0.6
+    assert [r["stop_point"] for r in reps[:4] + reps[5:]] == [None] * 6
+    assert all(r["descent_s"] == 3.0 for r in reps[:5])
+    for r in reps[5:]:
+        assert r["descent_s"] == pytest.approx(3.0 * floor, abs=0.01)
+    assert len(said(events, P.FLOOR_STOP)) == 2
+
+    # The earcon came the moment each mark was taken.
+    earcons = [e for e in of(events, "cue") if e["kind"] == "earcon"]
+    for c in of(events, "command"):
+        assert any(abs(e["t"] - c["t"]) < 0.03 for e in earcons), c
+
+    # Pause: nothing but the acknowledgement and "Paused" until resume; the rep then starts again.
+    pause, resume = [c for c in of(events, "command") if c["intent"] in ("pause", "resume")]
+    quiet = [e["text"] for e in of(events, "cue") if pause["t"] <= e["t"] < resume["t"]]
+    assert quiet == ["ack", P.PAUSED]
+    after = [e["text"] for e in of(events, "cue") if e["t"] >= resume["t"] and e["kind"] == "speech"]
+    assert after[:3] == [P.RESUMING, P.FROM_THE_TOP, P.lift_phrase("bent_knee", "standard", 5)]
+
+    # How many, during rep 7's lift: reps 1-6 done, rep 3 not counted.
+    assert said(events, P.how_many_set(5)) and said(events, P.how_many_total(5))
+
+    (summary,) = of(events, "set")
+    assert (summary["counted"], summary["attempted"], summary["marks"]) == (6, 7, {"back_arched": 1, "stop_point": 1})
+    assert said(events, P.set_summary(6, 7))
+    (session,) = of(events, "session")
+    assert session["status"] == "completed" and session["floor"] == floor
+
+    # Every cue is at the exact sample its t names.
+    for c in of(events, "cue"):
+        assert c["sample"] == round(c["t"] * SR)
+
+    # The history has it all, rep by rep.
+    with Store(db) as store:
+        (stored,) = store.sessions()
+        assert stored["status"] == "completed"
+        assert [r["counted"] for r in stored["sets"][0]["reps"]] == [r["counted"] for r in reps]
+        assert stored["floor"] == pytest.approx(floor)
+        assert [c["intent"] for c in stored["commands"]] == [c[0] for c in commands]
+        assert store.floor() == pytest.approx(floor)
+
+
+@pytest.mark.model
+def test_the_floor_is_kept_for_next_time(tmp_path, vosk_model, voice):
+    config = tmp_path / "coach.toml"
+    write_config(config, sets=1, reps=2, warmup=True, rest_s=10)
+    db = tmp_path / "history.db"
+    with Store(db) as store:  # an earlier session that found the floor at 60%
+        from datetime import datetime, timedelta, timezone
+
+        from voicecoach.events import Rep, SessionSummary
+
+        sid = store.begin_session(started_at=datetime.now(timezone.utc) - timedelta(days=2), config={})
+        store.record_rep(sid, Rep(t=10.0, set=1, rep=1, counted=True, stop_point=0.6))
+        store.end_session(sid, SessionSummary(t=20.0, sets=1, counted=1, attempted=1, floor=0.6))
+    events = simulate(tmp_path, np.zeros(16000 * 60, dtype=np.float32), config, db)
+    reps = of(events, "rep")
+    assert [r["descent_s"] for r in reps] == [1.8, 1.8]
+    assert len(said(events, P.FLOOR_STOP)) == 2
+    # Not a first session: no warm-up even though the config allows one.
+    assert not said(events, P.WARMUP_INTRO[0])
+
+
+def test_bad_mic_file_is_one_line(tmp_path, capsys):
+    bad = tmp_path / "mic.wav"
+    bad.write_bytes(b"not a wav")
+    code = cli.main(["simulate", "--mic", str(bad), "--out", str(tmp_path / "o.wav"),
+                     "--events", str(tmp_path / "e.jsonl")])
+    err = capsys.readouterr().err
+    assert code != 0 and err.count("\n") == 1 and err.startswith("voicecoach: ")
+
+
+@pytest.mark.model
+def test_history_that_cannot_be_saved_does_not_stop_the_workout(tmp_path, vosk_model, capsys):
+    config = tmp_path / "coach.toml"
+    write_config(config, sets=1, reps=1, warmup=False, rest_s=10)
+    not_a_db = tmp_path / "history.db"
+    not_a_db.mkdir()  # a directory where the database should be
+    events = simulate(tmp_path, np.zeros(16000 * 60, dtype=np.float32), config, not_a_db)
+    assert len(of(events, "rep")) == 1 and of(events, "session")[0]["status"] == "completed"
+    assert "history could not be" in capsys.readouterr().err

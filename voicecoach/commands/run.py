@@ -1,0 +1,72 @@
+"""``voicecoach run``: a live workout with the microphone and the speaker."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "coach a live workout (microphone and speaker)"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", metavar="FILE", help="config TOML (default: the user's config, if any)")
+    parser.add_argument("--db", metavar="FILE", help="history database (default: $VOICECOACH_DB or the data dir)")
+    parser.add_argument("--output-device", metavar="DEV", help="speaker: name or index (default: [audio] output_device)")
+    parser.add_argument("--input-device", metavar="DEV", help="microphone: name or index (default: [audio] input_device)")
+    parser.add_argument("--events", metavar="EV.jsonl", help="also write every event as a JSON line to this file")
+    parser.add_argument("--cue-only", action="store_true", help="do not listen for commands (no model needed)")
+
+
+def _device(value: str | None, configured):
+    if value is None:
+        return configured if configured != "" else None
+    return int(value) if value.isdigit() else value
+
+
+def main(args: argparse.Namespace) -> int:
+    import sys
+
+    from voicecoach import runtime
+    from voicecoach.audio.streams import LiveIO
+    from voicecoach.errors import UserError
+    from voicecoach.events import Notice, SessionSummary
+
+    cfg = runtime.load_config(args.config)
+    audio = cfg["audio"]
+    if args.cue_only:
+        recognizer, why = None, None
+    else:
+        recognizer, why = runtime.make_recognizer(cfg)
+    io = LiveIO(
+        output_device=_device(args.output_device, audio["output_device"]),
+        input_device=_device(args.input_device, audio["input_device"]),
+        samplerate=audio["samplerate"],
+        blocksize=audio["blocksize"],
+    )
+    store, store_error = runtime.open_store(args.db, cfg)
+    events = None
+    if args.events:
+        try:
+            events = open(args.events, "w", encoding="utf-8", buffering=1)
+        except OSError as err:
+            raise UserError(f"{args.events}: cannot write events: {err.strerror}") from None
+
+    def show(event) -> None:
+        if isinstance(event, Notice) and event.level != "info":
+            runtime.stderr_notice(event.text)
+        elif isinstance(event, SessionSummary):
+            print(f"{event.status}: {event.counted} of {event.attempted} counted", flush=True)
+
+    try:
+        rt = runtime.Runtime(cfg, io, recognizer=recognizer, store=store, events=events,
+                             timing=runtime.LIVE, simulated=False, on_event=show,
+                             recognizer_error=why, store_error=store_error)
+        rt.run()
+    except KeyboardInterrupt:
+        print("voicecoach: stopped; the session so far is saved", file=sys.stderr)
+        return 130
+    finally:
+        if store is not None:
+            store.close()
+        if events is not None:
+            events.close()
+    return 0

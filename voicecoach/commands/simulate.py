@@ -1,0 +1,61 @@
+"""``voicecoach simulate``: a whole session with WAV files as microphone and speaker."""
+
+from __future__ import annotations
+
+import argparse
+
+HELP = "run a session with a WAV file as the microphone; write the speaker output and the events"
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mic", metavar="IN.wav", required=True, help="what the microphone hears (any WAV)")
+    parser.add_argument("--out", metavar="OUT.wav", required=True,
+                        help="what the speaker plays, on the same timeline as IN (16-bit mono)")
+    parser.add_argument("--events", metavar="EV.jsonl", required=True,
+                        help="one JSON event per line (cues with their exact sample, commands, reps, sets, summary)")
+    parser.add_argument("--config", metavar="FILE", help="config TOML (default: the user's config, if any)")
+    parser.add_argument("--db", metavar="FILE", help="history database (default: $VOICECOACH_DB or the data dir)")
+    parser.add_argument("--echo-gain", metavar="G", type=float, default=0.0,
+                        help="mix the coach's output back into the mic at this gain (0..1, default 0)")
+    parser.add_argument("--echo-ms", metavar="D", type=float, default=0.0,
+                        help="delay of that echo in milliseconds (default 0)")
+    parser.add_argument("--samplerate", metavar="HZ", type=int, default=0,
+                        help="output rate (default: the config's, else 22050)")
+
+
+def main(args: argparse.Namespace) -> int:
+    from voicecoach import runtime
+    from voicecoach.audio.streams import SimulatedIO
+    from voicecoach.errors import UserError
+
+    if not 0.0 <= args.echo_gain <= 1.0:
+        raise UserError(f"--echo-gain {args.echo_gain:g} is not allowed; use a number from 0 to 1")
+    if not 0.0 <= args.echo_ms <= 2000.0:
+        raise UserError(f"--echo-ms {args.echo_ms:g} is not allowed; use 0 to 2000 milliseconds")
+    cfg = runtime.load_config(args.config)
+    rate = args.samplerate or cfg["audio"]["samplerate"] or 22050
+    if not 8000 <= rate <= 192000:
+        raise UserError(f"--samplerate {rate} is not allowed; use 8000 to 192000")
+    recognizer, why = runtime.make_recognizer(cfg)
+    store, store_error = runtime.open_store(args.db, cfg)
+    io = SimulatedIO(args.mic, args.out, samplerate=rate, echo_gain=args.echo_gain, echo_ms=args.echo_ms)
+    try:
+        events = open(args.events, "w", encoding="utf-8")
+    except OSError as err:
+        raise UserError(f"{args.events}: cannot write events: {err.strerror}") from None
+    try:
+        with events:
+            result = runtime.Runtime(cfg, io, recognizer=recognizer, store=store, events=events,
+                                     timing=runtime.SIMULATED, simulated=True,
+                                     recognizer_error=why, store_error=store_error).run()
+    finally:
+        if store is not None:
+            store.close()
+    s = result.summary
+    if s is not None:
+        print(f"{s.status}: {s.counted} of {s.attempted} counted in {s.sets} set(s)"
+              + (f", floor {s.floor:.0%}" if s.floor is not None else ""))
+    for notice in result.notices:
+        if notice.level != "info":
+            runtime.stderr_notice(notice.text)
+    return 0

@@ -1,0 +1,398 @@
+"""One runtime for the coach, live and simulated: the only place where the pure
+session meets audio, speech recognition and the history.
+
+:class:`Runtime` loops over microphone blocks. Each turn it asks the session
+to plan a little ahead of the output clock (``lookahead_s``), submits the
+released cues to the :class:`~voicecoach.audio.scheduler.Scheduler` at their
+exact samples, feeds the block to the recognizer and hands what was heard
+back to the session. The same loop runs over :class:`~voicecoach.audio.streams.LiveIO`
+(real devices) and :class:`~voicecoach.audio.streams.SimulatedIO` (WAV files,
+faster than real time); only the lookahead and the safety margin differ.
+
+Times: ``MicBlock.start`` and therefore ``Heard.start/end`` are seconds on the
+output clock (the stream classes join the two clocks), so the session can
+place a mark on the rep during which it was said.
+
+Failures while coaching never stop the workout:
+
+- the recognizer raises: the coach goes on cue-only and says so (a :class:`Notice`
+  and a spoken line);
+- the history cannot be written (:class:`~voicecoach.store.StoreError`): the
+  coach says once that history is not being saved, and goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import IO, Any, Callable
+
+from voicecoach.coach import program as P
+from voicecoach.coach.session import Cancel, Session
+from voicecoach.events import Command, Cue, Event, Notice, Rep, SessionSummary, SetSummary
+
+COUNT_RATE_FACTOR = 1.3
+"""Counts are spoken this much faster than other speech so that "two-one-thousand" fits its one-second beat."""
+
+
+@dataclass
+class Timing:
+    """How far the runtime plans ahead of the output clock, per kind of IO."""
+
+    lookahead_s: float
+    """Cues are released this long before they play (must exceed one loop turn)."""
+    margin_s: float
+    """A reply to a command is placed no earlier than this after the clock (live: the block in flight)."""
+
+
+SIMULATED = Timing(lookahead_s=0.08, margin_s=0.0)
+LIVE = Timing(lookahead_s=0.35, margin_s=0.06)
+
+
+@dataclass
+class Result:
+    summary: SessionSummary | None
+    events: int = 0
+    notices: list[Notice] = field(default_factory=list)
+    late_cues: int = 0
+    """Cues that started later than planned (the scheduler saw them too late)."""
+
+
+class Voice:
+    """Clips for the session's texts: speech from :class:`ClipCache`, ticks and earcons from tones.
+
+    Counts come from a second cache at a faster rate so that the long count
+    fits its beat; the session checks the real durations either way.
+    """
+
+    def __init__(self, samplerate: int, speech_cfg: dict, cache_dir: Path | None = None):
+        from voicecoach.audio import tones
+        from voicecoach.speech.tts import ClipCache
+
+        self.samplerate = samplerate
+        rate = int(speech_cfg.get("rate", 160))
+        voice = speech_cfg.get("voice", "")
+        self.speech = ClipCache(samplerate, voice=voice, rate=rate, cache_dir=cache_dir)
+        self.counts = ClipCache(samplerate, voice=voice, rate=int(rate * COUNT_RATE_FACTOR), cache_dir=cache_dir)
+        self.tick = tones.tick(samplerate)
+        self._tones = tones
+
+    def _cache(self, text: str):
+        return self.counts if text.endswith("-one-thousand") else self.speech
+
+    def clip(self, kind: str, text: str):
+        if kind == "tick":
+            return self.tick
+        if kind == "earcon":
+            return self._tones.earcon(text, self.samplerate)
+        return self._cache(text).get(text)
+
+    def seconds(self, text: str) -> float:
+        """The spoken length of ``text`` (renders it if it is not cached yet)."""
+        return self._cache(text).get(text).duration
+
+    def prepare(self, texts) -> None:
+        for text in texts:
+            self._cache(text).get(text)
+
+    def close(self) -> None:
+        self.speech.close()
+        self.counts.close()
+
+
+class Runtime:
+    """Run one workout over ``io`` (live or simulated).
+
+    Parameters
+    ----------
+    config:
+        The validated config (:func:`voicecoach.config.load`).
+    io:
+        :class:`~voicecoach.audio.streams.LiveIO` or :class:`~voicecoach.audio.streams.SimulatedIO`.
+    recognizer:
+        A :class:`~voicecoach.speech.recognizer.CommandRecognizer`, or ``None`` to coach cue-only.
+    store:
+        A :class:`~voicecoach.store.Store`, or ``None`` to keep no history.
+    events:
+        A text file to write one JSON event per line to (``simulate --events``), or ``None``.
+    timing:
+        :data:`SIMULATED` or :data:`LIVE`.
+    on_event:
+        Called with every event as it is logged (the live command prints notices).
+    """
+
+    def __init__(
+        self,
+        config: dict,
+        io,
+        *,
+        recognizer=None,
+        store=None,
+        events: IO[str] | None = None,
+        timing: Timing = SIMULATED,
+        on_event: Callable[[Event], None] | None = None,
+        voice: Voice | None = None,
+        simulated: bool = True,
+        recognizer_error: str | None = None,
+        store_error: str | None = None,
+    ):
+        from voicecoach.audio.scheduler import Scheduler
+
+        self.config = config
+        self.io = io
+        self.recognizer = recognizer
+        self.store = store
+        self.events_file = events
+        self.timing = timing
+        self.on_event = on_event
+        self.simulated = simulated
+        self.samplerate = int(io.samplerate)
+        self.scheduler = Scheduler(self.samplerate, volume=float(config["audio"]["volume"]))
+        self.voice = voice or Voice(self.samplerate, config["speech"])
+        self.session: Session | None = None
+        self.session_id: int | None = None
+        self.result = Result(None)
+        self._submitted: dict[int, Cue] = {}
+        self._store_failed = False
+        self._lookahead = round(timing.lookahead_s * self.samplerate)
+        self._margin = round(timing.margin_s * self.samplerate)
+        self._recognizer_error = recognizer_error
+        self._store_open_error = store_error
+        self._summary: SessionSummary | None = None
+
+    # -- setup -----------------------------------------------------------------------
+
+    def _plan(self) -> tuple[dict, float | None, list[str]]:
+        from voicecoach.store import StoreError
+
+        history: list[dict] = []
+        floor = None
+        if self.store is not None:
+            try:
+                history = self.store.sessions()
+                floor = self.store.floor()
+            except StoreError as err:
+                self._store_error(err, speak=False)
+        return plan_today(self.config, history, floor)
+
+    def _begin(self) -> None:
+        from voicecoach.store import StoreError
+
+        program, floor, greeting = self._plan()
+        start = self.scheduler.now + self._lookahead
+        self.session = Session(program, self.samplerate, floor=floor, greeting=greeting,
+                               durations=self.voice.seconds, start=start)
+        # Everything the session can say is rendered before the first cue.
+        self.voice.prepare(self.session.phrases())
+        if self.store is not None and not self._store_failed:
+            try:
+                self.session_id = self.store.begin_session(
+                    started_at=datetime.now(timezone.utc), config=self.config,
+                    plan=program if program != self.config["program"] else None,
+                )
+            except StoreError as err:
+                self._store_error(err, speak=False)
+        for line in getattr(self.store, "notices", []) or []:
+            self._log(Notice(start / self.samplerate, line, "warning"))
+        if self._recognizer_error:
+            self._cue_only(self._recognizer_error)
+        if self._store_open_error:
+            self._store_error(self._store_open_error)
+
+    # -- the loop ----------------------------------------------------------------------
+
+    def run(self) -> Result:
+        """Coach until the workout ends (or, in simulation, the microphone file ends)."""
+        self._begin()
+        session = self.session
+        io = self.io
+        io.start(self.scheduler.render)
+        try:
+            while True:
+                now = self.scheduler.now
+                self._handle(session.advance(now + self._lookahead, now + self._margin))
+                self._log_started()
+                if session.finished and (self.simulated or not self.scheduler.busy):
+                    break
+                block = io.read_mic(timeout=0.5)
+                if block is None:
+                    if self.simulated:
+                        break
+                    continue
+                for heard in self._recognize(block):
+                    self._handle(session.hear(heard, self.scheduler.now + self._margin))
+            if not session.finished:
+                for heard in self._finish_recognizer():
+                    self._handle(session.hear(heard, self.scheduler.now + self._margin))
+                self._handle(session.close(self.scheduler.now))
+        except KeyboardInterrupt:
+            self._handle(session.close(self.scheduler.now))
+            self._stop()
+            raise
+        self._stop()
+        return self.result
+
+    def _stop(self) -> None:
+        self.io.stop()
+        self._log_started()
+        self.voice.close()
+        self.result.late_cues = self.scheduler.late
+        if self._summary is not None:  # last in the log: after the cues that say it
+            self._log(self._summary, deferred=True)
+        if self.events_file is not None:
+            self.events_file.flush()
+
+    def _recognize(self, block) -> list:
+        if self.recognizer is None:
+            return []
+        try:
+            return self.recognizer.feed(block.samples, block.start, block.reference)
+        except Exception as err:  # any failure of Vosk or the AEC: coach on without ears
+            self._cue_only(err)
+            return []
+
+    def _finish_recognizer(self) -> list:
+        if self.recognizer is None:
+            return []
+        try:
+            return self.recognizer.finish()
+        except Exception as err:
+            self._cue_only(err)
+            return []
+
+    def _cue_only(self, err: BaseException | str) -> None:
+        self.recognizer = None
+        now = self.scheduler.now + self._margin
+        self._log(Notice(now / self.samplerate, f"speech recognition failed ({err}); coaching cue-only", "error"))
+        self._handle(self.session.say(P.CUE_ONLY, now))
+
+    # -- events out ----------------------------------------------------------------------
+
+    def _handle(self, events: list[Event]) -> None:
+        for e in events:
+            if isinstance(e, Cue):
+                cue_id = self.scheduler.submit(self.voice.clip(e.kind, e.text), e.sample, tag=e.kind)
+                self._submitted[cue_id] = e
+            elif isinstance(e, Cancel):
+                for cue_id, cue in list(self._submitted.items()):
+                    if cue.sample >= e.sample:
+                        self.scheduler.cancel(cue_id)
+                        del self._submitted[cue_id]
+                self._log(e)
+            else:
+                self._log(e)
+                self._save(e)
+
+    def _log_started(self) -> None:
+        """Log each cue as it starts, at the sample where the scheduler placed it."""
+        for cue_id, sample in self.scheduler.started():
+            cue = self._submitted.pop(cue_id, None)
+            if cue is None:
+                continue
+            self._log(Cue(round(sample / self.samplerate, 6), sample, cue.kind, cue.text))
+
+    def _log(self, event: Event, deferred: bool = False) -> None:
+        if isinstance(event, SessionSummary) and not deferred:
+            self._summary = event
+            self.result.summary = event
+            return
+        self.result.events += 1
+        if isinstance(event, Notice):
+            self.result.notices.append(event)
+        if self.events_file is not None:
+            self.events_file.write(event.to_json() + "\n")
+        if self.on_event is not None:
+            self.on_event(event)
+
+    def _save(self, event: Event) -> None:
+        from voicecoach.store import StoreError
+
+        if self.store is None or self.session_id is None or self._store_failed:
+            return
+        try:
+            if isinstance(event, Rep):
+                self.store.record_rep(self.session_id, event)
+            elif isinstance(event, SetSummary):
+                self.store.record_set(self.session_id, event)
+            elif isinstance(event, Command):
+                self.store.record_command(self.session_id, event)
+            elif isinstance(event, SessionSummary):
+                self.store.end_session(self.session_id, event)
+        except StoreError as err:
+            self._store_error(err)
+
+    def _store_error(self, err: BaseException, speak: bool = True) -> None:
+        if self._store_failed:
+            return
+        self._store_failed = True
+        now = self.scheduler.now + self._margin
+        text = str(err) if "could not" in str(err) else f"history could not be saved: {err}"
+        self._log(Notice(now / self.samplerate, text, "error"))
+        if speak and self.session is not None:
+            self._handle(self.session.say(P.NOT_SAVED, now))
+
+
+def plan_today(config: dict, history: list[dict], floor: float | None, now: datetime | None = None):
+    """``(program, floor, greeting lines)`` for today's session from the history.
+
+    The advice of :func:`voicecoach.progression.plan_for_today` adjusts the
+    configured program (e.g. fewer sets after a long break). The warm-up runs
+    only in a first session (and only if the config allows it).
+    """
+    from voicecoach import progression
+
+    program = dict(config["program"])
+    greeting, advice = progression.plan_for_today(history, program, now or datetime.now(timezone.utc))
+    for a in advice:
+        program.update({k: v for k, v in a.program.items() if k in program})
+    program["warmup"] = bool(program["warmup"] and not progression.trained(history))
+    return program, floor, [greeting] + [a.sentence for a in advice]
+
+
+def open_store(db: str | None, config: dict):
+    """``(store, None)`` for a workout, or ``(None, reason)`` when the history cannot be
+    opened: the workout then goes on without saving, and says so."""
+    from voicecoach.store import Store, StoreError, resolve_path
+
+    try:
+        return Store(resolve_path(db, config)), None
+    except StoreError as err:
+        return None, f"history could not be opened, this workout will not be saved: {err}"
+
+
+def load_config(path: str | None) -> dict:
+    """``--config FILE``, else the user's config file if it exists, else the defaults."""
+    from voicecoach import config, paths
+
+    if path:
+        return config.load(path)
+    default = paths.config_file()
+    return config.load(default) if default.exists() else config.defaults()
+
+
+def make_recognizer(config: dict):
+    """``(recognizer, None)`` with the installed model and the configured grammar,
+    or ``(None, reason)`` when it cannot be built (the coach then runs cue-only).
+
+    A missing model or a bad grammar file is the user's to fix (:class:`UserError`).
+    """
+    from voicecoach.errors import UserError
+    from voicecoach.model import load_model
+    from voicecoach.speech.grammar import load_grammar
+    from voicecoach.speech.recognizer import CommandRecognizer
+
+    model = load_model()
+    try:
+        grammar = load_grammar(config["speech"]["grammar"] or None, model=model)
+        return CommandRecognizer(model, grammar), None
+    except UserError:
+        raise
+    except Exception as err:  # a recognizer bug must not cost the workout
+        return None, f"speech recognition unavailable ({err})"
+
+
+def stderr_notice(line: str) -> None:
+    print(f"voicecoach: {line}", file=sys.stderr)
