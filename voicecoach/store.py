@@ -286,6 +286,8 @@ class Store:
             return "disk full"
         if self._read_only_dir():
             return f"its directory {self.path.parent} is read-only"
+        if self.path.exists() and not os.access(self.path, os.R_OK | os.W_OK):
+            return "permission denied (the file must be readable and writable by this user)"
         return _reason(err)
 
     def _make_private(self) -> None:
