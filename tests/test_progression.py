@@ -375,3 +375,64 @@ def test_more_reps_hold_until_perfect() -> None:
     assert greeting.startswith("Last time 11 of 12; today aim for 12")
     soon = make_session(timedelta(hours=5), [(9, 12)], plan={**PROGRAM, "reps": 12})
     assert kinds(plan_for_today([soon], PROGRAM, NOW)[1]) == ["recovery"]  # lighter wins
+
+
+# --- any history: advice the runtime can apply as it is ----------------------------------
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from voicecoach.config import SCHEMA  # noqa: E402
+
+_rep = st.fixed_dictionaries({
+    "counted": st.booleans(),
+    "descent_s": st.floats(0, 5),
+    "marks": st.lists(st.sampled_from([BACK_ARCHED, "stop_point", "doming", "good_rep"]), max_size=2),
+    "stop_point": st.none() | st.floats(0.05, 1.0),
+})
+_session = st.fixed_dictionaries({
+    "hours_ago": st.floats(0, 24 * 60),
+    "variation": st.sampled_from(VARIATIONS),
+    "sets": st.lists(st.lists(_rep, max_size=16), max_size=4),
+    "floor": st.none() | st.floats(0.05, 1.0),
+    "plan": st.none() | st.fixed_dictionaries({"variation": st.sampled_from(VARIATIONS),
+                                               "reps": st.integers(1, 30), "sets": st.integers(1, 10)}),
+})
+_program = st.fixed_dictionaries({
+    "variation": st.sampled_from(VARIATIONS), "sets": st.integers(1, 10), "reps": st.integers(1, 30),
+})
+
+
+def _history(specs: list[dict]) -> list[dict]:
+    out = []
+    for i, spec in enumerate(specs):
+        sets = []
+        for n, reps in enumerate(spec["sets"], start=1):
+            reps = [dict(r, rep=k, t=float(k), lift_s=2.0) for k, r in enumerate(reps, start=1)]
+            sets.append({"set": n, "counted": sum(r["counted"] for r in reps), "attempted": len(reps),
+                         "marks": {}, "reps": reps})
+        out.append({
+            "id": i, "started_at": (NOW - timedelta(hours=spec["hours_ago"])).isoformat(), "status": "completed",
+            "variation": (spec["plan"] or {}).get("variation", spec["variation"]),
+            "config": {"program": {**PROGRAM, "variation": spec["variation"]}}, "plan": spec["plan"],
+            "sets": sets, "counted": sum(s["counted"] for s in sets), "attempted": sum(s["attempted"] for s in sets),
+            "marks": {}, "floor": spec["floor"], "commands": [],
+        })
+    return out
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_session, max_size=6), _program)
+def test_any_history_gives_valid_advice(specs: list[dict], program_part: dict) -> None:
+    history = _history(specs)
+    program = {**PROGRAM, **program_part}
+    greeting, advice = plan_for_today(history, program, NOW)
+    closing = after_session(history, program, NOW) if history else []
+    assert greeting and "\n" not in greeting
+    for a in advice + closing:
+        assert a.kind in ("progress", "regress", "floor", "recovery", "restart", "none")
+        assert a.sentence and "\n" not in a.sentence
+        for key, value in a.program.items():
+            assert SCHEMA["program"][key].check(value), (key, value)  # applies without breaking the config
+    keys = [key for a in advice for key in a.program]
+    assert len(keys) == len(set(keys)), advice  # no two pieces of advice fight over a key
+    assert "none" not in kinds(advice)
