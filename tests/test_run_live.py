@@ -1,0 +1,97 @@
+"""``voicecoach run`` live: real PortAudio streams through PulseAudio null sinks.
+
+The coach runs as its own process with its speaker on a private null sink and
+its microphone on the monitor of a second private sink, the "room". When the
+coach starts the rest between sets, the test plays "stop workout" (real
+espeak-ng speech) into the room and expects the workout to end on it.
+
+Private sinks (loaded here, unloaded after) keep other tests that use the
+shared ``coach``/``room`` sinks at the same time out of this microphone. The
+command is spoken during the rest, when the coach is silent, so that this
+tests the live loop rather than barge-in (covered by the recognizer's tests).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from speech_support import speak, write_wav
+from voicecoach.store import Store
+
+
+def load_sink(name: str) -> int:
+    out = subprocess.run(
+        ["pactl", "load-module", "module-null-sink", f"sink_name={name}", f"sink_properties=device.description={name}"],
+        capture_output=True, text=True, check=True,
+    )
+    return int(out.stdout.strip())
+
+
+def read_events(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    lines = path.read_text().splitlines()
+    out = []
+    for line in lines:
+        try:
+            out.append(json.loads(line))
+        except json.JSONDecodeError:
+            pass  # the line being written
+    return out
+
+
+@pytest.mark.audio
+@pytest.mark.model
+def test_run_hears_stop_workout_spoken_into_the_room(tmp_path, pulse, model_path):
+    tag = f"vc5_{os.getpid()}"
+    modules = [load_sink(f"{tag}_speaker"), load_sink(f"{tag}_room")]
+    proc = None
+    try:
+        config = tmp_path / "live.toml"
+        config.write_text("[program]\nsets = 2\nreps = 1\nwarmup = false\nrest_s = 20.0\n")
+        db, ev = tmp_path / "history.db", tmp_path / "live.jsonl"
+        command = tmp_path / "stop.wav"
+        write_wav(command, speak("stop workout", voice="en-us", speed=150))
+        env = dict(os.environ, PULSE_SINK=f"{tag}_speaker", PULSE_SOURCE=f"{tag}_room.monitor")
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "voicecoach", "run", "--config", str(config), "--db", str(db),
+             "--events", str(ev)],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        deadline = time.monotonic() + 120
+        rest = None
+        while rest is None and time.monotonic() < deadline and proc.poll() is None:
+            rest = next((e for e in read_events(ev) if e["type"] == "cue" and e["text"].startswith("Rest for")), None)
+            time.sleep(0.1)
+        assert rest is not None, f"the coach never reached the rest: {proc.stderr.read() if proc.poll() is not None else ''}"
+        time.sleep(2.5)  # "Rest for twenty seconds." has been said; the coach is quiet now
+        subprocess.run(["paplay", str(command)], env=dict(os.environ, PULSE_SINK=f"{tag}_room"), check=True)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for m in modules:
+            subprocess.run(["pactl", "unload-module", str(m)], capture_output=True)
+    assert proc.returncode == 0, err
+    events = read_events(ev)
+    (cmd,) = [e for e in events if e["type"] == "command"]
+    assert cmd["intent"] == "stop_workout"
+    # Heard where it was said: after the rest began, on the output clock; acted on within a second.
+    assert rest["t"] + 1.0 < cmd["start"] < cmd["end"] <= cmd["t"] < cmd["end"] + 1.0
+    said = [e["text"] for e in events if e["type"] == "cue" and e["t"] >= cmd["t"] and e["kind"] == "speech"]
+    assert said == ["Stopping. one counted today."]
+    assert not [e for e in events if e["type"] == "cue" and e["text"].startswith("Set two")]
+    assert events[-1]["type"] == "session" and events[-1]["status"] == "stopped"
+    assert "stopped: 1 of 1 counted" in out
+    with Store(db) as store:
+        (session,) = store.sessions()
+    assert session["status"] == "stopped" and session["attempted"] == 1
+    assert [c["intent"] for c in session["commands"]] == ["stop_workout"]
