@@ -91,3 +91,11 @@ def test_config_template_is_valid_and_holds_every_default(tmp_path):
     assert config.validate(data, "template") == config.defaults()
     for table, keys in config.SCHEMA.items():
         assert set(data[table]) == set(keys)
+
+
+def test_a_full_socket_queue_does_not_block(tmp_path):
+    sock, path = _listener(tmp_path)  # never read: its queue fills up
+    n = Notifier(path)
+    results = [n.watchdog() for _ in range(500)]
+    assert results[0] and not results[-1]  # delivered while there was room, then dropped
+    sock.close()

@@ -39,7 +39,8 @@ class Notifier:
 
     ``socket_path`` overrides the environment (tests). A path starting with
     ``@`` is a Linux abstract socket, as systemd may hand out. Sending never
-    raises: a service manager that went away must not take the coach down.
+    raises and never blocks: a service manager that went away or stopped
+    reading must not take the coach down.
     """
 
     def __init__(self, socket_path: str | None = None, *, environ: dict[str, str] | None = None):
@@ -67,6 +68,9 @@ class Notifier:
             try:
                 if self._sock is None:
                     self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+                    # A manager that stopped reading must not stall the audio loop:
+                    # a full queue drops the message instead of blocking.
+                    self._sock.setblocking(False)
                 self._sock.sendto(message, address)
                 return True
             except OSError:

@@ -221,9 +221,12 @@ class Server:
                 recognizer = CommandRecognizer(model, grammar)
             except Exception as err:  # a recognizer bug must not cost the workout
                 log(f"speech recognition unavailable ({err}); coaching cue-only")
-        store = runtime.open_store(self.args.db, cfg, log)
+        store, store_error = runtime.open_store(self.args.db, cfg)
+        if store_error:
+            log(store_error)
         rt = runtime.Runtime(cfg, guard, recognizer=guard.wrap(recognizer), store=store,
-                             timing=runtime.LIVE, simulated=False, voice=voice, on_event=self._on_event)
+                             timing=runtime.LIVE, simulated=False, voice=voice, on_event=self._on_event,
+                             store_error=store_error)
         try:
             result = rt.run()
             s = result.summary
