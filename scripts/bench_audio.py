@@ -15,6 +15,9 @@
    sample (and that plus the reported output latency), and the audio thread's
    CPU share.
 
+4. Live: how well LiveIO's mic timeline (MicBlock.start) matches the output
+   clock, and where the echo reference sits.
+
 Usage: python scripts/bench_audio.py [--minutes 10] [--seconds 60] [--skip-live]
 """
 
@@ -146,12 +149,15 @@ class PrivateSink:
         out = subprocess.run(["pactl", "load-module", "module-null-sink", f"sink_name={SINK}",
                               f"rate={REC_RATE}", "channels=1"], capture_output=True, text=True, check=True)
         self.module = out.stdout.strip()
-        # libpulse clients (the ALSA "pulse" device PortAudio opens, paplay) play to $PULSE_SINK.
+        # libpulse clients (the ALSA "pulse" device PortAudio opens, paplay) play to $PULSE_SINK
+        # and record from $PULSE_SOURCE.
         os.environ["PULSE_SINK"] = SINK
+        os.environ["PULSE_SOURCE"] = f"{SINK}.monitor"
         return self
 
     def __exit__(self, *exc):
         os.environ.pop("PULSE_SINK", None)
+        os.environ.pop("PULSE_SOURCE", None)
         subprocess.run(["pactl", "unload-module", self.module], capture_output=True)
 
 
@@ -298,6 +304,67 @@ def live(seconds: int, tmp: Path, latency) -> None:
               f"+ reported output latency -> DAC: p50 {pct(md, 50):.1f} ms, max {md.max():.1f} ms; "
               f"late: {sched.late - late_before}")
     naive(tmp)
+    alignment(calibrate=False)
+    alignment(calibrate=True)
+
+
+def chirp(rate: int) -> np.ndarray:
+    n = int(0.3 * rate)
+    t = np.arange(n) / rate
+    return (0.5 * np.sin(2 * np.pi * (300 * t + 4500 * t**2)) * np.hanning(n)).astype(np.float32)
+
+
+def alignment(calibrate: bool) -> None:
+    """Where LiveIO's MicBlock.start puts a sound the speaker played, vs the output clock."""
+    from voicecoach.audio.clips import Clip
+    from voicecoach.audio.streams import LiveIO
+
+    print("== 4. live mic timeline: a chirp played at output sample S, found in LiveIO's mic "
+          "(the sink's monitor) at MicBlock time T: T - S/rate")
+    io = LiveIO(output_device="pulse", input_device="pulse")
+    sched = Scheduler(io.samplerate)
+    clip = Clip(chirp(io.samplerate), io.samplerate, "chirp")
+    io.start(sched.render)
+    io.wait_flowing(timeout=5)
+    if calibrate:
+        err = io.calibrate(sched)
+        print(f"   LiveIO.calibrate(): measured {err * 1000 if err is not None else float('nan'):+.1f} ms, corrected")
+    planned = [sched.now + int((0.5 + k) * io.samplerate) for k in range(5)]
+    for at in planned:
+        sched.submit(clip, at)
+    blocks = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        b = io.read_mic(timeout=0.5)
+        if b is not None:
+            blocks.append(b)
+            if b.start > planned[-1] / io.samplerate + 1.5:
+                break
+    io.stop()
+    if not blocks:
+        print("   no mic blocks")
+        return
+    mic = np.concatenate([b.samples for b in blocks]).astype(np.float64) / 32768
+    ref = np.concatenate([b.reference for b in blocks]).astype(np.float64)
+    t0 = blocks[0].start
+    c16 = resample(clip.samples, io.samplerate, 16000).astype(np.float64)
+    errs, ref_errs = [], []
+    for at in planned:
+        want = at / io.samplerate
+        lo = int((want - t0 - 0.5) * 16000)
+        if lo < 0:
+            continue
+        for sig, out in ((mic, errs), (ref, ref_errs)):
+            seg = sig[lo:lo + 16000 + len(c16)]
+            if len(seg) <= len(c16):
+                continue
+            lag = int(np.argmax(xcorr(seg, c16)))
+            out.append((t0 + (lo + lag) / 16000 - want) * 1000)
+    gaps = np.diff([b.start for b in blocks]) - np.array([b.duration for b in blocks[:-1]])
+    print(f"   mic (T - S/rate): " + ", ".join(f"{e:+.1f} ms" for e in errs))
+    print(f"   echo reference (same): " + ", ".join(f"{e:+.1f} ms" for e in ref_errs))
+    print(f"   mic blocks: {len(blocks)}, max |gap| between consecutive blocks {np.abs(gaps).max() * 1000:.3f} ms; "
+          f"xruns {io.xruns}")
 
 
 NAIVE = textwrap.dedent("""

@@ -161,3 +161,34 @@ def test_devices_command_lists_devices(pulse):
                          capture_output=True, text=True, timeout=30)
     assert bad.returncode != 0
     assert bad.stderr.count("\n") == 1 and "available:" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_calibrate_puts_the_mic_on_the_output_clock(pulse):
+    # The null sink's monitor hears exactly what is played, so after calibration a
+    # sound played at output second t is in the mic at second t. The bound is loose
+    # (one 20 ms block): this checks the timeline arithmetic, not speed.
+    io = LiveIO(output_device="pulse", input_device="pulse")
+    sched = Scheduler(io.samplerate)
+    io.start(sched.render)
+    try:
+        io.wait_flowing(timeout=5)
+        error = io.calibrate(sched)
+        assert error is not None, "calibration chirp not heard in the monitor"
+        clip = probe(io.samplerate)
+        at = sched.now + io.samplerate // 2
+        sched.submit(clip, at)
+        blocks = []
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            b = io.read_mic(timeout=0.5)
+            if b is not None:
+                blocks.append(b)
+                if b.start > at / io.samplerate + 1.0:
+                    break
+    finally:
+        io.stop()
+    mic = np.concatenate([b.samples for b in blocks]).astype(np.float32) / 32768
+    lag, score = find(mic, resample(clip.samples, io.samplerate, 16000))
+    assert score > 0.9
+    heard_at = blocks[0].start + lag / 16000
+    assert abs(heard_at - at / io.samplerate) < 0.02

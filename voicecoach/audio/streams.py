@@ -215,6 +215,13 @@ class SimulatedIO:
         self._writer = None
 
 
+def _chirp(rate: int) -> np.ndarray:
+    """0.3 s rising sweep 300 Hz -> 3 kHz: one sharp correlation peak, unlike a tone."""
+    n = int(0.3 * rate)
+    t = np.arange(n) / rate
+    return (np.sin(2 * np.pi * (300 * t + 4500 * t**2)) * np.hanning(n)).astype(np.float32)
+
+
 class LiveIO:
     """Real devices through PortAudio (sounddevice): a callback OutputStream and InputStream.
 
@@ -455,6 +462,60 @@ class LiveIO:
             except sd.PortAudioError as err:  # some hardware only opens in stereo
                 last = err
         raise last
+
+    def calibrate(self, scheduler, *, timeout: float = 4.0, gain: float = 0.3) -> float | None:
+        """Measure where the mic hears the speaker and correct the mic timeline by it.
+
+        Plays a 0.3 s chirp through ``scheduler`` (the one this stream renders),
+        finds it in the microphone, and shifts :attr:`MicBlock.start` of later
+        blocks so that a sound played at output second t is heard at mic second
+        t (plus the acoustic path). The blocks read meanwhile are consumed.
+
+        Why: PortAudio's stream times (or, without them, the reported latencies)
+        are estimates; through PulseAudio's ALSA plugin they were measured
+        (scripts/bench_audio.py, part 4) to put the mic 0.29 s late. Returns the
+        error found before correcting (seconds), or None if the chirp was not
+        heard clearly (nothing is changed then).
+        """
+        if self._in is None:
+            return None
+        from voicecoach.audio.clips import Clip
+
+        sr = self.samplerate
+        clip = Clip(gain * _chirp(sr), sr, "calibration chirp")
+        # The scheduler's clock may run ahead of this stream's own counter (ResilientIO reopens).
+        while True:
+            f0 = self._frames_out
+            k = scheduler.now - f0
+            if self._frames_out == f0:
+                break
+        at = scheduler.now + int(0.3 * sr)
+        scheduler.submit(clip, at, tag="calibration")
+        want = (at - k) / sr
+        blocks = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            block = self.read_mic(timeout=0.2)
+            if block is not None:
+                blocks.append(block)
+                if block.end > want + clip.duration + 1.5:
+                    break
+        if not blocks:
+            return None
+        mic = np.concatenate([b.samples for b in blocks]).astype(np.float64) / 32768
+        probe = resample(clip.samples, sr, VOSK_RATE).astype(np.float64)
+        if len(mic) <= len(probe):
+            return None
+        n = 1 << (len(mic) + len(probe)).bit_length()
+        corr = np.fft.irfft(np.fft.rfft(mic, n) * np.conj(np.fft.rfft(probe, n)), n)[: len(mic) - len(probe) + 1]
+        lag = int(np.argmax(corr))
+        seg = mic[lag:lag + len(probe)]
+        norm = np.linalg.norm(seg) * np.linalg.norm(probe)
+        if not norm or corr[lag] / norm < 0.3:
+            return None
+        error = blocks[0].start + lag / VOSK_RATE - want
+        self._mic_offset -= error
+        return float(error)
 
     def wait_flowing(self, timeout: float = 5.0, steady_s: float = 0.2) -> bool:
         """Wait until the output consumes audio at its rate; False if not within ``timeout``.
