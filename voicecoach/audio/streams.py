@@ -175,6 +175,8 @@ class SimulatedIO:
         """Render the output over the next block's span and return that mic block (None at the end)."""
         if self._render is None:
             raise RuntimeError("SimulatedIO.read_mic before start()")
+        if self._writer is None:  # stopped
+            return None
         a = self._pos16
         if a >= len(self._mic):
             return None
@@ -251,6 +253,8 @@ class LiveIO:
     ----------
     xruns:
         Under/overflow counts reported by PortAudio's callbacks.
+    render_errors, last_render_error:
+        Exceptions raised by ``render`` (that block is played as silence).
     cpu_seconds:
         CPU time spent inside the output callback (audio thread), for the CPU share.
     """
@@ -280,6 +284,8 @@ class LiveIO:
                 devices.check_rate(self.input, "input", self.in_rate)
         self.cpu_seconds = 0.0
         self.callback_seconds = 0.0
+        self.render_errors = 0
+        self.last_render_error = ""
         self.blocks = 0
         self._render: Render | None = None
         self._out = None
@@ -313,7 +319,12 @@ class LiveIO:
         if frames > len(self._buf):  # only if PortAudio hands a block larger than any expected
             self._buf = np.zeros(frames, dtype=np.float32)
         buf = self._buf[:frames]
-        self._render(buf)
+        try:
+            self._render(buf)
+        except Exception as err:  # a bug in render must not kill the stream silently
+            buf[:] = 0.0
+            self.render_errors += 1
+            self.last_render_error = f"{type(err).__name__}: {err}"
         if outdata.shape[1] == 1:
             outdata[:, 0] = buf
         else:
@@ -359,7 +370,8 @@ class LiveIO:
                 self.xruns["input_overflow"] += 1
             if status.input_underflow:
                 self.xruns["input_underflow"] += 1
-        self._q.put((indata[:, 0].copy(), t.inputBufferAdcTime, t.currentTime, time.monotonic()))
+        mono = indata[:, 0].copy() if indata.shape[1] == 1 else indata.mean(axis=1, dtype=np.float32)
+        self._q.put((mono, t.inputBufferAdcTime, t.currentTime, time.monotonic()))
 
     def _place_mic(self, frames: int, adc: float, now: float, mono: float) -> float:
         """Output-clock seconds at which the first mic sample was captured."""
@@ -436,10 +448,7 @@ class LiveIO:
 
                 if self.in_rate != VOSK_RATE:
                     self._rs = soxr.ResampleStream(self.in_rate, VOSK_RATE, 1, dtype="float32", quality="HQ")
-                self._in = sd.InputStream(
-                    device=self.input.index, samplerate=self.in_rate, channels=1, dtype="float32",
-                    latency="high", callback=self._in_callback,
-                )
+                self._in = self._open_input(sd)
                 self._in.start()
             self._out.start()
         except sd.PortAudioError as err:
@@ -447,6 +456,20 @@ class LiveIO:
             from voicecoach.audio.devices import describe, list_devices
 
             raise UserError(f"cannot open audio stream: {err}; devices: {describe(list_devices())}") from None
+
+    def _open_input(self, sd):
+        last = None
+        for channels in (1, 2):
+            if channels > self.input.max_input_channels:
+                break
+            try:
+                return sd.InputStream(
+                    device=self.input.index, samplerate=self.in_rate, channels=channels, dtype="float32",
+                    latency="high", callback=self._in_callback,
+                )
+            except sd.PortAudioError as err:  # some USB microphones only open in stereo
+                last = err
+        raise last
 
     def _open_output(self, sd):
         last = None
