@@ -107,3 +107,20 @@ def test_missing_espeak_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(tts.shutil, "which", lambda name: None)
     with pytest.raises(UserError, match="Debian package espeak-ng"):
         tts.espeak_version()
+
+
+def test_a_hung_pyttsx3_render_falls_back_to_the_cli(tmp_path, monkeypatch):
+    # The reported pyttsx3 hangs cannot be triggered on demand, so the render on the
+    # TTS thread is replaced by one that never returns in time; the timeout, the
+    # switch to `espeak-ng -w` and the rendered speech are the real ones.
+    import time as _time
+
+    monkeypatch.setattr(tts, "_BROKEN", [])
+    monkeypatch.setattr(tts, "RENDER_TIMEOUT_S", 0.3)
+    monkeypatch.setattr(tts, "_render_pyttsx3", lambda *a: _time.sleep(1.0))
+    cache = ClipCache(22050, cache_dir=tmp_path)
+    clip = cache.get("hold it there")
+    assert cache.engine == "espeak-ng-cli" and "did not finish" in cache.fallback_reason
+    assert clip.duration > 0.3 and np.max(np.abs(clip.samples)) > 0.1
+    # Later caches in this process go straight to the CLI.
+    assert ClipCache(22050, cache_dir=tmp_path).engine == "espeak-ng-cli"

@@ -31,10 +31,12 @@ Why the engine is wrapped the way it is (known pyttsx3 bugs):
 
 from __future__ import annotations
 
+import atexit
 import concurrent.futures
 import hashlib
 import json
 import os
+import queue
 import shutil
 import subprocess
 import sys
@@ -120,10 +122,45 @@ def trim(samples: np.ndarray, samplerate: int) -> np.ndarray:
 # espeak-ng is a process-wide singleton behind pyttsx3 (its driver initialises the
 # library once per process), so every ClipCache shares one engine on one thread,
 # and each render sets its own voice and rate.
-_TTS_THREAD = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="voicecoach-tts")
+class _DaemonWorker:
+    """One daemon thread running submitted calls in order.
+
+    Not a ThreadPoolExecutor: its threads are joined at interpreter exit, so a
+    render stuck inside pyttsx3 (the hang this module guards against) would
+    keep the process from exiting."""
+
+    def __init__(self, name: str):
+        self._q: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def submit(self, fn, *args) -> concurrent.futures.Future:
+        fut: concurrent.futures.Future = concurrent.futures.Future()
+        self._q.put((fut, fn, args))
+        return fut
+
+    def _run(self) -> None:
+        while True:
+            fut, fn, args = self._q.get()
+            if not fut.set_running_or_notify_cancel():
+                continue
+            try:
+                fut.set_result(fn(*args))
+            except BaseException as err:
+                fut.set_exception(err)
+
+
+_TTS_THREAD = _DaemonWorker("voicecoach-tts")
 _ENGINE: list = []
 _BROKEN: list[str] = []
 """Why pyttsx3 was given up on in this process (then every cache renders with the CLI)."""
+
+
+@atexit.register
+def _release_engine() -> None:
+    # Drop the engine while modules are intact: pyttsx3's DriverProxy.__del__ needs
+    # contextlib, and at interpreter teardown it prints "Exception ignored ... suppress".
+    _ENGINE.clear()
 
 
 def _render_pyttsx3(text: str, voice: str, rate: int) -> tuple[np.ndarray, int] | None:
