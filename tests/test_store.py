@@ -395,10 +395,11 @@ def test_killed_at_random_points_keeps_completed_reps(tmp_path: Path) -> None:
         sig = signal.SIGKILL if trial % 4 else signal.SIGTERM
         time.sleep(rng.uniform(0.0, 0.3 if early else 0.25))
         proc.send_signal(sig)
-        reported = [line.split() for line in proc.stdout.read().splitlines()]
+        # Only whole lines: a kill can cut the last one short (print writes in pieces).
+        reported = [line.split() for line in proc.stdout.read().split("\n")[:-1]]
         proc.wait()
         proc.stdout.close()
-        confirmed = [(int(s), int(n)) for tag, *rest in reported if tag == "rep" for s, n in [rest]]
+        confirmed = [(int(f[1]), int(f[2])) for f in reported if len(f) == 3 and f[0] == "rep"]
         with Store(db) as store:
             assert store.notices == [], (trial, sig)  # nothing looked damaged
             sessions = store.sessions()
