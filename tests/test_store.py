@@ -637,3 +637,45 @@ def test_sigterm_handled_ends_the_session_with_its_summary(tmp_path: Path) -> No
         assert s["status"] == "stopped", trial
         stored = [r["rep"] for r in s["sets"][0]["reps"]]
         assert stored[:confirmed] == list(range(1, confirmed + 1)) and len(stored) - confirmed in (0, 1)
+
+
+# --- whatever is recorded comes back ---------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings, strategies as st  # noqa: E402
+
+_text = st.text(max_size=20)  # any unicode, quotes, commas, newlines: JSON and CSV must carry it
+_reps = st.lists(
+    st.tuples(st.integers(1, 4), st.booleans(), st.lists(_text, max_size=3),
+              st.floats(0, 10, allow_nan=False), st.none() | st.floats(0, 1, allow_nan=False)),
+    max_size=25,
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(reps=_reps, commands=st.lists(st.tuples(_text, _text), max_size=4), end=st.booleans())
+def test_any_session_round_trips(tmp_path: Path, reps, commands, end) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(dir=tmp_path) as folder, Store(Path(folder) / "h.db") as store:
+        sid = store.begin_session(started_at=T0, config={"program": {"variation": "hanging"}, "note": "x,\"y\"\n"})
+        recorded: dict[int, list[tuple]] = {}
+        for i, (set_no, counted, marks, descent, stop) in enumerate(reps):
+            n = len(recorded.setdefault(set_no, [])) + 1
+            store.record_rep(sid, events.Rep(t=float(i), set=set_no, rep=n, counted=counted, marks=tuple(marks),
+                                             descent_s=descent, stop_point=stop))
+            recorded[set_no].append((n, counted, list(marks), descent, stop))
+        for intent, text in commands:
+            store.record_command(sid, events.Command(intent=intent, text=text, start=1.0, end=2.0, t=2.5))
+        if end:
+            store.end_session(sid, events.SessionSummary(t=99.0, sets=len(recorded), counted=0, attempted=len(reps)))
+        [s] = store.sessions()
+        assert s["status"] == ("completed" if end else "in_progress")
+        assert s["attempted"] == len(reps)
+        assert {st_["set"]: [(r["rep"], r["counted"], r["marks"], r["descent_s"], r["stop_point"]) for r in st_["reps"]]
+                for st_ in s["sets"]} == recorded
+        assert [(c["intent"], c["text"]) for c in s["commands"]] == commands
+        stops = [r[4] for set_no in sorted(recorded) for r in recorded[set_no] if r[4] is not None]
+        in_order = [stop for *_, stop in reps if stop is not None]
+        assert store.floor() == (in_order[-1] if in_order else None)
+        assert sorted(stops) == sorted(in_order)
+        assert json.loads(json.dumps(s)) == s
