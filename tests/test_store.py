@@ -366,7 +366,7 @@ CHILD = textwrap.dedent(
                                       marks=("back_arched",) if n % 4 == 0 else (), descent_s=3.2,
                                       stop_point=0.6))
             print("rep", set_no, n, flush=True)
-            time.sleep(0.004)
+            time.sleep(0.006)
         store.record_set(sid, SetSummary(t=0.0, set=set_no, counted=8, attempted=10))
     print("done", flush=True)
     time.sleep(30)
@@ -393,7 +393,7 @@ def test_killed_at_random_points_keeps_completed_reps(tmp_path: Path) -> None:
         early = trial % 5 == 0  # while starting: opening, creating the schema, beginning the session
         proc = _start_child(tmp_path, db, wait=not early)
         sig = signal.SIGKILL if trial % 4 else signal.SIGTERM
-        time.sleep(rng.uniform(0.0, 0.3 if early else 0.25))
+        time.sleep(rng.uniform(0.0, 0.3 if early else 0.2))
         proc.send_signal(sig)
         # Only whole lines: a kill can cut the last one short (print writes in pieces).
         reported = [line.split() for line in proc.stdout.read().split("\n")[:-1]]
