@@ -19,6 +19,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="mix the coach's output back into the mic at this gain (0..1, default 0)")
     parser.add_argument("--echo-ms", metavar="D", type=float, default=0.0,
                         help="delay of that echo in milliseconds (default 0)")
+    parser.add_argument("--cue-only", action="store_true", help="do not listen for commands (no model needed)")
     parser.add_argument("--samplerate", metavar="HZ", type=int, default=0,
                         help="output rate (default: the config's, else 22050)")
 
@@ -36,7 +37,7 @@ def main(args: argparse.Namespace) -> int:
     rate = args.samplerate or cfg["audio"]["samplerate"] or 22050
     if not 8000 <= rate <= 192000:
         raise UserError(f"--samplerate {rate} is not allowed; use 8000 to 192000")
-    recognizer, why = runtime.make_recognizer(cfg)
+    recognizer, why = (None, None) if args.cue_only else runtime.make_recognizer(cfg)
     store, store_error = runtime.open_store(args.db, cfg)
     io = SimulatedIO(args.mic, args.out, samplerate=rate, echo_gain=args.echo_gain, echo_ms=args.echo_ms)
     try:
