@@ -221,3 +221,38 @@ def test_history_that_cannot_be_saved_does_not_stop_the_workout(tmp_path, vosk_m
     events = simulate(tmp_path, np.zeros(16000 * 60, dtype=np.float32), config, not_a_db)
     assert len(of(events, "rep")) == 1 and of(events, "session")[0]["status"] == "completed"
     assert "history could not be" in capsys.readouterr().err
+
+
+class _FailingRecognizer:
+    """Stands in for a recognizer that breaks mid-session: the real Vosk cannot be
+    made to raise on demand, and this tests the runtime's reaction, not Vosk."""
+
+    def __init__(self, after_blocks: int):
+        self.left = after_blocks
+
+    def feed(self, samples, start, reference=None):
+        self.left -= 1
+        if self.left < 0:
+            raise RuntimeError("decoder crashed")
+        return []
+
+    def finish(self):
+        return []
+
+
+def test_a_recognizer_failure_leaves_the_coach_cue_only(tmp_path):
+    from voicecoach.audio.streams import SimulatedIO
+    from voicecoach.runtime import Runtime
+
+    cfg = validate({"program": dict(sets=1, reps=1, warmup=False, rest_s=10.0)})
+    mic = tmp_path / "mic.wav"
+    write_wav(mic, np.zeros(16000 * 50, dtype=np.float32))
+    io = SimulatedIO(mic, tmp_path / "out.wav", samplerate=SR)
+    with open(tmp_path / "ev.jsonl", "w") as ev:
+        result = Runtime(cfg, io, recognizer=_FailingRecognizer(after_blocks=100), events=ev).run()
+    events = [json.loads(x) for x in (tmp_path / "ev.jsonl").read_text().splitlines()]
+    (notice,) = [e for e in events if e["type"] == "notice"]
+    assert notice["level"] == "error" and "cue-only" in notice["text"] and notice["t"] == pytest.approx(2.0, abs=0.1)
+    (told,) = said(events, P.CUE_ONLY)
+    assert told["t"] >= notice["t"]
+    assert result.summary.status == "completed" and len(of(events, "rep")) == 1

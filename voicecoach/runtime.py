@@ -212,8 +212,8 @@ class Runtime:
         io.start(self.scheduler.render)
         try:
             while True:
-                now = self.scheduler.now
-                self._handle(session.advance(now + self._lookahead, now + self._margin))
+                now, margin = self.scheduler.now, self._margin_now()
+                self._handle(session.advance(now + margin + self._lookahead, now + margin))
                 self._log_started()
                 if session.finished and (self.simulated or not self.scheduler.busy):
                     break
@@ -223,10 +223,10 @@ class Runtime:
                         break
                     continue
                 for heard in self._recognize(block):
-                    self._handle(session.hear(heard, self.scheduler.now + self._margin))
+                    self._handle(session.hear(heard, self.scheduler.now + self._margin_now()))
             if not session.finished:
                 for heard in self._finish_recognizer():
-                    self._handle(session.hear(heard, self.scheduler.now + self._margin))
+                    self._handle(session.hear(heard, self.scheduler.now + self._margin_now()))
                 self._handle(session.close(self.scheduler.now))
         except KeyboardInterrupt:
             self._handle(session.close(self.scheduler.now))
@@ -244,6 +244,23 @@ class Runtime:
             self._log(self._summary, deferred=True)
         if self.events_file is not None:
             self.events_file.flush()
+
+    def _margin_now(self) -> int:
+        """Samples from the clock before which nothing new may be placed or withdrawn.
+
+        Live, the audio thread may render a whole block between our reading the
+        clock and the scheduler seeing a command: a cue withdrawn inside that block
+        could already have started and would be cut, so the margin covers it.
+        """
+        margin = self._margin
+        frames = getattr(self.io, "log_frames", None)
+        blocks = getattr(self.io, "blocks", 0)
+        if frames is not None and blocks:
+            margin = max(margin, int(frames[(blocks - 1) % len(frames)]) + self._margin // 2)
+        return margin
+
+    def _ahead(self) -> int:
+        return self.scheduler.now + self._margin_now()
 
     def _recognize(self, block) -> list:
         if self.recognizer is None:
@@ -265,7 +282,7 @@ class Runtime:
 
     def _cue_only(self, err: BaseException | str) -> None:
         self.recognizer = None
-        now = self.scheduler.now + self._margin
+        now = self._ahead()
         self._log(Notice(now / self.samplerate, f"speech recognition failed ({err}); coaching cue-only", "error"))
         self._handle(self.session.say(P.CUE_ONLY, now))
 
@@ -328,7 +345,7 @@ class Runtime:
         if self._store_failed:
             return
         self._store_failed = True
-        now = self.scheduler.now + self._margin
+        now = self._ahead()
         text = str(err) if "could not" in str(err) else f"history could not be saved: {err}"
         self._log(Notice(now / self.samplerate, text, "error"))
         if speak and self.session is not None:
