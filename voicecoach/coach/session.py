@@ -708,7 +708,7 @@ class Session:
         if phase in ("intro", "warmup"):
             self._skip_warmup = True
             self._abort(now, out, drop=lambda seg: seg.phase in ("intro", "warmup"))
-            text = P.SKIP_WARMUP
+            text = P.SKIP_WARMUP if self.program["warmup"] else P.NEXT_SET
         elif phase == "rest":
             self._abort(now, out, drop=lambda seg: isinstance(seg, Rest))
             text = P.NEXT_SET
