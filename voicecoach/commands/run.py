@@ -41,6 +41,7 @@ def main(args: argparse.Namespace) -> int:
         input_device=_device(args.input_device, audio["input_device"]),
         samplerate=audio["samplerate"],
         blocksize=audio["blocksize"],
+        use_input=not args.cue_only,
     )
     store, store_error = runtime.open_store(args.db, cfg)
     events = None
