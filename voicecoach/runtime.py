@@ -23,8 +23,8 @@ Failures while coaching never stop the workout:
 
 from __future__ import annotations
 
-import json
 import sys
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -221,6 +221,7 @@ class Runtime:
                 if block is None:
                     if self.simulated:
                         break
+                    time.sleep(0.02)  # no microphone (cue-only): still turn at block pace
                     continue
                 for heard in self._recognize(block):
                     self._handle(session.hear(heard, self.scheduler.now + self._margin_now()))
