@@ -234,10 +234,11 @@ def test_serve_reloads_an_edited_config_between_sessions(tmp_path):
 # --- live: a device vanishes mid-session -------------------------------------------------------------
 
 
-def test_devices_that_vanish_mid_session_are_recovered_and_no_rep_is_lost(sinks, vosk_model, tmp_path, monkeypatch):
-    """The input stream, then the output stream, is aborted under the session (what PortAudio
-    does when a USB device goes away); reopening fails twice as if it were still unplugged
-    (the one fake here: a USB unplug cannot be done on this machine)."""
+def test_a_headset_that_vanishes_mid_session_is_recovered_and_no_rep_is_lost(sinks, vosk_model, tmp_path,
+                                                                            monkeypatch):
+    """Both streams are aborted under the session after the first rep (what PortAudio does
+    when a USB headset goes away); reopening fails twice as if it were still unplugged (the
+    one fake here: nothing can be unplugged on this machine)."""
     from voicecoach import config as config_mod, runtime
     from voicecoach.errors import UserError
     from voicecoach.events import Rep
@@ -249,12 +250,12 @@ def test_devices_that_vanish_mid_session_are_recovered_and_no_rep_is_lost(sinks,
 
     for k, v in sinks.env().items():
         monkeypatch.setenv(k, v)
-    cfg = config_mod.validate({"program": {"sets": 1, "reps": 3, "warmup": False, "rest_s": 10.0}})
-    failures = {"left": 2}
+    cfg = config_mod.validate({"program": {"sets": 1, "reps": 3, "warmup": False, "rest_s": 10.0, "lift_s": 1.0}})
+    unplugged = {"attempts_left": 0}
 
     def open_io(use_input):
-        if use_input and failures["left"] > 0 and failures.get("armed"):
-            failures["left"] -= 1
+        if unplugged["attempts_left"] > 0:
+            unplugged["attempts_left"] -= 1
             raise UserError("cannot open audio stream: Device unavailable [PaErrorCode -9985]")
         return open_live(cfg["audio"], use_input=use_input)
 
@@ -264,34 +265,132 @@ def test_devices_that_vanish_mid_session_are_recovered_and_no_rep_is_lost(sinks,
     voice = runtime.Voice(guard.samplerate, cfg["speech"])
     guard.say = voice.speech.get
     reps: list[Rep] = []
+    t0 = time.monotonic()
 
     def on_event(event):
+        if os.environ.get("VC_DEBUG"):
+            print(f"{time.monotonic() - t0:6.1f}", event.to_json()[:110], flush=True)
         if isinstance(event, Rep):
             reps.append(event)
             if len(reps) == 1:
-                failures["armed"] = True
-                guard.io._in.abort()  # the microphone goes away
-            elif len(reps) == 2:
-                failures["left"] = 2
-                guard.io._out.abort()  # then the speaker
+                unplugged["attempts_left"] = 2
+                guard.io._out.abort()  # the headset goes: speaker and microphone
+                guard.io._in.abort()
 
     store = Store(tmp_path / "h.db")
     recognizer = CommandRecognizer(vosk_model, load_grammar(model=vosk_model))
-    rt = runtime.Runtime(cfg, guard, recognizer=guard.wrap(recognizer), store=store, timing=runtime.LIVE,
+    person = _Person(guard.wrap(recognizer), stop_after=lambda: len(reps) >= 2)
+    rt = runtime.Runtime(cfg, guard, recognizer=person, store=store, timing=runtime.LIVE,
                          simulated=False, voice=voice, on_event=on_event)
     result = rt.run()
     sessions = store.sessions()
     store.close()
 
     actions = [s.action for s in guard.steps]
-    assert actions.count("pause") == 2 and actions.count("resume") == 2, (actions, logs)
-    assert "retry" in actions
-    assert any("microphone lost" in line for line in logs) and any("speaker lost" in line for line in logs), logs
-    assert result.summary is not None and result.summary.status == "completed"
+    assert actions[0] == "pause" and actions[-1] == "resume" and actions.count("retry") >= 1, (actions, logs)
+    assert any("speaker" in line and "lost" in line for line in logs), logs
+    assert result.summary is not None and result.summary.status == "stopped"
     (session,) = sessions
     stored = [(s["set"], r["rep"]) for s in session["sets"] for r in s["reps"]]
-    assert stored == [(r.set, r.rep) for r in reps]
-    assert [rep for _, rep in stored] == list(range(1, len(stored) + 1))
-    assert session["attempted"] == len(stored) >= 3
+    # every rep that ended is stored once, numbered without a gap: the rep cut
+    # by the loss was redone from the top, not lost and not counted twice
+    assert stored == [(r.set, r.rep) for r in reps] == [(1, 1), (1, 2)]
+    assert session["attempted"] == 2
     intents = [c["intent"] for c in session["commands"]]
-    assert intents.count("pause") == 2 and intents.count("resume") == 2
+    assert intents[:2] == ["next_set", "pause"] and "resume" in intents
+
+
+def test_a_microphone_that_vanishes_keeps_the_speaker_going_and_comes_back(sinks, monkeypatch):
+    """Only the microphone goes: the speaker must keep playing (the coach says what happened)
+    while the microphone is retried, and the session is paused then resumed."""
+    from voicecoach.audio.clips import Clip
+    from voicecoach.audio.scheduler import Scheduler
+    from voicecoach.errors import UserError
+    from voicecoach.recovery import Backoff, Recovery
+    from voicecoach.resilient import ResilientIO, open_live
+
+    for k, v in sinks.env().items():
+        monkeypatch.setenv(k, v)
+    fails = {"left": 0}
+
+    def open_io(use_input):
+        if use_input and fails["left"] > 0:
+            fails["left"] -= 1
+            raise UserError("cannot open audio stream: Device unavailable [PaErrorCode -9985]")
+        return open_live({}, use_input=use_input)
+
+    said = []
+
+    def say(text):
+        said.append(text)
+        return Clip(np.full(2205, 0.1, dtype=np.float32), guard.samplerate, text)
+
+    guard = ResilientIO({}, open_io=open_io, say=say, stall_s=2.0,
+                        recovery=Recovery(Backoff(first_s=0.2, factor=2.0, max_s=0.4)))
+    sched = Scheduler(guard.samplerate)
+    guard.start(sched.render)
+    wrapped = guard.wrap(_Nothing())
+    heard = []
+    frames_while_lost = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        block = guard.read_mic(timeout=0.5)
+        if block is not None:
+            heard += wrapped.feed(block.samples, block.start, block.reference)
+        if guard.turns == 5:
+            fails["left"] = 2
+            guard.io._in.abort()
+        if guard.lost:
+            frames_while_lost.append(sched.now)
+        if "resume" in [h.intent for h in heard]:
+            break
+    guard.stop()
+    assert [h.intent for h in heard] == ["pause", "resume"]
+    assert [s.action for s in guard.steps][:2] == ["pause", "retry"]
+    assert frames_while_lost[-1] > frames_while_lost[0], "the speaker stopped while only the mic was away"
+    assert any("microphone" in text for text in said)
+
+
+class _Nothing:
+    """A recognizer that hears nothing (this test is about the devices, not speech)."""
+
+    def feed(self, samples, start, reference=None):
+        return []
+
+    def finish(self):
+        return []
+
+    def reset(self):
+        pass
+
+
+class _Person:
+    """What the person on the mat says, as commands: "next set" at once (skipping the
+    first-session introduction, about 25 s of talk this test has no use for) and
+    "stop workout" when ``stop_after()`` becomes true. Recognising these spoken is the
+    recognizer's own test; here they only keep the session short."""
+
+    def __init__(self, inner, stop_after):
+        self.inner = inner
+        self.stop_after = stop_after
+        self.said: set[str] = set()
+
+    def feed(self, samples, start, reference=None):
+        from voicecoach.events import Heard
+
+        out = self.inner.feed(samples, start, reference)
+        say = None
+        if "next_set" not in self.said:
+            say = "next_set"
+        elif "stop_workout" not in self.said and self.stop_after():
+            say = "stop_workout"
+        if say:
+            self.said.add(say)
+            out = out + [Heard(say, "control", say.replace("_", " "), start, start, start, 1.0)]
+        return out
+
+    def finish(self):
+        return self.inner.finish()
+
+    def reset(self):
+        self.inner.reset()

@@ -186,9 +186,13 @@ class ResilientIO:
             self._lose("input", f"{type(err).__name__}: {err}")
             return self._silence()
         now = self.clock()
+        # A stream just opened may take a while to deliver its first block
+        # (PulseAudio under load: seconds): allow it STARTUP_S before judging.
+        stall = self.stall_s if self._got_block else max(self.stall_s, self.STARTUP_S)
         if block is not None:
             self._last_block = now
-        elif now - self._last_block >= self.stall_s or not _active(self.io, "_in"):
+            self._got_block = True
+        elif now - self._last_block >= stall or not _active(self.io, "_in"):
             gap = now - (self._prev_turn or now)
             self._lose("input", f"no microphone audio for {now - self._last_block:.1f} s (loop turn {gap:.1f} s)"
                        + ("" if _active(self.io, "_in") else " (stream stopped)"))
@@ -237,6 +241,7 @@ class ResilientIO:
         io.start(self._render)
         now = self.clock()
         self._last_block = now
+        self._got_block = False
         self._last_frames = getattr(io, "frames_out", 0)
         self._last_frames_t = now
 
@@ -245,16 +250,22 @@ class ResilientIO:
         if frames is None:
             return
         now = self.clock()
+        stall = self.stall_s if frames else max(self.stall_s, self.STARTUP_S)
         if frames != self._last_frames and _active(self.io, "_out"):
             self._last_frames, self._last_frames_t = frames, now
-        elif now - self._last_frames_t >= self.stall_s or not _active(self.io, "_out"):
+        elif now - self._last_frames_t >= stall or not _active(self.io, "_out"):
             self._lose("output", f"the speaker stream stopped for {now - self._last_frames_t:.1f} s")
 
     def _lose(self, device: str, reason: str) -> None:
         self.lost = True
         self._lost_at = self.clock()
-        if device == "output":
+        # A headset takes both with it: check the other stream before saying anything.
+        both = device == "input" and not _active(self.io, "_out")
+        if device == "output" or both:
             self._stop_io()
+        if both:
+            self.recovery.lost("output", self.clock(), "the speaker stream stopped too")
+            self.log("speaker lost: the speaker stream stopped too")
         self._act(self.recovery.lost(device, self.clock(), reason))
 
     # --- recovery -------------------------------------------------------------------------
@@ -303,6 +314,9 @@ class ResilientIO:
             self.log(f"speaker could not be reopened either: {_one_line(err)}")
 
     _output_running = True
+    _got_block = False
+    STARTUP_S = 8.0
+    """Grace for a freshly opened stream's first data before it counts as stalled."""
 
     def _stop_io(self) -> None:
         for k, v in getattr(self.io, "xruns", {}).items():
