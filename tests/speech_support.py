@@ -207,13 +207,17 @@ def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarr
     if len(noise) < len(speech):
         noise = np.tile(noise, int(np.ceil(len(speech) / max(1, len(noise)))))
     noise = np.asarray(noise[: len(speech)], dtype=np.float32)
-    active = _active(speech)
+    return np.clip(speech + noise_gain(speech, noise, snr_db) * noise, -1.0, 1.0).astype(np.float32)
+
+
+def noise_gain(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> float:
+    """The factor for ``noise`` that puts ``speech`` (active part) ``snr_db`` above it."""
+    active = _active(np.asarray(speech, dtype=np.float32))
     ps = np.mean(np.square(active, dtype=np.float64)) if active.size else 0.0
-    pn = np.mean(np.square(noise, dtype=np.float64))
+    pn = np.mean(np.square(np.asarray(noise), dtype=np.float64)) if len(noise) else 0.0
     if pn <= 0 or ps <= 0:
-        return speech.copy()
-    gain = np.sqrt(ps / (pn * 10 ** (snr_db / 10.0)))
-    return np.clip(speech + gain * noise, -1.0, 1.0).astype(np.float32)
+        return 0.0
+    return float(np.sqrt(ps / (pn * 10 ** (snr_db / 10.0))))
 
 
 def _active(x: np.ndarray, frame: int = 320) -> np.ndarray:

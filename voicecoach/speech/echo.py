@@ -36,12 +36,17 @@ class EchoCanceller:
     next call. ``far`` is float32 in [-1, 1] (or None for silence).
     """
 
-    def __init__(self, samplerate: int = 16000):
+    def __init__(self, samplerate: int = 16000, *, noise_suppression: int | None = None):
         import pywebrtc_audio
 
         if samplerate != 16000:
             raise ValueError("EchoCanceller runs at 16 kHz")
         self._aec = pywebrtc_audio.EchoCanceller(sample_rate=samplerate, num_channels=1)
+        self._ns = (
+            pywebrtc_audio.NoiseSuppressor(sample_rate=samplerate, num_channels=1, level=noise_suppression)
+            if noise_suppression is not None
+            else None
+        )
         self._near = np.zeros(0, dtype=np.int16)
         self._far = np.zeros(0, dtype=np.int16)
 
@@ -62,6 +67,8 @@ class EchoCanceller:
         if n == 0:
             return np.zeros(0, dtype=np.int16)
         out = np.asarray(self._aec.process(self._near[:n], self._far[:n]), dtype=np.int16)
+        if self._ns is not None:
+            out = np.asarray(self._ns.process(out), dtype=np.int16)
         self._near = self._near[n:]
         self._far = self._far[n:]
         return out
@@ -73,6 +80,8 @@ class EchoCanceller:
 
     def reset(self) -> None:
         self._aec.reset()
+        if self._ns is not None:
+            self._ns.reset()
         self._near = np.zeros(0, dtype=np.int16)
         self._far = np.zeros(0, dtype=np.int16)
 

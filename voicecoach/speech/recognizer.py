@@ -53,16 +53,22 @@ UNK = "[unk]"
 class RecognizerSettings:
     """Tuning knobs; the defaults were chosen on generic rules, not on test audio."""
 
-    min_confidence: float = 0.70
+    min_confidence: float = 0.60
     """Lowest per-word confidence accepted for the words of a phrase."""
     end_silence_s: float = 0.15
     """Quiet time after a complete phrase before it is emitted (fast path)."""
+    steady_s: float = 0.35
+    """A complete phrase unchanged in the partial result this long is emitted even if not quiet."""
     split_gap_s: float = 0.35
     """A pause this long between words splits an utterance in two."""
-    vad_margin_db: float = 8.0
+    vad_margin_db: float = 6.0
     """A 10 ms frame this far above the noise floor counts as sound."""
-    verify: bool = True
+    verify: bool = False
     """Confirm each candidate with an open-vocabulary decode of its audio."""
+    distractor_sets: tuple[str, ...] = ("coach", "numbers")
+    """Which :mod:`~voicecoach.speech.vocabulary` word sets the decoder may choose instead."""
+    noise_suppression: int | None = 1
+    """WebRTC noise suppression level 0-3 before decoding, or None for none."""
     max_utterance_s: float = 8.0
     """Audio kept for the second pass; longer utterances are not confirmed."""
 
@@ -101,12 +107,15 @@ class CommandRecognizer:
         self.settings = settings or RecognizerSettings()
         self._vosk = vosk
         own = set(grammar.words())
-        extra = [w for w in distractors(exclude=own) if model.vosk_model_find_word(w) >= 0]
+        extra = [w for w in distractors(exclude=own, sets=self.settings.distractor_sets) if model.vosk_model_find_word(w) >= 0]
         self.decoder_words: tuple[str, ...] = tuple(grammar.phrases) + tuple(grammar.fillers) + tuple(extra) + (UNK,)
         self._grammar_json = json.dumps(list(self.decoder_words))
+        self._last_words = {p.split()[-1] for p in grammar.phrases}
         self._want_aec = echo_canceller and aec_available()
         self._gate = EchoGate()
         self._rec = None
+        self.trace: list[str] | None = None
+        """Set to a list to collect every decoded utterance (for tuning and debugging)."""
         self.reset()
 
     # -- public API ----------------------------------------------------------------
@@ -127,6 +136,8 @@ class CommandRecognizer:
         self._last_loud = -1  # decoder sample index after the last loud frame
         self._vad_rest = np.zeros(0, dtype=np.float32)
         self._last_partial = ""
+        self._partial_since = 0
+        self._smooth = deque([-100.0, -100.0], maxlen=2)
 
     def feed(self, samples: np.ndarray, start: float, reference: np.ndarray | None = None) -> list[Heard]:
         """Add one mic block; returns the commands completed by it (usually none).
@@ -140,6 +151,8 @@ class CommandRecognizer:
         block = _as_int16(samples)
         if len(block) == 0:
             return []
+        if self._aec is None and self.settings.noise_suppression is not None and aec_available():
+            self._aec = EchoCanceller(self.samplerate, noise_suppression=self.settings.noise_suppression)
         self._anchors.append((self._n_in, float(start)))
         self._n_in += len(block)
         if reference is not None:
@@ -147,7 +160,7 @@ class CommandRecognizer:
             if not self._want_aec:
                 self._gate.update(reference, float(start), self.samplerate)
             elif self._aec is None:
-                self._aec = EchoCanceller(self.samplerate)
+                self._aec = EchoCanceller(self.samplerate, noise_suppression=self.settings.noise_suppression)
                 # Samples already decoded had no echo path set up: keep the
                 # canceller aligned with the stream from here on.
         if self._aec is not None:
@@ -195,32 +208,30 @@ class CommandRecognizer:
             self._new_utterance()
             return out
         partial = json.loads(self._rec.PartialResult()).get("partial", "")
-        quiet = (self._n_dec - self._last_loud) / self.samplerate
-        if (
-            partial
-            and partial == self._last_partial
-            and quiet >= self.settings.end_silence_s
-            and self._ends_in_phrase(partial)
-        ):
-            out += self._evaluate(json.loads(self._rec.FinalResult()))
-            self._new_utterance()
-            return out
-        self._last_partial = partial
+        if partial != self._last_partial:
+            self._partial_since = self._n_dec
+            self._last_partial = partial
+        if partial and self._ends_in_phrase(partial):
+            quiet = (self._n_dec - self._last_loud) / self.samplerate
+            steady = (self._n_dec - self._partial_since) / self.samplerate
+            if quiet >= self.settings.end_silence_s or steady >= self.settings.steady_s:
+                out += self._evaluate(json.loads(self._rec.FinalResult()))
+                self._new_utterance()
         return out
 
     def _new_utterance(self) -> None:
         self._utt_start = self._n_dec
         self._last_partial = ""
+        self._partial_since = self._n_dec
         self._audio.clear()
         self._audio_len = 0
         self._audio_start = self._n_dec
 
     def _ends_in_phrase(self, text: str) -> bool:
+        # The partial's best path may differ from the final one ("arched"
+        # for "uh back arched"), so any phrase's last word is enough to try.
         words = text.split()
-        for k in range(1, min(len(words), 8) + 1):
-            if " ".join(words[-k:]) in self.grammar._index:
-                return True
-        return False
+        return bool(words) and words[-1] in self._last_words
 
     def _keep_audio(self, clean: np.ndarray) -> None:
         self._audio.append(clean)
@@ -242,8 +253,11 @@ class CommandRecognizer:
         db = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-10)
         base = self._n_dec + len(clean) - len(self._vad_rest) - n * FRAME
         floor = self._floor_db
-        rise = 3.0 * FRAME / self.samplerate  # dB per frame: the floor climbs 3 dB/s
-        for i, e in enumerate(db):
+        rise = 2.0 * FRAME / self.samplerate  # dB per frame: the floor climbs 2 dB/s
+        for i, e0 in enumerate(db):
+            # 30 ms average: single 10 ms frames of noise swing too much.
+            e = 10 * np.log10((10 ** (e0 / 10) + sum(10 ** (x / 10) for x in self._smooth)) / 3)
+            self._smooth.append(e0)
             if floor is None or e < floor:
                 floor = e
             else:
@@ -254,6 +268,8 @@ class CommandRecognizer:
 
     def _evaluate(self, result: dict) -> list[Heard]:
         words = result.get("result") or []
+        if self.trace is not None and words:
+            self.trace.append(" ".join(f"{w['word']}:{w.get('conf', 0):.2f}" for w in words))
         if not words:
             return []
         groups: list[list[dict]] = [[words[0]]]

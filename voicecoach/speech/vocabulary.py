@@ -46,10 +46,15 @@ twenty thirty
 """.split()
 
 # Near-homophones of command words: not offered as alternatives.
-_TOO_CLOSE = {"pose", "paws", "pours", "rap", "wrap", "sat", "sit", "helps", "poured"}
+_TOO_CLOSE = {"pose", "paws", "pours", "rap", "wrap", "sat", "sit", "helps", "poured", "holding", "bill", "tell", "after"}
 
 
-def distractors(exclude: set[str] | frozenset[str] = frozenset()) -> tuple[str, ...]:
-    """All distractor words, sorted, minus ``exclude`` and near-homophones of commands."""
-    words = set(COMMON) | set(COACH) | set(NUMBERS)
+SETS = {"common": COMMON, "coach": COACH, "numbers": NUMBERS}
+
+
+def distractors(exclude: set[str] | frozenset[str] = frozenset(), sets=("common", "coach", "numbers")) -> tuple[str, ...]:
+    """Distractor words of the named ``sets``, sorted, minus ``exclude`` and near-homophones of commands."""
+    words: set[str] = set()
+    for name in sets:
+        words.update(SETS[name])
     return tuple(sorted(w for w in words if w not in exclude and w not in _TOO_CLOSE))

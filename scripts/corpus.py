@@ -1,0 +1,166 @@
+"""Dev corpus for the command recognizer, generated on the fly (nothing stored).
+
+Positives: every required command phrase (and fillers before marks) spoken
+by several espeak-ng voices at several speeds and pitches, clean and mixed
+with pink noise, breathing-like bursts and room hum at 20, 10 and 5 dB SNR.
+Negatives: the coach's own cue sentences, everyday sentences, noise alone.
+
+Voices are split in two: ``DEV_VOICES`` (what the rejection rules were
+looked at with) and ``HELDOUT_VOICES`` (never looked at while tuning); the
+benchmark reports both.
+
+    from scripts.corpus import positives, negatives
+    for clip in positives(voices=DEV_VOICES, snrs=(None, 10)):
+        clip.audio, clip.intent, clip.words_end ...
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.speech_support import (  # noqa: E402
+    COACH_CUES,
+    EVERYDAY,
+    NOISES,
+    SAMPLERATE,
+    build_track,
+    noise_gain,
+    speak,
+    speech_bounds,
+)
+
+# Each required intent with the phrase the issue names; fillers are added
+# to marks as a separate case.
+REQUIRED = {
+    "stop_point": ["stop point"],
+    "back_arched": ["back arched"],
+    "good_rep": ["good rep"],
+    "doming": ["doming"],
+    "pause": ["pause"],
+    "resume": ["resume", "continue"],
+    "next_set": ["next set"],
+    "stop_workout": ["stop workout"],
+    "how_many": ["how many"],
+    "slower": ["slower"],
+    "faster": ["faster"],
+    "repeat": ["repeat"],
+    "help": ["help", "what can I say"],
+    "start_workout": ["start workout"],
+}
+FILLED = {
+    "stop_point": ["okay stop point"],
+    "back_arched": ["uh back arched", "my back arched"],
+    "good_rep": ["okay good rep"],
+    "doming": ["uh doming"],
+}
+
+DEV_VOICES = ("en-us", "en-us+m3", "en-gb-x-rp")
+HELDOUT_VOICES = ("en", "en-us+f2", "en-us+f4", "en+m7", "en-029")
+PROSODY = ((150, 50), (175, 35), (135, 70))
+"""(speed words/min, pitch 0-99) variants."""
+SNRS = (None, 20, 10, 5)
+"""None is clean."""
+
+
+@dataclass
+class Clip:
+    id: str
+    audio: np.ndarray  # float32 16 kHz
+    intent: str | None  # None for a negative
+    text: str
+    words_start: float  # seconds in the clip
+    words_end: float
+    voice: str = ""
+    noise: str = "clean"
+    snr: float | None = None
+
+
+def _place(speech: np.ndarray, *, lead: float, tail: float, noise: str, snr: float | None, seed: int) -> tuple[np.ndarray, float]:
+    dur = lead + len(speech) / SAMPLERATE + tail
+    track = build_track([(lead, speech)], dur)
+    if noise != "clean" and snr is not None:
+        n = NOISES[noise](dur + 0.05, seed=seed)[: len(track)]
+        # SNR is measured against the speech alone, then the noise runs
+        # under the whole clip (lead and tail included).
+        gain = noise_gain(speech, n, snr)
+        track = np.clip(track + gain * n, -1, 1).astype(np.float32)
+    return track, lead
+
+
+def positives(voices=DEV_VOICES, prosody=PROSODY, snrs=SNRS, noises=("pink", "breathing", "hum"), fillers=True, seed=0):
+    """Yield positive :class:`Clip` s: each phrase x voice x prosody x condition."""
+    rng = np.random.default_rng(seed)
+    cases = [(i, p) for i, ps in REQUIRED.items() for p in ps]
+    if fillers:
+        cases += [(i, p) for i, ps in FILLED.items() for p in ps]
+    conds = []
+    for snr in snrs:
+        if snr is None:
+            conds.append(("clean", None))
+        else:
+            conds += [(n, snr) for n in noises]
+    k = 0
+    for (intent, phrase), voice, (speed, pitch), (noise, snr) in itertools.product(cases, voices, prosody, conds):
+        s = speak(phrase, voice=voice, speed=speed, pitch=pitch)
+        b0, b1 = speech_bounds(s)
+        lead = float(rng.uniform(0.6, 1.2))
+        audio, lead = _place(s, lead=lead, tail=1.5, noise=noise, snr=snr, seed=k)
+        yield Clip(f"pos{k}", audio, intent, phrase, lead + b0, lead + b1, voice, noise, snr)
+        k += 1
+
+
+def negatives(voices=DEV_VOICES, prosody=PROSODY[:2], noise_clips=30, seed=1):
+    """Yield negative clips: coach cues and everyday sentences by each voice, and noise alone."""
+    rng = np.random.default_rng(seed)
+    k = 0
+    for text, voice, (speed, pitch) in itertools.product(COACH_CUES + EVERYDAY, voices, prosody):
+        s = speak(text, voice=voice, speed=speed, pitch=pitch)
+        b0, b1 = speech_bounds(s)
+        lead = float(rng.uniform(0.5, 1.0))
+        audio, lead = _place(s, lead=lead, tail=1.2, noise="clean", snr=None, seed=k)
+        cat = "cue" if text in COACH_CUES else "everyday"
+        yield Clip(f"neg{k}", audio, None, text, lead + b0, lead + b1, voice, cat, None)
+        k += 1
+    for j in range(noise_clips):
+        name = ("pink", "breathing", "hum")[j % 3]
+        dur = float(rng.uniform(3.0, 8.0))
+        audio = NOISES[name](dur, seed=100 + j) * float(rng.uniform(0.05, 0.6))
+        yield Clip(f"noise{j}", audio.astype(np.float32), None, f"<{name}>", 0.0, dur, "", name, None)
+
+
+def negative_stream(minutes: float, *, voices=DEV_VOICES + HELDOUT_VOICES, seed=2):
+    """Yield ~``minutes`` of continuous negative audio in chunks of a few seconds.
+
+    Sentences (cues, everyday speech) by all voices, breathing, pink noise and
+    hum, joined without gaps so that the recognizer sees one long stream.
+    """
+    rng = np.random.default_rng(seed)
+    texts = list(COACH_CUES + EVERYDAY)
+    total = int(minutes * 60 * SAMPLERATE)
+    made = 0
+    k = 0
+    while made < total:
+        kind = rng.choice(["speech", "speech", "breathing", "pink", "hum", "silence"])
+        if kind == "speech":
+            text = texts[rng.integers(len(texts))]
+            voice = voices[rng.integers(len(voices))]
+            speed, pitch = PROSODY[rng.integers(len(PROSODY))]
+            chunk = speak(text, voice=voice, speed=speed, pitch=pitch) * float(rng.uniform(0.3, 1.0))
+            chunk = np.concatenate([chunk, np.zeros(int(rng.uniform(0.2, 1.5) * SAMPLERATE), np.float32)])
+        elif kind == "silence":
+            chunk = np.zeros(int(rng.uniform(0.5, 3.0) * SAMPLERATE), np.float32)
+        else:
+            chunk = NOISES[kind](float(rng.uniform(2.0, 6.0)), seed=1000 + k) * float(rng.uniform(0.05, 0.5))
+        # Light background noise throughout, as a real room has.
+        chunk = chunk + NOISES["pink"](len(chunk) / SAMPLERATE, seed=5000 + k) * 0.003
+        chunk = chunk[: total - made].astype(np.float32)
+        made += len(chunk)
+        k += 1
+        yield chunk
