@@ -329,16 +329,16 @@ def alignment(calibrate: bool) -> None:
     if calibrate:
         err = io.calibrate(sched)
         print(f"   LiveIO.calibrate(): measured {err * 1000 if err is not None else float('nan'):+.1f} ms, corrected")
-    planned = [sched.now + int((0.5 + k) * io.samplerate) for k in range(5)]
+    planned = [sched.now + int((0.5 + 2.5 * k) * io.samplerate) for k in range(5)]
     for at in planned:
         sched.submit(clip, at)
     blocks = []
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         b = io.read_mic(timeout=0.5)
         if b is not None:
             blocks.append(b)
-            if b.start > planned[-1] / io.samplerate + 1.5:
+            if b.start > planned[-1] / io.samplerate + 2.0:
                 break
     io.stop()
     if not blocks:
@@ -351,15 +351,17 @@ def alignment(calibrate: bool) -> None:
     errs, ref_errs = [], []
     for at in planned:
         want = at / io.samplerate
-        lo = int((want - t0 - 0.5) * 16000)
-        if lo < 0:
-            continue
+        lo = max(int((want - t0 - 1.0) * 16000), 0)
         for sig, out in ((mic, errs), (ref, ref_errs)):
-            seg = sig[lo:lo + 16000 + len(c16)]
+            seg = sig[lo:lo + 2 * 16000 + len(c16)]
             if len(seg) <= len(c16):
+                out.append(float("nan"))
                 continue
-            lag = int(np.argmax(xcorr(seg, c16)))
-            out.append((t0 + (lo + lag) / 16000 - want) * 1000)
+            c = xcorr(seg, c16)
+            lag = int(np.argmax(c))
+            part = seg[lag:lag + len(c16)]
+            score = c[lag] / (np.linalg.norm(part) * np.linalg.norm(c16) or 1.0)
+            out.append((t0 + (lo + lag) / 16000 - want) * 1000 if score > 0.5 else float("nan"))
     gaps = np.diff([b.start for b in blocks]) - np.array([b.duration for b in blocks[:-1]])
     print(f"   mic (T - S/rate): " + ", ".join(f"{e:+.1f} ms" for e in errs))
     print(f"   echo reference (same): " + ", ".join(f"{e:+.1f} ms" for e in ref_errs))

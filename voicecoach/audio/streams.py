@@ -449,8 +449,12 @@ class LiveIO:
                 if self.in_rate != VOSK_RATE:
                     self._rs = soxr.ResampleStream(self.in_rate, VOSK_RATE, 1, dtype="float32", quality="HQ")
                 self._in = self._open_input(sd)
-                self._in.start()
             self._out.start()
+            if self._in is not None:
+                # The mic timeline is anchored on the output's timing at the first mic block,
+                # so let the output settle first (an idle PulseAudio sink holds it up to 2 s).
+                self.wait_flowing(timeout=3.0, steady_s=0.05)
+                self._in.start()
         except sd.PortAudioError as err:
             self.stop()
             from voicecoach.audio.devices import describe, list_devices
@@ -494,11 +498,14 @@ class LiveIO:
         blocks so that a sound played at output second t is heard at mic second
         t (plus the acoustic path). The blocks read meanwhile are consumed.
 
-        Why: PortAudio's stream times (or, without them, the reported latencies)
-        are estimates; through PulseAudio's ALSA plugin they were measured
-        (scripts/bench_audio.py, part 4) to put the mic 0.29 s late. Returns the
-        error found before correcting (seconds), or None if the chirp was not
-        heard clearly (nothing is changed then).
+        Why: the mic timeline is anchored once, on PortAudio's stream times (or,
+        where the host API reports zeros, on the sample counters and reported
+        latencies), which are estimates. Through PulseAudio's ALSA plugin the
+        anchor was measured (scripts/bench_audio.py, part 4) within 3.2 ms of the
+        truth once the output flows, but 0.65-0.7 s off when the mic started
+        while an idle sink still held the output; a real room adds the acoustic
+        path and converters. Returns the error found before correcting
+        (seconds), or None if the chirp was not heard clearly (nothing changes).
         """
         if self._in is None:
             return None
@@ -548,6 +555,8 @@ class LiveIO:
         so the first callback can be followed by up to 2 s of silence. Cues are
         placed on the sample clock, so this only shifts them in wall time; call
         this when wall time matters (benchmarks, ``voicecoach say``).
+        :meth:`start` calls it before starting the microphone, because the mic
+        timeline is anchored on the output's timing at the first mic block.
         """
         deadline = time.monotonic() + timeout
         prefill = self._frames_out
