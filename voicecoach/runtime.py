@@ -98,6 +98,10 @@ class Voice:
         for text in texts:
             self._cache(text).get(text)
 
+    def prepare_async(self, texts) -> None:
+        for text in texts:
+            self._cache(text).prepare_async(text)
+
     def close(self) -> None:
         self.speech.close()
         self.counts.close()
@@ -185,8 +189,11 @@ class Runtime:
         start = self.scheduler.now + self._lookahead
         self.session = Session(program, self.samplerate, floor=floor, greeting=greeting,
                                durations=self.voice.seconds, start=start)
-        # Everything the session can say is rendered before the first cue.
+        # The program's phrases are rendered before the first cue; those with
+        # numbers in them on a worker thread while it runs (a summary is said
+        # minutes later; if it is not ready by then, planning waits for it).
         self.voice.prepare(self.session.phrases())
+        self.voice.prepare_async(self.session.numbered_phrases())
         if self.store is not None and not self._store_failed:
             try:
                 self.session_id = self.store.begin_session(
@@ -414,3 +421,20 @@ def make_recognizer(config: dict):
 
 def stderr_notice(line: str) -> None:
     print(f"voicecoach: {line}", file=sys.stderr)
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def sigterm_as_interrupt():
+    """Make SIGTERM (kill, systemctl stop, a CI timeout) take Ctrl-C's path: the
+    runtime then closes the session, so the events file and the history end with
+    its summary. Returns the previous handler (None when not on the main thread,
+    where Python cannot set one)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _interrupt)

@@ -244,16 +244,26 @@ def phrases(program: dict) -> list[str]:
         out += [count_long(k), count_short(k)]
     out.append(FLOOR_STOP)
     out += [set_start(n, sets) for n in range(1, sets + 1)]
-    # A set cut short by "next set" is rarer: its summary is rendered when needed.
-    out += [set_summary(c, reps) for c in range(reps + 1)]
     out += [ARCHED_HALF, arched_advice(variation)]
     out += [rest(program["rest_s"]), REST_RESUMED, TEN_SECONDS] + [countdown(k) for k in (3, 2, 1)]
-    total = sets * reps
-    out += [session_done(c, total) for c in range(total + 1)]
-    out += [session_stopped(c) for c in range(total + 1)]
     out += list(FINISH)
     out += [NOT_COUNTED, DOMING, NO_REP, NO_LOWERING, PAUSED, RESUMING, FROM_THE_TOP, SLOWER, FASTER]
     out += [SLOWEST, FASTEST, NEXT_SET, SKIP_WARMUP, NOTHING_TO_REPEAT, HELP, CUE_ONLY, NOT_SAVED]
-    out += [how_many_set(n) for n in range(reps + 1)] + [how_many_total(n) for n in range(total + 1)]
     out += list(FORM_REMINDERS)
+    return list(dict.fromkeys(out))
+
+
+def numbered_phrases(program: dict) -> list[str]:
+    """The phrases with counts in them (summaries, "how many"), most likely first.
+
+    Too many to render before a long session starts on a slow machine; the
+    runtime renders them in the background while the session runs. A set cut
+    short by "next set" has a summary not listed here: it is rendered when needed.
+    """
+    sets, reps = program["sets"], program["reps"]
+    total = sets * reps
+    out = [set_summary(c, reps) for c in range(reps, -1, -1)]
+    out += [how_many_set(n) for n in range(reps + 1)] + [how_many_total(n) for n in range(total + 1)]
+    out += [session_done(c, total) for c in range(total, -1, -1)]
+    out += [session_stopped(c) for c in range(total + 1)]
     return list(dict.fromkeys(out))

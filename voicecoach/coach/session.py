@@ -357,8 +357,12 @@ class Session:
         return self._closed or (self.end_sample is not None and self._now >= self.end_sample)
 
     def phrases(self) -> list[str]:
-        """Every text this session may speak (render them before starting)."""
+        """The texts this session speaks without numbers in them (render them before starting)."""
         return list(dict.fromkeys(self.greeting + P.phrases(self.program)))
+
+    def numbered_phrases(self) -> list[str]:
+        """Summaries and counts it may speak (render them in the background while it runs)."""
+        return P.numbered_phrases(self.program)
 
     def handle(self, event: Event, now: int | None = None) -> list[Event]:
         """Event-style entry: ``Tick(until)`` advances, ``Heard`` needs ``now``."""
