@@ -218,3 +218,34 @@ def test_tones_are_click_free(name):
 def test_unknown_earcon():
     with pytest.raises(ValueError, match="known"):
         tones.earcon("nope", 22050)
+
+
+def test_render_allocates_no_sample_buffers():
+    # The output callback must not allocate: after warm-up, rendering many blocks with
+    # many voices, cancels and ducks must not grow memory by even one block's buffer.
+    import tracemalloc
+
+    sched = Scheduler(SR)
+    clips = [ramp_clip(3000, scale=0.01), tones.tick(SR), tones.earcon("chime", SR)]
+    buf = np.zeros(4096, dtype=np.float32)
+    sched.reserve(4096)
+    for k in range(40):
+        sched.submit(clips[k % 3], 800 * k, gain=0.5)
+    for _ in range(2):
+        sched.render(buf)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.take_snapshot()
+        tracemalloc.reset_peak()
+        start_size, _ = tracemalloc.get_traced_memory()
+        for i in range(12):
+            if i == 3:
+                sched.duck(0.3)
+            sched.render(buf)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    del base
+    assert len(sched.started()) == 40  # every voice was mixed during the measured blocks
+    # One float32 block is 16 KiB; views, command tuples and started() entries are far smaller.
+    assert peak - start_size < 16384
