@@ -16,6 +16,10 @@ import numpy as np
 from voicecoach.errors import UserError
 
 _PCM = 1
+MIN_RATE = 1000
+"""Lowest sample rate :func:`read_wav` accepts (8 kHz telephony is the lowest in real use)."""
+MAX_RATE = 768000
+"""Highest sample rate :func:`read_wav` accepts (the highest PCM rate recorders write)."""
 _FLOAT = 3
 _EXTENSIBLE = 0xFFFE
 
@@ -24,8 +28,9 @@ def read_wav(path: str | Path) -> tuple[np.ndarray, int]:
     """Read a WAV file as float32 mono in [-1, 1] and its sample rate.
 
     Handles 8-bit (unsigned), 16/24/32-bit integer PCM, 32/64-bit float, the
-    extensible header, and any channel count (mixed down by averaging). A
-    missing, unreadable or malformed file raises :class:`UserError` naming it.
+    extensible header, and any channel count (mixed down by averaging), at
+    :data:`MIN_RATE` to :data:`MAX_RATE`. A missing, unreadable or malformed
+    file (or one at an absurd rate) raises :class:`UserError` naming it.
     """
     path = Path(path)
     try:
@@ -81,6 +86,10 @@ def _parse(data: bytes) -> tuple[np.ndarray, int]:
         raise _BadWav("zero channels")
     if rate < 1:
         raise _BadWav("zero sample rate")
+    if not MIN_RATE <= rate <= MAX_RATE:
+        # Resampling to 16 kHz scales the data by 16000/rate: before this check a
+        # 40 kB file claiming 1 Hz made `simulate` grow past 1.8 GB in 20 s (measured).
+        raise _BadWav(f"sample rate {rate} Hz is outside {MIN_RATE} to {MAX_RATE} Hz")
     width = bits // 8 if bits % 8 == 0 else (bits + 7) // 8
     if align and align != width * channels:
         width = align // channels

@@ -87,8 +87,12 @@ def _blocks_16k(name, read_wav, to_16k_int16):
 
     with w:
         rate, ch = w.getframerate(), w.getnchannels()
-        if rate <= 0:
-            raise UserError(f"{name}: not a usable WAV file (sample rate {rate})")
+        from voicecoach.audio.wavio import MAX_RATE, MIN_RATE
+
+        if not MIN_RATE <= rate <= MAX_RATE:
+            # A header claiming 1 Hz would stream 16000x its size into the decoder.
+            raise UserError(f"{name}: not a usable WAV file (sample rate {rate} Hz is outside "
+                            f"{MIN_RATE} to {MAX_RATE} Hz)")
         stream = soxr.ResampleStream(rate, 16000, 1, dtype="float32") if rate != 16000 else None
         while True:
             try:

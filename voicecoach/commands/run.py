@@ -57,6 +57,7 @@ def main(args: argparse.Namespace) -> int:
         elif isinstance(event, SessionSummary):
             print(f"{event.status}: {event.counted} of {event.attempted} counted", flush=True)
 
+    previous = runtime.sigterm_as_interrupt()
     try:
         rt = runtime.Runtime(cfg, io, recognizer=recognizer, store=store, events=events,
                              timing=runtime.LIVE, simulated=False, on_event=show,
@@ -66,6 +67,10 @@ def main(args: argparse.Namespace) -> int:
         print("voicecoach: stopped; the session so far is saved", file=sys.stderr)
         return 130
     finally:
+        if previous is not None:
+            import signal
+
+            signal.signal(signal.SIGTERM, previous)
         if store is not None:
             store.close()
         if events is not None:

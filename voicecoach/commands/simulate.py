@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 
 HELP = "run a session with a WAV file as the microphone; write the speaker output and the events"
 
@@ -38,18 +39,29 @@ def main(args: argparse.Namespace) -> int:
     if not 8000 <= rate <= 192000:
         raise UserError(f"--samplerate {rate} is not allowed; use 8000 to 192000")
     recognizer, why = (None, None) if args.cue_only else runtime.make_recognizer(cfg)
-    store, store_error = runtime.open_store(args.db, cfg)
+    # The mic is read before the history is opened: a bad WAV leaves the database untouched.
     io = SimulatedIO(args.mic, args.out, samplerate=rate, echo_gain=args.echo_gain, echo_ms=args.echo_ms)
+    if io.mic_duration == 0:
+        raise UserError(f"{args.mic}: the WAV file holds no audio (zero frames)")
     try:
         events = open(args.events, "w", encoding="utf-8")
     except OSError as err:
         raise UserError(f"{args.events}: cannot write events: {err.strerror}") from None
+    store, store_error = runtime.open_store(args.db, cfg)
+    interrupted = False
+    previous = runtime.sigterm_as_interrupt()
     try:
         with events:
-            result = runtime.Runtime(cfg, io, recognizer=recognizer, store=store, events=events,
-                                     timing=runtime.SIMULATED, simulated=True,
-                                     recognizer_error=why, store_error=store_error).run()
+            rt = runtime.Runtime(cfg, io, recognizer=recognizer, store=store, events=events,
+                                 timing=runtime.SIMULATED, simulated=True,
+                                 recognizer_error=why, store_error=store_error)
+            try:
+                result = rt.run()
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the runtime closed the session first
+                result, interrupted = rt.result, True
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
         if store is not None:
             store.close()
     s = result.summary
@@ -59,4 +71,7 @@ def main(args: argparse.Namespace) -> int:
     for notice in result.notices:
         if notice.level != "info":
             runtime.stderr_notice(notice.text)
+    if interrupted:
+        runtime.stderr_notice("interrupted; the session so far is saved")
+        return 130
     return 0
