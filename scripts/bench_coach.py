@@ -94,6 +94,24 @@ def tick_positions(wav: Path, expected: list[int], tick: np.ndarray, search: int
     return found
 
 
+def report_latency(label: str, events: list[dict], truth) -> None:
+    commands = [e for e in events if e["type"] == "command"]
+    earcons = [e for e in events if e["type"] == "cue" and e["kind"] == "earcon"]
+    lat = []
+    for intent, s, e in truth:
+        cmd = next((c for c in commands if c["intent"] == intent and abs(c["start"] - s) < 0.5), None)
+        if cmd is None:
+            continue
+        ear = min((x for x in earcons if x["t"] >= cmd["t"] - 1e-6), key=lambda x: x["t"], default=None)
+        if ear is not None:
+            lat.append(ear["t"] - e)
+    print(f"[{label}] marks: {len(lat)} of {len(truth)} spoken marks recognised and acknowledged "
+          f"({len(commands)} commands in all)")
+    if lat:
+        print(f"[{label}] end of spoken mark -> earcon: p50 {pct(lat, 50) * 1000:.0f} ms, "
+              f"p95 {pct(lat, 95) * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms (n={len(lat)})")
+
+
 def pct(values, q):
     return float(np.percentile(values, q)) if len(values) else float("nan")
 
@@ -163,28 +181,13 @@ def main() -> int:
     print(f"beat error within each run of ticks ({len(groups)}: lowerings and rest countdowns): max |error| "
           f"{max(map(abs, beat_err), default=0)} samples")
 
-    commands = [e for e in events if e["type"] == "command"]
-    earcons = [e for e in logged if e["kind"] == "earcon"]
-    lat, heard_n = [], 0
-    for intent, s, e in truth:
-        cmd = next((c for c in commands if c["intent"] == intent and abs(c["start"] - s) < 0.5), None)
-        if cmd is None:
-            continue
-        heard_n += 1
-        ear = min((x for x in earcons if x["t"] >= cmd["t"] - 1e-6), key=lambda x: x["t"], default=None)
-        if ear is not None:
-            lat.append(ear["t"] - e)
-    over = lat
-    print(f"marks: {heard_n} of {len(truth)} spoken marks recognised "
-          f"({len([c for c in commands])} commands in all)")
-    if lat:
-        print(f"end of spoken mark -> earcon: p50 {pct(over, 50) * 1000:.0f} ms, p95 {pct(over, 95) * 1000:.0f} ms, "
-              f"max {max(over) * 1000:.0f} ms (n={len(over)})")
+    report_latency("recognizer", events, truth)
     reps = [e for e in events if e["type"] == "rep"]
     print(f"session: {len(reps)} reps logged, {sum(r['counted'] for r in reps)} counted")
     print(f"speed: {length:.0f} s session simulated in {wall:.1f} s wall "
           f"= {wall / length:.3f} of real time (1/{length / wall:.0f}); ticks-only silent run {wall_ticks:.1f} s")
     _, wall_cue_only, _ = simulate(tmp, "cueonly", track, program, "--cue-only")
+
     print(f"speed without the recognizer (--cue-only, same track): {wall_cue_only:.1f} s "
           f"= {wall_cue_only / length:.3f} of real time (1/{length / wall_cue_only:.0f}); "
           f"so the recognizer took about {wall - wall_cue_only:.1f} s")
