@@ -192,3 +192,20 @@ def test_calibrate_puts_the_mic_on_the_output_clock(pulse):
     assert score > 0.9
     heard_at = blocks[0].start + lag / 16000
     assert abs(heard_at - at / io.samplerate) < 0.02
+
+
+@pytest.mark.parametrize("rate", [44100, 48000, 22050])
+def test_echo_reference_blocks_equal_one_resampling_of_the_output(pulse, rate):
+    # White-box: fill the output history as the callback would, then ask for the
+    # reference of consecutive 20 ms mic blocks at an arbitrary mic offset.
+    io = LiveIO(output_device="pulse", samplerate=rate, use_input=False)
+    rng = np.random.default_rng(0)
+    played = (0.3 * rng.standard_normal(rate * 3)).astype(np.float32)
+    io._hist[: len(played)] = played
+    io._frames_out = len(played)
+    whole = resample(played, rate, 16000)
+    offset = round(0.123456 * 16000) / 16000
+    for k in range(3, 120):
+        start = offset + k * 0.02
+        i0 = round(start * 16000)
+        np.testing.assert_allclose(io._reference(start, 320), whole[i0:i0 + 320], atol=1e-5)

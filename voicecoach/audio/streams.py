@@ -401,7 +401,9 @@ class LiveIO:
                 return None
             raw, adc, now, mono = item
             if self._mic_offset is None:
-                self._mic_offset = self._place_mic(len(raw), adc, now, mono)
+                # Kept on the 16 kHz grid (31 us at most, far below the estimate's error)
+                # so that mic sample n sits exactly at output time offset + n/16k.
+                self._mic_offset = round(self._place_mic(len(raw), adc, now, mono) * VOSK_RATE) / VOSK_RATE
             x = self._rs.resample_chunk(raw) if self._rs is not None else raw
             if len(x):
                 break
@@ -411,24 +413,30 @@ class LiveIO:
         return MicBlock(float_to_int16(x), start, self._reference(start, len(x)))
 
     def _reference(self, start: float, n16: int) -> np.ndarray:
-        """What the output played over [start, start + n16/16k) on the output clock, at 16 kHz."""
+        """What the output played over [start, start + n16/16k) on the output clock, at 16 kHz.
+
+        The segment is resampled from a point on the grid shared by both rates
+        (the mic timeline is kept on the 16 kHz grid), so consecutive blocks
+        equal one resampling of the whole output, not a chain of approximations.
+        """
         sr = self.samplerate
-        s0 = int(math.floor(start * sr))
-        s1 = int(math.ceil((start + n16 / VOSK_RATE) * sr)) + 1
-        pad = 64
-        lo, hi = s0 - pad, s1 + pad
+        g = math.gcd(sr, VOSK_RATE)
+        step_out, step_in = sr // g, VOSK_RATE // g
+        i0 = int(round(start * VOSK_RATE))
+        pad = 512  # 16 kHz samples of context for the resampler's filter on each side
+        k = (i0 - pad) // step_in
+        lo, lo16 = k * step_out, k * step_in
+        hi = int(math.ceil((i0 + n16 + pad) * sr / VOSK_RATE))
         seg = np.zeros(hi - lo, dtype=np.float32)
         h = len(self._hist)
         avail_lo = max(lo, self._frames_out - h, 0)
         avail_hi = min(hi, self._frames_out)
-        for s in range(avail_lo, avail_hi, h):
-            e = min(avail_hi, s + h)
-            idx = np.arange(s, e) % h
-            seg[s - lo:e - lo] = self._hist[idx]
+        if avail_hi > avail_lo:
+            idx = np.arange(avail_lo, avail_hi) % h
+            seg[avail_lo - lo:avail_hi - lo] = self._hist[idx]
         y = resample(seg, sr, VOSK_RATE) if sr != VOSK_RATE else seg
-        off = int(round((start - lo / sr) * VOSK_RATE))
         out = np.zeros(n16, dtype=np.float32)
-        part = y[off:off + n16]
+        part = y[i0 - lo16:i0 - lo16 + n16]
         out[:len(part)] = part
         return out
 
@@ -544,7 +552,7 @@ class LiveIO:
         if not norm or corr[lag] / norm < 0.3:
             return None
         error = blocks[0].start + lag / VOSK_RATE - want
-        self._mic_offset -= error
+        self._mic_offset = round((self._mic_offset - error) * VOSK_RATE) / VOSK_RATE
         return float(error)
 
     def wait_flowing(self, timeout: float = 5.0, steady_s: float = 0.2) -> bool:
