@@ -1,7 +1,8 @@
-"""The live path for real: PortAudio -> PulseAudio null sink "coach" -> its monitor.
+"""The live path for real: PortAudio -> a PulseAudio null sink -> its monitor.
 
-Needs the ``pulse`` fixture (a real PulseAudio server with null sinks); no sound
-card is needed and nothing is mocked.
+Needs the ``pulse`` fixture (a real PulseAudio server); each test that listens
+plays into a null sink of its own (``private_sink``, tests/audio_support.py) so
+other audio on the machine cannot mix in. No sound card, nothing mocked.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ from voicecoach.audio.scheduler import Scheduler
 from voicecoach.audio.streams import LiveIO
 from voicecoach.audio.wavio import read_wav, resample
 from voicecoach.errors import UserError
+
+from audio_support import private_sink  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.audio
 
@@ -40,10 +43,10 @@ def find(recording: np.ndarray, clip: np.ndarray) -> tuple[int, float]:
     return lag, float(corr[lag] / norm) if norm else 0.0
 
 
-def test_clip_played_through_null_sink_is_recorded_from_its_monitor(pulse, tmp_path):
+def test_clip_played_through_null_sink_is_recorded_from_its_monitor(private_sink, tmp_path):
     rec = tmp_path / "monitor.wav"
     parec = subprocess.Popen(
-        ["parecord", "--device=coach.monitor", "--rate=16000", "--channels=1", "--format=s16le",
+        ["parecord", f"--device={private_sink}.monitor", "--rate=16000", "--channels=1", "--format=s16le",
          "--file-format=wav", str(rec)],
         stderr=subprocess.PIPE,
     )
@@ -92,7 +95,7 @@ def test_clip_played_through_null_sink_is_recorded_from_its_monitor(pulse, tmp_p
     assert all(b > a for a, b in zip(starts, starts[1:]))
 
 
-def test_play_a_tone_through_the_default_device(pulse):
+def test_play_a_tone_through_the_default_device(private_sink):
     io = LiveIO(use_input=False)
     sched = Scheduler(io.samplerate)
     io.start(sched.render)
@@ -123,14 +126,14 @@ def test_device_errors_list_the_devices(pulse, kwargs, words):
     assert "pulse" in msg or "default" in msg
 
 
-def test_say_command_plays_the_phrase(pulse, tmp_path):
+def test_say_command_plays_the_phrase(private_sink, tmp_path):
     import sys
 
     from voicecoach.speech.tts import ClipCache
 
     rec = tmp_path / "monitor.wav"
     parec = subprocess.Popen(
-        ["parecord", "--device=coach.monitor", "--rate=16000", "--channels=1", "--format=s16le",
+        ["parecord", f"--device={private_sink}.monitor", "--rate=16000", "--channels=1", "--format=s16le",
          "--file-format=wav", str(rec)],
         stderr=subprocess.PIPE,
     )
@@ -163,7 +166,7 @@ def test_devices_command_lists_devices(pulse):
     assert bad.stderr.count("\n") == 1 and "available:" in bad.stderr and "Traceback" not in bad.stderr
 
 
-def test_calibrate_puts_the_mic_on_the_output_clock(pulse):
+def test_calibrate_puts_the_mic_on_the_output_clock(private_sink):
     # The null sink's monitor hears exactly what is played, so after calibration a
     # sound played at output second t is in the mic at second t. The bound is loose
     # (one 20 ms block): this checks the timeline arithmetic, not speed.
