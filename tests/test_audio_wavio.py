@@ -126,3 +126,35 @@ def test_to_16k_int16_keeps_timing_and_level():
     tone = (0.5 * np.sin(2 * np.pi * 1000 * np.arange(48000) / 48000)).astype(np.float32)
     z = to_16k_int16(tone, 48000).astype(np.float32) / 32768
     assert np.sqrt(np.mean(z[1000:-1000] ** 2)) == pytest.approx(0.5 / np.sqrt(2), rel=0.01)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    tag=st.sampled_from([1, 3, 0xFFFE, 2, 0]),
+    channels=st.integers(0, 9),
+    bits=st.sampled_from([0, 4, 8, 12, 16, 20, 24, 32, 64, 7]),
+    body=st.binary(max_size=64),
+    cut=st.integers(0, 200),
+    flip=st.integers(0, 199),
+)
+def test_any_damaged_header_is_a_user_error_or_audio(tmp_path_factory, tag, channels, bits, body, cut, flip):
+    data = bytearray(riff(tag if tag != 0xFFFE else 1, max(channels, 1), max(bits, 8), body,
+                          extensible=tag == 0xFFFE))
+    if channels == 0:
+        data[22:24] = b"\x00\x00"
+    if flip < len(data):
+        data[flip] ^= 0xFF
+    data = bytes(data[: len(data) - cut if cut < len(data) else len(data)])
+    path = tmp_path_factory.mktemp("fuzz") / "x.wav"
+    path.write_bytes(data)
+    try:
+        samples, rate = read_wav(path)
+    except UserError as err:
+        assert str(path) in str(err) and "\n" not in str(err)
+    else:
+        assert samples.dtype == np.float32 and samples.ndim == 1 and rate > 0
+        assert np.all(np.isfinite(samples)) and np.all(np.abs(samples) <= 1.0)
