@@ -68,11 +68,11 @@ def lift_starts(cues) -> list[float]:
     return [c.t for c in cues if c.kind == "speech" and c.text.startswith("Exhale, lift")]
 
 
-def simulate(tmp_path: Path, track: np.ndarray, config: Path, db: Path, name: str = "run") -> list[dict]:
+def simulate(tmp_path: Path, track: np.ndarray, config: Path, db: Path, name: str = "run", *extra: str) -> list[dict]:
     mic, out, ev = tmp_path / f"{name}-mic.wav", tmp_path / f"{name}-out.wav", tmp_path / f"{name}.jsonl"
     write_wav(mic, track)
     code = cli.main(["simulate", "--mic", str(mic), "--out", str(out), "--events", str(ev),
-                     "--config", str(config), "--db", str(db)])
+                     "--config", str(config), "--db", str(db), *extra])
     assert code == 0
     events = [json.loads(line) for line in ev.read_text().splitlines()]
     assert all("type" in e and "t" in e for e in events)
@@ -180,6 +180,27 @@ def test_marks_floor_pause_and_how_many_in_one_set(tmp_path, vosk_model, voice):
         assert stored["floor"] == pytest.approx(floor)
         assert [c["intent"] for c in stored["commands"]] == [c[0] for c in commands]
         assert store.floor() == pytest.approx(floor)
+
+
+@pytest.mark.model
+def test_marks_over_the_count_with_the_coach_echoing_into_the_mic(tmp_path, vosk_model, voice):
+    """Barge-in through the whole chain: the coach's own voice reaches the mic
+    (gain 0.5, 40 ms later); marks said over the counting still land, and the
+    coach's counting, cues and summaries are never taken for commands."""
+    config = tmp_path / "coach.toml"
+    cfg = write_config(config, sets=1, reps=4, warmup=False, rest_s=10)
+    cues = dry_run(cfg, voice)
+    arched_at = lowering_starts(cues)[1] + 0.4  # over "one-one-thousand" of rep 2
+    marks = [heard("back_arched", arched_at, arched_at + 0.7, latency=0.45)]
+    stop_at = lowering_starts(dry_run(cfg, voice, marks))[2] + 1.5  # over "two-one-thousand" of rep 3
+    end = max(c.t for c in dry_run(cfg, voice, marks + [heard("stop_point", stop_at, stop_at + 0.7)])) + 6
+    track = build_track([(arched_at, speak("back arched", **VOICE)), (stop_at, speak("stop point", **VOICE))], end)
+    events = simulate(tmp_path, track, config, tmp_path / "h.db", "echo", "--echo-gain", "0.5", "--echo-ms", "40")
+    assert [c["intent"] for c in of(events, "command")] == ["back_arched", "stop_point"]
+    reps = of(events, "rep")
+    assert [r["counted"] for r in reps] == [True, False, True, True]
+    assert 0.3 <= reps[2]["stop_point"] <= 0.7
+    assert reps[3]["descent_s"] == pytest.approx(3.0 * reps[2]["stop_point"], abs=0.01)
 
 
 @pytest.mark.model
