@@ -305,6 +305,7 @@ def live(seconds: int, tmp: Path, latency) -> None:
               f"late: {sched.late - late_before}")
     naive(tmp)
     alignment(calibrate=False)
+    alignment(calibrate=False, stream_times=False)
     alignment(calibrate=True)
 
 
@@ -314,14 +315,14 @@ def chirp(rate: int) -> np.ndarray:
     return (0.5 * np.sin(2 * np.pi * (300 * t + 4500 * t**2)) * np.hanning(n)).astype(np.float32)
 
 
-def alignment(calibrate: bool) -> None:
+def alignment(calibrate: bool, stream_times: bool = True) -> None:
     """Where LiveIO's MicBlock.start puts a sound the speaker played, vs the output clock."""
     from voicecoach.audio.clips import Clip
     from voicecoach.audio.streams import LiveIO
 
     print("== 4. live mic timeline: a chirp played at output sample S, found in LiveIO's mic "
           "(the sink's monitor) at MicBlock time T: T - S/rate")
-    io = LiveIO(output_device="pulse", input_device="pulse")
+    io = LiveIO(output_device="pulse", input_device="pulse", stream_times=stream_times)
     sched = Scheduler(io.samplerate)
     clip = Clip(chirp(io.samplerate), io.samplerate, "chirp")
     io.start(sched.render)
@@ -363,7 +364,8 @@ def alignment(calibrate: bool) -> None:
             score = c[lag] / (np.linalg.norm(part) * np.linalg.norm(c16) or 1.0)
             out.append((t0 + (lo + lag) / 16000 - want) * 1000 if score > 0.5 else float("nan"))
     gaps = np.diff([b.start for b in blocks]) - np.array([b.duration for b in blocks[:-1]])
-    print(f"   mic (T - S/rate): " + ", ".join(f"{e:+.1f} ms" for e in errs))
+    print(f"   anchored on {io.anchor}{', then calibrated' if calibrate else ''}; "
+          f"mic (T - S/rate): " + ", ".join(f"{e:+.1f} ms" for e in errs))
     print(f"   echo reference (same): " + ", ".join(f"{e:+.1f} ms" for e in ref_errs))
     print(f"   mic blocks: {len(blocks)}, max |gap| between consecutive blocks {np.abs(gaps).max() * 1000:.3f} ms; "
           f"xruns {io.xruns}")

@@ -248,11 +248,17 @@ class LiveIO:
         sample clock, so latency only delays reactions, never the count.
     use_input:
         False opens no input stream (``voicecoach say``).
+    stream_times:
+        Anchor the mic timeline on PortAudio's ADC/DAC times when it reports
+        them (non-zero); False always uses the sample counters and reported
+        latencies (the fallback for host APIs that report zeros).
 
     Attributes
     ----------
     xruns:
         Under/overflow counts reported by PortAudio's callbacks.
+    anchor:
+        How the mic timeline was anchored: "stream times" or "sample counters".
     render_errors, last_render_error:
         Exceptions raised by ``render`` (that block is played as silence).
     cpu_seconds:
@@ -263,7 +269,7 @@ class LiveIO:
 
     def __init__(self, output_device: str | int | None = None, input_device: str | int | None = None,
                  samplerate: int = 0, blocksize: int = 0, latency: str | float = 0.1,
-                 *, use_input: bool = True, history_s: float = 10.0):
+                 *, use_input: bool = True, history_s: float = 10.0, stream_times: bool = True):
         from voicecoach.audio import devices
 
         self.xruns = _xruns()
@@ -286,6 +292,8 @@ class LiveIO:
         self.callback_seconds = 0.0
         self.render_errors = 0
         self.last_render_error = ""
+        self.stream_times = stream_times
+        self.anchor = ""
         self.blocks = 0
         self._render: Render | None = None
         self._out = None
@@ -375,12 +383,14 @@ class LiveIO:
 
     def _place_mic(self, frames: int, adc: float, now: float, mono: float) -> float:
         """Output-clock seconds at which the first mic sample was captured."""
-        if adc > 0 and now > 0 and self.blocks:
+        if self.stream_times and adc > 0 and now > 0 and self.blocks:
             j = (self.blocks - 1) % self.LOG_BLOCKS
             dac, first = self.log_dac[j], self.log_first[j]
             if dac > 0:
+                self.anchor = "stream times"
                 return first / self.samplerate + (adc - dac)
         # Host API reports no times: the sample counters and the reported latencies.
+        self.anchor = "sample counters"
         in_latency = float(self._in.latency) if self._in is not None else 0.0
         return self.output_clock_at(mono) - in_latency - frames / self.in_rate
 
