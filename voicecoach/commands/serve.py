@@ -69,6 +69,8 @@ class Server:
         self.args = args
         self.notifier = Notifier()
         self.guard = None
+        self.mic = None
+        self.turns = 0
         self.watchdog = Watchdog(self.notifier, progress=self._turns)
         self.sessions = 0
         self._config = None
@@ -78,13 +80,15 @@ class Server:
         self._said_no_mic = False
 
     def _turns(self):
-        return getattr(self.guard, "turns", None)
+        return (self.turns, getattr(self.guard, "turns", None))
 
     def close(self) -> None:
         self.notifier.stopping("stopping")
         self.watchdog.stop()
         if self.guard is not None:
             self.guard.stop()
+        if self.mic is not None:
+            self.mic.stop()
 
     # --- config ---------------------------------------------------------------------------
 
@@ -149,61 +153,94 @@ class Server:
                 return 0
 
     def wait_for_wake(self, model, grammar, cfg: dict):
-        """Listen until a wake intent is heard (returns it) or ``--idle-exit`` passes (None)."""
-        from voicecoach.audio import tones
-        from voicecoach.resilient import ResilientIO, refresh_devices
+        """Listen until a wake intent is heard (returns it) or ``--idle-exit`` passes (None).
+
+        Only the microphone is open while waiting (see :class:`~voicecoach.resilient.Microphone`);
+        the chime opens the speaker for a moment. A microphone that is missing or
+        goes away is looked for again with back-off, saying so once.
+        """
+        from voicecoach.errors import UserError
+        from voicecoach.recovery import Backoff
+        from voicecoach.resilient import Microphone, refresh_devices
         from voicecoach.wake import WakeListener
 
         wake = WakeListener(model, grammar, intents=WAKE_INTENTS)
-        backoff = 2.0
+        backoff, attempt = Backoff(first_s=1.0, factor=2.0, max_s=30.0), 0
         started = time.monotonic()
-        while True:
-            self.guard = guard = ResilientIO(cfg["audio"], log=log)
-            guard.say = self._sayer(guard.samplerate, cfg)
-            from voicecoach.audio.scheduler import Scheduler
+        idle_exit = self.args.idle_exit
 
-            sched = Scheduler(guard.samplerate, volume=float(cfg["audio"]["volume"]))
-            guard.start(sched.render)
-            if not guard.cue_only:
-                break
-            # No microphone: nobody can say "start workout". Say so once, look again later.
-            if not self._said_no_mic:
-                self._said_no_mic = True
-                guard.say_now("I can't find a microphone. Plug one in and I'll listen for start workout.")
-            self.notifier.ready("no microphone; waiting for one to be plugged in")
-            deadline = time.monotonic() + backoff
-            while time.monotonic() < deadline:
-                guard.read_mic(timeout=0.2)
-                self.watchdog.alive()
-            guard.stop()
+        def expired() -> bool:
+            return bool(idle_exit) and time.monotonic() - started >= idle_exit
+
+        while not expired():
+            try:
+                mic = Microphone(cfg["audio"]["input_device"]).start()
+            except UserError as err:
+                if not self._said_no_mic:
+                    self._said_no_mic = True
+                    log(f"no microphone: {err}")
+                    self.notifier.ready("no microphone; waiting for one to be plugged in")
+                    self._say(cfg, "I can't find a microphone. Plug one in and I'll listen for start workout.")
+                self._sleep(backoff.delay(attempt))
+                attempt += 1
+                refresh_devices()
+                continue
+            self.mic = mic
+            if self._said_no_mic:
+                log("microphone found")
+            self._said_no_mic, attempt = False, 0
+            log(f"listening for 'start workout' (microphone {mic.device.name!r} at {mic.rate} Hz)")
+            self.notifier.ready("waiting for 'start workout'")
+            self.notifier.status("waiting for 'start workout'")
+            wake.reset()
+            try:
+                while not expired():
+                    got = mic.read(timeout=0.5)
+                    self.turns += 1
+                    if got is None:
+                        if not mic.alive:
+                            log("the microphone stopped delivering audio; opening it again")
+                            break
+                        continue
+                    for heard in wake.feed(*got):
+                        log(f"heard {heard.text!r} (confidence {heard.confidence:.2f})")
+                        mic.stop()
+                        self._chime(cfg)
+                        return heard
+            finally:
+                mic.stop()
+                self.mic = None
+            self._sleep(backoff.delay(attempt))
+            attempt += 1
             refresh_devices()
-            backoff = min(backoff * 2, 30.0)
-            if self.args.idle_exit and time.monotonic() - started >= self.args.idle_exit:
-                return None
-        self._said_no_mic = False
-        where = f"microphone {guard.input_name!r}, speaker {guard.output_name!r}"
-        log(f"listening for 'start workout' ({where})")
-        self.notifier.ready("waiting for 'start workout'")
-        self.notifier.status("waiting for 'start workout'")
-        try:
-            while True:
-                block = guard.read_mic(timeout=0.5)
-                if self.args.idle_exit and time.monotonic() - started >= self.args.idle_exit:
-                    return None
-                if block is None:
-                    continue
-                for heard in wake.feed(block.samples, block.start):
-                    log(f"heard {heard.text!r} (confidence {heard.confidence:.2f})")
-                    sched.submit(tones.earcon("chime", guard.samplerate), sched.now + int(0.05 * guard.samplerate),
-                                 tag="chime")
-                    # Let the chime play out before the session takes the devices.
-                    until = time.monotonic() + 2.0
-                    while (sched.busy or sched.now == 0) and time.monotonic() < until:
-                        guard.read_mic(timeout=0.1)
-                    return heard
-        finally:
-            guard.stop()
-            self.guard = None
+        return None
+
+    def _sleep(self, seconds: float) -> None:
+        """Sleep, keeping the watchdog fed (waiting for a device is not a hang)."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            self.turns += 1
+            time.sleep(min(0.5, max(end - time.monotonic(), 0.0)))
+
+    def _chime(self, cfg: dict) -> None:
+        from voicecoach.audio import tones
+        from voicecoach.resilient import play_once
+
+        play_once(cfg["audio"], lambda rate: tones.earcon("chime", rate), log=log)
+
+    def _say(self, cfg: dict, text: str) -> None:
+        from voicecoach.resilient import play_once
+
+        def clip(rate: int):
+            from voicecoach.speech.tts import ClipCache
+
+            cache = ClipCache(rate, voice=cfg["speech"]["voice"], rate=cfg["speech"]["rate"])
+            try:
+                return cache.get(text)
+            finally:
+                cache.close()
+
+        play_once(cfg["audio"], clip, log=log)
 
     def coach(self, model, grammar, cfg: dict) -> None:
         """One session on resilient live audio, from the plan to the summary."""
@@ -252,16 +289,3 @@ class Server:
         elif isinstance(event, Rep):
             log(f"set {event.set} rep {event.rep}: {'counted' if event.counted else 'not counted'}"
                 + (f" ({', '.join(event.marks)})" if event.marks else ""))
-
-    def _sayer(self, samplerate: int, cfg: dict):
-        """``text -> Clip`` at ``samplerate``, rendered (and cached) only when needed."""
-        cache = []
-
-        def say(text: str):
-            if not cache:
-                from voicecoach.speech.tts import ClipCache
-
-                cache.append(ClipCache(samplerate, voice=cfg["speech"]["voice"], rate=cfg["speech"]["rate"]))
-            return cache[0].get(text)
-
-        return say

@@ -1,0 +1,295 @@
+#!/usr/bin/env python3
+"""Footprint on this machine: startup to the first cue, memory, idle CPU; aarch64 wheels.
+
+    python scripts/bench_footprint.py [--idle-s 20] [--no-wheels]
+
+Everything runs for real: `voicecoach run` and `voicecoach serve` as
+subprocesses on the real model, espeak-ng and PortAudio through private
+PulseAudio null sinks (the script starts the server with scripts/pulse-null-sink).
+
+- startup to first cue: from launching `voicecoach run` to the first cue in
+  its --events file (a cue is logged when the output callback has placed its
+  first sample), with an empty clip cache (cold) and again with the cache the
+  first run filled (warm). Targets: warm <= 2 s.
+- RSS: resident memory of `voicecoach serve` idle (listening), and in a
+  session (after "start workout", with the recognizer and coach running),
+  plus the peak (VmHWM). Target <= 200 MB.
+- idle CPU: `serve` listening, over --idle-s seconds, in silence and with a
+  steady noise (a fan) playing into its microphone. Target <= 5% of one core.
+- aarch64: which dependencies have wheels for manylinux aarch64 (Raspberry Pi
+  OS 64-bit, glibc 2.36), by `pip download --platform ... --only-binary=:all:`.
+
+Prints figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+SHORT = """\
+[program]
+sets = 1
+reps = 3
+warmup = false
+"""
+
+
+def proc_status(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM in kB from /proc/PID/status."""
+    out = {}
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "VmHWM"):
+                out[key] = int(value.split()[0])
+    except OSError:
+        pass
+    return out
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
+
+
+def mb(kb: int | None) -> str:
+    return "?" if not kb else f"{kb / 1024:.0f} MB"
+
+
+class Sinks:
+    def __init__(self):
+        tag = uuid.uuid4().hex[:6]
+        self.mic, self.out = f"bench_mic_{tag}", f"bench_out_{tag}"
+        self.modules = [self._load(self.mic), self._load(self.out)]
+
+    @staticmethod
+    def _load(name):
+        return subprocess.run(["pactl", "load-module", "module-null-sink", f"sink_name={name}"],
+                              capture_output=True, text=True, check=True).stdout.strip()
+
+    def env(self):
+        return {"PULSE_SINK": self.out, "PULSE_SOURCE": f"{self.mic}.monitor"}
+
+    def play(self, wav: Path, wait: bool = True):
+        p = subprocess.Popen(["paplay", f"--device={self.mic}", str(wav)])
+        if wait:
+            p.wait()
+        return p
+
+    def close(self):
+        for m in self.modules:
+            subprocess.run(["pactl", "unload-module", m], capture_output=True)
+
+
+def lines_of(stream, sink: list[str]):
+    def pump():
+        for line in stream:
+            sink.append(line.rstrip("\n"))
+
+    threading.Thread(target=pump, daemon=True).start()
+
+
+def wait_line(lines: list[str], text: str, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if any(text in line for line in lines):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def startup(env: dict, tmp: Path, label: str) -> dict:
+    """Launch `voicecoach run`, time the first cue, sample RSS for a while, stop it."""
+    events = tmp / f"events-{label}.jsonl"
+    events.unlink(missing_ok=True)
+    t0 = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "voicecoach", "run", "--config", str(tmp / "short.toml"),
+                             "--events", str(events), "--db", str(tmp / f"{label}.db")],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    err: list[str] = []
+    lines_of(proc.stderr, err)
+    first = None
+    peak = {}
+    try:
+        while time.monotonic() - t0 < 120 and proc.poll() is None:
+            if events.exists():
+                for line in events.read_text().splitlines():
+                    if '"type":"cue"' in line:
+                        first = time.monotonic() - t0
+                        break
+            if first is not None:
+                break
+            time.sleep(0.01)
+        end = time.monotonic() + 8.0  # into the session: recognizer and coach running
+        while first is not None and time.monotonic() < end and proc.poll() is None:
+            peak = proc_status(proc.pid) or peak
+            time.sleep(0.2)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    if first is None:
+        print(f"  {label}: no cue within 120 s; stderr: {' | '.join(err[-5:])}")
+    return {"first_cue_s": first, **peak}
+
+
+def serve_figures(env: dict, tmp: Path, sinks: Sinks, idle_s: float) -> dict:
+    from tests.speech_support import pink_noise, speak, write_wav
+    import numpy as np
+
+    proc = subprocess.Popen([sys.executable, "-m", "voicecoach", "serve", "--config", str(tmp / "short.toml"),
+                             "--db", str(tmp / "serve.db"), "--sessions", "1"],
+                            cwd=ROOT, env={**env, "PYTHONUNBUFFERED": "1"}, stderr=subprocess.PIPE, text=True)
+    err: list[str] = []
+    lines_of(proc.stderr, err)
+    out: dict = {}
+    try:
+        if not wait_line(err, "listening for", 90):
+            print("  serve did not start listening: " + " | ".join(err[-5:]))
+            return out
+        time.sleep(2.0)  # settle
+        c0, t0 = cpu_seconds(proc.pid), time.monotonic()
+        time.sleep(idle_s)
+        out["idle_cpu"] = (cpu_seconds(proc.pid) - c0) / (time.monotonic() - t0)
+        out["idle_rss"] = proc_status(proc.pid).get("VmRSS")
+        # a fan in the room: steady noise at about -30 dBFS, the gate learns it
+        noise = tmp / "fan.wav"
+        write_wav(noise, np.clip(pink_noise(idle_s + 8.0, seed=5) * 0.3, -1, 1))
+        player = sinks.play(noise, wait=False)
+        time.sleep(6.0)
+        c0, t0 = cpu_seconds(proc.pid), time.monotonic()
+        time.sleep(idle_s)
+        out["noise_cpu"] = (cpu_seconds(proc.pid) - c0) / (time.monotonic() - t0)
+        player.wait()
+        # a session: "start workout", then RSS while coaching
+        wake = tmp / "wake.wav"
+        write_wav(wake, np.concatenate([np.zeros(3200, np.float32), speak("start workout"), np.zeros(3200, np.float32)]))
+        sinks.play(wake)
+        if wait_line(err, "heard 'start workout'", 15):
+            t_wake = time.monotonic()
+            end = t_wake + 15.0
+            rss = 0
+            while time.monotonic() < end and proc.poll() is None:
+                rss = max(rss, proc_status(proc.pid).get("VmRSS", 0))
+                time.sleep(0.2)
+            out["session_rss"] = rss
+            out["session_hwm"] = proc_status(proc.pid).get("VmHWM")
+        else:
+            print("  the wake phrase was not heard: " + " | ".join(err[-5:]))
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    return out
+
+
+DEPENDENCIES = [
+    # (name, why)
+    ("vosk", "speech recognition"), ("numpy", "audio arrays"), ("soxr", "resampling"),
+    ("sounddevice", "PortAudio binding"), ("pyttsx3", "TTS driver"), ("platformdirs", "paths"),
+    ("pywebrtc-audio", "echo cancellation (extra)"),
+    ("cffi", "vosk dependency"), ("requests", "vosk dependency"), ("tqdm", "vosk dependency"),
+    ("websockets", "vosk dependency"), ("srt", "vosk dependency"),
+]
+PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
+
+
+def wheels() -> list[tuple[str, str, str]]:
+    """(name, result, file) for each dependency: an aarch64 wheel, a pure-Python sdist, or none."""
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="bench-aarch64-") as tmp:
+        for name, _why in DEPENDENCIES:
+            found = None
+            for plat in PLATFORMS[::-1]:
+                d = Path(tmp) / plat / name
+                proc = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
+                                       "--platform", plat, "--python-version", "3.11", "--only-binary=:all:",
+                                       "--no-deps", "-d", str(d), name], capture_output=True, text=True)
+                if proc.returncode == 0:
+                    found = (plat, next(d.iterdir()).name)
+                    break
+            if found:
+                rows.append((name, "aarch64 wheel", found[1]))
+                continue
+            d = Path(tmp) / "sdist" / name
+            proc = subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--disable-pip-version-check",
+                                   "--no-binary=:all:", "--no-deps", "-d", str(d), name], capture_output=True, text=True)
+            rows.append((name, "sdist only" if proc.returncode == 0 else "NOT FOUND",
+                         next(d.iterdir()).name if proc.returncode == 0 else proc.stderr.strip().splitlines()[-1]))
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--idle-s", type=float, default=20.0, help="seconds of each idle CPU measurement")
+    ap.add_argument("--no-wheels", action="store_true", help="skip the aarch64 wheel check (needs PyPI)")
+    args = ap.parse_args()
+
+    subprocess.run([str(ROOT / "scripts" / "pulse-null-sink")], check=True)
+    from voicecoach.model import find_model
+
+    model = find_model()
+    if model is None:
+        print("no Vosk model installed (scripts/setup --test)")
+        return 1
+    sinks = Sinks()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-footprint-"))
+    (tmp / "short.toml").write_text(SHORT)
+    env = {**os.environ, **sinks.env(), "VOICECOACH_MODEL": str(model), "VOICECOACH_CACHE": str(tmp / "cache"),
+           "VOICECOACH_DATA": str(tmp / "data"), "VOICECOACH_CONFIG": str(tmp / "short.toml")}
+    env.pop("NOTIFY_SOCKET", None)
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; model {model}")
+    try:
+        cold = startup(env, tmp, "cold")
+        warm = startup(env, tmp, "warm")
+        serve = serve_figures(env, tmp, sinks, args.idle_s)
+    finally:
+        sinks.close()
+
+    def s(x):
+        return "?" if x is None else f"{x:.2f} s"
+
+    print()
+    print("startup to the first cue (voicecoach run)")
+    print(f"  cold clip cache : {s(cold.get('first_cue_s'))}   (RSS 8 s into the session {mb(cold.get('VmRSS'))}, peak {mb(cold.get('VmHWM'))})")
+    print(f"  warm clip cache : {s(warm.get('first_cue_s'))}   target <= 2 s   (RSS {mb(warm.get('VmRSS'))}, peak {mb(warm.get('VmHWM'))})")
+    print("voicecoach serve")
+    if "idle_cpu" in serve:
+        print(f"  idle, silent room   : CPU {serve['idle_cpu'] * 100:.1f}% of one core   target <= 5%   RSS {mb(serve.get('idle_rss'))}")
+    if "noise_cpu" in serve:
+        print(f"  idle, steady noise  : CPU {serve['noise_cpu'] * 100:.1f}% of one core (pink noise at about -20 dBFS RMS)")
+    if "session_rss" in serve:
+        print(f"  in a session        : RSS {mb(serve['session_rss'])}, peak {mb(serve.get('session_hwm'))}   target <= 200 MB")
+    if not args.no_wheels:
+        print("aarch64 (Raspberry Pi OS 64-bit) availability, by pip download --platform:")
+        for name, result, file in wheels():
+            print(f"  {name:<15} {result:<14} {file}")
+    print(json.dumps({"cold": cold, "warm": warm, "serve": serve}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
