@@ -125,7 +125,8 @@ def test_marks_floor_pause_and_how_many_in_one_set(tmp_path, vosk_model, voice):
     end = max(c.t for c in cues) + 8.0
 
     track = build_track([(at, speak(text, **VOICE)) for text, at in plan], end)
-    events = simulate(tmp_path, track, config, db)
+    # As in a room, the mic also hears the coach (half as loud as the person, 40 ms later).
+    events = simulate(tmp_path, track, config, db, "run", "--echo-gain", "0.5", "--echo-ms", "40")
 
     commands = [(c["intent"], c["start"]) for c in of(events, "command")]
     assert [c[0] for c in commands] == ["back_arched", "stop_point", "pause", "resume", "how_many"]
