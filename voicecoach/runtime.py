@@ -79,6 +79,7 @@ class Voice:
         self.counts = ClipCache(samplerate, voice=voice, rate=int(rate * COUNT_RATE_FACTOR), cache_dir=cache_dir)
         self.tick = tones.tick(samplerate)
         self._tones = tones
+        self._earcons: dict = {}
 
     def _cache(self, text: str):
         return self.counts if text.endswith("-one-thousand") else self.speech
@@ -87,7 +88,9 @@ class Voice:
         if kind == "tick":
             return self.tick
         if kind == "earcon":
-            return self._tones.earcon(text, self.samplerate)
+            if text not in self._earcons:
+                self._earcons[text] = self._tones.earcon(text, self.samplerate)
+            return self._earcons[text]
         return self._cache(text).get(text)
 
     def seconds(self, text: str) -> float:
