@@ -383,3 +383,18 @@ def test_any_commands_at_any_time_keep_the_session_sane(commands):
     assert len({(r.set, r.rep) for r in reps}) == len(reps)
     samples = [e.sample for e in events if isinstance(e, Cue)]
     assert all(s >= 0 for s in samples)
+
+
+def test_event_style_entry_and_runtime_notices():
+    from voicecoach.events import Tick
+
+    session = new(reps=1)
+    events = session.handle(Tick(SR))  # plans the first second
+    assert played(events)[0].sample == 0
+    # A runtime notice is said at the first gap in the program's speech, never over it.
+    events += session.say(P.NOT_SAVED, SR)
+    events += drive(session, 200)
+    (told,) = speech(events, P.NOT_SAVED)
+    assert_no_overlap(events)
+    with pytest.raises(TypeError):
+        session.handle(Rep(t=0.0, set=1, rep=1, counted=True))
