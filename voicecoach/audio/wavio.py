@@ -97,9 +97,10 @@ def _parse(data: bytes) -> tuple[np.ndarray, int]:
         samples = _pcm(body, width)
     elif tag == _FLOAT and width in (4, 8):
         usable = len(body) - len(body) % width
-        samples = np.frombuffer(body[:usable], dtype="<f4" if width == 4 else "<f8").astype(np.float32)
-        samples = np.nan_to_num(samples, nan=0.0, posinf=1.0, neginf=-1.0)
-        np.clip(samples, -1.0, 1.0, out=samples)
+        # Clip before narrowing: a damaged float64 file may hold values float32 cannot.
+        wide = np.frombuffer(body[:usable], dtype="<f4" if width == 4 else "<f8")
+        wide = np.clip(np.nan_to_num(wide, nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
+        samples = wide.astype(np.float32)
     else:
         raise _BadWav(f"unsupported encoding (format {tag}, {bits} bits)")
     frames = len(samples) // channels
