@@ -280,7 +280,7 @@ def main() -> int:
     if "idle_cpu" in serve:
         print(f"  idle, silent room   : CPU {serve['idle_cpu'] * 100:.1f}% of one core   target <= 5%   RSS {mb(serve.get('idle_rss'))}")
     if "noise_cpu" in serve:
-        print(f"  idle, steady noise  : CPU {serve['noise_cpu'] * 100:.1f}% of one core (pink noise at about -20 dBFS RMS)")
+        print(f"  idle, steady noise  : CPU {serve['noise_cpu'] * 100:.1f}% of one core (pink noise at about -30 dBFS RMS)")
     if "session_rss" in serve:
         print(f"  in a session        : RSS {mb(serve['session_rss'])}, peak {mb(serve.get('session_hwm'))}   target <= 200 MB")
     if not args.no_wheels:
