@@ -82,7 +82,8 @@ class Scheduler:
         self._now = 0
         self._ids = itertools.count(1)
         self._inbox: deque[tuple] = deque()
-        self._started: deque[tuple[int, int]] = deque()
+        # Bounded so that a caller who never drains it cannot grow memory for ever.
+        self._started: deque[tuple[int, int]] = deque(maxlen=1 << 16)
         self._pending: list[_Voice] = []  # heap by (at, cue_id)
         self._active: list[_Voice] = []
         fade = max(int(round(FADE_S * self.samplerate)), 2)
@@ -133,6 +134,7 @@ class Scheduler:
         """Drain and return ``(cue_id, sample)`` for cues that began since the last call.
 
         ``sample`` is the output sample where the clip's first sample was placed.
+        The last 65,536 starts are kept between calls.
         """
         out = []
         while True:
