@@ -296,7 +296,7 @@ class ClipCache:
             raw = int16_to_float(float_to_int16(trim(raw, raw_rate)))
             self.renders += 1
             try:
-                self.cache_dir.mkdir(parents=True, exist_ok=True)
+                _private_dirs(self.cache_dir)
                 fd, tmp = tempfile.mkstemp(suffix=".wav", dir=self.cache_dir)
                 os.close(fd)
                 write_wav(tmp, raw, raw_rate)
@@ -361,3 +361,18 @@ class ClipCache:
                     )
                 raise RuntimeError(f"espeak-ng failed: {detail}")
             return read_wav(out)
+
+
+def _private_dirs(folder: Path) -> None:
+    """Create ``folder`` and its missing parents as 0700.
+
+    Path.mkdir(parents=True) gives them the umask's mode: under umask 000 the
+    cache was world-writable, so another local user could have planted a clip
+    that the coach would then speak (found by tests/test_runtime_security.py).
+    """
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for d in reversed(missing):
+        d.mkdir(mode=0o700, exist_ok=True)
