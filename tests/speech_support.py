@@ -352,3 +352,45 @@ EVERYDAY = (
 )
 
 COUNT_WORDS = ("one one thousand", "two one thousand", "three one thousand", "four one thousand")
+
+
+WARMUP_CUES = (
+    "lie flat with your arms at your sides",
+    "press your lower back into the floor",
+    "keep your head on the floor",
+    "lift slowly towards vertical",
+    "pull your belly button in and up",
+    "only perfect reps count",
+    "the work is the lowering",
+)
+
+
+def coach_track(
+    *, warmup_s: float = 20.0, voice: str = "en-gb-x-rp", tail_s: float = 2.0, samplerate: int = SAMPLERATE
+) -> tuple[np.ndarray, list[float]]:
+    """What the speaker plays over one rep: ``warmup_s`` of instructions, the lift
+    and lower cues, then the count ("one one thousand" ... "four one thousand").
+
+    Returns (the output track, float32; the start time of each count phrase).
+    A warm-up is what a real session has before its first rep (the coach
+    explains the exercise), and what an echo canceller adapts on.
+    """
+    clips: list[tuple[float, np.ndarray]] = []
+    t = 0.3
+    i = 0
+    while t < warmup_s:
+        c = speak(WARMUP_CUES[i % len(WARMUP_CUES)], voice=voice, samplerate=samplerate)
+        clips.append((t, c))
+        t += len(c) / samplerate + 0.6
+        i += 1
+    for s in ("exhale and lift", "inhale and lower slowly"):
+        c = speak(s, voice=voice, samplerate=samplerate)
+        clips.append((t, c))
+        t += len(c) / samplerate + 0.5
+    starts = []
+    for w in COUNT_WORDS:
+        c = speak(w, voice=voice, samplerate=samplerate)
+        clips.append((t, c))
+        starts.append(t)
+        t += len(c) / samplerate + 0.15
+    return build_track(clips, t + tail_s, samplerate=samplerate), starts

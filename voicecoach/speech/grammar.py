@@ -209,6 +209,11 @@ def load_grammar(path: Path | str | None = None, *, model=None) -> Grammar:
             raise UserError(f"{where(header)}: intent {name!r}: phrases must be a non-empty list of strings")
         phrases = []
         for p in phrases_raw:
+            odd = [w for w in p.split() if re.search(r"[^A-Za-z'.,!?-]", w)]
+            if odd:
+                raise UserError(
+                    f"{where(p, header)}: intent {name!r}: bad word {odd[0]!r} (letters only; write numbers as words)"
+                )
             norm = normalise(p)
             if not norm:
                 raise UserError(f"{where(p, header)}: intent {name!r}: empty phrase {p!r}")

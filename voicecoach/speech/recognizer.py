@@ -42,11 +42,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from voicecoach.events import Heard
-from voicecoach.speech.echo import FRAME, EchoCanceller, EchoGate, aec_available
+from voicecoach.speech.echo import FRAME, EchoGate, FrontEnd, aec_available
 from voicecoach.speech.grammar import Grammar
 from voicecoach.speech.vocabulary import distractors
 
 UNK = "[unk]"
+_RING = 1000  # 10 s of 10 ms frames
 
 
 @dataclass
@@ -69,6 +70,11 @@ class RecognizerSettings:
     """Which :mod:`~voicecoach.speech.vocabulary` word sets the decoder may choose instead."""
     noise_suppression: int | None = 1
     """WebRTC noise suppression level 0-3 before decoding, or None for none."""
+    aec: str = "linear"
+    """``"linear"`` (keeps words spoken over the coach intact) or ``"webrtc"`` (AEC3)."""
+    echo_margin_db: float = -20.0
+    """A word heard while the coach talks counts only when the part of its power
+    that is not echo (as AEC3 judges it) is at least this many dB of the whole."""
     max_utterance_s: float = 8.0
     """Audio kept for the second pass; longer utterances are not confirmed."""
 
@@ -112,6 +118,11 @@ class CommandRecognizer:
         self._grammar_json = json.dumps(list(self.decoder_words))
         self._last_words = {p.split()[-1] for p in grammar.phrases}
         self._want_aec = echo_canceller and aec_available()
+        self._front = FrontEnd(
+            samplerate,
+            aec=self.settings.aec if self._want_aec else None,
+            noise_suppression=self.settings.noise_suppression,
+        )
         self._gate = EchoGate()
         self._rec = None
         self.trace: list[str] | None = None
@@ -123,8 +134,10 @@ class CommandRecognizer:
     def reset(self) -> None:
         """Forget everything heard so far (a new stream starts with the next block)."""
         self._rec = self._new_decoder()
-        self._aec: EchoCanceller | None = None
+        self._front.reset()
         self._gate.reset()
+        self._frame_pow = np.zeros(_RING)  # per 10 ms frame of decoded audio: its power
+        self._frame_echo = np.zeros(_RING)  # and the share of that power that is echo
         self._n_in = 0  # samples received
         self._n_dec = 0  # samples given to the decoder
         self._utt_start = 0  # decoder sample index where the current utterance began
@@ -151,29 +164,20 @@ class CommandRecognizer:
         block = _as_int16(samples)
         if len(block) == 0:
             return []
-        if self._aec is None and self.settings.noise_suppression is not None and aec_available():
-            self._aec = EchoCanceller(self.samplerate, noise_suppression=self.settings.noise_suppression)
         self._anchors.append((self._n_in, float(start)))
         self._n_in += len(block)
         if reference is not None:
             reference = np.asarray(reference, dtype=np.float32).reshape(-1)
             if not self._want_aec:
                 self._gate.update(reference, float(start), self.samplerate)
-            elif self._aec is None:
-                self._aec = EchoCanceller(self.samplerate, noise_suppression=self.settings.noise_suppression)
-                # Samples already decoded had no echo path set up: keep the
-                # canceller aligned with the stream from here on.
-        if self._aec is not None:
-            clean = self._aec.process(block, reference)
-        else:
-            clean = block
-        return self._decode(clean)
+                reference = None
+        clean, echo = self._front.process(block, reference)
+        return self._decode(clean, echo)
 
     def finish(self) -> list[Heard]:
         """Flush at the end of input: decode what is buffered and finalise."""
-        out: list[Heard] = []
-        if self._aec is not None:
-            out += self._decode(self._aec.flush())
+        rest = self._front.flush()
+        out = self._decode(rest, np.zeros(0)) if len(rest) else []
         out += self._evaluate(json.loads(self._rec.FinalResult()))
         self._new_utterance()
         return out
@@ -196,10 +200,10 @@ class CommandRecognizer:
             best = self._anchors[0] if self._anchors else (0, 0.0)
         return best[1] + (n - best[0]) / self.samplerate
 
-    def _decode(self, clean: np.ndarray) -> list[Heard]:
+    def _decode(self, clean: np.ndarray, echo: np.ndarray) -> list[Heard]:
         if len(clean) == 0:
             return []
-        self._track_energy(clean)
+        self._track_energy(clean, echo)
         self._keep_audio(clean)
         self._n_dec += len(clean)
         out: list[Heard] = []
@@ -242,7 +246,7 @@ class CommandRecognizer:
             self._audio_len -= len(first)
             self._audio_start += len(first)
 
-    def _track_energy(self, clean: np.ndarray) -> None:
+    def _track_energy(self, clean: np.ndarray, echo: np.ndarray) -> None:
         x = np.concatenate([self._vad_rest, clean.astype(np.float32) / 32768.0])
         n = len(x) // FRAME
         self._vad_rest = x[n * FRAME :]
@@ -250,7 +254,14 @@ class CommandRecognizer:
             return
         frames = x[: n * FRAME].reshape(n, FRAME)
         frames = frames - frames.mean(axis=1, keepdims=True)  # DC offset is not sound
-        db = 10 * np.log10(np.mean(frames.astype(np.float64) ** 2, axis=1) + 1e-10)
+        power = np.mean(frames.astype(np.float64) ** 2, axis=1)
+        first = (self._n_dec + len(clean) - len(self._vad_rest)) // FRAME - n  # frame number of frames[0]
+        idx = (first + np.arange(n)) % _RING
+        self._frame_pow[idx] = power
+        e = np.zeros(n)
+        e[: min(n, len(echo))] = echo[:n]
+        self._frame_echo[idx] = e
+        db = 10 * np.log10(power + 1e-10)
         base = self._n_dec + len(clean) - len(self._vad_rest) - n * FRAME
         floor = self._floor_db
         rise = 2.0 * FRAME / self.samplerate  # dB per frame: the floor climbs 2 dB/s
@@ -272,12 +283,19 @@ class CommandRecognizer:
             self.trace.append(" ".join(f"{w['word']}:{w.get('conf', 0):.2f}" for w in words))
         if not words:
             return []
-        groups: list[list[dict]] = [[words[0]]]
-        for w in words[1:]:
-            if w["start"] - groups[-1][-1]["end"] >= self.settings.split_gap_s:
-                groups.append([w])
-            else:
-                groups[-1].append(w)
+        # Words the echo estimate explains (what is left of the coach's voice
+        # after cancellation) separate utterances, like a pause does.
+        groups: list[list[dict]] = [[]]
+        for w in words:
+            s_n = int(round(w["start"] * self.samplerate))
+            e_n = int(round(w["end"] * self.samplerate))
+            if not self._louder_than_echo(s_n, e_n):
+                groups.append([])
+                continue
+            if groups[-1] and w["start"] - groups[-1][-1]["end"] >= self.settings.split_gap_s:
+                groups.append([])
+            groups[-1].append(w)
+        groups = [g for g in groups if g]
         emitted = self._time_of(self._n_dec)
         out = []
         for g in groups:
@@ -305,6 +323,8 @@ class CommandRecognizer:
         start, end = self._time_of(start_n), self._time_of(end_n)
         if self._gate.overlaps(start, end):
             return None
+        if not self._louder_than_echo(start_n, end_n):
+            return None
         if self.settings.verify and not self._verified(rest, start_n, end_n):
             return None
         return Heard(
@@ -316,6 +336,19 @@ class CommandRecognizer:
             emitted=round(emitted, 3),
             confidence=round(conf, 3),
         )
+
+    def _louder_than_echo(self, start_n: int, end_n: int) -> bool:
+        """False when most of the power over these samples is the coach's echo."""
+        a, b = start_n // FRAME, max(start_n // FRAME + 1, end_n // FRAME)
+        if b - a >= _RING or a < self._n_dec // FRAME - _RING:
+            return True  # older than what is kept: no evidence either way
+        idx = np.arange(a, b) % _RING
+        share = self._frame_echo[idx]
+        if not np.any(share > 0):
+            return True
+        power = self._frame_pow[idx] + 1e-12
+        near = float(np.sum(power * (1.0 - share)) / np.sum(power))
+        return 10 * np.log10(near + 1e-12) >= self.settings.echo_margin_db
 
     def _verified(self, phrase_words: list[str], start_n: int, end_n: int) -> bool:
         """Open-vocabulary decode of the candidate's audio must contain the phrase words."""

@@ -1,0 +1,118 @@
+"""The command grammar file: loading, checking against the model, matching phrases."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from voicecoach.errors import UserError
+from voicecoach.speech.grammar import load_grammar
+
+REQUIRED = {
+    "stop_point": ("mark", "stop point"),
+    "back_arched": ("mark", "back arched"),
+    "good_rep": ("mark", "good rep"),
+    "doming": ("mark", "doming"),
+    "pause": ("control", "pause"),
+    "resume": ("control", "resume"),
+    "next_set": ("control", "next set"),
+    "stop_workout": ("control", "stop workout"),
+    "how_many": ("control", "how many"),
+    "slower": ("control", "slower"),
+    "faster": ("control", "faster"),
+    "repeat": ("control", "repeat"),
+    "help": ("control", "what can i say"),
+    "start_workout": ("control", "start workout"),
+}
+
+
+def test_shipped_grammar_has_every_required_intent_and_every_word_is_known(vosk_model):
+    g = load_grammar(model=vosk_model)
+    names = {i.name: i for i in g.intents}
+    for name, (kind, phrase) in REQUIRED.items():
+        assert names[name].kind == kind
+        assert phrase in names[name].phrases
+        assert g.intent_of(phrase).name == name
+    assert g.intent_of("continue").name == "resume"
+    assert g.intent_of("help").name == "help"
+
+
+def test_fillers_before_a_phrase_count_but_other_words_do_not():
+    g = load_grammar()
+    assert g.intent_of("okay stop point").name == "stop_point"
+    assert g.intent_of("uh back arched").name == "back_arched"
+    assert g.intent_of("my back arched").name == "back_arched"
+    assert g.intent_of("Okay, um, doming!").name == "doming"
+    assert g.intent_of("find your stop point") is None
+    assert g.intent_of("stop point please") is None
+    assert g.intent_of("okay") is None
+    assert g.intent_of("") is None
+    assert g.intent_of("okay uh um stop point") is None  # at most two fillers
+
+
+def test_sounds_like_maps_both_ways():
+    g = load_grammar()
+    assert g.to_model("doming") == "doe ming"
+    assert g.to_display("uh doe ming") == "uh doming"
+    assert g.intent_of("doe ming").name == "doming"
+    assert "doe ming" in g.phrases
+
+
+def _write(tmp_path, text):
+    p = tmp_path / "g.toml"
+    p.write_text(text)
+    return p
+
+
+def test_a_word_missing_from_the_model_names_file_line_and_word(tmp_path, vosk_model):
+    p = _write(
+        tmp_path,
+        'fillers = ["okay"]\n\n[intents.pause]\nkind = "control"\nphrases = ["pause"]\n\n'
+        '[intents.odd]\nkind = "mark"\nphrases = ["stop", "flurbzat now"]\n',
+    )
+    with pytest.raises(UserError) as err:
+        load_grammar(p, model=vosk_model)
+    msg = str(err.value)
+    assert f"{p}:9:" in msg and "'flurbzat'" in msg and "vocabulary" in msg
+    assert "\n" not in msg
+
+
+def test_a_missing_sounds_like_spelling_is_reported_too(tmp_path, vosk_model):
+    p = _write(tmp_path, '[sounds_like]\ndoming = "doe flurbzat"\n\n[intents.d]\nkind = "mark"\nphrases = ["doming"]\n')
+    with pytest.raises(UserError, match=re.escape(f"{p}:2:") + ".*'flurbzat'"):
+        load_grammar(p, model=vosk_model)
+
+
+@pytest.mark.parametrize(
+    "text, pattern",
+    [
+        ("", "no intents"),
+        ("# only a comment\n", "no intents"),
+        ("fillers = [\n", "malformed"),
+        ("[intents.x]\nkind = 'mark'\nphrases = [\n", "malformed"),
+        ("[intents.x]\nkind = 'other'\nphrases = ['pause']\n", r":2: intent 'x': kind must be"),
+        ("[intents.x]\nkind = 'mark'\nphrases = []\n", "phrases must be a non-empty list"),
+        ("[intents.x]\nkind = 'mark'\nphrases = ['stop 2 point']\n", "bad word"),
+        ("[intents.x]\nkind = 'mark'\nphrases = ['pause']\n[intents.y]\nkind = 'control'\nphrases = ['pause']\n", "in both"),
+        ("colour = 1\n[intents.x]\nkind = 'mark'\nphrases = ['pause']\n", ":1: unknown key 'colour'"),
+        ("[intents.x]\nkind = 'mark'\nphrases = ['pause']\nweight = 2\n", ":4: intent 'x': unknown key 'weight'"),
+    ],
+)
+def test_bad_grammar_files_are_one_clear_line(tmp_path, text, pattern):
+    p = _write(tmp_path, text)
+    with pytest.raises(UserError) as err:
+        load_grammar(p)
+    msg = str(err.value)
+    assert msg.startswith(str(p))
+    assert re.search(pattern, msg), msg
+    assert "\n" not in msg
+
+
+def test_missing_and_unreadable_files(tmp_path):
+    with pytest.raises(UserError, match="not found"):
+        load_grammar(tmp_path / "nope.toml")
+    p = tmp_path / "bin.toml"
+    p.write_bytes(b"\xff\xfe\x00garbage")
+    with pytest.raises(UserError, match=str(p)):
+        load_grammar(p)

@@ -1,0 +1,233 @@
+"""CommandRecognizer on the real small English model with real espeak-ng speech.
+
+Every clip is streamed in 50 ms blocks, as the microphone would deliver it.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.speech_support import (
+    COACH_CUES,
+    EVERYDAY,
+    breathing_noise,
+    build_track,
+    coach_track,
+    echo_of,
+    hum_noise,
+    pink_noise,
+    speak,
+    speech_bounds,
+    to_int16,
+    write_wav,
+)
+from voicecoach.events import Heard
+from voicecoach.speech.grammar import load_grammar
+from voicecoach.speech.recognizer import CommandRecognizer
+
+SR = 16000
+BLOCK = 800  # 50 ms
+
+PHRASES = [
+    ("stop point", "stop_point"),
+    ("back arched", "back_arched"),
+    ("good rep", "good_rep"),
+    ("doming", "doming"),
+    ("pause", "pause"),
+    ("resume", "resume"),
+    ("continue", "resume"),
+    ("next set", "next_set"),
+    ("stop workout", "stop_workout"),
+    ("how many", "how_many"),
+    ("slower", "slower"),
+    ("faster", "faster"),
+    ("repeat", "repeat"),
+    ("help", "help"),
+    ("what can I say", "help"),
+    ("start workout", "start_workout"),
+]
+
+
+@pytest.fixture(scope="module")
+def rec(vosk_model) -> CommandRecognizer:
+    return CommandRecognizer(vosk_model, load_grammar(model=vosk_model))
+
+
+def run(rec: CommandRecognizer, mic: np.ndarray, reference: np.ndarray | None = None, t0: float = 0.0) -> list[Heard]:
+    rec.reset()
+    pcm = to_int16(mic) if mic.dtype != np.int16 else mic
+    out: list[Heard] = []
+    for i in range(0, len(pcm), BLOCK):
+        ref = None if reference is None else reference[i : i + BLOCK]
+        out += rec.feed(pcm[i : i + BLOCK], t0 + i / SR, ref)
+    return out + rec.finish()
+
+
+def placed(text: str, at: float = 1.0, tail: float = 1.5, **voice) -> tuple[np.ndarray, float, float]:
+    clip = speak(text, **voice)
+    b0, b1 = speech_bounds(clip)
+    return build_track([(at, clip)], at + len(clip) / SR + tail), at + b0, at + b1
+
+
+@pytest.mark.parametrize("voice", ["en-us", "en-gb-x-rp"])
+@pytest.mark.parametrize("text, intent", PHRASES)
+def test_every_required_phrase_is_heard_once_with_its_timing(rec, text, intent, voice):
+    audio, start, end = placed(text, voice=voice)
+    heard = run(rec, audio, t0=10.0)
+    assert [h.intent for h in heard] == [intent], heard
+    h = heard[0]
+    assert h.kind == ("mark" if intent in {"stop_point", "back_arched", "good_rep", "doming"} else "control")
+    # Word times are on the mic timeline (t0 = 10 s), close to where espeak spoke.
+    assert abs(h.start - (10.0 + start)) < 0.3
+    assert abs(h.end - (10.0 + end)) < 0.3
+    assert h.emitted >= h.end
+    assert 0.0 < h.confidence <= 1.0
+    assert h.text == rec.grammar.to_display(h.text)
+
+
+@pytest.mark.parametrize(
+    "text, intent",
+    [("okay stop point", "stop_point"), ("uh back arched", "back_arched"), ("my back arched", "back_arched"), ("okay good rep", "good_rep")],
+)
+def test_fillers_before_a_mark_count_as_that_mark(rec, text, intent):
+    audio, _, _ = placed(text, voice="en-us")
+    assert [h.intent for h in run(rec, audio)] == [intent]
+
+
+@pytest.mark.parametrize("voice", ["en-us", "en-gb-x-rp"])
+def test_coach_cues_and_everyday_sentences_are_not_commands(rec, voice):
+    sentences = [s for s in COACH_CUES + EVERYDAY]
+    gap = 1.0
+    t = 0.5
+    placements = []
+    for s in sentences:
+        clip = speak(s, voice=voice)
+        placements.append((t, clip))
+        t += len(clip) / SR + gap
+    track = build_track(placements, t + 1.0)
+    heard = run(rec, track)
+    assert heard == []
+
+
+@pytest.mark.parametrize("maker", [pink_noise, breathing_noise, hum_noise], ids=["pink", "breathing", "hum"])
+@pytest.mark.parametrize("level", [0.02, 0.3])
+def test_noise_alone_is_not_a_command(rec, maker, level):
+    assert run(rec, maker(15.0, seed=7) * level) == []
+
+
+def test_silence_clipping_and_dc_offset(rec):
+    assert run(rec, np.zeros(SR * 5, np.float32)) == []
+    assert run(rec, np.zeros(SR * 5, np.int16)) == []
+    audio, _, _ = placed("stop point")
+    # Hard clipping (gain 6 into the rails) and a large DC offset: no crash,
+    # and the command still comes through.
+    clipped = np.clip(audio * 6.0, -1.0, 1.0)
+    assert [h.intent for h in run(rec, clipped)] == ["stop_point"]
+    assert [h.intent for h in run(rec, np.clip(audio * 0.6 + 0.3, -1, 1))] == ["stop_point"]
+    # Full-scale square wave: rubbish in, nothing out.
+    square = np.sign(np.sin(2 * np.pi * 200 * np.arange(SR * 3) / SR)).astype(np.float32)
+    assert run(rec, square) == []
+
+
+def test_blocks_of_any_size_and_float_input(rec):
+    audio, _, _ = placed("next set")
+    pcm = to_int16(audio)
+    for block in (320, 1600, 1234):
+        rec.reset()
+        out = []
+        for i in range(0, len(pcm), block):
+            out += rec.feed(pcm[i : i + block], i / SR)
+        out += rec.finish()
+        assert [h.intent for h in out] == ["next_set"], block
+    rec.reset()
+    out = rec.feed(audio, 0.0) + rec.finish()  # float32 [-1, 1] is accepted too
+    assert [h.intent for h in out] == ["next_set"]
+
+
+def test_the_coachs_own_voice_through_the_room_is_never_a_command(rec):
+    # Every cue the coach says (some contain command words: "find your stop
+    # point", "good. next rep"), played from the first second, before any
+    # canceller has adapted, and the counting after a warm-up.
+    t, clips = 0.2, []
+    for c in COACH_CUES:
+        clip = speak(c, voice="en-gb-x-rp")
+        clips.append((t, clip))
+        t += len(clip) / SR + 0.4
+    cues = build_track(clips, t + 1.0)
+    counting, _ = coach_track(warmup_s=10.0)
+    for played in (cues, counting):
+        mic = echo_of(played, gain=0.5, delay_ms=40) + pink_noise(len(played) / SR, seed=3)[: len(played)] * 0.003
+        assert run(rec, mic, reference=played) == []
+
+
+@pytest.mark.parametrize("offset", [0.2, 0.9])
+@pytest.mark.parametrize("text, intent", [("stop point", "stop_point"), ("back arched", "back_arched")])
+def test_barge_in_a_mark_spoken_over_the_count_is_heard(rec, text, intent, offset):
+    played, starts = coach_track(warmup_s=20.0)
+    user = speak(text, voice="en-us")
+    at = starts[1] + offset  # in the middle of the count
+    mic = echo_of(played, gain=0.5, delay_ms=40) + build_track([(at, user)], len(played) / SR)
+    heard = run(rec, np.clip(mic, -1, 1), reference=played)
+    assert [h.intent for h in heard] == [intent], heard
+    assert abs(heard[0].start - at) < 0.4
+
+
+def test_without_echo_cancellation_the_gate_drops_what_overlaps_the_coach(vosk_model):
+    # The fallback when pywebrtc-audio is missing: deaf while the coach talks,
+    # so nothing from the echo, and a command in the clear still counts.
+    rec = CommandRecognizer(vosk_model, load_grammar(model=vosk_model), echo_canceller=False)
+    played, starts = coach_track(warmup_s=5.0)
+    user = speak("stop point", voice="en-us")
+    end = len(played) / SR
+    played = np.concatenate([played, np.zeros(3 * SR, np.float32)])
+    mic = echo_of(played, gain=0.5, delay_ms=40) + build_track([(end + 0.5, user)], len(played) / SR)
+    heard = run(rec, np.clip(mic, -1, 1), reference=played)
+    assert [h.intent for h in heard] == ["stop_point"]
+
+
+def test_long_input_keeps_memory_bounded(rec):
+    # A minute of talk and breathing with no command: internal buffers stay small.
+    rec.reset()
+    talk = build_track([(i * 4.0, speak(EVERYDAY[i % len(EVERYDAY)])) for i in range(15)], 60.0)
+    mic = to_int16(talk + breathing_noise(60.0, seed=2) * 0.05)
+    heard = []
+    for i in range(0, len(mic), BLOCK):
+        heard += rec.feed(mic[i : i + BLOCK], i / SR)
+    assert heard == []
+    assert rec._audio_len <= rec.settings.max_utterance_s * SR + BLOCK
+    assert len(rec._anchors) <= rec._anchors.maxlen
+
+
+def test_cli_prints_one_json_line_per_command_and_goes_on_after_a_bad_file(tmp_path, cli):
+    a = build_track([(1.0, speak("stop point")), (3.5, speak("next set", voice="en-us+f2"))], 6.0)
+    good = tmp_path / "good.wav"
+    write_wav(good, a)
+    # 44.1 kHz stereo: converted on the way in.
+    import soxr
+
+    b = soxr.resample(a, SR, 44100).astype(np.float32)
+    stereo = tmp_path / "stereo.wav"
+    write_wav(stereo, np.stack([b, b * 0.5], axis=1).reshape(-1), 44100, channels=2)
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    proc = cli("recognize", str(good), str(bad), str(stereo), "--json")
+    assert proc.returncode != 0
+    assert str(bad) in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert [(r["file"], r["intent"]) for r in rows] == [
+        (str(good), "stop_point"),
+        (str(good), "next_set"),
+        (str(stereo), "stop_point"),
+        (str(stereo), "next_set"),
+    ]
+    for r in rows:
+        assert set(r) == {"file", "intent", "text", "start", "end", "emitted", "confidence"}
+        assert r["start"] < r["end"] <= r["emitted"]
+    assert abs(rows[0]["start"] - 1.0) < 0.3
+    plain = cli("recognize", str(good))
+    assert plain.returncode == 0
+    assert "stop_point" in plain.stdout and "next_set" in plain.stdout
