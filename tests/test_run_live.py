@@ -1,14 +1,16 @@
 """``voicecoach run`` live: real PortAudio streams through PulseAudio null sinks.
 
-The coach runs as its own process with its speaker on a private null sink and
-its microphone on the monitor of a second private sink, the "room". When the
+The coach runs as its own process; its speaker and the person both play into
+a private null sink, the "room", and its microphone is that room's monitor, so
+it hears itself as well as the person (the echo path of a real room). When the
 coach starts the rest between sets, the test plays "stop workout" (real
-espeak-ng speech) into the room and expects the workout to end on it.
+espeak-ng speech) into the room and expects the workout to end on it, and
+nothing the coach said before to have been taken for a command.
 
-Private sinks (loaded here, unloaded after) keep other tests that use the
+A private sink (loaded here, unloaded after) keeps other tests that use the
 shared ``coach``/``room`` sinks at the same time out of this microphone. The
 command is spoken during the rest, when the coach is silent, so that this
-tests the live loop rather than barge-in (covered by the recognizer's tests).
+tests the live loop rather than barge-in (covered by the simulate tests).
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ def read_events(path: Path) -> list[dict]:
 @pytest.mark.model
 def test_run_hears_stop_workout_spoken_into_the_room(tmp_path, pulse, model_path):
     tag = f"vc5_{os.getpid()}"
-    modules = [load_sink(f"{tag}_speaker"), load_sink(f"{tag}_room")]
+    modules = [load_sink(f"{tag}_room")]
     proc = None
     try:
         config = tmp_path / "live.toml"
@@ -59,7 +61,7 @@ def test_run_hears_stop_workout_spoken_into_the_room(tmp_path, pulse, model_path
         db, ev = tmp_path / "history.db", tmp_path / "live.jsonl"
         command = tmp_path / "stop.wav"
         write_wav(command, speak("stop workout", voice="en-us", speed=150))
-        env = dict(os.environ, PULSE_SINK=f"{tag}_speaker", PULSE_SOURCE=f"{tag}_room.monitor")
+        env = dict(os.environ, PULSE_SINK=f"{tag}_room", PULSE_SOURCE=f"{tag}_room.monitor")
         proc = subprocess.Popen(
             [sys.executable, "-m", "voicecoach", "run", "--config", str(config), "--db", str(db),
              "--events", str(ev)],
