@@ -250,7 +250,11 @@ def test_a_headset_that_vanishes_mid_session_is_recovered_and_no_rep_is_lost(sin
 
     for k, v in sinks.env().items():
         monkeypatch.setenv(k, v)
-    cfg = config_mod.validate({"program": {"sets": 1, "reps": 3, "warmup": False, "rest_s": 10.0, "lift_s": 1.0}})
+    # The shortest session that has reps before and after the loss: fast speech, the
+    # variation with the shortest setup talk.
+    cfg = config_mod.validate({"program": {"sets": 1, "reps": 3, "warmup": False, "rest_s": 10.0, "lift_s": 1.0,
+                                           "variation": "hanging"},
+                               "speech": {"rate": 300}})
     unplugged = {"attempts_left": 0}
 
     def open_io(use_input):
