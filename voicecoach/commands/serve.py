@@ -68,10 +68,14 @@ class Server:
 
         self.args = args
         self.notifier = Notifier()
+        interval = self.notifier.watchdog_interval
         self.guard = None
         self.mic = None
         self.turns = 0
-        self.watchdog = Watchdog(self.notifier, progress=self._turns)
+        # Pings stop when the loop has not turned for 80% of WatchdogSec: slow
+        # steps (a session preparing its clips on a Pi) are not hangs.
+        self.watchdog = Watchdog(self.notifier, progress=self._turns,
+                                 stale_after=interval * 1.6 if interval else None)
         self.sessions = 0
         self._config = None
         self._config_key = None
@@ -143,6 +147,7 @@ class Server:
         while True:
             cfg = self.config()
             grammar = self.grammar(model, cfg)
+            self.warm_clips(cfg)
             heard = self.wait_for_wake(model, grammar, cfg)
             if heard is None:
                 log("no wake phrase heard; exiting (--idle-exit)")
@@ -214,6 +219,36 @@ class Server:
             attempt += 1
             refresh_devices()
         return None
+
+    def warm_clips(self, cfg: dict) -> None:
+        """Render the program's phrases into the clip cache in the background while waiting,
+        so that a session starts with a warm cache (seconds saved on a Pi, every time the
+        config's voice, rate or program changes)."""
+        import threading
+
+        key = (repr(cfg["speech"]), repr(cfg["program"]))
+        if key == getattr(self, "_warmed", None):
+            return
+        self._warmed = key
+
+        def work() -> None:
+            from voicecoach import runtime
+            from voicecoach.coach import program as P
+
+            t0 = time.monotonic()
+            try:
+                # The disk cache keeps espeak-ng's own renders, whatever the output rate.
+                voice = runtime.Voice(22050, cfg["speech"])
+                try:
+                    phrases = P.phrases(cfg["program"])
+                    voice.prepare(phrases)
+                finally:
+                    voice.close()
+                log(f"{len(phrases)} cue phrases ready in the clip cache ({time.monotonic() - t0:.1f} s)")
+            except Exception as err:  # only a head start: the session renders what is missing
+                log(f"could not prepare the cue phrases ahead: {err}")
+
+        threading.Thread(target=work, name="voicecoach-warm-clips", daemon=True).start()
 
     def _sleep(self, seconds: float) -> None:
         """Sleep, keeping the watchdog fed (waiting for a device is not a hang)."""
