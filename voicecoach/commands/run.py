@@ -28,7 +28,7 @@ def main(args: argparse.Namespace) -> int:
     from voicecoach import runtime
     from voicecoach.audio.streams import LiveIO
     from voicecoach.errors import UserError
-    from voicecoach.events import Notice, SessionSummary
+    from voicecoach.events import Command, Notice, Rep, SessionSummary, SetSummary
 
     cfg = runtime.load_config(args.config)
     audio = cfg["audio"]
@@ -54,6 +54,14 @@ def main(args: argparse.Namespace) -> int:
     def show(event) -> None:
         if isinstance(event, Notice) and event.level != "info":
             runtime.stderr_notice(event.text)
+        elif isinstance(event, Command):
+            print(f"heard: {event.text}", flush=True)
+        elif isinstance(event, Rep):
+            marks = f" ({', '.join(m.replace('_', ' ') for m in event.marks)})" if event.marks else ""
+            print(f"set {event.set} rep {event.rep}: {'counted' if event.counted else 'not counted'}{marks}",
+                  flush=True)
+        elif isinstance(event, SetSummary):
+            print(f"set {event.set}: {event.counted} of {event.attempted} counted", flush=True)
         elif isinstance(event, SessionSummary):
             print(f"{event.status}: {event.counted} of {event.attempted} counted", flush=True)
 
