@@ -181,8 +181,13 @@ def test_serve_starts_a_session_on_spoken_start_workout(sinks, model_path, tmp_p
         out = Lines(proc.stderr)
         out.wait_for("listening for 'start workout'", 60)
         sinks.say("hello there", tmp_path)  # not the wake phrase: nothing happens
+        speaker = subprocess.Popen(["parecord", f"--device={sinks.out}.monitor", "--rate=16000", "--channels=1",
+                                    "--format=s16le", "--file-format=wav", str(tmp_path / "speaker.wav")])
         sinks.say("start workout", tmp_path)
         out.wait_for("heard 'start workout'", 15)
+        time.sleep(1.5)
+        speaker.terminate()
+        speaker.wait(timeout=10)
         # The person says "stop workout" until it is acted on: said while the coach
         # itself is talking it may be missed (barge-in is the recognizer's own test).
         for attempt in range(8):
@@ -200,6 +205,14 @@ def test_serve_starts_a_session_on_spoken_start_workout(sinks, model_path, tmp_p
             proc.kill()
             proc.wait()
     assert not any("hello" in line for line in lines)
+    # the chime (a bell-like 1318.5 Hz note first) reached the speaker after the wake phrase
+    from voicecoach.audio.wavio import read_wav
+    from voicecoach.doctor import _band_db
+
+    played, rate = read_wav(tmp_path / "speaker.wav")
+    band, _ = _band_db(played, rate, 1318.5)
+    # (the chime peaks at about -12 dBFS there; speech at full scale stays under -20)
+    assert band.max() > -16, f"no chime on the speaker (1318.5 Hz peak {band.max():.0f} dBFS)"
     time.sleep(0.3)
     notify.close()
     assert any(m.startswith("READY=1") for m in messages), messages
