@@ -149,6 +149,40 @@ class Lines:
         return self.lines
 
 
+class _Recorder:
+    """Records a PulseAudio source from this process (sounddevice on the ALSA pulse device)."""
+
+    RATE = 16000
+
+    def __init__(self, source: str):
+        import sounddevice as sd
+
+        self.chunks: list[np.ndarray] = []
+        saved = os.environ.get("PULSE_SOURCE")
+        os.environ["PULSE_SOURCE"] = source  # read by the pulse plugin when the stream opens
+        try:
+            self.stream = sd.InputStream(device="pulse" if _has_device("pulse") else None, samplerate=self.RATE,
+                                         channels=1, dtype="float32",
+                                         callback=lambda data, frames, t, status: self.chunks.append(data[:, 0].copy()))
+            self.stream.start()
+        finally:
+            if saved is None:
+                os.environ.pop("PULSE_SOURCE", None)
+            else:
+                os.environ["PULSE_SOURCE"] = saved
+
+    def stop(self) -> np.ndarray:
+        self.stream.stop()
+        self.stream.close()
+        return np.concatenate(self.chunks) if self.chunks else np.zeros(0, np.float32)
+
+
+def _has_device(name: str) -> bool:
+    import sounddevice as sd
+
+    return any(d["name"] == name and d["max_input_channels"] > 0 for d in sd.query_devices())
+
+
 # --- live: serve ---------------------------------------------------------------------------------
 
 
@@ -181,13 +215,11 @@ def test_serve_starts_a_session_on_spoken_start_workout(sinks, model_path, tmp_p
         out = Lines(proc.stderr)
         out.wait_for("listening for 'start workout'", 60)
         sinks.say("hello there", tmp_path)  # not the wake phrase: nothing happens
-        speaker = subprocess.Popen(["parecord", f"--device={sinks.out}.monitor", "--rate=16000", "--channels=1",
-                                    "--format=s16le", "--file-format=wav", str(tmp_path / "speaker.wav")])
+        speaker = _Recorder(f"{sinks.out}.monitor")  # what the coach's speaker plays
         sinks.say("start workout", tmp_path)
         out.wait_for("heard 'start workout'", 15)
         time.sleep(1.5)
-        speaker.terminate()
-        speaker.wait(timeout=10)
+        played = speaker.stop()
         # The person says "stop workout" until it is acted on: said while the coach
         # itself is talking it may be missed (barge-in is the recognizer's own test).
         for attempt in range(8):
@@ -206,13 +238,12 @@ def test_serve_starts_a_session_on_spoken_start_workout(sinks, model_path, tmp_p
             proc.wait()
     assert not any("hello" in line for line in lines)
     # the chime (a bell-like 1318.5 Hz note first) reached the speaker after the wake phrase
-    from voicecoach.audio.wavio import read_wav
     from voicecoach.doctor import _band_db
 
-    played, rate = read_wav(tmp_path / "speaker.wav")
+    rate = _Recorder.RATE
     band, _ = _band_db(played, rate, 1318.5)
     # (the chime peaks at about -12 dBFS there; speech at full scale stays under -20)
-    assert band.max() > -16, f"no chime on the speaker (1318.5 Hz peak {band.max():.0f} dBFS)"
+    assert band.max() > -16, f"no chime on the speaker (1318.5 Hz peak {band.max():.0f} dBFS, {len(played) / rate:.1f} s)"
     time.sleep(0.3)
     notify.close()
     assert any(m.startswith("READY=1") for m in messages), messages
