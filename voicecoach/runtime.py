@@ -76,7 +76,9 @@ class Voice:
         rate = int(speech_cfg.get("rate", 160))
         voice = speech_cfg.get("voice", "")
         self.speech = ClipCache(samplerate, voice=voice, rate=rate, cache_dir=cache_dir)
-        self.counts = ClipCache(samplerate, voice=voice, rate=int(rate * COUNT_RATE_FACTOR), cache_dir=cache_dir)
+        # espeak-ng's fastest rate is about 450 words a minute.
+        count_rate = min(int(rate * COUNT_RATE_FACTOR), 450)
+        self.counts = ClipCache(samplerate, voice=voice, rate=count_rate, cache_dir=cache_dir)
         self.tick = tones.tick(samplerate)
         self._tones = tones
         self._earcons: dict = {}
