@@ -398,3 +398,13 @@ def test_event_style_entry_and_runtime_notices():
     assert_no_overlap(events)
     with pytest.raises(TypeError):
         session.handle(Rep(t=0.0, set=1, rep=1, counted=True))
+
+
+def test_a_mark_said_twice_counts_once():
+    starts = rep_starts(drive(new(), 200))
+    at = starts[1] / SR + 4.0
+    events = drive(new(), 200, [heard("back_arched", at), heard("back_arched", at + 1.0)])
+    assert of_type(events, Rep)[1].marks == ("back_arched",)
+    assert len(speech(events, P.NOT_COUNTED)) == 1
+    assert [c.text for c in played(events) if c.kind == "earcon"] == ["mark", "mark"]
+    assert of_type(events, SetSummary)[0].marks == {"back_arched": 1}

@@ -630,12 +630,15 @@ class Session:
             reached = (min(at, rep.lower_end) - rep.lower_start) / span
             self.floor = round(min(1.0, max(FLOOR_MIN, reached)), 3)
             rep.stop_point = self.floor
-            rep.marks.append("stop_point")
+            if "stop_point" not in rep.marks:
+                rep.marks.append("stop_point")
             self._earcon("mark", now)
             return
-        rep.marks.append(heard.intent)
         self._earcon("mark", now)
-        if heard.intent == "back_arched" and not rep.practice and rep.marks.count("back_arched") == 1:
+        if heard.intent in rep.marks:
+            return  # said again (perhaps unsure it was heard): the earcon is the answer
+        rep.marks.append(heard.intent)
+        if heard.intent == "back_arched" and not rep.practice:
             if "doming" not in rep.marks:
                 self._reply(P.NOT_COUNTED, now)
         elif heard.intent == "doming":
