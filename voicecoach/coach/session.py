@@ -413,7 +413,8 @@ class Session:
         out.append(command)
         if self._closed or (self.end_sample is not None and heard.intent != "how_many"):
             out.append(Notice(self._sec(now), f"workout over; ignored {heard.intent!r}"))
-        elif heard.intent in MARKS:
+        elif heard.intent in MARKS or heard.kind == "mark":
+            # A mark added to the grammar by the user is kept on the rep like "good rep".
             self._mark(heard, now, out)
         else:
             handler = getattr(self, f"_on_{heard.intent}", None)
