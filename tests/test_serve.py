@@ -399,6 +399,37 @@ def test_a_microphone_that_vanishes_keeps_the_speaker_going_and_comes_back(sinks
     assert any("microphone" in text for text in said)
 
 
+def test_no_microphone_at_all_means_cue_only_and_saying_so(pulse, monkeypatch):
+    from voicecoach.audio.clips import Clip
+    from voicecoach.audio.scheduler import Scheduler
+    from voicecoach.resilient import ResilientIO
+
+    monkeypatch.setenv("PULSE_SOURCE", f"no_such_source_{uuid.uuid4().hex[:6]}")  # no microphone anywhere
+    said = []
+    guard = ResilientIO({})
+    guard.say = lambda text: said.append(text) or Clip(np.zeros(100, np.float32), guard.samplerate, text)
+    assert guard.cue_only and [s.action for s in guard.steps] == ["cue_only"]
+    assert guard.wrap(object()) is None  # the runtime gets no recognizer
+    sched = Scheduler(guard.samplerate)
+    guard.start(sched.render)
+    try:
+        for _ in range(10):
+            block = guard.read_mic(timeout=0.2)
+            assert block is None or not block.samples.any()
+    finally:
+        guard.stop()
+    assert sched.now > 0, "the speaker runs without a microphone"
+    assert len(said) == 1 and "can't find a microphone" in said[0]
+
+
+def test_serve_without_a_microphone_says_so_and_keeps_looking(cli, pulse, model_path):
+    env = {**os.environ, "PULSE_SOURCE": f"no_such_source_{uuid.uuid4().hex[:6]}"}
+    proc = cli("serve", "--idle-exit", "2.5", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("no microphone") == 1  # said once, looked for again quietly
+    assert "exiting (--idle-exit)" in proc.stderr
+
+
 class _Nothing:
     """A recognizer that hears nothing (this test is about the devices, not speech)."""
 

@@ -165,7 +165,21 @@ class ResilientIO:
     def start(self, render) -> None:
         self._render = render
         self._sched = getattr(render, "__self__", None)
-        self._start_io(self.io)
+        try:
+            self._start_io(self.io)
+        except UserError as err:
+            if self.cue_only:
+                raise
+            # The microphone is listed but does not open (a card without capture,
+            # a busy device): coach with cues only rather than not at all.
+            try:
+                io = self._open_io(False)
+                self._start_io(io)
+            except UserError:
+                raise err from None
+            self.io = io
+            self._act(self.recovery.start_without_input(self.clock(), str(err)))
+            self.cue_only = True
         self._started = True
 
     def read_mic(self, timeout: float | None = None):
