@@ -166,6 +166,7 @@ class Runtime:
         self.result = Result(None)
         self._submitted: dict[int, Cue] = {}
         self._store_failed = False
+        self._told_store = False
         self._lookahead = round(timing.lookahead_s * self.samplerate)
         self._margin = round(timing.margin_s * self.samplerate)
         self._recognizer_error = recognizer_error
@@ -184,7 +185,7 @@ class Runtime:
                 history = self.store.sessions()
                 floor = self.store.floor()
             except StoreError as err:
-                self._store_error(err, speak=False)
+                self._store_error(err)
         return plan_today(self.config, history, floor)
 
     def _begin(self) -> None:
@@ -206,13 +207,14 @@ class Runtime:
                     plan=program if program != self.config["program"] else None,
                 )
             except StoreError as err:
-                self._store_error(err, speak=False)
+                self._store_error(err)
         for line in getattr(self.store, "notices", []) or []:
             self._log(Notice(start / self.samplerate, line, "warning"))
         if self._recognizer_error:
             self._cue_only(self._recognizer_error)
         if self._store_open_error:
             self._store_error(self._store_open_error)
+        self._tell_store_failed()  # reading the history may have failed before the session existed
 
     # -- the loop ----------------------------------------------------------------------
 
@@ -354,15 +356,20 @@ class Runtime:
         except StoreError as err:
             self._store_error(err)
 
-    def _store_error(self, err: BaseException, speak: bool = True) -> None:
+    def _store_error(self, err: BaseException | str) -> None:
         if self._store_failed:
             return
         self._store_failed = True
         now = self._ahead()
         text = str(err) if "could not" in str(err) else f"history could not be saved: {err}"
         self._log(Notice(now / self.samplerate, text, "error"))
-        if speak and self.session is not None:
-            self._handle(self.session.say(P.NOT_SAVED, now))
+        self._tell_store_failed()
+
+    def _tell_store_failed(self) -> None:
+        """Say once that history is not being saved (as soon as there is a session to say it)."""
+        if self.session is not None and self._store_failed and not self._told_store:
+            self._told_store = True
+            self._handle(self.session.say(P.NOT_SAVED, self._ahead()))
 
 
 def plan_today(config: dict, history: list[dict], floor: float | None, now: datetime | None = None):
