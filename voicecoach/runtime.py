@@ -23,6 +23,7 @@ Failures while coaching never stop the workout:
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from dataclasses import dataclass, field
@@ -167,6 +168,7 @@ class Runtime:
         self._submitted: dict[int, Cue] = {}
         self._store_failed = False
         self._told_store = False
+        self._interrupted = False
         self._lookahead = round(timing.lookahead_s * self.samplerate)
         self._margin = round(timing.margin_s * self.samplerate)
         self._recognizer_error = recognizer_error
@@ -219,13 +221,44 @@ class Runtime:
     # -- the loop ----------------------------------------------------------------------
 
     def run(self) -> Result:
-        """Coach until the workout ends (or, in simulation, the microphone file ends)."""
+        """Coach until the workout ends (or, in simulation, the microphone file ends).
+
+        Ctrl-C or SIGTERM (on the main thread) end the workout at the next turn of
+        the loop, never between logging an event and saving it, so the events file
+        and the history hold the same reps; the session is closed as
+        ``interrupted`` and KeyboardInterrupt is raised to the caller.
+        """
+        with self._signals_at_safe_points():
+            return self._run()
+
+    @contextlib.contextmanager
+    def _signals_at_safe_points(self):
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+
+        def request_stop(signum, frame):
+            self._interrupted = True
+
+        previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    def _run(self) -> Result:
         self._begin()
         session = self.session
         io = self.io
         io.start(self.scheduler.render)
         try:
             while True:
+                if self._interrupted:
+                    raise KeyboardInterrupt
                 now, margin = self.scheduler.now, self._margin_now()
                 self._handle(session.advance(now + margin + self._lookahead, now + margin))
                 self._log_started()
