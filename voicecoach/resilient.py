@@ -62,12 +62,17 @@ def open_live(audio: dict, *, use_input: bool = True):
     from voicecoach.audio.streams import LiveIO
 
     return LiveIO(
-        output_device=audio.get("output_device") or None,
-        input_device=audio.get("input_device") or None,
+        output_device=_device(audio.get("output_device")),
+        input_device=_device(audio.get("input_device")),
         samplerate=int(audio.get("samplerate") or 0),
         blocksize=int(audio.get("blocksize") or 0),
         use_input=use_input,
     )
+
+
+def _device(value):
+    """A config device value for LiveIO: "" means the default (index 0 is a device)."""
+    return None if value is None or value == "" else value
 
 
 def refresh_devices() -> None:
@@ -102,6 +107,9 @@ class ResilientIO:
         ``open_io(use_input) -> LiveIO`` (not started); default :func:`open_live`.
     stall_s:
         How long a stream may deliver nothing before its device counts as lost.
+    use_input:
+        False for cue-only by choice (``run --cue-only``): no microphone is opened
+        and nothing is said about it.
 
     Raises :class:`UserError` from the constructor when not even the speaker
     opens (a coach that cannot be heard is no coach).
@@ -110,7 +118,8 @@ class ResilientIO:
     def __init__(self, audio: dict, *, say: Callable[[str], object] | None = None,
                  recovery: Recovery | None = None, log: Callable[[str], None] = lambda line: None,
                  open_io: Callable[[bool], object] | None = None, stall_s: float = 4.0,
-                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+                 clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep,
+                 use_input: bool = True):
         self.audio = audio
         self.say = say
         self.recovery = recovery or Recovery()
@@ -133,6 +142,16 @@ class ResilientIO:
         self._sched = None
         self._offset_s = 0.0
         self._started = False
+        if not use_input:
+            self.io = self._open_io(False)
+            self.cue_only = True
+        else:
+            self._open_first()
+        self.samplerate = int(self.io.samplerate)
+        self.input_name = getattr(getattr(self.io, "input", None), "name", None)
+        self.output_name = getattr(getattr(self.io, "output", None), "name", None)
+
+    def _open_first(self) -> None:
         try:
             self.io = self._open_io(True)
         except UserError as err:
@@ -142,9 +161,6 @@ class ResilientIO:
                 raise err from None
             self._act(self.recovery.start_without_input(self.clock(), str(err)))
             self.cue_only = True
-        self.samplerate = int(self.io.samplerate)
-        self.input_name = getattr(getattr(self.io, "input", None), "name", None)
-        self.output_name = getattr(getattr(self.io, "output", None), "name", None)
 
     # --- the AudioIO protocol ------------------------------------------------------------
 
