@@ -87,6 +87,20 @@ def simulate(tmp_path: Path, track: np.ndarray, config: Path, db: Path, name: st
     return events
 
 
+def assert_output_is_the_cues(wav: Path, cues: list[dict], voice: Voice) -> None:
+    from voicecoach.audio.wavio import read_wav
+
+    out, rate = read_wav(wav)
+    assert rate == SR
+    mix = np.zeros(len(out) + SR * 30, dtype=np.float32)
+    for c in cues:
+        clip = voice.clip(c["kind"], c["text"]).samples
+        mix[c["sample"]:c["sample"] + len(clip)] += clip
+    mix = np.clip(mix[:len(out)], -1.0, 1.0)
+    residual = np.abs(out - mix)
+    assert residual.max() < 2e-3, (int(np.argmax(residual)), float(residual.max()))
+
+
 def of(events, kind):
     return [e for e in events if e["type"] == kind]
 
@@ -172,6 +186,9 @@ def test_marks_floor_pause_and_how_many_in_one_set(tmp_path, vosk_model, voice):
     # Every cue is at the exact sample its t names.
     for c in of(events, "cue"):
         assert c["sample"] == round(c["t"] * SR)
+    # The output is exactly the logged cues, each played whole: no cue cut short by the
+    # pause (no half-cue), none played that the log does not show.
+    assert_output_is_the_cues(tmp_path / "run-out.wav", of(events, "cue"), voice)
 
     # The history has it all, rep by rep.
     with Store(db) as store:
