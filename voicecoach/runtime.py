@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Any, Callable
+from typing import IO, Callable
 
 from voicecoach.coach import program as P
 from voicecoach.coach.session import Cancel, Session
