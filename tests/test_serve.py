@@ -275,6 +275,23 @@ def test_serve_reloads_an_edited_config_between_sessions(tmp_path):
     server.close()
 
 
+def test_serve_falls_back_to_the_default_grammar_on_a_bad_one(vosk_model, tmp_path, capsys):
+    from argparse import Namespace
+
+    from voicecoach import config
+    from voicecoach.commands.serve import Server
+
+    bad = tmp_path / "g.toml"
+    bad.write_text("[intents.start_workout]\nkind = 'control'\nphrases = ['start zorkblat']\n")
+    server = Server(Namespace(config=None, db=None, sessions=0, idle_exit=0.0))
+    cfg = config.defaults()
+    cfg["speech"]["grammar"] = str(bad)
+    grammar = server.grammar(vosk_model, cfg)
+    server.close()
+    assert grammar.intent("start_workout").phrases[0] == "start workout"
+    assert "zorkblat" in capsys.readouterr().err
+
+
 # --- live: a device vanishes mid-session -------------------------------------------------------------
 
 

@@ -128,9 +128,17 @@ class Server:
     def grammar(self, model, cfg: dict):
         from voicecoach.speech.grammar import load_grammar
 
+        from voicecoach.errors import UserError
+
         key = cfg["speech"]["grammar"] or None
         if self._grammar is None or key != self._grammar_key:
-            self._grammar = load_grammar(key, model=model)
+            try:
+                self._grammar = load_grammar(key, model=model)
+            except UserError as err:
+                if key is None:
+                    raise  # the shipped grammar itself is broken: nothing to fall back to
+                log(f"grammar error, using the default grammar: {err}")
+                self._grammar = self._grammar or load_grammar(None, model=model)
             self._grammar_key = key
         return self._grammar
 
