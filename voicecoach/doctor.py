@@ -350,7 +350,13 @@ def run_checks(config_path: str | None = None, *, audio: bool = True, db: str | 
     add(model_check)
     add(check_grammar(model, cfg))
     add(check_espeak(cfg))
-    if audio:
+    service = check_service()
+    if audio and service.status == "ok":
+        # The running service holds the sound devices (ALSA hardware is exclusive).
+        for name in ("output", "input", "loopback"):
+            add(Check(name, "skip", "the voicecoach service is running and holds the devices",
+                      "sudo systemctl stop voicecoach to test them, then start it again"))
+    elif audio:
         out_check, io = check_output(cfg)
         add(out_check)
         if io is None:
@@ -369,5 +375,5 @@ def run_checks(config_path: str | None = None, *, audio: bool = True, db: str | 
     from voicecoach.store import resolve_path
 
     add(check_disk(resolve_path(db, cfg)))
-    add(check_service())
+    add(service)
     return results
