@@ -102,6 +102,9 @@ def test_disk_check(tmp_path):
     assert ok.status == "ok" and "GB free" in ok.detail
     full = check_disk(tmp_path / "history.db", need=1 << 62)
     assert full.status == "fail" and "free at least" in full.fix
+    (tmp_path / "afile").write_text("x")
+    under_a_file = check_disk(tmp_path / "afile" / "history.db")
+    assert under_a_file.status == "fail" and "not a directory" in under_a_file.detail
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o500)

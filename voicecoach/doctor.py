@@ -294,6 +294,9 @@ def check_disk(db: Path, need: int = MIN_FREE_BYTES) -> Check:
     """Free space and write access where the history database lives (or will)."""
     where = Path(db).expanduser().absolute()
     existing = where if where.exists() else next((p for p in where.parents if p.exists()), Path("/"))
+    if existing != where and not existing.is_dir():
+        return Check("disk", "fail", f"{where} cannot be created: {existing} is a file, not a directory",
+                     "set [store] db (or --db) to a path in a directory")
     directory = existing if existing.is_dir() else existing.parent
     try:
         free = shutil.disk_usage(directory).free
