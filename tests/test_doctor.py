@@ -105,6 +105,9 @@ def test_disk_check(tmp_path):
     (tmp_path / "afile").write_text("x")
     under_a_file = check_disk(tmp_path / "afile" / "history.db")
     assert under_a_file.status == "fail" and "not a directory" in under_a_file.detail
+
+
+def test_disk_check_read_only_directory(tmp_path):
     ro = tmp_path / "ro"
     ro.mkdir()
     ro.chmod(0o500)
