@@ -439,9 +439,11 @@ def test_no_microphone_at_all_means_cue_only_and_saying_so(pulse, monkeypatch):
     assert len(said) == 1 and "can't find a microphone" in said[0]
 
 
-def test_serve_without_a_microphone_says_so_and_keeps_looking(cli, pulse, model_path):
+def test_serve_without_a_microphone_says_so_and_keeps_looking(cli, pulse, model_path, tmp_path):
     env = {**os.environ, "PULSE_SOURCE": f"no_such_source_{uuid.uuid4().hex[:6]}"}
-    proc = cli("serve", "--idle-exit", "2.5", env=env)
+    fast = tmp_path / "fast.toml"
+    fast.write_text("[speech]\nrate = 300\n")  # the notice is said in full: say it fast
+    proc = cli("serve", "--idle-exit", "2.5", "--config", str(fast), env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.count("no microphone") == 1  # said once, looked for again quietly
     assert "exiting (--idle-exit)" in proc.stderr
