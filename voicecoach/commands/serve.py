@@ -111,6 +111,8 @@ class Server:
             key = (path, None, None)
         if key == self._config_key and self._config is not None:
             return self._config
+        if key[1] is None and self.args.config and self._config is None:
+            raise UserError(f"{path}: config file not found")
         try:
             cfg = config_mod.load(path) if key[1] is not None else config_mod.defaults()
             if self._config is not None:
