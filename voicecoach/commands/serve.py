@@ -149,6 +149,7 @@ class Server:
     def run(self) -> int:
         from voicecoach.model import load_model
 
+        self.config()  # a config that cannot be read at all fails before the model loads
         t0 = time.monotonic()
         self.notifier.status("loading the speech model")
         model = load_model()
