@@ -80,6 +80,25 @@ def simulate(tmp: Path, name: str, track: np.ndarray, program: dict, *extra: str
     return [json.loads(x) for x in ev.read_text().splitlines()], wall, out
 
 
+def simulate_in_process(tmp: Path, name: str, track: np.ndarray, cfg: dict):
+    """Like ``voicecoach simulate`` (model loaded, store opened), keeping the Runtime to look into."""
+    from voicecoach.audio.streams import SimulatedIO
+    from voicecoach.runtime import Runtime, make_recognizer, open_store
+
+    mic = tmp / f"{name}-mic.wav"
+    write_wav(mic, track)
+    t0 = time.perf_counter()
+    recognizer, _ = make_recognizer(cfg)
+    store, _ = open_store(str(tmp / f"{name}.db"), cfg)
+    io = SimulatedIO(mic, tmp / f"{name}-out.wav", samplerate=SR)
+    with open(tmp / f"{name}.jsonl", "w") as ev:
+        rt = Runtime(cfg, io, recognizer=recognizer, store=store, events=ev)
+        rt.run()
+    store.close()
+    wall = time.perf_counter() - t0
+    return [json.loads(x) for x in (tmp / f"{name}.jsonl").read_text().splitlines()], wall, rt
+
+
 def tick_positions(wav: Path, expected: list[int], tick: np.ndarray, search: int = 400) -> list[int]:
     from voicecoach.audio.wavio import read_wav
 
@@ -112,39 +131,14 @@ def report_latency(label: str, events: list[dict], truth) -> None:
               f"p95 {pct(lat, 95) * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms (n={len(lat)})")
 
 
-def split_latency(tmp: Path, events: list[dict], truth) -> None:
-    """Replay the run's mic (and its output as the reference) through a fresh recognizer
-    to split the mark -> earcon time into the recognizer's part (end of words -> emitted)
-    and the coach's part (emitted -> earcon)."""
-    from voicecoach.audio.wavio import read_wav, resample
-    from voicecoach.model import load_model
-    from voicecoach.speech.grammar import load_grammar
-    from voicecoach.speech.recognizer import CommandRecognizer
-
-    mic, rate = read_wav(tmp / "full-mic.wav")
-    out, out_rate = read_wav(tmp / "full-out.wav")
-    ref = resample(out, out_rate, 16000)[:len(mic)]
-    model = load_model()
-    rec = CommandRecognizer(model, load_grammar(model=model))
-    heard = []
-    for i in range(0, len(mic), 320):
-        block = (np.clip(mic[i:i + 320], -1, 1) * 32767).astype(np.int16)
-        heard += rec.feed(block, i / 16000, ref[i:i + 320])
-    heard += rec.finish()
-    earcons = [e["t"] for e in events if e["type"] == "cue" and e["kind"] == "earcon"]
-    rec_part, coach_part = [], []
-    for intent, s, e in truth:
-        h = next((h for h in heard if h.intent == intent and abs(h.start - s) < 0.5), None)
-        if h is None:
-            continue
-        ear = min((t for t in earcons if t >= h.emitted - 0.05), default=None)
-        rec_part.append(h.emitted - e)
-        if ear is not None and ear - h.emitted < 0.5:
-            coach_part.append(ear - h.emitted)
+def split_latency(rt) -> None:
+    """Split the mark -> earcon time: the recognizer (end of words -> emitted) and the
+    coach (emitted -> the sample at which the session placed the earcon)."""
+    rec_part = [h.emitted - h.end for h, _ in rt.heard]
+    coach_part = [at / SR - h.emitted for h, at in rt.heard]
     if rec_part:
-        print(f"  of which the recognizer (end of words -> emitted, replayed): p50 {pct(rec_part, 50) * 1000:.0f} ms, "
+        print(f"  of which the recognizer (end of the words it heard -> emitted): p50 {pct(rec_part, 50) * 1000:.0f} ms, "
               f"p95 {pct(rec_part, 95) * 1000:.0f} ms (n={len(rec_part)})")
-    if coach_part:
         print(f"  and the coach (emitted -> earcon): p50 {pct(coach_part, 50) * 1000:.0f} ms, "
               f"p95 {pct(coach_part, 95) * 1000:.0f} ms, max {max(coach_part) * 1000:.0f} ms (n={len(coach_part)})")
 
@@ -197,7 +191,7 @@ def main() -> int:
     expected = plan(cfg, voice, marks)
     length = max(c.t for c in expected) + 5
     track = build_track(placements, length)
-    events, wall, _ = simulate(tmp, "full", track, program)
+    events, wall, rt = simulate_in_process(tmp, "full", track, cfg)
     logged = [e for e in events if e["type"] == "cue"]
     planned_counts = [c.sample for c in counts(base)]
     logged_counts = [e["sample"] for e in logged if e["kind"] == "tick" or e["text"].endswith("-one-thousand")]
@@ -219,7 +213,7 @@ def main() -> int:
           f"{max(map(abs, beat_err), default=0)} samples")
 
     report_latency("recognizer", events, truth)
-    split_latency(tmp, events, truth)
+    split_latency(rt)
     reps = [e for e in events if e["type"] == "rep"]
     print(f"session: {len(reps)} reps logged, {sum(r['counted'] for r in reps)} counted")
     print(f"speed: {length:.0f} s session simulated in {wall:.1f} s wall "

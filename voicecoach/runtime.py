@@ -33,7 +33,7 @@ from typing import IO, Callable
 
 from voicecoach.coach import program as P
 from voicecoach.coach.session import Cancel, Session
-from voicecoach.events import Command, Cue, Event, Notice, Rep, SessionSummary, SetSummary
+from voicecoach.events import Command, Cue, Event, Heard, Notice, Rep, SessionSummary, SetSummary
 
 COUNT_RATE_FACTOR = 1.3
 """Counts are spoken this much faster than other speech so that "two-one-thousand" fits its one-second beat."""
@@ -168,6 +168,8 @@ class Runtime:
         self._submitted: dict[int, Cue] = {}
         self._store_failed = False
         self._told_store = False
+        self.heard: list[tuple[Heard, int]] = []
+        """Every command heard, with the output sample at which the session acted on it."""
         self._interrupted = False
         self._lookahead = round(timing.lookahead_s * self.samplerate)
         self._margin = round(timing.margin_s * self.samplerate)
@@ -271,7 +273,9 @@ class Runtime:
                     time.sleep(0.02)  # no microphone (cue-only): still turn at block pace
                     continue
                 for heard in self._recognize(block):
-                    self._handle(session.hear(heard, self.scheduler.now + self._margin_now()))
+                    at = self.scheduler.now + self._margin_now()
+                    self.heard.append((heard, at))
+                    self._handle(session.hear(heard, at))
             if not session.finished:
                 for heard in self._finish_recognizer():
                     self._handle(session.hear(heard, self.scheduler.now + self._margin_now()))
