@@ -84,10 +84,17 @@ class Probe:
         rows = np.array(self.rows, dtype=np.float64)
         t_h, mem = rows[:, 0] / 3600, rows[:, 1]
         skip = max(1, len(rows) // 20)
-        slope = np.polyfit(t_h[skip:], mem[skip:], 1)[0] if len(rows) - skip >= 3 else float("nan")
-        print(f"  {label}: resident memory {mem[0]:.1f} MB at start, {mem[skip]:.1f} MB after warm-up, "
-              f"{mem[-1]:.1f} MB at the end (max {mem.max():.1f}); slope {slope:+.2f} MB/hour "
-              f"over {t_h[-1] - t_h[skip]:.2f} simulated hours ({len(rows)} samples)")
+        def slope(a: int) -> float:
+            return np.polyfit(t_h[a:], mem[a:], 1)[0] if len(rows) - a >= 3 else float("nan")
+
+        half = len(rows) // 2
+        print(f"  {label}: resident memory {mem[0]:.1f} MB at start, {mem[skip]:.1f} MB after warm-up (5 %), "
+              f"{mem[half]:.1f} MB at half time, {mem[-1]:.1f} MB at the end (max {mem.max():.1f})")
+        print(f"  {label}: memory slope {slope(skip):+.2f} MB/hour after warm-up, {slope(half):+.2f} MB/hour over "
+              f"the second half ({t_h[-1] - t_h[half]:.2f} simulated hours; {len(rows)} samples in all)")
+        picks = np.unique(np.linspace(0, len(rows) - 1, 10).round().astype(int))
+        print(f"  {label}: memory over time (simulated min: MB): "
+              + ", ".join(f"{rows[i, 0] / 60:.0f}: {rows[i, 1]:.0f}" for i in picks))
         print(f"  {label}: open file descriptors {int(rows[0, 2])} -> {int(rows[skip, 2])} (warm) -> "
               f"{int(rows[-1, 2])} (end); native threads {int(rows[0, 3])} -> {int(rows[skip, 3])} -> "
               f"{int(rows[-1, 3])}; Python threads now {threading.active_count()}")

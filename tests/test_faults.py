@@ -287,13 +287,14 @@ def _silent(path: Path, seconds: float) -> Path:
 
 
 def test_sigterm_to_simulate_at_random_points_ends_with_the_summary(tmp_path):
-    """10 SIGTERMs to `voicecoach simulate` (a cue-only session of 4 sets on a 10-minute
-    mic, which runs in about 3 s), from start-up to the end. Either no session was begun yet, or
+    """10 SIGTERMs to `voicecoach simulate` (a cue-only session of 4 sets on a 150-second
+    mic, which runs in about 2 s): 3 during start-up, 7 aimed inside the session
+    (0 to 1 s after its row appears in the history). Either no session was begun yet, or
     the events file ends with the session summary and the history holds exactly
     the reps the events file lists, with the same status."""
     config = tmp_path / "many.toml"
     config.write_text(MANY)
-    mic = _silent(tmp_path / "mic.wav", 600.0)
+    mic = _silent(tmp_path / "mic.wav", 150.0)
     rng = random.Random(11)
     outcomes = {"before the session": 0, "mid-session": 0, "after it ended": 0}
     for trial in range(10):
@@ -302,7 +303,11 @@ def test_sigterm_to_simulate_at_random_points_ends_with_the_summary(tmp_path):
             [sys.executable, "-m", "voicecoach", "simulate", "--cue-only", "--mic", str(mic),
              "--out", str(tmp_path / "out.wav"), "--events", str(ev), "--db", str(db), "--config", str(config)],
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(rng.uniform(0.3, 2.0))
+        if trial % 4 == 0:  # during start-up: loading, rendering the phrases, opening the files
+            time.sleep(rng.uniform(0.0, 0.6))
+        else:  # aimed inside the session: from its first row in the history, 0 to 1 s later
+            _wait_for_session(db, proc)
+            time.sleep(rng.uniform(0.0, 1.0))
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
         assert "Traceback" not in err, err
@@ -330,7 +335,20 @@ def test_sigterm_to_simulate_at_random_points_ends_with_the_summary(tmp_path):
             # Finished before the signal: the workout's own end, or the end of the mic file.
             assert proc.returncode == 0 and s["status"] in ("completed", "interrupted"), (trial, proc.returncode, err)
             outcomes["after it ended"] += 1
-    assert outcomes["mid-session"] >= 5, outcomes
+    assert outcomes["mid-session"] >= 6, outcomes
+
+
+def _wait_for_session(db: Path, proc: subprocess.Popen) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        if db.exists():
+            try:
+                with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as reader:
+                    if reader.execute("SELECT count(*) FROM sessions").fetchone()[0]:
+                        return
+            except sqlite3.Error:
+                pass  # not created yet, or mid-write: look again
+        time.sleep(0.01)
 
 
 def test_sigterm_to_run_ends_the_live_session_with_its_summary(pulse, tmp_path):

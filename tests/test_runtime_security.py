@@ -124,7 +124,7 @@ def test_simulate_never_listens_and_writes_private_files(tmp_path, model_path):
     sample, the history 0600 in a 0700 dir, the clip cache not writable by others."""
     config = tmp_path / "short.toml"
     config.write_text(SHORT)
-    mic = _silent(tmp_path / "mic.wav", 60.0)
+    mic = _silent(tmp_path / "mic.wav", 30.0)
     ev, out = tmp_path / "ev.jsonl", tmp_path / "out.wav"
     proc = subprocess.Popen(
         [sys.executable, "-m", "voicecoach", "simulate", "--mic", str(mic), "--out", str(out), "--events", str(ev),
