@@ -94,8 +94,8 @@ def _place(speech: np.ndarray, *, lead: float, tail: float, noise: str, snr: flo
     return track, lead
 
 
-def positives(voices=DEV_VOICES, prosody=PROSODY, snrs=SNRS, noises=("pink", "breathing", "hum"), fillers=True, seed=0):
-    """Yield positive :class:`Clip` s: each phrase x voice x prosody x condition."""
+def positive_specs(voices=DEV_VOICES, prosody=PROSODY, snrs=SNRS, noises=("pink", "breathing", "hum"), fillers=True, seed=0):
+    """Describe positive clips (cheap to pass between processes); build one with :func:`make_positive`."""
     rng = np.random.default_rng(seed)
     cases = [(i, p) for i, ps in REQUIRED.items() for p in ps]
     if fillers:
@@ -106,33 +106,56 @@ def positives(voices=DEV_VOICES, prosody=PROSODY, snrs=SNRS, noises=("pink", "br
             conds.append(("clean", None))
         else:
             conds += [(n, snr) for n in noises]
-    k = 0
-    for (intent, phrase), voice, (speed, pitch), (noise, snr) in itertools.product(cases, voices, prosody, conds):
-        s = speak(phrase, voice=voice, speed=speed, pitch=pitch)
-        b0, b1 = speech_bounds(s)
-        lead = float(rng.uniform(0.6, 1.2))
-        audio, lead = _place(s, lead=lead, tail=1.5, noise=noise, snr=snr, seed=k)
-        yield Clip(f"pos{k}", audio, intent, phrase, lead + b0, lead + b1, voice, noise, snr)
-        k += 1
+    for k, ((intent, phrase), voice, (speed, pitch), (noise, snr)) in enumerate(
+        itertools.product(cases, voices, prosody, conds)
+    ):
+        yield dict(
+            id=f"pos{k}", intent=intent, text=phrase, voice=voice, speed=speed, pitch=pitch,
+            noise=noise, snr=snr, lead=float(rng.uniform(0.6, 1.2)), seed=k,
+        )
 
 
-def negatives(voices=DEV_VOICES, prosody=PROSODY[:2], noise_clips=30, seed=1):
-    """Yield negative clips: coach cues and everyday sentences by each voice, and noise alone."""
+def make_positive(spec: dict) -> Clip:
+    s = speak(spec["text"], voice=spec["voice"], speed=spec["speed"], pitch=spec["pitch"])
+    b0, b1 = speech_bounds(s)
+    audio, lead = _place(s, lead=spec["lead"], tail=1.5, noise=spec["noise"], snr=spec["snr"], seed=spec["seed"])
+    return Clip(spec["id"], audio, spec["intent"], spec["text"], lead + b0, lead + b1, spec["voice"], spec["noise"], spec["snr"])
+
+
+def positives(**kw):
+    """Yield positive :class:`Clip` s: each phrase x voice x prosody x condition."""
+    for spec in positive_specs(**kw):
+        yield make_positive(spec)
+
+
+def negative_specs(voices=DEV_VOICES, prosody=PROSODY[:2], noise_clips=30, seed=1):
+    """Describe negative clips: coach cues and everyday sentences by each voice, and noise alone."""
     rng = np.random.default_rng(seed)
     k = 0
     for text, voice, (speed, pitch) in itertools.product(COACH_CUES + EVERYDAY, voices, prosody):
-        s = speak(text, voice=voice, speed=speed, pitch=pitch)
-        b0, b1 = speech_bounds(s)
-        lead = float(rng.uniform(0.5, 1.0))
-        audio, lead = _place(s, lead=lead, tail=1.2, noise="clean", snr=None, seed=k)
         cat = "cue" if text in COACH_CUES else "everyday"
-        yield Clip(f"neg{k}", audio, None, text, lead + b0, lead + b1, voice, cat, None)
+        yield dict(id=f"neg{k}", text=text, voice=voice, speed=speed, pitch=pitch, kind=cat, lead=float(rng.uniform(0.5, 1.0)))
         k += 1
     for j in range(noise_clips):
         name = ("pink", "breathing", "hum")[j % 3]
-        dur = float(rng.uniform(3.0, 8.0))
-        audio = NOISES[name](dur, seed=100 + j) * float(rng.uniform(0.05, 0.6))
-        yield Clip(f"noise{j}", audio.astype(np.float32), None, f"<{name}>", 0.0, dur, "", name, None)
+        yield dict(id=f"noise{j}", text=f"<{name}>", kind=name, dur=float(rng.uniform(3.0, 8.0)),
+                   level=float(rng.uniform(0.05, 0.6)), seed=100 + j)
+
+
+def make_negative(spec: dict) -> Clip:
+    if spec["kind"] in NOISES:
+        audio = (NOISES[spec["kind"]](spec["dur"], seed=spec["seed"]) * spec["level"]).astype(np.float32)
+        return Clip(spec["id"], audio, None, spec["text"], 0.0, spec["dur"], "", spec["kind"], None)
+    s = speak(spec["text"], voice=spec["voice"], speed=spec["speed"], pitch=spec["pitch"])
+    b0, b1 = speech_bounds(s)
+    audio, lead = _place(s, lead=spec["lead"], tail=1.2, noise="clean", snr=None, seed=0)
+    return Clip(spec["id"], audio, None, spec["text"], lead + b0, lead + b1, spec["voice"], spec["kind"], None)
+
+
+def negatives(**kw):
+    """Yield negative clips: coach cues and everyday sentences by each voice, and noise alone."""
+    for spec in negative_specs(**kw):
+        yield make_negative(spec)
 
 
 def negative_stream(minutes: float, *, voices=DEV_VOICES + HELDOUT_VOICES, seed=2):

@@ -145,9 +145,9 @@ class LinearEchoCanceller:
     ``tail_s`` is the longest echo path covered (delay plus room reverb).
     """
 
-    def __init__(self, samplerate: int = 16000, *, tail_s: float = 0.3, mu: float = 0.4):
-        self.n = FRAME
-        self.p = max(1, int(np.ceil(tail_s * samplerate / FRAME)))
+    def __init__(self, samplerate: int = 16000, *, tail_s: float = 0.3, mu: float = 0.4, block: int = 2 * FRAME):
+        self.n = block
+        self.p = max(1, int(np.ceil(tail_s * samplerate / block)))
         self.mu = mu
         self.samplerate = samplerate
         self.reset()
@@ -160,12 +160,14 @@ class LinearEchoCanceller:
         self._wb = np.zeros((self.p, bins), dtype=np.complex128)
         self._pxx = np.zeros(bins)
         self._prop = np.full(self.p, 1.0 / self.p)
+        self._turn = 0
+        self._silent = 0
         self._sf = 0.0
         self._sb = 0.0
         self._near = np.zeros(0, dtype=np.float64)
         self._far = np.zeros(0, dtype=np.float64)
         self.echo_level: list[float] = []
-        """Per processed 10 ms frame: the echo estimate's power (linear), for the caller to consume.
+        """Per processed block: the echo estimate's power (linear), for the caller to consume.
 
         Until the filter has converged, a frame in which the far end plays
         reports the whole mic power as possible echo (half-duplex until the
@@ -203,6 +205,13 @@ class LinearEchoCanceller:
 
     def _block(self, d: np.ndarray, x: np.ndarray) -> np.ndarray:
         n = self.n
+        playing = float(np.dot(x, x)) > 1e-9 * n
+        self._silent = 0 if playing else self._silent + 1
+        if self._silent > self.p + 1:
+            # The far end has been silent for longer than the filter: there is
+            # no echo to estimate (and the history holds only zeros).
+            self.echo_level.append(0.0)
+            return d
         self._X = np.roll(self._X, 1, axis=0)
         self._X[0] = np.fft.rfft(np.concatenate([self._x_prev, x]))
         self._x_prev = x
@@ -213,22 +222,29 @@ class LinearEchoCanceller:
         yb = np.fft.irfft(np.sum(self._wb * self._X, axis=0))[n:]
         ef = d - yf
         eb = d - yb
-        # Background update: NLMS normalised by the far end's power per bin.
+        # Background update: NLMS normalised by the far end's power per bin,
+        # only while the far end plays (nothing to learn from silence).
         self._pxx = 0.9 * self._pxx + 0.1 * np.abs(self._X[0]) ** 2
-        norm = self.p * (self._pxx + 1e-2 * np.mean(self._pxx)) + 1e-9
-        Eb = np.fft.rfft(np.concatenate([np.zeros(n), eb]))
-        # Proportionate step (as Speex's MDF): partitions that hold more of
-        # the echo path adapt faster, which speeds up convergence on a path
-        # with a bulk delay and a decaying tail.
-        prop = 0.99 * self._prop + 0.01 / self.p
-        step = (self.mu * self.p) * prop[:, None]
-        self._wb += step * np.conj(self._X) * (Eb / norm)
-        # Keep each partition's impulse response causal and N long (gradient constraint).
-        w = np.fft.irfft(self._wb, axis=1)
-        w[:, n:] = 0.0
-        self._wb = np.fft.rfft(w, axis=1)
-        energy = np.sqrt(np.sum(w[:, :n] ** 2, axis=1)) + 1e-9
-        self._prop = energy / np.sum(energy)
+        if playing:
+            norm = self.p * (self._pxx + 1e-2 * np.mean(self._pxx)) + 1e-9
+            Eb = np.fft.rfft(np.concatenate([np.zeros(n), eb]))
+            # Proportionate step (as Speex's MDF): partitions that hold more of
+            # the echo path adapt faster, which speeds up convergence on a path
+            # with a bulk delay and a decaying tail.
+            prop = 0.99 * self._prop + 0.01 / self.p
+            step = (self.mu * self.p) * prop[:, None]
+            self._wb += step * np.conj(self._X) * (Eb / norm)
+            # Keep each partition's impulse response causal and N long (the
+            # gradient constraint), one partition per block in turn, as Speex
+            # does: constraining all of them every block costs 2P FFTs.
+            j = self._turn % self.p
+            self._turn += 1
+            w = np.fft.irfft(self._wb[j])
+            w[n:] = 0.0
+            self._wb[j] = np.fft.rfft(w)
+            if self._turn % 4 == 0:
+                energy = np.sqrt(np.sum(self._wb.real**2 + self._wb.imag**2, axis=1)) + 1e-9
+                self._prop = energy / np.sum(energy)
         # Foreground follows the background when it is clearly better.
         self._sf = 0.7 * self._sf + 0.3 * float(np.dot(ef, ef))
         self._sb = 0.7 * self._sb + 0.3 * float(np.dot(eb, eb))
@@ -266,7 +282,9 @@ class FrontEnd:
 
     :meth:`process` returns the cleaned int16 samples ready so far and, per
     10 ms frame of them, the share (0..1) of that frame's power that is
-    the coach's echo (0 where no reference was given).
+    the coach's echo (0 where no reference was given) and the frame's power
+    before noise suppression (suppression leaves a fluctuating floor that
+    makes a poor voice-activity signal).
     """
 
     def __init__(self, samplerate: int = 16000, *, aec: str | None = "linear", noise_suppression: int | None = 1):
@@ -309,9 +327,10 @@ class FrontEnd:
                 far = np.resize(far, len(near)) if len(far) else np.zeros(len(near), np.float32)
         self._near = np.concatenate([self._near, near])
         self._far = np.concatenate([self._far, far])
-        n = len(self._near) // FRAME * FRAME
+        hop = self._lin.n if self._lin is not None else FRAME
+        n = len(self._near) // hop * hop
         if n == 0:
-            return np.zeros(0, dtype=np.int16), np.zeros(0)
+            return np.zeros(0, dtype=np.int16), np.zeros(0), np.zeros(0)
         d, x = self._near[:n], self._far[:n]
         self._near, self._far = self._near[n:], self._far[n:]
         k = n // FRAME
@@ -324,22 +343,27 @@ class FrontEnd:
                 p_near = _frame_power(self._aec3.process(d, x))
                 share = 1.0 - np.minimum(1.0, p_near / (p_out + 1e-12))
             else:
-                echo = np.asarray(self._lin.echo_level[-k:], dtype=np.float64)
+                echo = np.repeat(np.asarray(self._lin.echo_level, dtype=np.float64), self._lin.n // FRAME)[-k:]
                 share = np.minimum(1.0, echo / (_frame_power(d) + 1e-12))
             del self._lin.echo_level[:]
             d = out
         elif self._aec3 is not None:
             d = np.asarray(self._aec3.process(d, x), dtype=np.int16)
+        power = _frame_power(d, dc=True)
         if self._ns is not None:
             d = np.asarray(self._ns.process(d), dtype=np.int16)
-        return d, share
+        return d, share, power
 
     def flush(self) -> np.ndarray:
         rest, self._near, self._far = self._near, np.zeros(0, np.int16), np.zeros(0, np.float32)
         return rest
 
 
-def _frame_power(x: np.ndarray) -> np.ndarray:
+def _frame_power(x: np.ndarray, dc: bool = False) -> np.ndarray:
+    """Mean power of each 10 ms frame (of int16 samples, full scale 1); ``dc``: remove each frame's mean first."""
     x = np.asarray(x, dtype=np.float64) / 32768.0
     k = len(x) // FRAME
-    return np.mean(x[: k * FRAME].reshape(k, FRAME) ** 2, axis=1)
+    frames = x[: k * FRAME].reshape(k, FRAME)
+    if dc:
+        frames = frames - frames.mean(axis=1, keepdims=True)
+    return np.mean(frames**2, axis=1)

@@ -13,24 +13,34 @@ cancellation)::
     rest = rec.finish()
 
 How it rejects what is not a command (a closed Vosk grammar otherwise turns
-any noise into a phrase at confidence ~1):
+any noise into a phrase at confidence ~1, vosk-api issues 741, 874, 1339):
 
 - the decoder's word loop holds, besides the phrases and fillers, ``[unk]``
-  and a few hundred distractor words (frequent English words, the coach's cue
-  vocabulary, numbers), so other speech has somewhere else to go;
+  and distractor words (the coach's cue vocabulary and numbers, minus
+  near-homophones of command words), so other speech and the coach's voice
+  have somewhere else to go;
 - an utterance is a command only when it is, exactly, up to two fillers and
   one phrase, with no ``[unk]``; utterances are split where the words pause;
 - every phrase word must reach ``min_confidence`` (Vosk's lattice posterior,
   meaningful once the decoder has alternatives);
-- a second, open-vocabulary decode of the same audio (the model's full
-  language model) must agree: its words must contain the phrase;
-- with echo cancellation unavailable, nothing heard while the coach is
-  audible counts (half-duplex fallback).
+- optionally (off by default, it cost more true commands than it saved), a
+  second, open-vocabulary decode of the same audio must contain the phrase.
+
+The coach's own voice (barge-in): blocks come with the reference of what
+the speaker played. A linear echo canceller (:mod:`voicecoach.speech.echo`)
+removes most of the echo without touching the person's words, and WebRTC's
+AEC3, run beside it, judges for every 10 ms which share of the power is
+echo. Words that are mostly echo separate utterances and never count, so
+"stop point" said over "two one thousand" is heard, and the coach saying
+"find your stop point" is not. Without pywebrtc-audio (or with
+``echo_canceller=False``), nothing heard while the coach is audible counts
+(half-duplex fallback).
 
 Latency: Vosk's own endpointing waits 0.5-1 s of silence. So when the
-partial result ends in a phrase and the signal has been quiet (energy within
-a few dB of the tracked noise floor) for ``end_silence_s``, the utterance is
-finalised at once.
+partial result ends in a phrase's last word and the signal has been quiet
+(energy within a few dB of the tracked noise floor) for ``end_silence_s``,
+or has not changed for ``steady_s``, the utterance is finalised at once.
+Times in :class:`Heard` are on the mic timeline given to :meth:`feed`.
 """
 
 from __future__ import annotations
@@ -60,12 +70,18 @@ class RecognizerSettings:
     """Quiet time after a complete phrase before it is emitted (fast path)."""
     steady_s: float = 0.35
     """A complete phrase unchanged in the partial result this long is emitted even if not quiet."""
+    pause_s: float = 0.3
+    """Quiet time after any sound before the utterance is finalised and judged."""
+    isolation_s: float = 0.2
+    """Anything decoded (not echo) ending less than this before a phrase makes it no command."""
     split_gap_s: float = 0.35
     """A pause this long between words splits an utterance in two."""
     vad_margin_db: float = 6.0
     """A 10 ms frame this far above the noise floor counts as sound."""
     verify: bool = False
-    """Confirm each candidate with an open-vocabulary decode of its audio."""
+    """Confirm each candidate with an open-vocabulary decode of its audio (the
+    model's full language model). Off: measured on the dev corpus it rejected
+    more true commands than it saved false ones (see scripts/bench_recognizer.py --verify)."""
     distractor_sets: tuple[str, ...] = ("coach", "numbers")
     """Which :mod:`~voicecoach.speech.vocabulary` word sets the decoder may choose instead."""
     noise_suppression: int | None = 1
@@ -87,8 +103,9 @@ class CommandRecognizer:
         grammar: the commands (:func:`voicecoach.speech.grammar.load_grammar`).
         samplerate: must be 16000 (convert with
             :func:`voicecoach.audio.wavio.to_16k_int16` first).
-        echo_canceller: use WebRTC AEC3 on blocks that come with a reference;
-            when False or unavailable, gate on the reference's energy instead.
+        echo_canceller: cancel the echo of blocks that come with a reference
+            (linear canceller, AEC3 as judge); when False or pywebrtc-audio is
+            missing, ignore what is heard while the reference is audible.
         settings: :class:`RecognizerSettings` (defaults are the tested ones).
 
     Not thread-safe: one instance per audio stream, fed from one thread.
@@ -125,6 +142,7 @@ class CommandRecognizer:
         )
         self._gate = EchoGate()
         self._rec = None
+        self._free = None  # open-vocabulary decoder for the optional second pass
         self.trace: list[str] | None = None
         """Set to a list to collect every decoded utterance (for tuning and debugging)."""
         self.reset()
@@ -150,6 +168,7 @@ class CommandRecognizer:
         self._vad_rest = np.zeros(0, dtype=np.float32)
         self._last_partial = ""
         self._partial_since = 0
+        self._last_word_end = -1e9  # decoder seconds where the last real word heard ended
         self._smooth = deque([-100.0, -100.0], maxlen=2)
 
     def feed(self, samples: np.ndarray, start: float, reference: np.ndarray | None = None) -> list[Heard]:
@@ -171,13 +190,13 @@ class CommandRecognizer:
             if not self._want_aec:
                 self._gate.update(reference, float(start), self.samplerate)
                 reference = None
-        clean, echo = self._front.process(block, reference)
-        return self._decode(clean, echo)
+        clean, echo, power = self._front.process(block, reference)
+        return self._decode(clean, echo, power)
 
     def finish(self) -> list[Heard]:
         """Flush at the end of input: decode what is buffered and finalise."""
         rest = self._front.flush()
-        out = self._decode(rest, np.zeros(0)) if len(rest) else []
+        out = self._decode(rest[: len(rest) // FRAME * FRAME], np.zeros(0), np.zeros(0)) if len(rest) >= FRAME else []
         out += self._evaluate(json.loads(self._rec.FinalResult()))
         self._new_utterance()
         return out
@@ -200,10 +219,10 @@ class CommandRecognizer:
             best = self._anchors[0] if self._anchors else (0, 0.0)
         return best[1] + (n - best[0]) / self.samplerate
 
-    def _decode(self, clean: np.ndarray, echo: np.ndarray) -> list[Heard]:
+    def _decode(self, clean: np.ndarray, echo: np.ndarray, power: np.ndarray) -> list[Heard]:
         if len(clean) == 0:
             return []
-        self._track_energy(clean, echo)
+        self._track_energy(clean, echo, power)
         self._keep_audio(clean)
         self._n_dec += len(clean)
         out: list[Heard] = []
@@ -215,12 +234,17 @@ class CommandRecognizer:
         if partial != self._last_partial:
             self._partial_since = self._n_dec
             self._last_partial = partial
+        quiet = (self._n_dec - self._last_loud) / self.samplerate
         if partial and self._ends_in_phrase(partial):
-            quiet = (self._n_dec - self._last_loud) / self.samplerate
             steady = (self._n_dec - self._partial_since) / self.samplerate
-            if quiet >= self.settings.end_silence_s or steady >= self.settings.steady_s:
-                out += self._evaluate(json.loads(self._rec.FinalResult()))
-                self._new_utterance()
+            done = quiet >= self.settings.end_silence_s or steady >= self.settings.steady_s
+        else:
+            # The partial result can lag or differ from the final one; after
+            # a clear pause, finalise whatever sound there was and judge it.
+            done = self._last_loud > self._utt_start and quiet >= self.settings.pause_s
+        if done:
+            out += self._evaluate(json.loads(self._rec.FinalResult()))
+            self._new_utterance()
         return out
 
     def _new_utterance(self) -> None:
@@ -246,23 +270,21 @@ class CommandRecognizer:
             self._audio_len -= len(first)
             self._audio_start += len(first)
 
-    def _track_energy(self, clean: np.ndarray, echo: np.ndarray) -> None:
-        x = np.concatenate([self._vad_rest, clean.astype(np.float32) / 32768.0])
-        n = len(x) // FRAME
-        self._vad_rest = x[n * FRAME :]
+    def _track_energy(self, clean: np.ndarray, echo: np.ndarray, power: np.ndarray) -> None:
+        # The front end hands over whole 10 ms frames, with their power.
+        n = len(clean) // FRAME
         if n == 0:
             return
-        frames = x[: n * FRAME].reshape(n, FRAME)
-        frames = frames - frames.mean(axis=1, keepdims=True)  # DC offset is not sound
-        power = np.mean(frames.astype(np.float64) ** 2, axis=1)
-        first = (self._n_dec + len(clean) - len(self._vad_rest)) // FRAME - n  # frame number of frames[0]
+        if len(power) != n:
+            power = np.zeros(n) if len(power) == 0 else np.resize(power, n)
+        first = self._n_dec // FRAME
         idx = (first + np.arange(n)) % _RING
         self._frame_pow[idx] = power
         e = np.zeros(n)
         e[: min(n, len(echo))] = echo[:n]
         self._frame_echo[idx] = e
         db = 10 * np.log10(power + 1e-10)
-        base = self._n_dec + len(clean) - len(self._vad_rest) - n * FRAME
+        base = self._n_dec
         floor = self._floor_db
         rise = 2.0 * FRAME / self.samplerate  # dB per frame: the floor climbs 2 dB/s
         for i, e0 in enumerate(db):
@@ -299,9 +321,13 @@ class CommandRecognizer:
         emitted = self._time_of(self._n_dec)
         out = []
         for g in groups:
-            heard = self._judge(g, emitted)
+            # A command is said on its own: words (or [unk]) that end just
+            # before it make it the tail of a sentence ("that was really hard").
+            isolated = g[0]["start"] - self._last_word_end >= self.settings.isolation_s
+            heard = self._judge(g, emitted) if isolated else None
             if heard is not None:
                 out.append(heard)
+            self._last_word_end = max(self._last_word_end, float(g[-1]["end"]))
         return out
 
     def _judge(self, group: list[dict], emitted: float) -> Heard | None:
@@ -361,7 +387,9 @@ class CommandRecognizer:
         if b - a < self.samplerate // 10:
             return True  # audio no longer held: nothing to check against
         seg = audio[a:b]
-        rec = self._vosk.KaldiRecognizer(self.model, self.samplerate)
+        if self._free is None:
+            self._free = self._vosk.KaldiRecognizer(self.model, self.samplerate)
+        rec = self._free
         rec.AcceptWaveform(seg.tobytes())
         free = json.loads(rec.FinalResult()).get("text", "").split()
         self.last_verify = (" ".join(phrase_words), " ".join(free))

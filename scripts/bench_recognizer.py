@@ -1,0 +1,316 @@
+"""Benchmark the command recognizer on a generated dev corpus; prints markdown tables.
+
+    python scripts/bench_recognizer.py                 # full run (~15 min on 2 cores)
+    python scripts/bench_recognizer.py --quick         # a small subset (~2 min)
+    python scripts/bench_recognizer.py --minutes 10    # shorter continuous negative stream
+
+What it measures (targets from issue 4 in brackets):
+- accuracy per intent, per SNR, per noise type and per voice (dev voices,
+  looked at while choosing the rules, and held-out voices, never looked at)
+  [>= 97% clean and 20 dB, >= 90% at 10 dB, >= 80% at 5 dB]; a clip counts
+  as right only when exactly one command comes out and it is the right one;
+- false accepts: share of negative clips (coach cues, everyday sentences,
+  noise) giving any command [<= 1%], and commands per hour on a continuous
+  stream of negative audio [<= 1/h];
+- the coach's own cues played through the room (echo gain 0.5, 40 ms,
+  reverb) with cancellation on [zero commands];
+- marks spoken over the count with that echo [>= 90% recognised];
+- latency from the end of the spoken words to ``emitted`` (audio time),
+  p50/p95 [p95 <= 300 ms], and the compute time per 50 ms block;
+- real-time factor [<= 0.05] and peak memory (max RSS of a worker process).
+
+Clips are streamed in 50 ms blocks, as the live microphone delivers them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import itertools
+import multiprocessing as mp
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts.corpus import (  # noqa: E402
+    DEV_VOICES,
+    HELDOUT_VOICES,
+    PROSODY,
+    make_negative,
+    make_positive,
+    negative_specs,
+    negative_stream,
+    positive_specs,
+)
+from tests.speech_support import COACH_CUES, build_track, coach_track, echo_of, pink_noise, speak, to_int16  # noqa: E402
+
+SR = 16000
+BLOCK = 800  # 50 ms
+
+_W: dict = {}
+
+
+def _init(settings: dict | None = None) -> None:
+    import vosk
+
+    vosk.SetLogLevel(-1)
+    from voicecoach.speech.grammar import load_grammar
+    from voicecoach.speech.recognizer import CommandRecognizer, RecognizerSettings
+
+    try:
+        from voicecoach.model import load_model
+
+        model = load_model()
+    except Exception:
+        model = vosk.Model(os.environ.get("VOICECOACH_MODEL", "/tmp/aarx/assets/model-en-us"))
+    _W["rec"] = CommandRecognizer(model, load_grammar(model=model), settings=RecognizerSettings(**(settings or {})))
+
+
+def _stream(audio: np.ndarray, reference: np.ndarray | None = None, t0: float = 0.0):
+    """Feed ``audio`` in 50 ms blocks; returns (heard, compute seconds, per-block compute times)."""
+    rec = _W["rec"]
+    rec.reset()
+    pcm = to_int16(audio)
+    out = []
+    times = []
+    t_all = time.perf_counter()
+    for i in range(0, len(pcm), BLOCK):
+        t = time.perf_counter()
+        ref = None if reference is None else reference[i : i + BLOCK]
+        out += rec.feed(pcm[i : i + BLOCK], t0 + i / SR, ref)
+        times.append(time.perf_counter() - t)
+    out += rec.finish()
+    return out, time.perf_counter() - t_all, times
+
+
+def _pos_job(spec: dict):
+    clip = make_positive(spec)
+    heard, cpu, times = _stream(clip.audio)
+    return {
+        **{k: spec[k] for k in ("intent", "text", "voice", "speed", "pitch", "noise", "snr")},
+        "words_end": clip.words_end,
+        "heard": [(h.intent, h.emitted) for h in heard],
+        "audio_s": len(clip.audio) / SR,
+        "cpu": cpu,
+        "block_p95": float(np.percentile(times, 95)) if times else 0.0,
+        "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }
+
+
+def _neg_job(spec: dict):
+    clip = make_negative(spec)
+    heard, cpu, _ = _stream(clip.audio)
+    return {
+        "text": spec["text"],
+        "kind": spec["kind"],
+        "voice": spec.get("voice", ""),
+        "heard": [(h.intent, h.text) for h in heard],
+        "audio_s": len(clip.audio) / SR,
+        "cpu": cpu,
+        "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }
+
+
+def _stream_job(args):
+    minutes, seed = args
+    rec = _W["rec"]
+    rec.reset()
+    heard = []
+    n = 0
+    t_all = time.perf_counter()
+    rest = np.zeros(0, np.int16)
+    for chunk in negative_stream(minutes, seed=seed):
+        pcm = np.concatenate([rest, to_int16(chunk)])
+        usable = len(pcm) // BLOCK * BLOCK
+        for i in range(0, usable, BLOCK):
+            heard += rec.feed(pcm[i : i + BLOCK], n / SR)
+            n += BLOCK
+        rest = pcm[usable:]
+    heard += rec.finish()
+    return {
+        "audio_s": n / SR,
+        "cpu": time.perf_counter() - t_all,
+        "heard": [(h.intent, h.text, h.start) for h in heard],
+        "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+    }
+
+
+def _echo_cue_job(voice: str):
+    """Every coach cue through the room, cancellation on: any command is a failure."""
+    t, clips = 0.2, []
+    for c in COACH_CUES:
+        clip = speak(c, voice=voice)
+        clips.append((t, clip))
+        t += len(clip) / SR + 0.4
+    played = build_track(clips, t + 1.0)
+    mic = echo_of(played, gain=0.5, delay_ms=40) + pink_noise(len(played) / SR, seed=3)[: len(played)] * 0.003
+    heard, cpu, _ = _stream(np.clip(mic, -1, 1), reference=played)
+    return {"voice": voice, "heard": [(h.intent, h.text) for h in heard], "audio_s": len(played) / SR, "cpu": cpu}
+
+
+def _barge_job(args):
+    text, intent, user_voice, offset, coach_voice, warmup = args
+    played, starts = coach_track(warmup_s=warmup, voice=coach_voice)
+    user = speak(text, voice=user_voice)
+    at = starts[1] + offset
+    mic = echo_of(played, gain=0.5, delay_ms=40) + build_track([(at, user)], len(played) / SR)
+    heard, cpu, _ = _stream(np.clip(mic, -1, 1), reference=played)
+    return {
+        "intent": intent,
+        "warmup": warmup,
+        "ok": [h.intent for h in heard] == [intent],
+        "heard": [h.intent for h in heard],
+        "audio_s": len(played) / SR,
+        "cpu": cpu,
+    }
+
+
+def pct(a: int, n: int) -> str:
+    return f"{100.0 * a / n:.1f}% ({a}/{n})" if n else "-"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small subset for a fast look")
+    ap.add_argument("--minutes", type=float, default=60.0, help="length of the continuous negative stream")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--verify", action="store_true", help="turn on the open-vocabulary second pass")
+    args = ap.parse_args()
+    settings = {"verify": True} if args.verify else {}
+
+    voices = DEV_VOICES + HELDOUT_VOICES
+    prosody = PROSODY
+    if args.quick:
+        voices = ("en-us", "en-us+f2", "en-gb-x-rp")
+        prosody = PROSODY[:1]
+        args.minutes = min(args.minutes, 5.0)
+    pos = list(positive_specs(voices=voices, prosody=prosody))
+    neg = list(negative_specs(voices=voices, prosody=prosody[:2]))
+    coach_voices = ("en-gb-x-rp", "en-us", "en-us+f4")
+    barge = list(
+        itertools.product(
+            [("stop point", "stop_point"), ("back arched", "back_arched"), ("good rep", "good_rep"), ("doming", "doming")],
+            ("en-us", "en-us+f2", "en+m7") if not args.quick else ("en-us",),
+            (0.0, 0.3, 0.6, 0.9, 1.2),
+            coach_voices[:2] if not args.quick else coach_voices[:1],
+            (20.0, 3.0),
+        )
+    )
+    barge = [(t, i, uv, off, cv, w) for (t, i), uv, off, cv, w in barge]
+    half = args.minutes / max(1, args.jobs)
+    print(f"corpus: {len(pos)} positive clips, {len(neg)} negative clips, {args.minutes:g} min stream, "
+          f"{len(coach_voices)} coach voices with echo, {len(barge)} barge-in runs; voices: {', '.join(voices)}", flush=True)
+
+    t0 = time.time()
+    with mp.Pool(args.jobs, _init, (settings,)) as pool:
+        stream_async = pool.map_async(_stream_job, [(half, 10 + j) for j in range(args.jobs)])
+        P = pool.map(_pos_job, pos, chunksize=16)
+        N = pool.map(_neg_job, neg, chunksize=16)
+        E = pool.map(_echo_cue_job, coach_voices)
+        B = pool.map(_barge_job, barge, chunksize=4)
+        S = stream_async.get()
+    wall = time.time() - t0
+
+    # --- accuracy -------------------------------------------------------------
+    def ok(r):
+        return len(r["heard"]) == 1 and r["heard"][0][0] == r["intent"]
+
+    def table(title, key, rows, order=None):
+        groups = collections.defaultdict(lambda: [0, 0])
+        for r in rows:
+            g = groups[key(r)]
+            g[0] += ok(r)
+            g[1] += 1
+        print(f"\n| {title} | accuracy |\n|---|---|")
+        for k in order or sorted(groups, key=str):
+            if k in groups:
+                print(f"| {k} | {pct(*groups[k])} |")
+
+    snr_name = lambda r: "clean" if r["snr"] is None else f"{r['snr']} dB"  # noqa: E731
+    print("\n## Accuracy (one command out, the right one)")
+    table("SNR", snr_name, P, ["clean", "20 dB", "10 dB", "5 dB"])
+    table("SNR, held-out voices only", snr_name, [r for r in P if r["voice"] in HELDOUT_VOICES], ["clean", "20 dB", "10 dB", "5 dB"])
+    table("noise type x SNR", lambda r: f"{r['noise']} {'' if r['snr'] is None else str(r['snr']) + ' dB'}".strip(), P)
+    table("intent", lambda r: r["intent"], P)
+    table("phrase said", lambda r: r["text"], P)
+    table("voice", lambda r: r["voice"] + (" (held out)" if r["voice"] in HELDOUT_VOICES else " (dev)"), P)
+    table("speed/pitch", lambda r: f"{r['speed']} wpm, pitch {r['pitch']}", P)
+    wrong = collections.Counter((r["text"], tuple(h[0] for h in r["heard"])) for r in P if not ok(r) and r["heard"])
+    print(f"\nwrong command (not just missed): {sum(wrong.values())} of {len(P)} clips; most common: "
+          + ", ".join(f"{t!r}->{'/'.join(h)} x{n}" for (t, h), n in wrong.most_common(5)))
+
+    # --- false accepts -----------------------------------------------------------
+    print("\n## False accepts")
+    fa = collections.defaultdict(lambda: [0, 0])
+    for r in N:
+        cat = r["kind"] if r["kind"] in ("cue", "everyday") else "noise"
+        fa[cat][0] += bool(r["heard"])
+        fa[cat][1] += 1
+        fa["all"][0] += bool(r["heard"])
+        fa["all"][1] += 1
+    print("\n| negative clips | with any command |\n|---|---|")
+    for k in ("cue", "everyday", "noise", "all"):
+        print(f"| {k} | {pct(*fa[k])} |")
+    for r in N:
+        if r["heard"]:
+            print(f"  FA: {r['text']!r} ({r['voice']}) -> {r['heard']}")
+    s_audio = sum(s["audio_s"] for s in S)
+    s_heard = [h for s in S for h in s["heard"]]
+    print(f"\ncontinuous negative stream: {s_audio / 60:.1f} min, {len(s_heard)} commands "
+          f"= {len(s_heard) / (s_audio / 3600):.2f} per hour" + (f"  {s_heard[:5]}" if s_heard else ""))
+
+    # --- echo ------------------------------------------------------------------------
+    print("\n## Echo (gain 0.5, 40 ms, reverb RT60 0.25 s), cancellation on")
+    e_heard = [h for e in E for h in e["heard"]]
+    print(f"\ncoach's own cues through the room: {len(e_heard)} commands from "
+          f"{sum(e['audio_s'] for e in E) / 60:.1f} min of cues by {len(E)} coach voices" + (f" {e_heard}" if e_heard else ""))
+    print("\n| marks spoken over the count | recognised |\n|---|---|")
+    for w in sorted({b["warmup"] for b in B}, reverse=True):
+        rows = [b for b in B if b["warmup"] == w]
+        print(f"| after {w:g} s of coach speech | {pct(sum(b['ok'] for b in rows), len(rows))} |")
+        for intent in sorted({b["intent"] for b in rows}):
+            sub = [b for b in rows if b["intent"] == intent]
+            print(f"| &nbsp;&nbsp;{intent} | {pct(sum(b['ok'] for b in sub), len(sub))} |")
+    bad = [b for b in B if b["heard"] and not b["ok"]]
+    print(f"\nwrong command during barge-in: {len(bad)}")
+
+    # --- latency, speed, memory ------------------------------------------------------------
+    lat = np.array([r["heard"][0][1] - r["words_end"] for r in P if ok(r)])
+    block = np.array([r["block_p95"] for r in P])
+    cpu = sum(r["cpu"] for r in P + N) + sum(s["cpu"] for s in S) + sum(e["cpu"] for e in E) + sum(b["cpu"] for b in B)
+    audio = sum(r["audio_s"] for r in P + N) + s_audio + sum(e["audio_s"] for e in E) + sum(b["audio_s"] for b in B)
+    rss = max([r["rss"] for r in P + N] + [s["rss"] for s in S])
+    # One stream alone, as live: a minute of talk, breathing and commands, with and without the coach's echo.
+    _init(settings)
+    played, starts = coach_track(warmup_s=50.0)
+    dur = len(played) / SR
+    user = build_track([(5.0 + 7.0 * i, speak(t)) for i, t in enumerate(["stop point", "what time is it", "next set", "my legs are shaking", "pause"])], dur)
+    from tests.speech_support import breathing_noise
+
+    mic = np.clip(user + breathing_noise(dur, seed=9) * 0.02, -1, 1)
+    _, cpu_alone, _ = _stream(mic)
+    _, cpu_echo, blocks_echo = _stream(np.clip(mic + echo_of(played, gain=0.5, delay_ms=40), -1, 1), reference=played)
+    print("\n## Latency, speed, memory")
+    print(f"\n| measure | value |\n|---|---|")
+    print(f"| end of words -> emitted, p50 | {1000 * np.percentile(lat, 50):.0f} ms |")
+    print(f"| end of words -> emitted, p95 | {1000 * np.percentile(lat, 95):.0f} ms |")
+    print(f"| end of words -> emitted, max | {1000 * lat.max():.0f} ms |")
+    print(f"| compute per 50 ms block, p95 (median over clips) | {1000 * np.median(block):.1f} ms |")
+    print(f"| real-time factor, one stream alone, no echo ({dur:.0f} s) | {cpu_alone / dur:.4f} |")
+    print(f"| real-time factor, one stream alone, echo cancellation on | {cpu_echo / dur:.4f} |")
+    print(f"| compute per 50 ms block with echo cancellation, p95 | {1000 * np.percentile(blocks_echo, 95):.1f} ms |")
+    print(f"| real-time factor, whole benchmark ({args.jobs} workers sharing {os.cpu_count()} cores) | {cpu / audio:.4f} |")
+    print(f"| peak memory (max RSS of a worker, model included) | {rss / 1024:.0f} MB |")
+    print(f"| audio processed | {audio / 3600:.2f} h in {wall / 60:.1f} min wall |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
