@@ -231,3 +231,27 @@ def test_cli_prints_one_json_line_per_command_and_goes_on_after_a_bad_file(tmp_p
     plain = cli("recognize", str(good))
     assert plain.returncode == 0
     assert "stop_point" in plain.stdout and "next_set" in plain.stdout
+
+
+def test_cli_bad_grammar_is_one_line_naming_file_line_and_word(tmp_path, cli):
+    g = tmp_path / "g.toml"
+    g.write_text('[intents.x]\nkind = "mark"\nphrases = ["flurbzat"]\n')
+    wav = tmp_path / "a.wav"
+    write_wav(wav, np.zeros(SR, np.float32))
+    proc = cli("recognize", str(wav), "--grammar", str(g))
+    assert proc.returncode != 0
+    assert proc.stderr.strip() == f"voicecoach: {g}:3: word 'flurbzat' is not in the speech model's vocabulary (add it to [sounds_like] spelled with known words)"
+
+
+def test_cli_streams_long_plain_pcm_files_in_small_pieces(tmp_path):
+    # A long recording is read a second at a time (resampled on the fly), never whole.
+    from voicecoach.audio.wavio import read_wav, to_16k_int16
+    from voicecoach.commands.recognize import _blocks_16k
+
+    wav = tmp_path / "long.wav"
+    minutes = 3
+    x = (pink_noise(minutes * 60.0, seed=1, samplerate=44100) * 0.05).astype(np.float32)
+    write_wav(wav, np.stack([x, x], axis=1).reshape(-1), 44100, channels=2)
+    sizes = [len(b) for b in _blocks_16k(wav, read_wav, to_16k_int16)]
+    assert max(sizes) <= 16000 * 1.1
+    assert abs(sum(sizes) - minutes * 60 * 16000) < 16000 * 0.05

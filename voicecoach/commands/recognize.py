@@ -30,7 +30,6 @@ def main(args) -> int:
 
     import numpy as np
 
-    globals()["np"] = np
     model = load_model()
     grammar = load_grammar(args.grammar, model=model)
     rec = CommandRecognizer(model, grammar)
@@ -70,6 +69,8 @@ def _blocks_16k(name, read_wav, to_16k_int16):
     fit in memory); anything else goes through :func:`read_wav` whole.
     """
     import wave
+
+    import numpy as np
 
     from voicecoach.errors import UserError
 

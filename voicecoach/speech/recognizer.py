@@ -165,7 +165,6 @@ class CommandRecognizer:
         self._audio_start = 0
         self._floor_db = None
         self._last_loud = -1  # decoder sample index after the last loud frame
-        self._vad_rest = np.zeros(0, dtype=np.float32)
         self._last_partial = ""
         self._partial_since = 0
         self._last_word_end = -1e9  # decoder seconds where the last real word heard ended
