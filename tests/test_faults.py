@@ -287,14 +287,14 @@ def _silent(path: Path, seconds: float) -> Path:
 
 
 def test_sigterm_to_simulate_at_random_points_ends_with_the_summary(tmp_path):
-    """10 SIGTERMs to `voicecoach simulate` (a cue-only session of 4 sets on a 150-second
+    """10 SIGTERMs to `voicecoach simulate` (a cue-only session of 4 sets on a 300-second
     mic, which runs in about 2 s): 3 during start-up, 7 aimed inside the session
-    (0 to 1 s after its row appears in the history). Either no session was begun yet, or
+    (0 to 0.5 s after its row appears in the history). Either no session was begun yet, or
     the events file ends with the session summary and the history holds exactly
     the reps the events file lists, with the same status."""
     config = tmp_path / "many.toml"
     config.write_text(MANY)
-    mic = _silent(tmp_path / "mic.wav", 150.0)
+    mic = _silent(tmp_path / "mic.wav", 300.0)
     rng = random.Random(11)
     outcomes = {"before the session": 0, "mid-session": 0, "after it ended": 0}
     for trial in range(10):
@@ -305,9 +305,9 @@ def test_sigterm_to_simulate_at_random_points_ends_with_the_summary(tmp_path):
             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         if trial % 4 == 0:  # during start-up: loading, rendering the phrases, opening the files
             time.sleep(rng.uniform(0.0, 0.6))
-        else:  # aimed inside the session: from its first row in the history, 0 to 1 s later
+        else:  # aimed inside the session: from its first row in the history, 0 to 0.5 s later
             _wait_for_session(db, proc)
-            time.sleep(rng.uniform(0.0, 1.0))
+            time.sleep(rng.uniform(0.0, 0.5))
         proc.send_signal(signal.SIGTERM)
         out, err = proc.communicate(timeout=60)
         assert "Traceback" not in err, err
@@ -335,6 +335,7 @@ def test_sigterm_to_simulate_at_random_points_ends_with_the_summary(tmp_path):
             # Finished before the signal: the workout's own end, or the end of the mic file.
             assert proc.returncode == 0 and s["status"] in ("completed", "interrupted"), (trial, proc.returncode, err)
             outcomes["after it ended"] += 1
+    print("SIGTERM outcomes:", outcomes)
     assert outcomes["mid-session"] >= 6, outcomes
 
 
@@ -385,6 +386,25 @@ def events_of_complete(path: Path) -> list[dict]:
     """The whole lines of an events file another process is still writing."""
     text = path.read_text()
     return [json.loads(line) for line in text.split("\n")[:-1] if line]
+
+
+def test_events_file_on_a_full_disk_does_not_end_the_workout(tmp_path):
+    """The events file fills its disk mid-session (/dev/full: every flush fails with
+    ENOSPC). It used to end `simulate` with a traceback before the session closed."""
+    config = tmp_path / "many.toml"
+    config.write_text(MANY)
+    db = tmp_path / "h.db"
+    proc = subprocess.run(
+        [sys.executable, "-m", "voicecoach", "simulate", "--cue-only", "--mic", str(_silent(tmp_path / "mic.wav", 400.0)),
+         "--out", str(tmp_path / "out.wav"), "--events", "/dev/full", "--db", str(db), "--config", str(config)],
+        cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert proc.stderr.count("\n") == 1 and "events file could not be written" in proc.stderr
+    with Store(db) as store:
+        [s] = store.sessions()
+    # The whole workout that fitted in the mic is in the history, closed with its summary.
+    assert s["attempted"] >= 30 and s["status"] in ("completed", "interrupted") and s["ended_at"]
+    assert proc.stdout.startswith(f"{s['status']}: {s['counted']} of {s['attempted']} counted")
 
 
 # --- a damaged history under the readers ------------------------------------------------------

@@ -156,6 +156,8 @@ class Runtime:
         self.recognizer = recognizer
         self.store = store
         self.events_file = events
+        self.events_error: str | None = None
+        """Set when the events file could not be written (it is then closed and the workout goes on)."""
         self.timing = timing
         self.on_event = on_event
         self.simulated = simulated
@@ -295,7 +297,10 @@ class Runtime:
         if self._summary is not None:  # last in the log: after the cues that say it
             self._log(self._summary, deferred=True)
         if self.events_file is not None:
-            self.events_file.flush()
+            try:
+                self.events_file.flush()
+            except OSError as err:
+                self._events_failed(err)
 
     def _margin_now(self) -> int:
         """Samples from the clock before which nothing new may be placed or withdrawn.
@@ -372,9 +377,23 @@ class Runtime:
         if isinstance(event, Notice):
             self.result.notices.append(event)
         if self.events_file is not None:
-            self.events_file.write(event.to_json() + "\n")
+            try:
+                self.events_file.write(event.to_json() + "\n")
+            except OSError as err:
+                self._events_failed(err)
         if self.on_event is not None:
             self.on_event(event)
+
+    def _events_failed(self, err: OSError) -> None:
+        # The events file is a log beside the history: a full disk under it (measured:
+        # `--events /dev/full` ended simulate with a traceback) must not end the workout.
+        events, self.events_file = self.events_file, None
+        try:
+            events.close()
+        except OSError:
+            pass  # its buffer cannot be written either; the file is closed all the same
+        self.events_error = f"events file could not be written ({err.strerror or err}); the workout goes on"
+        self._log(Notice(self._ahead() / self.samplerate, self.events_error, "error"))
 
     def _save(self, event: Event) -> None:
         from voicecoach.store import StoreError

@@ -51,27 +51,32 @@ def main(args: argparse.Namespace) -> int:
     interrupted = False
     previous = runtime.sigterm_as_interrupt()
     try:
-        with events:
-            rt = runtime.Runtime(cfg, io, recognizer=recognizer, store=store, events=events,
-                                 timing=runtime.SIMULATED, simulated=True,
-                                 recognizer_error=why, store_error=store_error)
-            try:
-                result = rt.run()
-            except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the runtime closed the session first
-                result, interrupted = rt.result, True
+        try:
+            with events:
+                rt = runtime.Runtime(cfg, io, recognizer=recognizer, store=store, events=events,
+                                     timing=runtime.SIMULATED, simulated=True,
+                                     recognizer_error=why, store_error=store_error)
+                try:
+                    result = rt.run()
+                except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the runtime closed the session first
+                    result, interrupted = rt.result, True
+                finally:
+                    if previous is not None:  # the session is closed: a late SIGTERM must not cut the report
+                        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        finally:
+            if store is not None:
+                store.close()
+        s = result.summary
+        if s is not None:
+            print(f"{s.status}: {s.counted} of {s.attempted} counted in {s.sets} set(s)"
+                  + (f", floor {s.floor:.0%}" if s.floor is not None else ""), flush=True)
+        for notice in result.notices:
+            if notice.level != "info":
+                runtime.stderr_notice(notice.text)
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
-        if store is not None:
-            store.close()
-    s = result.summary
-    if s is not None:
-        print(f"{s.status}: {s.counted} of {s.attempted} counted in {s.sets} set(s)"
-              + (f", floor {s.floor:.0%}" if s.floor is not None else ""))
-    for notice in result.notices:
-        if notice.level != "info":
-            runtime.stderr_notice(notice.text)
     if interrupted:
         runtime.stderr_notice("interrupted; the session so far is saved")
         return 130
-    return 0
+    return 1 if rt.events_error else 0
