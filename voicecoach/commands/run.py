@@ -26,8 +26,8 @@ def main(args: argparse.Namespace) -> int:
     import sys
 
     from voicecoach import runtime
-    from voicecoach.audio.streams import LiveIO
     from voicecoach.errors import UserError
+    from voicecoach.resilient import DeviceGone, ResilientIO
     from voicecoach.events import Command, Notice, Rep, SessionSummary, SetSummary
 
     cfg = runtime.load_config(args.config)
@@ -36,13 +36,16 @@ def main(args: argparse.Namespace) -> int:
         recognizer, why = None, None
     else:
         recognizer, why = runtime.make_recognizer(cfg)
-    io = LiveIO(
-        output_device=_device(args.output_device, audio["output_device"]),
-        input_device=_device(args.input_device, audio["input_device"]),
-        samplerate=audio["samplerate"],
-        blocksize=audio["blocksize"],
-        use_input=not args.cue_only,
-    )
+    audio = dict(audio, output_device=_device(args.output_device, audio["output_device"]),
+                 input_device=_device(args.input_device, audio["input_device"]))
+    # A USB microphone or speaker that vanishes mid-session pauses the workout,
+    # is retried with back-off, and resumes (or ends) with every rep kept.
+    io = ResilientIO(audio, log=runtime.stderr_notice, use_input=not args.cue_only)
+    voice = runtime.Voice(io.samplerate, cfg["speech"])
+    io.say = voice.speech.get
+    if io.cue_only:
+        recognizer = None  # no microphone: ResilientIO has said so
+    recognizer = io.wrap(recognizer)
     store, store_error = runtime.open_store(args.db, cfg)
     events = None
     if args.events:
@@ -68,13 +71,17 @@ def main(args: argparse.Namespace) -> int:
     previous = runtime.sigterm_as_interrupt()
     try:
         rt = runtime.Runtime(cfg, io, recognizer=recognizer, store=store, events=events,
-                             timing=runtime.LIVE, simulated=False, on_event=show,
+                             timing=runtime.LIVE, simulated=False, on_event=show, voice=voice,
                              recognizer_error=why, store_error=store_error)
         rt.run()
+    except DeviceGone as err:
+        print(f"voicecoach: {err}; the session so far is saved", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("voicecoach: stopped; the session so far is saved", file=sys.stderr)
         return 130
     finally:
+        io.stop()
         if previous is not None:
             import signal
 
