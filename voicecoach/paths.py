@@ -7,6 +7,7 @@ a user with odd needs can point it elsewhere without a config file.
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import platformdirs
@@ -39,5 +40,9 @@ def default_db() -> Path:
 
 
 def grammars_dir() -> Path:
-    """The grammars shipped with the package (``grammars/`` at the project root)."""
-    return Path(__file__).resolve().parent.parent / "grammars"
+    """The shipped grammars: ``grammars/`` of a source checkout (editable install),
+    else ``<prefix>/share/voicecoach/grammars`` where a wheel install puts them."""
+    checkout = Path(__file__).resolve().parent.parent / "grammars"
+    if checkout.is_dir():
+        return checkout
+    return Path(sys.prefix) / "share" / APP / "grammars"
