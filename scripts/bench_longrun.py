@@ -291,8 +291,6 @@ def bench_session(minutes: float, cue_only: bool) -> None:
     wall = time.monotonic() - t0
     probe.maybe(io.seconds, force=True)
 
-    counts = [s for s in starts if s[0] == "tick" or s[1].endswith("-one-thousand")]
-    drift = [b - a for _, _, a, b in counts]
     all_drift = [b - a for _, _, a, b in starts]
     ticks = [s[3] for s in starts if s[0] == "tick"]
     reps = [e for e in logged if isinstance(e, Rep)]
@@ -305,6 +303,14 @@ def bench_session(minutes: float, cue_only: bool) -> None:
         cur.append(t)
     if cur:
         groups.append(cur)
+    # A lowering's ticks come with spoken counts; the rest countdown's ticks ("3, 2, 1") do not.
+    spoken = {s[3] for s in starts if s[1].endswith("-one-thousand")}
+    others = len(groups)
+    groups = [g for g in groups if spoken & set(g)]
+    others -= len(groups)
+    lowering_ticks = {t for g in groups for t in g}
+    counts = [s for s in starts if s[1].endswith("-one-thousand") or (s[0] == "tick" and s[3] in lowering_ticks)]
+    drift = [b - a for _, _, a, b in counts]
     for g, rep in zip(groups, reps):
         beat = rep.descent_s / P.beats(rep.descent_s)
         grid += [(t - g[0]) - round(k * beat * sr) for k, t in enumerate(g)]
@@ -312,10 +318,11 @@ def bench_session(minutes: float, cue_only: bool) -> None:
     print(f"  simulated {io.seconds / 60:.1f} min in {wall:.0f} s wall ({io.seconds / wall:.0f}x real time); "
           f"session {s.status}: {s.counted} of {s.attempted} reps in {s.sets} sets; "
           f"{sum(isinstance(e, Cue) for e in logged)} cues logged")
-    print(f"  count drift: {len(counts)} count cues ({len(ticks)} ticks); started - planned: "
+    print(f"  count drift: {len(counts)} count cues (ticks and spoken counts of the lowerings); started - planned: "
           f"max |{max(map(abs, drift), default=0)}| samples; all {len(starts)} cues: max |{max(map(abs, all_drift), default=0)}|; "
           f"late cues {result.late_cues}")
-    print(f"  beat grid: {len(groups)} lowerings ({len(reps)} reps), tick offset from its lowering's first tick "
+    print(f"  beat grid: {len(groups)} lowerings ({len(reps)} reps; {others} rest countdowns left out), "
+          f"tick offset from its lowering's first tick "
           f"vs k*beat: max |{max(map(abs, grid), default=0)}| samples")
     print(f"  output clock: scheduler at {rt.scheduler.now} samples, rendered {rendered[0]} "
           f"(difference {rt.scheduler.now - rendered[0]})")
