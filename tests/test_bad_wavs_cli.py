@@ -161,6 +161,24 @@ def test_bad_mic_files_are_one_line_and_lose_nothing(tmp_path: Path, earlier_run
         assert sorted(p.name for p in tmp_path.iterdir() if p.name != "bad") == before["names"], what
 
 
+def test_unwritable_outputs_are_one_line_and_lose_nothing(tmp_path: Path, earlier_run) -> None:
+    """--out or --events that cannot be written (a directory, a missing folder): one line,
+    and neither the earlier events file nor the history gains or loses anything."""
+    config, files, before = earlier_run
+    mic = pcm_wav(tmp_path / "mic.wav", np.zeros(16000 * 3), 16000)
+    (tmp_path / "a-dir").mkdir()
+    bad = [("--out", tmp_path / "a-dir"), ("--out", tmp_path / "missing" / "out.wav"),
+           ("--events", tmp_path / "a-dir"), ("--events", tmp_path / "missing" / "ev.jsonl")]
+    for option, path in bad:
+        paths = {"--out": str(files["out"]), "--events": str(files["events"]), option: str(path)}
+        code, out, err, _ = run_cli("simulate", "--cue-only", "--mic", str(mic), "--db", str(files["db"]),
+                                    "--config", str(config), *[x for kv in paths.items() for x in kv])
+        one_line_error(code, err, path.name)
+        for k in files:
+            if k != option.lstrip("-"):
+                assert files[k].read_bytes() == before[k], (option, path, k)
+
+
 @pytest.mark.skipif(not HAS_RECOGNIZE, reason="`voicecoach recognize` has not landed yet (issue 4)")
 def test_bad_files_under_recognize_are_one_line(tmp_path: Path, model_path) -> None:
     bad = _bad_files(tmp_path)

@@ -154,10 +154,14 @@ class WavWriter:
         self.samplerate = int(samplerate)
         self.max_frames = max_frames
         self.frames = 0
+        # Opened here, not by wave.open(path): when that open fails, the half-built
+        # Wave_write prints an "Exception ignored in __del__" traceback (seen with
+        # `simulate --out DIR`), so the user's one-line error came with a traceback.
         try:
-            self._w = wave.open(str(self.path), "wb")
+            self._f = open(self.path, "wb")
         except OSError as err:
             raise UserError(f"{self.path}: cannot write: {err.strerror or err}") from None
+        self._w = wave.open(self._f, "wb")
         self._w.setnchannels(1)
         self._w.setsampwidth(2)
         self._w.setframerate(self.samplerate)
@@ -173,6 +177,7 @@ class WavWriter:
         if self._w is not None:
             self._w.close()
             self._w = None
+            self._f.close()  # wave closes only files it opened itself
 
 
 def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:

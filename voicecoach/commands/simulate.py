@@ -43,6 +43,12 @@ def main(args: argparse.Namespace) -> int:
     io = SimulatedIO(args.mic, args.out, samplerate=rate, echo_gain=args.echo_gain, echo_ms=args.echo_ms)
     if io.mic_duration == 0:
         raise UserError(f"{args.mic}: the WAV file holds no audio (zero frames)")
+    # Before anything is written: an unwritable --out must not cost the events file
+    # or leave an empty session in the history.
+    try:
+        open(args.out, "ab").close()
+    except OSError as err:
+        raise UserError(f"{args.out}: cannot write: {err.strerror}") from None
     try:
         events = open(args.events, "w", encoding="utf-8")
     except OSError as err:
