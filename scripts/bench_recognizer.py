@@ -182,6 +182,7 @@ def main() -> int:
     ap.add_argument("--minutes", type=float, default=60.0, help="length of the continuous negative stream")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--verify", action="store_true", help="turn on the open-vocabulary second pass")
+    ap.add_argument("--save", metavar="FILE", help="also pickle the raw per-clip results to FILE")
     args = ap.parse_args()
     settings = {"verify": True} if args.verify else {}
 
@@ -217,6 +218,11 @@ def main() -> int:
         B = pool.map(_barge_job, barge, chunksize=4)
         S = stream_async.get()
     wall = time.time() - t0
+    if args.save:
+        import pickle
+
+        with open(args.save, "wb") as f:
+            pickle.dump({"P": P, "N": N, "E": E, "B": B, "S": S, "wall": wall}, f)
 
     # --- accuracy -------------------------------------------------------------
     def ok(r):

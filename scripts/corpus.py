@@ -182,7 +182,7 @@ def negative_stream(minutes: float, *, voices=DEV_VOICES + HELDOUT_VOICES, seed=
         else:
             chunk = NOISES[kind](float(rng.uniform(2.0, 6.0)), seed=1000 + k) * float(rng.uniform(0.05, 0.5))
         # Light background noise throughout, as a real room has.
-        chunk = chunk + NOISES["pink"](len(chunk) / SAMPLERATE, seed=5000 + k) * 0.003
+        chunk = chunk + NOISES["pink"](len(chunk) / SAMPLERATE + 0.01, seed=5000 + k)[: len(chunk)] * 0.003
         chunk = chunk[: total - made].astype(np.float32)
         made += len(chunk)
         k += 1
