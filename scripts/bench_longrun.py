@@ -319,7 +319,8 @@ def bench_session(minutes: float, cue_only: bool) -> None:
           f"session {s.status}: {s.counted} of {s.attempted} reps in {s.sets} sets; "
           f"{sum(isinstance(e, Cue) for e in logged)} cues logged")
     print(f"  count drift: {len(counts)} count cues (ticks and spoken counts of the lowerings); started - planned: "
-          f"max |{max(map(abs, drift), default=0)}| samples; all {len(starts)} cues: max |{max(map(abs, all_drift), default=0)}|; "
+          f"max |{max(map(abs, drift), default=0)}| samples; "
+          f"all {len(starts)} cues: max |{max(map(abs, all_drift), default=0)}|; "
           f"late cues {result.late_cues}")
     print(f"  beat grid: {len(groups)} lowerings ({len(reps)} reps; {others} rest countdowns left out), "
           f"tick offset from its lowering's first tick "
@@ -367,7 +368,8 @@ def bench_serve(minutes: float) -> None:
     wall = time.monotonic() - t0
     probe.maybe(io.seconds, force=True)
     print(f"  simulated {io.seconds / 3600:.2f} h in {wall:.0f} s wall ({io.seconds / wall:.0f}x real time); "
-          f"recognizer ran on {wake.fed_s:.0f} s of {wake.heard_s:.0f} s heard ({100 * wake.fed_s / wake.heard_s:.2f} %)")
+          f"recognizer ran on {wake.fed_s:.0f} s of {wake.heard_s:.0f} s heard "
+          f"({100 * wake.fed_s / wake.heard_s:.2f} %)")
     wanted = [h for h in heard if abs(h.start - said_at) < 2.0]
     false = [h for h in heard if h not in wanted]
     print(f"  wake phrase: heard {len(wanted)} time(s) at {[round(h.start, 2) for h in wanted]} s "
@@ -382,7 +384,8 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=90.0,
                         help="session length in simulated minutes (default 90); also sets the serve run to 4x this "
                              "unless --serve-minutes is given")
-    parser.add_argument("--serve-minutes", type=float, default=None, help="serve idle run, simulated minutes (default 360)")
+    parser.add_argument("--serve-minutes", type=float, default=None,
+                        help="serve idle run, simulated minutes (default 360)")
     parser.add_argument("--cue-only", action="store_true", help="session without the recognizer (faster)")
     parser.add_argument("--skip-session", action="store_true")
     parser.add_argument("--skip-serve", action="store_true")

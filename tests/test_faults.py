@@ -38,7 +38,7 @@ from voicecoach import cli
 from voicecoach.coach import program as P
 from voicecoach.coach.session import Session
 from voicecoach.config import validate
-from voicecoach.events import Cue, Notice, SessionSummary
+from voicecoach.events import Cue, SessionSummary
 from voicecoach.runtime import LIVE, SIMULATED, Runtime, Voice, plan_today
 from voicecoach.store import Store
 
@@ -394,8 +394,9 @@ def test_events_file_on_a_full_disk_does_not_end_the_workout(tmp_path):
     config = tmp_path / "many.toml"
     config.write_text(MANY)
     db = tmp_path / "h.db"
+    mic = _silent(tmp_path / "mic.wav", 400.0)
     proc = subprocess.run(
-        [sys.executable, "-m", "voicecoach", "simulate", "--cue-only", "--mic", str(_silent(tmp_path / "mic.wav", 400.0)),
+        [sys.executable, "-m", "voicecoach", "simulate", "--cue-only", "--mic", str(mic),
          "--out", str(tmp_path / "out.wav"), "--events", "/dev/full", "--db", str(db), "--config", str(config)],
         cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
