@@ -7,6 +7,8 @@ English model with a two-phrase grammar must recognise it from that file.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import wave
 
 import numpy as np
@@ -15,11 +17,14 @@ import soxr
 
 
 def render_with_pyttsx3(text: str, path) -> tuple[np.ndarray, int]:
-    import pyttsx3
-
-    engine = pyttsx3.init()
-    engine.save_to_file(text, str(path))
-    engine.runAndWait()
+    # In a process of its own: pyttsx3's espeak engine is a per-process singleton
+    # that voicecoach.speech.tts drives from its own thread; using it from this
+    # thread too can hang its event loop.
+    script = (
+        "import pyttsx3, sys; e = pyttsx3.init(); "
+        "e.save_to_file(sys.argv[1], sys.argv[2]); e.runAndWait()"
+    )
+    subprocess.run([sys.executable, "-c", script, text, str(path)], check=True, timeout=60)
     with wave.open(str(path)) as w:
         rate = w.getframerate()
         pcm = np.frombuffer(w.readframes(w.getnframes()), np.int16)

@@ -42,7 +42,9 @@ def test_clip_starts_with_speech_and_matches_rate(tmp_path):
         # within the first 2 ms the signal is already well above the noise floor.
         assert np.max(np.abs(x[: int(0.002 * rate)])) > peak * 10 ** (-50 / 20)
         assert 0.3 < clip.duration < 2.0
-    raw = tts._render_pyttsx3("stop point", "", 160)
+    # On the TTS thread, as the module requires: espeak-ng is a process-wide
+    # singleton, and driving it from a second thread hung startLoop() here.
+    raw = tts._TTS_THREAD.submit(tts._render_pyttsx3, "stop point", "", 160).result(timeout=60)
     assert raw is not None
     samples, _ = raw
     assert np.all(samples[:50] == 0.0), "espeak-ng output no longer starts with silence: revisit trim()"
@@ -72,7 +74,7 @@ def test_cli_fallback_renders_the_same_speech(tmp_path):
     # The fallback used when pyttsx3 misbehaves: same library, so nearly the same audio.
     cache = ClipCache(22050, cache_dir=tmp_path)
     samples, rate = cache._render_cli("lower slowly")
-    ref, ref_rate = tts._render_pyttsx3("lower slowly", "", 160)
+    ref, ref_rate = tts._TTS_THREAD.submit(tts._render_pyttsx3, "lower slowly", "", 160).result(timeout=60)
     assert rate == ref_rate
     assert abs(len(samples) - len(ref)) < 0.05 * len(ref)
 
