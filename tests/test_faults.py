@@ -362,7 +362,8 @@ def test_sigterm_to_run_ends_the_live_session_with_its_summary(pulse, tmp_path):
     try:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and proc.poll() is None:
-            if ev.exists() and len(of(events_of_complete(ev), "cue")) >= 2:
+            if ev.exists() and of(events_of_complete(ev), "cue"):  # the greeting has started
+                time.sleep(0.5)
                 break
             time.sleep(0.1)
         assert proc.poll() is None, proc.communicate()
