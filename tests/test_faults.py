@@ -259,6 +259,7 @@ def test_live_underruns_and_overruns_are_counted_and_survived(pulse, tmp_path):
     finally:
         done.set()
         stopper.join()
+    print("xruns:", io.xruns, "output stalls:", len(io.stalls), "input stalls:", len(io.in_stalls))
     assert io.xruns["output_underflow"] >= 1 and io.xruns["input_overflow"] >= 1, io.xruns
     assert len(io.stalls) >= 3
     # Survived: the output went on well past the last stall, the mic kept delivering,
