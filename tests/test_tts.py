@@ -126,3 +126,14 @@ def test_a_hung_pyttsx3_render_falls_back_to_the_cli(tmp_path, monkeypatch):
     assert clip.duration > 0.3 and np.max(np.abs(clip.samples)) > 0.1
     # Later caches in this process go straight to the CLI.
     assert ClipCache(22050, cache_dir=tmp_path).engine == "espeak-ng-cli"
+
+
+def test_prepare_async_without_keeping_fills_only_the_disk_cache(tmp_path):
+    cache = ClipCache(22050, cache_dir=tmp_path)
+    assert cache.prepare_async("twelve in total.", keep=False).result(timeout=60) is None
+    assert cache.renders == 1 and cache._memory == {}
+    assert len(list(tmp_path.glob("*.wav"))) == 1
+    clip = cache.get("twelve in total.")  # from disk: no second render
+    assert cache.renders == 1 and clip.duration > 0.3
+    cache.prepare_async("twelve in total.", keep=False).result(timeout=60)
+    assert cache.renders == 1

@@ -105,8 +105,9 @@ class Voice:
             self._cache(text).get(text)
 
     def prepare_async(self, texts) -> None:
+        """Render ``texts`` to the disk cache in the background (not kept in memory)."""
         for text in texts:
-            self._cache(text).prepare_async(text)
+            self._cache(text).prepare_async(text, keep=False)
 
     def close(self) -> None:
         self.speech.close()
