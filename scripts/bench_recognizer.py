@@ -183,8 +183,15 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--verify", action="store_true", help="turn on the open-vocabulary second pass")
     ap.add_argument("--save", metavar="FILE", help="also pickle the raw per-clip results to FILE")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="override a RecognizerSettings field (e.g. min_confidence=0.5)")
     args = ap.parse_args()
     settings = {"verify": True} if args.verify else {}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        settings[key] = float(value) if value.replace(".", "", 1).isdigit() else value
+    if settings:
+        print(f"settings: {settings}")
 
     voices = DEV_VOICES + HELDOUT_VOICES
     prosody = PROSODY
