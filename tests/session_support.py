@@ -8,6 +8,7 @@ the cancels into what a scheduler would actually have started.
 
 from __future__ import annotations
 
+from voicecoach.coach import program as P
 from voicecoach.coach.session import Cancel, Session
 from voicecoach.config import defaults
 from voicecoach.events import Cue, Event, Heard
@@ -77,3 +78,15 @@ def speech(events, text_part: str = "") -> list[Cue]:
 
 def of_type(events, cls) -> list:
     return [e for e in events if isinstance(e, cls)]
+
+
+def lowering_starts(cues) -> list[float]:
+    """Seconds at which each rep's counted lowering starts (its first tick)."""
+    out, armed = [], False
+    for c in cues:
+        if c.kind == "speech" and c.text == P.lower_phrase("standard"):
+            armed = True
+        elif c.kind == "tick" and armed:
+            out.append(c.t)
+            armed = False
+    return out

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from session_support import drive, heard
+from session_support import drive, heard, lowering_starts
 from speech_support import build_track, speak, write_wav
 from voicecoach import cli
 from voicecoach.coach import program as P
@@ -103,26 +103,15 @@ def dry_cues(cfg: dict, voice: Voice, marks=()) -> list[Cue]:
     return [e for e in drive(session, 600, list(marks), lookahead_s=SIMULATED.lookahead_s) if isinstance(e, Cue)]
 
 
-def lowerings(cues: list[Cue]) -> list[float]:
-    out, armed = [], False
-    for c in cues:
-        if c.kind == "speech" and c.text == P.lower_phrase("standard"):
-            armed = True
-        elif c.kind == "tick" and armed:
-            out.append(c.t)
-            armed = False
-    return out
-
-
 @pytest.mark.model
 def test_vosk_breaking_mid_command_goes_cue_only_and_keeps_every_rep(tmp_path, vosk_model):
     cfg = validate({"program": dict(sets=1, reps=4, warmup=False, rest_s=10.0)})
     voice = Voice(SR, cfg["speech"])
     try:
-        first = lowerings(dry_cues(cfg, voice))[0] + 0.3  # "back arched" in rep 1's lowering: heard
+        first = lowering_starts(dry_cues(cfg, voice))[0] + 0.3  # "back arched" in rep 1's lowering: heard
         mark1 = heard("back_arched", first, first + 0.7, latency=0.45)
         cues = dry_cues(cfg, voice, [mark1])
-        low = lowerings(cues)
+        low = lowering_starts(cues)
         second, third = low[1] + 0.3, low[2] + 0.3  # rep 2: the decoder breaks mid-words; rep 3: deaf
         end = max(c.t for c in cues) + 10.0
     finally:

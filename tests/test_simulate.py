@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from session_support import drive, heard
+from session_support import drive, heard, lowering_starts
 from speech_support import build_track, speak, write_wav
 from voicecoach import cli
 from voicecoach.coach import program as P
@@ -50,18 +50,6 @@ def dry_run(cfg: dict, voice: Voice, marks=(), floor=None, history=()):
                       start=round(SIMULATED.lookahead_s * SR))
     return [e for e in drive(session, 600, list(marks), step_s=0.02, lookahead_s=SIMULATED.lookahead_s)
             if isinstance(e, Cue)]
-
-
-def lowering_starts(cues) -> list[float]:
-    """Seconds at which each rep's counted lowering starts (its first tick)."""
-    out, armed = [], False
-    for c in cues:
-        if c.kind == "speech" and c.text == P.lower_phrase("standard"):
-            armed = True
-        elif c.kind == "tick" and armed:
-            out.append(c.t)
-            armed = False
-    return out
 
 
 def lift_starts(cues) -> list[float]:
