@@ -166,6 +166,8 @@ class Runtime:
         self.scheduler = Scheduler(self.samplerate, volume=float(config["audio"]["volume"]))
         self.voice = voice or Voice(self.samplerate, config["speech"])
         self.session: Session | None = None
+        self._history: list[dict] = []
+        """The sessions before this one (for the greeting and the closing advice)."""
         self.session_id: int | None = None
         self.result = Result(None)
         self._submitted: dict[int, Cue] = {}
@@ -193,6 +195,7 @@ class Runtime:
                 floor = self.store.floor()
             except StoreError as err:
                 self._store_error(err)
+        self._history = history
         return plan_today(self.config, history, floor)
 
     def _begin(self) -> None:
@@ -200,8 +203,11 @@ class Runtime:
 
         program, floor, greeting = self._plan()
         start = self.scheduler.now + self._lookahead
+        started_at = datetime.now(timezone.utc)
+        plan = program if program != self.config["program"] else None
         self.session = Session(program, self.samplerate, floor=floor, greeting=greeting,
-                               durations=self.voice.seconds, start=start)
+                               durations=self.voice.seconds, start=start,
+                               closing=closing_advice(self._history, self.config, program, plan, started_at))
         # The program's phrases are rendered before the first cue; those with
         # numbers in them on a worker thread while it runs (a summary is said
         # minutes later; if it is not ready by then, planning waits for it).
@@ -210,8 +216,7 @@ class Runtime:
         if self.store is not None and not self._store_failed:
             try:
                 self.session_id = self.store.begin_session(
-                    started_at=datetime.now(timezone.utc), config=self.config,
-                    plan=program if program != self.config["program"] else None,
+                    started_at=started_at, config=self.config, plan=plan,
                 )
             except StoreError as err:
                 self._store_error(err)
@@ -444,6 +449,50 @@ def plan_today(config: dict, history: list[dict], floor: float | None, now: date
         program.update({k: v for k, v in a.program.items() if k in program})
     program["warmup"] = bool(program["warmup"] and not progression.trained(history))
     return program, floor, [greeting] + [a.sentence for a in advice]
+
+
+def closing_advice(history: list[dict], config: dict, program: dict, plan: dict | None,
+                   started_at: datetime) -> Callable[[list[Rep], str], list[str]]:
+    """The session's ``closing``: what :func:`voicecoach.progression.after_session`
+    advises once this session, as its reps stand, is added to the history before it."""
+    from voicecoach import progression
+
+    def closing(reps: list[Rep], status: str) -> list[str]:
+        current = session_record(reps, status, config=config, program=program, plan=plan,
+                                 started_at=started_at)
+        advice = progression.after_session(history + [current], program, datetime.now(timezone.utc))
+        # "none" is a generic well-done; the session's own summary and finish lines say that.
+        return [a.sentence for a in advice if a.kind != "none"]
+
+    return closing
+
+
+def session_record(reps: list[Rep], status: str, *, config: dict, program: dict, plan: dict | None,
+                   started_at: datetime) -> dict:
+    """This session in the shape of :meth:`voicecoach.store.Store.sessions` (before it is stored)."""
+    sets: dict[int, list[dict]] = {}
+    floor = None
+    for r in reps:
+        sets.setdefault(r.set, []).append({
+            "rep": r.rep, "t": r.t, "counted": r.counted, "marks": list(r.marks),
+            "lift_s": r.lift_s, "descent_s": r.descent_s, "stop_point": r.stop_point,
+        })
+        floor = r.stop_point if r.stop_point is not None else floor
+    marks: dict[str, int] = {}
+    for r in reps:
+        for m in r.marks:
+            marks[m] = marks.get(m, 0) + 1
+    return {
+        "started_at": started_at.isoformat(), "status": status, "variation": program["variation"],
+        "config": config, "plan": plan,
+        "sets": [
+            {"set": n, "counted": sum(x["counted"] for x in rs), "attempted": len(rs),
+             "marks": {m: sum(m in x["marks"] for x in rs) for m in {m for x in rs for m in x["marks"]}},
+             "reps": rs}
+            for n, rs in sorted(sets.items())
+        ],
+        "counted": sum(r.counted for r in reps), "attempted": len(reps), "marks": marks, "floor": floor,
+    }
 
 
 def open_store(db: str | None, config: dict):

@@ -276,6 +276,8 @@ class End(Segment):
             lines = [P.session_done(counted, total), *P.FINISH]
         else:
             lines = [P.session_stopped(counted)]
+        if s._closing is not None:
+            lines += list(s._closing(list(s.reps), self.status))
         t = start
         for line in lines:
             t = s._speak(t, line) + s._n(PAD_S)
@@ -306,6 +308,10 @@ class Session:
         Defaults to :func:`estimate_seconds`.
     start:
         Output sample at which the session's first cue may be placed.
+    closing:
+        ``closing(reps, status) -> lines`` said after the session's summary: a pure
+        function of this session's reps (e.g. the advice of
+        :func:`voicecoach.progression.after_session` over the history before it).
     """
 
     def __init__(
@@ -317,6 +323,7 @@ class Session:
         greeting: Sequence[str] = (),
         durations: Callable[[str], float] | None = None,
         start: int = 0,
+        closing: Callable[[list[Rep], str], Sequence[str]] | None = None,
     ):
         self.program = dict(program)
         self.samplerate = int(samplerate)
@@ -325,6 +332,7 @@ class Session:
         self.descent_s = float(program["descent_s"])
         self.greeting = list(greeting)
         self._durations = durations or estimate_seconds
+        self._closing = closing
         self._dur_cache: dict[str, int] = {}
         self.reps: list[Rep] = []
         """Every rep logged so far."""
