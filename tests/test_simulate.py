@@ -309,4 +309,7 @@ def test_back_arched_two_sessions_running_ends_with_advice_to_go_easier(tmp_path
         assert reps and 2 * sum(not r["counted"] for r in reps) >= len(reps)
         advice = [c for c in of(events, "cue") if "two sessions running" in c["text"]]
         assert len(advice) == (1 if session_no == 2 else 0), [c["text"] for c in of(events, "cue")][-4:]
+        # The recovery rule too: the second session comes minutes after the first.
+        warned = [c for c in of(events, "cue") if c["text"].startswith("Your last session was less than an hour ago")]
+        assert len(warned) == (1 if session_no == 2 else 0)
     assert "single-leg" in advice[0]["text"]  # straight-leg -> the next easier variation
