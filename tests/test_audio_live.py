@@ -43,13 +43,18 @@ def find(recording: np.ndarray, clip: np.ndarray) -> tuple[int, float]:
     return lag, float(corr[lag] / norm) if norm else 0.0
 
 
-def test_clip_played_through_null_sink_is_recorded_from_its_monitor(private_sink, tmp_path):
-    rec = tmp_path / "monitor.wav"
-    parec = subprocess.Popen(
-        ["parecord", f"--device={private_sink}.monitor", "--rate=16000", "--channels=1", "--format=s16le",
-         "--file-format=wav", str(rec)],
+def record_monitor(sink: str, path) -> subprocess.Popen:
+    """An independent recorder (parecord) of ``sink``'s monitor, 16 kHz mono, into ``path``."""
+    return subprocess.Popen(
+        ["parecord", f"--device={sink}.monitor", "--rate=16000", "--channels=1", "--format=s16le",
+         "--file-format=wav", str(path)],
         stderr=subprocess.PIPE,
     )
+
+
+def test_clip_played_through_null_sink_is_recorded_from_its_monitor(private_sink, tmp_path):
+    rec = tmp_path / "monitor.wav"
+    parec = record_monitor(private_sink, rec)
     try:
         time.sleep(0.3)  # parecord connects before the clip plays
         io = LiveIO(output_device="pulse", input_device="pulse")
@@ -132,11 +137,7 @@ def test_say_command_plays_the_phrase(private_sink, tmp_path):
     from voicecoach.speech.tts import ClipCache
 
     rec = tmp_path / "monitor.wav"
-    parec = subprocess.Popen(
-        ["parecord", f"--device={private_sink}.monitor", "--rate=16000", "--channels=1", "--format=s16le",
-         "--file-format=wav", str(rec)],
-        stderr=subprocess.PIPE,
-    )
+    parec = record_monitor(private_sink, rec)
     try:
         time.sleep(0.3)
         proc = subprocess.run([sys.executable, "-m", "voicecoach", "say", "testing one two three",

@@ -270,6 +270,17 @@ def _umount(where: Path) -> None:
     subprocess.run(["umount", "-l", str(where)], capture_output=True)
 
 
+def fill_disk(where: Path) -> None:
+    """Fill the file system holding ``where`` to its last block."""
+    fd = os.open(where / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 4096)
+    except OSError:
+        pass
+    os.close(fd)
+
+
 @pytest.fixture
 def small_fs(tmp_path: Path):
     where = tmp_path / "fs"
@@ -315,14 +326,7 @@ def test_disk_full_raises_and_keeps_what_was_saved(small_fs) -> None:
     sid = store.begin_session(started_at=T0, config=CONFIG)
     store.record_rep(sid, rep(1, 1))
     if mounted:
-        # Fill the real tmpfs to the last block.
-        fd = os.open(where / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
-        try:
-            while True:
-                os.write(fd, b"\0" * 4096)
-        except OSError:
-            pass
-        os.close(fd)
+        fill_disk(where)
     else:
         # Without mount privileges: max_page_count makes SQLite fail the same
         # way (SQLITE_FULL) once the file has to grow.
@@ -486,13 +490,7 @@ def test_disk_full_during_a_session_keeps_coaching(tmp_path: Path, small_fs, mod
             pass  # mid-checkpoint; look again
         time.sleep(0.005)
     reader.close()
-    fd = os.open(where / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        while True:
-            os.write(fd, b"\0" * 4096)
-    except OSError:
-        pass
-    os.close(fd)
+    fill_disk(where)
     out, err = proc.communicate(timeout=180)
     assert proc.returncode == 0, err
     events_ = _events(ev)
