@@ -133,6 +133,11 @@ class Runtime:
         :data:`SIMULATED` or :data:`LIVE`.
     on_event:
         Called with every event as it is logged (the live command prints notices).
+    started_at:
+        When the session starts (aware, or naive local time): stored as its
+        ``started_at`` and the "now" of the progression rules. ``None`` (the
+        default) is the wall clock, read once when the session begins;
+        ``simulate --started-at`` sets it to build histories weeks apart.
     """
 
     def __init__(
@@ -149,6 +154,7 @@ class Runtime:
         simulated: bool = True,
         recognizer_error: str | None = None,
         store_error: str | None = None,
+        started_at: datetime | None = None,
     ):
         from voicecoach.audio.scheduler import Scheduler
 
@@ -181,10 +187,11 @@ class Runtime:
         self._recognizer_error = recognizer_error
         self._store_open_error = store_error
         self._summary: SessionSummary | None = None
+        self._started_at = started_at
 
     # -- setup -----------------------------------------------------------------------
 
-    def _plan(self) -> tuple[dict, float | None, list[str]]:
+    def _plan(self, now: datetime) -> tuple[dict, float | None, list[str]]:
         from voicecoach.store import StoreError
 
         history: list[dict] = []
@@ -196,14 +203,17 @@ class Runtime:
             except StoreError as err:
                 self._store_error(err)
         self._history = history
-        return plan_today(self.config, history, floor)
+        return plan_today(self.config, history, floor, now)
 
     def _begin(self) -> None:
         from voicecoach.store import StoreError
 
-        program, floor, greeting = self._plan()
+        # The one read of the wall clock: planning, storing and the closing advice
+        # all use this moment, so a simulated session can be dated. In UTC, as the
+        # store keeps it (a naive time is local; its record is compared with stored ones).
+        started_at = (self._started_at or datetime.now(timezone.utc)).astimezone(timezone.utc)
+        program, floor, greeting = self._plan(started_at)
         start = self.scheduler.now + self._lookahead
-        started_at = datetime.now(timezone.utc)
         plan = program if program != self.config["program"] else None
         self.session = Session(program, self.samplerate, floor=floor, greeting=greeting,
                                durations=self.voice.seconds, start=start,
@@ -437,6 +447,9 @@ class Runtime:
 def plan_today(config: dict, history: list[dict], floor: float | None, now: datetime | None = None):
     """``(program, floor, greeting lines)`` for today's session from the history.
 
+    ``now`` is when the session starts (default: the wall clock, for callers
+    planning a session that starts now; :class:`Runtime` always passes its own).
+
     The advice of :func:`voicecoach.progression.plan_for_today` adjusts the
     configured program (e.g. fewer sets after a long break). The warm-up runs
     only in a first session (and only if the config allows it).
@@ -454,13 +467,16 @@ def plan_today(config: dict, history: list[dict], floor: float | None, now: date
 def closing_advice(history: list[dict], config: dict, program: dict, plan: dict | None,
                    started_at: datetime) -> Callable[[list[Rep], str], list[str]]:
     """The session's ``closing``: what :func:`voicecoach.progression.after_session`
-    advises once this session, as its reps stand, is added to the history before it."""
+    advises once this session, as its reps stand, is added to the history before it.
+
+    The rules are judged as at ``started_at``: they look back days or weeks, so
+    the session's own minutes do not matter, and the runtime reads no clock here."""
     from voicecoach import progression
 
     def closing(reps: list[Rep], status: str) -> list[str]:
         current = session_record(reps, status, config=config, program=program, plan=plan,
                                  started_at=started_at)
-        advice = progression.after_session(history + [current], program, datetime.now(timezone.utc))
+        advice = progression.after_session(history + [current], program, started_at)
         # "none" is a generic well-done; the session's own summary and finish lines say that.
         return [a.sentence for a in advice if a.kind != "none"]
 
