@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+from datetime import datetime
 
 HELP = "run a session with a WAV file as the microphone; write the speaker output and the events"
 
@@ -23,6 +24,27 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cue-only", action="store_true", help="do not listen for commands (no model needed)")
     parser.add_argument("--samplerate", metavar="HZ", type=int, default=0,
                         help="output rate (default: the config's, else 22050)")
+    parser.add_argument("--started-at", metavar="ISO-DATETIME",
+                        help="when the session starts, e.g. 2024-03-01T18:30 (local time) or "
+                             "2024-03-01T18:30+02:00: stored as its start and used by the progression "
+                             "advice, to build a history of sessions days or weeks apart (default: now)")
+
+
+def parse_started_at(text: str | None) -> datetime | None:
+    """``--started-at`` as an aware datetime (a time without an offset is local), or None."""
+    from voicecoach.errors import UserError
+
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text).astimezone()
+    except (ValueError, OverflowError, OSError):
+        moment = None
+    # The rules subtract weeks from it: a year at the edge of datetime's range would overflow there.
+    if moment is None or not 1970 <= moment.year <= 2999:
+        raise UserError(f"--started-at {text!r} is not a date and time from 1970 to 2999; use ISO 8601, "
+                        "e.g. 2024-03-01T18:30 or 2024-03-01T18:30+02:00")
+    return moment
 
 
 def main(args: argparse.Namespace) -> int:
@@ -34,6 +56,7 @@ def main(args: argparse.Namespace) -> int:
         raise UserError(f"--echo-gain {args.echo_gain:g} is not allowed; use a number from 0 to 1")
     if not 0.0 <= args.echo_ms <= 2000.0:
         raise UserError(f"--echo-ms {args.echo_ms:g} is not allowed; use 0 to 2000 milliseconds")
+    started_at = parse_started_at(args.started_at)
     cfg = runtime.load_config(args.config)
     rate = args.samplerate or cfg["audio"]["samplerate"] or 22050
     if not 8000 <= rate <= 192000:
@@ -61,7 +84,8 @@ def main(args: argparse.Namespace) -> int:
             with events:
                 rt = runtime.Runtime(cfg, io, recognizer=recognizer, store=store, events=events,
                                      timing=runtime.SIMULATED, simulated=True,
-                                     recognizer_error=why, store_error=store_error)
+                                     recognizer_error=why, store_error=store_error,
+                                     started_at=started_at)
                 try:
                     result = rt.run()
                 except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the runtime closed the session first
