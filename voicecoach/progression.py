@@ -239,11 +239,16 @@ def floor_rule(history: list[dict], now: datetime) -> Advice | None:
     return Advice("floor", sentence)
 
 
+def _fewer_reps(reps: int) -> int:
+    """About 70% of ``reps``, at least 3, but never more than ``reps`` (a plan of 2 stays 2)."""
+    return min(reps, max(3, round(reps * 0.7)))
+
+
 def _lighter(program: dict) -> dict:
     sets, reps = program.get("sets", 3), program.get("reps", 10)
     if sets > 1:
         return {"sets": sets - 1}
-    return {"reps": max(3, round(reps * 0.7))}
+    return {"reps": _fewer_reps(reps)}
 
 
 def recovery_rule(history: list[dict], program: dict, now: datetime) -> Advice | None:
@@ -264,7 +269,7 @@ def recovery_rule(history: list[dict], program: dict, now: datetime) -> Advice |
             light,
         )
     if since > timedelta(days=RESTART_DAYS):
-        restart = {"sets": max(1, program.get("sets", 3) - 1), "reps": max(3, round(program.get("reps", 10) * 0.7))}
+        restart = {"sets": max(1, program.get("sets", 3) - 1), "reps": _fewer_reps(program.get("reps", 10))}
         return Advice(
             "restart",
             f"It has been {since.days} days since your last session, so today is an easier restart: "
