@@ -129,7 +129,10 @@ def test_fifteen_slow_perfect_reps_end_with_advice_to_add_weight_or_go_harder(tm
     assert [datetime.fromisoformat(s["started_at"]) for s in history] == [T0, later]
 
 
-FLOOR_SENTENCE = re.compile(r"Your floor is (\d+)% (deeper|higher) than ([\w ]+ ago)[:,] (?:now |at )?(\d+)% of the way down")
+FLOOR_SENTENCE = re.compile(
+    r"Your floor is (\d+)% (deeper|higher) than ([\w ]+ ago)[:,] (?:now |at )?(\d+)% of the way down"
+)
+"""progression.floor_rule's sentence: (change %, direction, how long ago, the floor now %)."""
 
 
 @pytest.mark.model
