@@ -137,12 +137,103 @@ def test_stop_point_sets_the_floor_and_later_lowerings_end_there():
     assert of_type(events, SessionSummary)[0].floor == session.floor
 
 
-def test_a_floor_from_last_time_applies_from_the_first_rep():
-    events = drive(new(floor=0.7, reps=2), 200)
-    assert [r.descent_s for r in of_type(events, Rep)] == [2.1, 2.1]
+def test_a_floor_from_last_time_applies_after_the_floor_test():
+    events = drive(new(floor=0.7, reps=3), 200)
+    # The first lowering is the floor test, counted all the way down; the rest end at the floor.
+    assert [r.descent_s for r in of_type(events, Rep)] == [3.0, 2.1, 2.1]
     # The second count would end after the floor: only its tick (or a short count) is left.
     assert all(len(g) == 3 for g in lowerings(events))
     assert len(speech(events, P.FLOOR_STOP)) == 2
+
+
+def test_the_floor_test_is_announced_once_before_the_first_lift():
+    events = drive(new(floor=0.7, sets=2, reps=2), 300)
+    texts = [c.text for c in speech(events)]
+    assert texts.count(P.FLOOR_TEST) == 1
+    i = texts.index(P.FLOOR_TEST)
+    assert texts[i - 1] == "Set one of two." and texts[i + 1].startswith("Exhale, lift")
+    # Once a session: set two starts at the floor like every later rep.
+    assert [r.descent_s for r in of_type(events, Rep)] == [3.0, 2.1, 2.1, 2.1]
+
+
+def floor_test_lowering(**over) -> float:
+    """Second at which the floor test's counted lowering starts (a dry run)."""
+    return lowerings(drive(new(**over), 200))[0][0].sample / SR
+
+
+@pytest.mark.parametrize("old, said_at, new_floor", [(0.5, 0.8, 0.8), (0.7, 0.3, 0.3), (None, 0.6, 0.6)])
+def test_a_stop_point_in_the_floor_test_sets_the_floor_deeper_or_shallower(old, said_at, new_floor):
+    lowering = floor_test_lowering(floor=old)
+    session = new(floor=old)
+    events = drive(session, 200, [heard("stop_point", lowering + 3.0 * said_at)])
+    reps = of_type(events, Rep)
+    assert reps[0].stop_point == pytest.approx(new_floor, abs=0.01) and reps[0].counted
+    assert reps[0].descent_s == 3.0  # the test counts the full descent
+    assert session.floor == pytest.approx(new_floor, abs=0.01)
+    assert [r.descent_s for r in reps[1:]] == [round(3.0 * session.floor, 3)] * 3
+    assert [len(g) for g in lowerings(events)][0] == 3
+    assert len(speech(events, P.FLOOR_STOP)) == 3
+    assert of_type(events, SessionSummary)[0].floor == session.floor
+
+
+def test_no_mark_in_the_floor_test_keeps_the_old_floor():
+    session = new(floor=0.6)
+    events = drive(session, 200, [heard("good_rep", floor_test_lowering(floor=0.6) + 2.9)])
+    reps = of_type(events, Rep)
+    assert reps[0].marks == ("good_rep",) and reps[0].stop_point is None  # went all the way, said nothing
+    assert session.floor == 0.6
+    assert [r.descent_s for r in reps] == [3.0, 1.8, 1.8, 1.8]
+    assert of_type(events, SessionSummary)[0].floor == 0.6
+
+
+def test_back_arched_in_the_floor_test_above_the_floor_raises_it():
+    lowering = floor_test_lowering(floor=0.8)
+    session = new(floor=0.8)
+    events = drive(session, 200, [heard("back_arched", lowering + 1.5)])
+    reps = of_type(events, Rep)
+    assert not reps[0].counted and reps[0].stop_point == pytest.approx(0.5, abs=0.01)
+    assert session.floor == pytest.approx(0.5, abs=0.01)
+    assert [r.descent_s for r in reps[1:]] == [1.5] * 3
+
+
+def test_back_arched_in_the_floor_test_below_the_floor_keeps_it():
+    lowering = floor_test_lowering(floor=0.5)
+    session = new(floor=0.5)
+    events = drive(session, 200, [heard("back_arched", lowering + 2.7)])
+    reps = of_type(events, Rep)
+    assert not reps[0].counted and reps[0].stop_point is None
+    assert session.floor == 0.5 and [r.descent_s for r in reps[1:]] == [1.5] * 3
+
+
+def test_a_stop_point_in_the_floor_test_wins_over_back_arched():
+    lowering = floor_test_lowering(floor=0.5)
+    session = new(floor=0.5)
+    marks = [heard("stop_point", lowering + 2.1, latency=0.3), heard("back_arched", lowering + 2.7, latency=0.3)]
+    events = drive(session, 200, marks)
+    assert of_type(events, Rep)[0].marks == ("stop_point", "back_arched")
+    assert session.floor == pytest.approx(0.7, abs=0.01)
+
+
+def test_a_stop_point_after_the_floor_test_can_only_raise_the_floor():
+    dry = drive(new(floor=0.5), 200)
+    rep2 = lowerings(dry)[1][0].sample / SR
+    session = new(floor=0.5)
+    # Said at the bottom of rep 2, after its lowering stopped at the floor: the floor stays.
+    events = drive(session, 200, [heard("stop_point", rep2 + 2.5)])
+    assert of_type(events, Rep)[1].stop_point == 0.5 and session.floor == 0.5
+
+
+def test_a_floor_test_cut_short_is_done_again():
+    lowering = floor_test_lowering(floor=0.5)
+    # Paused during the test lowering: the rep is redone from the top, as the test again.
+    hs = [heard("pause", lowering + 0.5, lowering + 0.9, latency=0.3), heard("resume", lowering + 6.0)]
+    paused = drive(new(floor=0.5), 300, hs)
+    assert len(speech(paused, P.FLOOR_TEST)) == 2
+    assert [r.descent_s for r in of_type(paused, Rep)] == [3.0, 1.5, 1.5, 1.5]
+    # Skipped with "next set": the next set's first rep is the test.
+    skipped = drive(new(floor=0.5, sets=2, reps=2), 300, [heard("next_set", lowering + 0.5)])
+    assert len(speech(skipped, P.FLOOR_TEST)) == 2
+    assert [(r.set, r.descent_s) for r in of_type(skipped, Rep)] == [(2, 3.0), (2, 1.5)]
 
 
 def test_stop_point_before_the_lowering_is_refused():

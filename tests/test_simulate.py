@@ -224,8 +224,9 @@ def test_the_floor_is_kept_for_next_time(tmp_path, vosk_model, voice):
         store.end_session(sid, SessionSummary(t=20.0, sets=1, counted=1, attempted=1, floor=0.6))
     events = simulate(tmp_path, np.zeros(16000 * 60, dtype=np.float32), config, db)
     reps = of(events, "rep")
-    assert [r["descent_s"] for r in reps] == [1.8, 1.8]
-    assert len(said(events, P.FLOOR_STOP)) == 2
+    # The first lowering is the floor test (the full descent); the next one ends at the floor.
+    assert [r["descent_s"] for r in reps] == [3.0, 1.8]
+    assert len(said(events, P.FLOOR_TEST)) == 1 and len(said(events, P.FLOOR_STOP)) == 1
     # Not a first session: no warm-up even though the config allows one.
     assert not said(events, P.WARMUP_INTRO[0])
 

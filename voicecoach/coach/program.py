@@ -115,6 +115,11 @@ def beats(descent_s: float) -> int:
 
 
 FLOOR_STOP = "And stop: that's your floor."
+FLOOR_TEST = (
+    "Floor test: lower as deep as you can keep your lower back pressed down, "
+    "and say stop point where it starts to lift."
+)
+"""Said before a session's first lowering, which counts the full descent so the floor can move deeper."""
 TICK = "tick"
 
 # --- warm-up ------------------------------------------------------------------
@@ -242,7 +247,7 @@ def phrases(program: dict) -> list[str]:
         out.append(lower_phrase(breathing))
     for k in range(1, 5):
         out += [count_long(k), count_short(k)]
-    out.append(FLOOR_STOP)
+    out += [FLOOR_STOP, FLOOR_TEST]
     out += [set_start(n, sets) for n in range(1, sets + 1)]
     out += [ARCHED_HALF, arched_advice(variation)]
     out += [rest(program["rest_s"]), REST_RESUMED, TEN_SECONDS] + [countdown(k) for k in (3, 2, 1)]

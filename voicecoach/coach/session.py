@@ -24,6 +24,16 @@ seconds on the session timeline), not by when they were recognised: a rep is
 open from its first cue until :data:`MARK_WINDOW_S` after its end, and it is
 only logged (:class:`~voicecoach.events.Rep`) once :data:`GRACE_S` has passed
 after its end, so that a late recognition still lands on the right rep.
+
+The floor (how far down a lowering may go, 0..1) moves both ways. Each
+lowering ends at the floor, so a "stop point" there can only make it
+shallower. The session's first lowering is a *floor test* instead:
+announced with :data:`~voicecoach.coach.program.FLOOR_TEST` before its lift,
+counted over the full descent, and a "stop point" in it sets the floor
+wherever it was said, deeper or shallower. "Back arched" in the test with no
+stop point raises the floor to where it was said, if that is above the floor
+(the back lifted by then). With neither, the floor is kept: silence is not
+proof that the back stayed down all the way.
 """
 
 from __future__ import annotations
@@ -103,6 +113,8 @@ class _RepState:
     descent_s: float
     marks: list[str] = field(default_factory=list)
     stop_point: float | None = None
+    floor_test: bool = False
+    """The session's floor test: a full lowering where the floor may move deeper."""
 
     @property
     def failed(self) -> bool:
@@ -177,15 +189,22 @@ class RepSeg(Segment):
     def make(self, s, start, out):
         cfg = s.program
         n = s._n
+        # Decided when laid out, not when the script is written: a test rep that a
+        # pause or "next set" withdrew gives the test back (see Session._abort).
+        floor_test = not self.practice_lift and s._floor_test_due
+        lift_start = start
+        if floor_test:
+            s._floor_test_due = False
+            lift_start = s._speak(start, P.FLOOR_TEST) + n(PAD_S)
         lift_text = self.practice_lift or P.lift_phrase(cfg["variation"], cfg["breathing"], s._side)
         if not self.practice_lift:
             s._side += 1
-        lift_end = max(start + n(s.lift_s), s._speak(start, lift_text) + n(PAD_S))
+        lift_end = max(lift_start + n(s.lift_s), s._speak(lift_start, lift_text) + n(PAD_S))
         lower_text = P.lower_phrase(cfg["breathing"])
         lower_start = max(lift_end + n(TOP_S), s._speak(lift_end, lower_text) + n(PAD_S))
         descent = s.descent_s
         full_end = lower_start + n(descent)
-        floor = s.floor
+        floor = None if floor_test else s.floor
         lower_end = lower_start + n(descent * floor) if floor is not None else full_end
         s._count(lower_start, lower_end, descent)
         t = lower_end
@@ -199,14 +218,15 @@ class RepSeg(Segment):
             self.set_no,
             self.rep_no,
             bool(self.practice_lift),
-            start,
+            lift_start,  # a mark said during the floor test's announcement is on no rep
             lift_end,
             lower_start,
             lower_end,
             full_end,
             end,
-            lift_s=round((lift_end - start) / s.samplerate, 3),
+            lift_s=round((lift_end - lift_start) / s.samplerate, 3),
             descent_s=round((lower_end - lower_start) / s.samplerate, 3),
+            floor_test=floor_test,
         )
         s._open_reps.append(rep)
         return _Plan(self, start, end, rep)
@@ -300,6 +320,7 @@ class Session:
         Output sample rate; every ``sample`` in and out is on this clock.
     floor:
         The floor kept from an earlier session (0..1 of the way down), or ``None``.
+        Every lowering ends there except the floor test (the session's first).
     greeting:
         Lines to say first (e.g. from :func:`voicecoach.progression.plan_for_today`).
     durations:
@@ -354,6 +375,7 @@ class Session:
         self._skip_set = False
         self._skip_warmup = False
         self._closed = False
+        self._floor_test_due = True
         self._last_instruction: str | None = None
         self._script: Iterator[Segment] = self._workout()
 
@@ -635,10 +657,7 @@ class Session:
                 self._earcon("error", now)
                 self._reply(P.NO_LOWERING, now)
                 return
-            span = rep.full_end - rep.lower_start
-            reached = (min(at, rep.lower_end) - rep.lower_start) / span
-            self.floor = round(min(1.0, max(FLOOR_MIN, reached)), 3)
-            rep.stop_point = self.floor
+            self.floor = rep.stop_point = self._depth(rep, at)
             if "stop_point" not in rep.marks:
                 rep.marks.append("stop_point")
             self._earcon("mark", now)
@@ -647,6 +666,13 @@ class Session:
         if heard.intent in rep.marks:
             return  # said again (perhaps unsure it was heard): the earcon is the answer
         rep.marks.append(heard.intent)
+        in_test = rep.floor_test and at >= rep.lower_start and "stop_point" not in rep.marks
+        if heard.intent == "back_arched" and in_test:
+            # The back lifted at or above this depth: a floor below it is too deep.
+            # (A stop point said in the same lowering is the better measure and wins.)
+            depth = self._depth(rep, at)
+            if depth < (1.0 if self.floor is None else self.floor):
+                self.floor = rep.stop_point = depth
         if heard.intent == "back_arched" and not rep.practice:
             if "doming" not in rep.marks:
                 self._reply(P.NOT_COUNTED, now)
@@ -654,6 +680,16 @@ class Session:
             if not rep.practice and "back_arched" not in rep.marks[:-1]:
                 self._reply(P.NOT_COUNTED, now)
             self._reply(P.DOMING, now)
+
+    def _depth(self, rep: _RepState, at: int) -> float:
+        """How far through ``rep``'s full lowering sample ``at`` is (0..1), as a floor.
+
+        Past the end of the counted lowering is the end: a mark said at the
+        bottom of a lowering that stopped at the floor is the floor.
+        """
+        span = rep.full_end - rep.lower_start
+        reached = (min(at, rep.lower_end) - rep.lower_start) / span
+        return round(min(1.0, max(FLOOR_MIN, reached)), 3)
 
     # -- controls -----------------------------------------------------------------------
 
@@ -674,6 +710,8 @@ class Session:
                 self._open_reps.remove(plan.rep)
                 if not plan.rep.practice:
                     self._side = max(0, self._side - 1)
+                if plan.rep.floor_test:
+                    self._floor_test_due = True  # the rep is redone (or the next set's first is the test)
             if not replay or (drop is not None and drop(plan.segment)):
                 continue
             seg = plan.segment.resumed(self, plan, now) if plan.start <= now else plan.segment
