@@ -221,10 +221,32 @@ def test_floor_higher_and_floor_steady() -> None:
     assert "floor" not in kinds(plan_for_today(too_recent, PROGRAM, NOW)[1])
 
 
+def _marked(session: dict, rep: int = 1) -> dict:
+    """``session`` with its floor marked as a stop point on ``rep`` of its first set."""
+    session["sets"][0]["reps"][rep - 1]["stop_point"] = session["floor"]
+    return session
+
+
 def test_floor_compared_with_the_first_when_history_is_short() -> None:
-    history = [make_session(days(9), floor=0.5, sid=1), make_session(days(2), floor=0.65, sid=2)]
+    history = [make_session(days(9), floor=0.5, sid=1), _marked(make_session(days(2), floor=0.65, sid=2))]
     [advice] = [a for a in after_session(history, PROGRAM, NOW) if a.kind == "floor"]
     assert advice.sentence.startswith("Your floor is 15% deeper than 9 days ago")
+
+
+def test_floor_is_said_at_the_end_only_when_a_stop_point_was_marked_that_session() -> None:
+    earlier = [make_session(days(20), floor=0.5, sid=1), _marked(make_session(days(6), floor=0.8, sid=2))]
+    # Today nothing was marked: the session keeps the floor it started with (as stored),
+    # or has none of its own (as the runtime builds it before storing).
+    for kept in (0.8, None):
+        today = make_session(days(0), floor=kept, sid=3)
+        assert "floor" not in kinds(after_session(earlier + [today], PROGRAM, NOW))
+    # The greeting gives the news instead.
+    greeting = [a for a in plan_for_today(earlier, PROGRAM, NOW)[1] if a.kind == "floor"]
+    assert [a.sentence for a in greeting] == ["Your floor is 30% deeper than 3 weeks ago: now 80% of the way down."]
+    # Marked again today: said at the end.
+    marked = _marked(make_session(days(0), floor=0.85, sid=3), rep=7)
+    [advice] = [a for a in after_session(earlier + [marked], PROGRAM, NOW) if a.kind == "floor"]
+    assert advice.sentence == "Your floor is 35% deeper than 3 weeks ago: now 85% of the way down."
 
 
 # --- recovery ---------------------------------------------------------------------------------

@@ -10,7 +10,8 @@
   Until then, a set done all perfect earns one more rep next time (towards 15).
 - regress: the back arched on half the reps or more in the last two
   sessions -> the next easier variation, hands under the hips allowed.
-- floor: how the stop point moved since about two weeks ago.
+- floor: how the stop point moved since about two weeks ago (at the end of a
+  session only if a stop point was marked in it: else it is the greeting's news).
 - recovery: a session within 24 h of the last one (or a fourth within a
   week) -> a warning and a lighter plan; a gap over 10 days -> an easier
   restart.
@@ -94,6 +95,15 @@ def carried_floor(history: list[dict], session: dict) -> float | None:
     """The floor ``session`` started with: the latest one from an earlier session."""
     earlier = [s for s in history if started(s) < started(session) and s.get("floor") is not None]
     return max(earlier, key=started)["floor"] if earlier else None
+
+
+def marked_floor(session: dict) -> bool:
+    """True if a floor was marked in ``session`` (a rep with a ``stop_point``).
+
+    Its ``floor`` alone does not say: a stored session keeps the floor it
+    started with even when nothing was marked.
+    """
+    return any(rep.get("stop_point") is not None for rep in _reps(session))
 
 
 def slow_perfect_in_a_set(session: dict, floor: float | None = None) -> int:
@@ -390,6 +400,8 @@ def after_session(history: list[dict], program: dict, now: datetime) -> list[Adv
     """Advice to speak at the end; ``history[-1]`` is the session just finished.
 
     Holds the rules that fired, or one ``"none"`` advice with a closing sentence.
+    The floor rule is said only if a stop point was marked in the session just
+    finished (else it would repeat the greeting's floor sentence word for word).
     """
     advice: list[Advice] = []
     done = trained(history)
@@ -401,7 +413,7 @@ def after_session(history: list[dict], program: dict, now: datetime) -> list[Adv
             progress = progress_rule(done[-1], program, carried_floor(history, done[-1]))
             if progress:
                 advice.append(progress)
-        moved = floor_rule(history, now)
+        moved = floor_rule(history, now) if marked_floor(history[-1]) else None
         if moved:
             advice.append(moved)
     if not advice:
