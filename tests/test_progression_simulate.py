@@ -6,7 +6,9 @@ coach said (the logged cues), what simulate printed and the stored sessions.
 Marks are real espeak-ng speech at known times, heard by the real Vosk model;
 where they go is found by a dry run of the pure session with the plan, floor and
 clip lengths the runtime will use. Sessions are short (one or two sets of two
-reps, no warm-up); sessions without marks run cue-only over a silent mic.
+reps, no warm-up); sessions without marks run cue-only over a silent mic. Each
+session's first lowering is the coach's floor test (the full descent), where a
+stop point can move the floor deeper or higher.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import pytest
 from session_support import drive, heard, lowering_starts
 from speech_support import build_track, speak, write_wav
 from voicecoach import cli, progression
+from voicecoach.coach import program as P
 from voicecoach.coach.session import Session
 from voicecoach.config import validate
 from voicecoach.events import Cue
@@ -135,37 +138,49 @@ FLOOR_SENTENCE = re.compile(
 """progression.floor_rule's sentence: (change %, direction, how long ago, the floor now %)."""
 
 
+def floor_report(sentence: str) -> tuple[int, str, str, int]:
+    m = FLOOR_SENTENCE.match(sentence)
+    assert m, sentence
+    return int(m[1]), m[2], m[3], int(m[4])
+
+
+def stop_point_session(tmp_path: Path, cfg: dict, config: Path, db: Path, voice: Voice, name: str,
+                       when: datetime, depth: float, capsys) -> tuple[list[dict], dict]:
+    """A session dated ``when`` with "stop point" said ``depth`` of the way through its
+    first lowering (the floor test, 3 s from top to mat); returns (events, the marked rep)."""
+    cues, _ = dry_run(cfg, voice, db, when)
+    at = lowering_starts(cues)[0] + 3.0 * depth
+    mark = heard("stop_point", at, at + 0.7, latency=0.45)
+    _, end = dry_run(cfg, voice, db, when, [mark])
+    track = build_track([(at, speak("stop point", **VOICE))], end + 2)
+    events, printed = simulate(tmp_path, track, config, db, name, when, capsys=capsys)
+    assert [c["intent"] for c in of(events, "command")] == ["stop_point"]
+    (marked,) = [r for r in of(events, "rep") if r["stop_point"] is not None]
+    assert (marked["set"], marked["rep"]) == (1, 1)
+    assert marked["stop_point"] == pytest.approx(depth, abs=0.1)
+    assert f"floor {marked['stop_point']:.0%}" in printed
+    return events, marked
+
+
 @pytest.mark.model
 def test_floor_two_weeks_apart_is_reported_and_a_long_gap_restarts_easier(tmp_path, vosk_model, voice, capsys):
-    """The floor rule and the long-gap rule over three sessions:
+    """The floor rule (higher) and the long-gap rule over three sessions:
 
-    1. day 0: "stop point" said 80% of the way through a lowering;
+    1. day 0: "stop point" said 80% of the way through the first lowering;
     2. day 14: greeted with an easier restart (one set instead of two, never more
-       reps); "stop point" said 40% of the way down; the closing advice says the
-       floor is about 40% higher than two weeks ago;
-    3. day 15 (cue-only): the greeting says the same.
-
-    The floor can only move up through the coach: each lowering ends at the floor
-    kept, so a later stop point is never deeper than it (the "deeper" sentence is
-    covered by tests/test_progression.py on hand-made histories).
+       reps); "stop point" said 40% of the way down the floor test; the closing
+       advice says the floor is about 40% higher than two weeks ago;
+    3. day 15 (cue-only): the greeting says the same, and the closing does not
+       (no stop point was marked that day).
     """
     config = tmp_path / "coach.toml"
     cfg = write_config(config, sets=2, reps=2, warmup=False, rest_s=10, variation="straight_leg")
     db = tmp_path / "history.db"
     floors = []
     for name, day, depth in (("day0", 0, 0.8), ("day14", 14, 0.4)):
-        when = T0 + timedelta(days=day)
-        cues, _ = dry_run(cfg, voice, db, when)
-        at = lowering_starts(cues)[0] + 3.0 * depth  # the lowering is 3 s from top to mat
-        mark = heard("stop_point", at, at + 0.7, latency=0.45)
-        _, end = dry_run(cfg, voice, db, when, [mark])
-        track = build_track([(at, speak("stop point", **VOICE))], end + 2)
-        events, printed = simulate(tmp_path, track, config, db, name, when, capsys=capsys)
-        assert [c["intent"] for c in of(events, "command")] == ["stop_point"]
-        (marked,) = [r for r in of(events, "rep") if r["stop_point"] is not None]
+        events, marked = stop_point_session(tmp_path, cfg, config, db, voice, name, T0 + timedelta(days=day),
+                                            depth, capsys)
         floors.append(marked["stop_point"])
-        assert marked["stop_point"] == pytest.approx(depth, abs=0.1)
-        assert f"floor {marked['stop_point']:.0%}" in printed
         if day == 0:
             assert len(of(events, "set")) == 2
             assert not said_with(events, "Your floor is")
@@ -181,11 +196,6 @@ def test_floor_two_weeks_apart_is_reported_and_a_long_gap_restarts_easier(tmp_pa
     moved = round((floors[0] - floors[1]) * 100)
     assert 25 <= moved <= 55
 
-    def floor_report(sentence: str) -> tuple[int, str, str, int]:
-        m = FLOOR_SENTENCE.match(sentence)
-        assert m, sentence
-        return int(m[1]), m[2], m[3], int(m[4])
-
     # The closing advice of day 14, against day 0 (exactly two weeks before).
     assert floor_report(closing["text"]) == (moved, "higher", "two weeks ago", round(floors[1] * 100))
 
@@ -193,12 +203,56 @@ def test_floor_two_weeks_apart_is_reported_and_a_long_gap_restarts_easier(tmp_pa
     day15 = T0 + timedelta(days=15)
     _, end = dry_run(cfg, voice, db, day15)
     events, _ = simulate(tmp_path, silence(end + 2), config, db, "day15", day15, "--cue-only", capsys=capsys)
-    # In the greeting (and at the end again: no new stop point was marked today).
-    greeting = said_with(events, "Your floor is")[0]
+    # In the greeting only: no stop point was marked today, so the closing does not repeat it.
+    (greeting,) = said_with(events, "Your floor is")
     assert greeting["t"] < min(r["t"] for r in of(events, "rep"))
     assert floor_report(greeting["text"]) == (moved, "higher", "two weeks ago", round(floors[1] * 100))
     assert not said_with(events, "easier restart") and not said_with(events, "Your last session was")
     assert progression.trained(stored(db)[0])[-1]["started_at"].startswith("2024-03-16T18:00")
+
+
+@pytest.mark.model
+def test_the_floor_test_moves_the_floor_deeper_and_the_coach_says_so(tmp_path, vosk_model, voice, capsys):
+    """The floor test lets the floor move deeper in real use:
+
+    1. day 0: "stop point" said 50% of the way through the first lowering;
+    2. day 14: the first lowering is the floor test: announced, counted all the
+       way down past the 50% floor; "stop point" said 80% of the way down sets
+       the new floor, and the next lowering ends there; the closing advice says
+       the floor is about 30% deeper than two weeks ago;
+    3. day 15 (cue-only): the greeting says the same; the closing does not.
+    """
+    config = tmp_path / "coach.toml"
+    cfg = write_config(config, sets=1, reps=2, warmup=False, rest_s=10, variation="straight_leg")
+    db = tmp_path / "history.db"
+    _, day0 = stop_point_session(tmp_path, cfg, config, db, voice, "day0", T0, 0.5, capsys)
+
+    day14 = T0 + timedelta(days=14)
+    events, marked = stop_point_session(tmp_path, cfg, config, db, voice, "day14", day14, 0.8, capsys)
+    old, new = day0["stop_point"], marked["stop_point"]
+    (test,) = said_with(events, P.FLOOR_TEST)
+    assert test["t"] < said_with(events, "Exhale, lift")[0]["t"]
+    first, second = of(events, "rep")
+    assert first["descent_s"] == 3.0  # counted past the old floor, all the way down
+    assert second["descent_s"] == pytest.approx(3.0 * new, abs=0.01)  # then to the new floor
+    (closing,) = said_with(events, "Your floor is")
+    assert closing["t"] > second["t"]
+    moved = round((new - old) * 100)
+    assert 15 <= moved <= 45
+    assert floor_report(closing["text"]) == (moved, "deeper", "two weeks ago", round(new * 100))
+    history, floor = stored(db)
+    assert [s["floor"] for s in history] == pytest.approx([old, new]) and floor == pytest.approx(new)
+
+    day15 = T0 + timedelta(days=15)
+    _, end = dry_run(cfg, voice, db, day15)
+    events, _ = simulate(tmp_path, silence(end + 2), config, db, "day15", day15, "--cue-only", capsys=capsys)
+    (greeting,) = said_with(events, "Your floor is")
+    assert greeting["t"] < min(r["t"] for r in of(events, "rep"))
+    assert floor_report(greeting["text"]) == (moved, "deeper", "two weeks ago", round(new * 100))
+    # Nothing marked in day 15's floor test: the floor is kept, not taken as all the way down.
+    first, *later = [r["descent_s"] for r in of(events, "rep")]
+    assert first == 3.0 and later and later == pytest.approx([3.0 * new] * len(later), abs=0.01)
+    assert stored(db)[1] == pytest.approx(new)
 
 
 def test_bad_started_at_is_one_line_and_writes_nothing(tmp_path, cli):
