@@ -198,6 +198,29 @@ def test_submit_from_other_threads_lands_exactly():
     assert started == planned
 
 
+def test_int16_clip_mixes_as_its_float_samples():
+    # Speech clips are held as int16; mixed (with a gain, a duck and a cancel) they
+    # must sound exactly like the same clip given as float32.
+    rng = np.random.default_rng(3)
+    pcm = rng.integers(-20000, 20000, 5000).astype(np.int16)
+    as_int = Clip(pcm, SR, "int16")
+    as_float = Clip(pcm.astype(np.float32) / 32768, SR, "float32")
+    assert as_int.pcm.dtype == np.int16 and as_int.pcm.nbytes == len(pcm) * 2
+    np.testing.assert_array_equal(as_int.samples, as_float.samples)
+    outs = []
+    for clip in (as_int, as_float):
+        sched = Scheduler(SR, volume=0.9)
+        first = sched.submit(clip, 10, gain=0.7)
+        sched.submit(clip, 1234)
+        out = run(sched, 1000, [160])
+        sched.duck(0.2, cue_id=first)
+        out = np.concatenate([out, run(sched, 2000, [160])])
+        sched.cancel()
+        outs.append(np.concatenate([out, run(sched, 4000, [333])]))
+    np.testing.assert_array_equal(outs[0], outs[1])
+    assert np.max(np.abs(outs[0])) > 0.3
+
+
 def test_wrong_rate_is_refused():
     with pytest.raises(ValueError):
         Scheduler(SR).submit(tones.tick(16000), 0)
@@ -226,11 +249,13 @@ def test_render_allocates_no_sample_buffers():
     import tracemalloc
 
     sched = Scheduler(SR)
-    clips = [ramp_clip(3000, scale=0.01), tones.tick(SR), tones.earcon("chime", SR)]
+    # int16 clips (speech) are converted block by block: that must not allocate either.
+    pcm16 = Clip((np.arange(3000) % 200).astype(np.int16), SR, "pcm16")
+    clips = [ramp_clip(3000, scale=0.01), tones.tick(SR), tones.earcon("chime", SR), pcm16]
     buf = np.zeros(4096, dtype=np.float32)
     sched.reserve(4096)
     for k in range(40):
-        sched.submit(clips[k % 3], 800 * k, gain=0.5)
+        sched.submit(clips[k % len(clips)], 800 * k, gain=0.5)
     for _ in range(2):
         sched.render(buf)
     tracemalloc.start()

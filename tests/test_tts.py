@@ -50,6 +50,29 @@ def test_clip_starts_with_speech_and_matches_rate(tmp_path):
     assert np.all(samples[:50] == 0.0), "espeak-ng output no longer starts with silence: revisit trim()"
 
 
+def test_phrases_are_held_as_int16_at_the_engine_rate(tmp_path):
+    # A session holds every phrase for its whole length: kept as the engine's
+    # 16-bit audio at 22,050 Hz (what the disk cache stores), converted to the
+    # output rate only for the cue being mixed.
+    from voicecoach.audio.clips import ResampledClip
+
+    cache = ClipCache(44100, cache_dir=tmp_path)
+    clip = cache.get("lower slowly, three, two, one")
+    assert isinstance(clip, ResampledClip) and clip.samplerate == 44100
+    held = clip.source
+    assert held.pcm.dtype == np.int16 and held.samplerate == 22050
+    assert cache.get("lower slowly, three, two, one").source is held  # held once, not per get
+    np.testing.assert_array_equal(held.samples, read_wav(cache._path(held.label))[0])
+    # What is mixed has exactly the length the session plans with, and is the same speech.
+    pcm = clip.pcm
+    assert pcm.dtype == np.float32 and len(pcm) == len(clip) == round(len(held) * 2)
+    assert clip.duration == pytest.approx(held.duration, abs=1 / 22050)
+    assert not pcm.flags.writeable
+    np.testing.assert_allclose(pcm[::2][: len(held) - 200], held.samples[: len(held) - 200], atol=0.02)
+    # At the engine's own rate nothing is converted: the held clip itself.
+    assert ClipCache(22050, cache_dir=tmp_path).get("lower slowly, three, two, one").pcm.dtype == np.int16
+
+
 def test_prepare_and_prepare_async(tmp_path):
     cache = ClipCache(22050, cache_dir=tmp_path)
     cache.prepare(["ready", "lift", "lower"])

@@ -38,9 +38,10 @@ FADE_S = 0.010
 class _Voice:
     at: int
     cue_id: int
-    samples: np.ndarray = field(compare=False)
+    samples: np.ndarray = field(compare=False)  # int16 or float32 (Clip.pcm)
     gain: float = field(compare=False, default=1.0)
     tag: str = field(compare=False, default="")
+    scale: float = field(compare=False, default=1.0)  # Clip.scale: int16 units to float
     pos: int = field(compare=False, default=0)
     # Gain ramp in progress: from ramp_from to gain over the fade curve.
     ramp_from: float = field(compare=False, default=1.0)
@@ -105,14 +106,18 @@ class Scheduler:
 
         Returns the cue id (for :meth:`cancel`, :meth:`duck`, :meth:`started`).
         If ``at`` has already been rendered when the audio thread sees the cue,
-        the cue starts at once and :attr:`late` is incremented.
+        the cue starts at once and :attr:`late` is incremented. The clip's
+        buffer (int16 or float32) is taken here, on the caller's thread: a
+        :class:`~voicecoach.audio.clips.ResampledClip` is converted now, never
+        in the audio callback.
         """
         if clip.samplerate != self.samplerate:
             raise ValueError(
                 f"clip {clip.label!r} is at {clip.samplerate} Hz, the scheduler at {self.samplerate} Hz"
             )
         cue_id = next(self._ids)
-        self._inbox.append(("submit", _Voice(int(at), cue_id, clip.samples, float(gain), tag)))
+        voice = _Voice(int(at), cue_id, clip.pcm, float(gain), tag, scale=clip.scale)
+        self._inbox.append(("submit", voice))
         return cue_id
 
     def cancel(self, cue_id: int | None = None, *, tag: str | None = None) -> None:
@@ -247,16 +252,21 @@ class Scheduler:
             return False
         if v.pos == 0:
             self._started.append((v.cue_id, start + offset))
-        src = v.samples[v.pos:v.pos + count]
         dst = out[offset:offset + count]
+        # Copy (and, for int16, convert) this block's part into the scratch buffer
+        # first: a ufunc given int16 and float32 operands at once allocates a
+        # cast buffer, which the audio thread must not do.
         tmp = self._scratch[:count]
+        tmp[:] = v.samples[v.pos:v.pos + count]
+        if v.scale != 1.0:
+            tmp *= v.scale
         if v.ramp_pos >= 0:
             k = min(count, self._fade - v.ramp_pos)
             env = self._env[:count]
             np.multiply(self._curve[v.ramp_pos:v.ramp_pos + k], v.gain - v.ramp_from, out=env[:k])
             env[:k] += v.ramp_from
             env[k:] = v.gain
-            np.multiply(src, env, out=tmp)
+            tmp *= env
             v.ramp_pos += k
             if v.ramp_pos >= self._fade:
                 v.ramp_pos = -1
@@ -266,9 +276,7 @@ class Scheduler:
                     dst += tmp
                     return False
         elif v.gain != 1.0:
-            np.multiply(src, v.gain, out=tmp)
-        else:
-            tmp[:] = src
+            tmp *= v.gain
         dst += tmp
         v.pos += count
         return v.pos < len(v.samples)

@@ -4,9 +4,14 @@
 at the output rate whose first sample is the start of speech. Renders go to
 ``<cache_dir>/<sha256>.wav`` (the raw engine output, trimmed), keyed by the
 text, voice, rate and engine version, so a phrase is synthesised once per
-machine. Render every phrase a session needs with :meth:`ClipCache.prepare`
-before it starts; for a phrase known only during the session (a set summary)
-use :meth:`ClipCache.prepare_async` and schedule the clip when the future is done.
+machine. In memory a phrase is kept as that same int16 audio at the engine's
+rate (22,050 Hz); at another output rate :meth:`ClipCache.get` returns a
+:class:`~voicecoach.audio.clips.ResampledClip` that is converted when it is
+mixed (a session's phrases took ~25 MB as float32 at 44.1 kHz, ~6 MB so).
+
+Render every phrase a session needs with :meth:`ClipCache.prepare` before it
+starts; for a phrase known only during the session (a set summary) use
+:meth:`ClipCache.prepare_async` and schedule the clip when the future is done.
 
 Why the engine is wrapped the way it is (known pyttsx3 bugs):
 
@@ -47,7 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
-from voicecoach.audio.clips import Clip
+from voicecoach.audio.clips import Clip, ResampledClip
 from voicecoach.errors import UserError
 
 RENDER_VERSION = 1
@@ -229,6 +234,7 @@ class ClipCache:
 
     def __init__(self, samplerate: int, *, voice: str = "", rate: int = 160,
                  cache_dir: Path | None = None):
+        # _memory holds each phrase at the engine's rate as int16 (see the module doc).
         if cache_dir is None:
             from voicecoach.paths import cache_dir as default_cache
 
@@ -250,16 +256,22 @@ class ClipCache:
     # --- public ---------------------------------------------------------------
 
     def get(self, text: str) -> Clip:
-        """The clip for ``text``, rendering it if neither memory nor disk has it."""
+        """The clip for ``text`` at :attr:`samplerate`, rendering it if neither memory nor disk has it.
+
+        At the engine's own rate this is the clip held in memory (the same object
+        every time); at another rate a :class:`~voicecoach.audio.clips.ResampledClip`
+        of it (cheap to make; its samples are computed when it is mixed).
+        """
         clip = self._memory.get(text)
-        if clip is not None:
+        if clip is None:
+            with self._lock:
+                clip = self._memory.get(text)
+                if clip is None:
+                    clip = self._load_or_render(text)
+                    self._memory[text] = clip
+        if clip.samplerate == self.samplerate:
             return clip
-        with self._lock:
-            clip = self._memory.get(text)
-            if clip is None:
-                clip = self._load_or_render(text)
-                self._memory[text] = clip
-            return clip
+        return ResampledClip(clip, self.samplerate)
 
     def prepare(self, texts: Iterable[str]) -> None:
         """Render every phrase in ``texts`` now (call before a session starts)."""
@@ -290,13 +302,12 @@ class ClipCache:
     # --- internals ---------------------------------------------------------------
 
     def _load_or_render(self, text: str) -> Clip:
-        from voicecoach.audio.wavio import resample
+        """The phrase as the disk cache holds it: trimmed, int16, at the engine's rate."""
+        from voicecoach.audio.wavio import float_to_int16
 
         raw, raw_rate = self._load_raw(text) or self._render_to_disk(text)
-        samples = resample(raw, raw_rate, self.samplerate)
-        # The resampler's filter rings a little before the onset and after the end; the
-        # trimmed source already starts at speech, so only the tail needs a fresh fade.
-        return Clip(trim(samples, self.samplerate), self.samplerate, text)
+        # raw is 16-bit audio read as float (k / 32768): back to int16 exactly.
+        return Clip(float_to_int16(raw), raw_rate, text)
 
     def _ensure_on_disk(self, text: str) -> None:
         if text in self._memory or self._path(text).exists():
