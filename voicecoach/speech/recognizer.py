@@ -78,6 +78,10 @@ class RecognizerSettings:
     """A pause this long between words splits an utterance in two."""
     vad_margin_db: float = 6.0
     """A 10 ms frame this far above the noise floor counts as sound."""
+    floor_window_s: float = 3.0
+    """The noise floor is judged over this much recent audio ..."""
+    floor_percentile: float = 10.0
+    """... as this percentile of its 30 ms levels."""
     verify: bool = False
     """Confirm each candidate with an open-vocabulary decode of its audio (the
     model's full language model). Off: measured on the dev corpus it rejected
@@ -164,6 +168,8 @@ class CommandRecognizer:
         self._audio_len = 0
         self._audio_start = 0
         self._floor_db = None
+        self._levels = np.zeros(int(self.settings.floor_window_s * 100))  # smoothed dB per 10 ms frame
+        self._level_count = 0
         self._last_loud = -1  # decoder sample index after the last loud frame
         self._last_partial = ""
         self._partial_since = 0
@@ -283,20 +289,22 @@ class CommandRecognizer:
         e[: min(n, len(echo))] = echo[:n]
         self._frame_echo[idx] = e
         db = 10 * np.log10(power + 1e-10)
-        base = self._n_dec
-        floor = self._floor_db
-        rise = 2.0 * FRAME / self.samplerate  # dB per frame: the floor climbs 2 dB/s
-        for i, e0 in enumerate(db):
-            # 30 ms average: single 10 ms frames of noise swing too much.
-            e = 10 * np.log10((10 ** (e0 / 10) + sum(10 ** (x / 10) for x in self._smooth)) / 3)
-            self._smooth.append(e0)
-            if floor is None or e < floor:
-                floor = e
-            else:
-                floor += rise
-            if e > floor + self.settings.vad_margin_db and e > -70.0:
-                self._last_loud = base + (i + 1) * FRAME
-        self._floor_db = floor
+        # 30 ms average: single 10 ms frames of noise swing too much.
+        history = np.concatenate([np.asarray(self._smooth), db])
+        level = 10 * np.log10(np.convolve(10 ** (history / 10), np.ones(3) / 3, "valid"))
+        self._smooth.extend(db[-2:])
+        # The floor is a low percentile of the last few seconds, not their
+        # minimum: noise after suppression dips far below its usual level
+        # (seen: hum whose minimum sits 6 dB under its median), and a floor
+        # at the dips would take the noise itself for sound.
+        slots = (self._level_count + np.arange(n)) % len(self._levels)
+        self._levels[slots] = level
+        self._level_count += n
+        seen = self._levels[: min(self._level_count, len(self._levels))]
+        self._floor_db = floor = float(np.percentile(seen, self.settings.floor_percentile))
+        loud = np.flatnonzero((level > floor + self.settings.vad_margin_db) & (level > -70.0))
+        if len(loud):
+            self._last_loud = self._n_dec + (int(loud[-1]) + 1) * FRAME
 
     def _evaluate(self, result: dict) -> list[Heard]:
         words = result.get("result") or []
