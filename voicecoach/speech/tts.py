@@ -47,6 +47,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import wave
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -305,9 +306,12 @@ class ClipCache:
         """The phrase as the disk cache holds it: trimmed, int16, at the engine's rate."""
         from voicecoach.audio.wavio import float_to_int16
 
-        raw, raw_rate = self._load_raw(text) or self._render_to_disk(text)
-        # raw is 16-bit audio read as float (k / 32768): back to int16 exactly.
-        return Clip(float_to_int16(raw), raw_rate, text)
+        cached = self._load_pcm(text)
+        if cached is None:
+            raw, raw_rate = self._render_to_disk(text)
+            # raw is 16-bit audio read as float (k / 32768): back to int16 exactly.
+            cached = float_to_int16(raw), raw_rate
+        return Clip(cached[0], cached[1], text)
 
     def _ensure_on_disk(self, text: str) -> None:
         if text in self._memory or self._path(text).exists():
@@ -319,16 +323,26 @@ class ClipCache:
     def _path(self, text: str) -> Path:
         return self.cache_dir / f"{self.key(text)}.wav"
 
-    def _load_raw(self, text: str) -> tuple[np.ndarray, int] | None:
-        from voicecoach.audio.wavio import read_wav
+    def _load_pcm(self, text: str) -> tuple[np.ndarray, int] | None:
+        """The cached 16-bit samples as they are in the file (no float copy), or None.
 
-        path = self._path(text)
-        if path.exists():
-            try:
-                return read_wav(path)
-            except UserError:
-                pass  # a damaged cache entry is re-rendered
-        return None
+        The cache holds only files :meth:`_render_to_disk` wrote (mono 16-bit PCM);
+        anything else there, or a damaged file, is None and is rendered again.
+        """
+        from voicecoach.audio.wavio import MAX_RATE, MIN_RATE
+
+        try:
+            with wave.open(str(self._path(text)), "rb") as w:
+                if (w.getnchannels(), w.getsampwidth(), w.getcomptype()) != (1, 2, "NONE"):
+                    return None
+                rate = w.getframerate()
+                data = w.readframes(w.getnframes())
+        except (OSError, EOFError, wave.Error):
+            return None
+        if not MIN_RATE <= rate <= MAX_RATE or len(data) < 2:
+            return None
+        # A read-only view of the bytes read: the clip keeps it as it is.
+        return np.frombuffer(data, dtype="<i2", count=len(data) // 2), rate
 
     def _render_to_disk(self, text: str) -> tuple[np.ndarray, int]:
         from voicecoach.audio.wavio import float_to_int16, int16_to_float, write_wav
