@@ -104,10 +104,9 @@ class Voice:
         for text in texts:
             self._cache(text).get(text)
 
-    def prepare_async(self, texts) -> None:
-        """Render ``texts`` to the disk cache in the background (not kept in memory)."""
-        for text in texts:
-            self._cache(text).prepare_async(text, keep=False)
+    def prepare_async(self, texts) -> list:
+        """Render ``texts`` to the disk cache in the background (not kept in memory); their futures."""
+        return [self._cache(text).prepare_async(text, keep=False) for text in texts]
 
     def close(self) -> None:
         self.speech.close()

@@ -243,21 +243,25 @@ class Server:
         self._warmed = key
 
         def work() -> None:
-            from voicecoach import runtime
+            from voicecoach import memory, runtime
             from voicecoach.coach import program as P
 
             t0 = time.monotonic()
             try:
                 # The disk cache keeps espeak-ng's own renders, whatever the output rate.
+                # Only the disk: a clip loaded here would sit in memory while serve idles
+                # (and, freed, leave this thread's malloc heap fragmented).
                 voice = runtime.Voice(22050, cfg["speech"])
                 try:
                     phrases = P.phrases(cfg["program"])
-                    voice.prepare(phrases)
+                    for done in voice.prepare_async(phrases):
+                        done.result()
                 finally:
                     voice.close()
                 log(f"{len(phrases)} cue phrases ready in the clip cache ({time.monotonic() - t0:.1f} s)")
             except Exception as err:  # only a head start: the session renders what is missing
                 log(f"could not prepare the cue phrases ahead: {err}")
+            memory.trim()  # rendering's temporary arrays are free now: give them back while idle
 
         threading.Thread(target=work, name="voicecoach-warm-clips", daemon=True).start()
 
