@@ -188,6 +188,21 @@ def test_without_echo_cancellation_the_gate_drops_what_overlaps_the_coach(vosk_m
     assert [h.intent for h in heard] == ["stop_point"]
 
 
+def test_after_long_quiet_the_decoder_rests_and_wakes_with_the_right_times(rec):
+    # Two commands 20 s apart in a quiet room: the decoder skips most of the
+    # quiet, and the word times still land where the words were spoken.
+    first, second = speak("stop point"), speak("next set")
+    b0, b1 = speech_bounds(first)
+    c0, c1 = speech_bounds(second)
+    quiet_room = pink_noise(40.0, seed=4) * 0.003
+    mic = build_track([(10.0, first), (30.0, second)], 40.0) + quiet_room[: 40 * SR]
+    heard = run(rec, mic, t0=100.0)
+    assert [h.intent for h in heard] == ["stop_point", "next_set"]
+    assert abs(heard[0].start - (110.0 + b0)) < 0.3 and abs(heard[0].end - (110.0 + b1)) < 0.3
+    assert abs(heard[1].start - (130.0 + c0)) < 0.3 and abs(heard[1].end - (130.0 + c1)) < 0.3
+    assert rec.decoded_share < 0.5
+
+
 def test_long_input_keeps_memory_bounded(rec):
     # A minute of talk and breathing with no command: internal buffers stay small.
     rec.reset()

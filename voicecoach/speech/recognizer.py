@@ -95,6 +95,11 @@ class RecognizerSettings:
     echo_margin_db: float = -20.0
     """A word heard while the coach talks counts only when the part of its power
     that is not echo (as AEC3 judges it) is at least this many dB of the whole."""
+    idle_after_s: float = 1.0
+    """After this long with no sound the decoder rests until the next sound
+    (it costs most of the compute, and most of a session is quiet)."""
+    preroll_s: float = 0.5
+    """Audio from just before a sound that is decoded with it when the decoder wakes."""
     max_utterance_s: float = 8.0
     """Audio kept for the second pass; longer utterances are not confirmed."""
 
@@ -175,6 +180,11 @@ class CommandRecognizer:
         self._partial_since = 0
         self._last_word_end = -1e9  # decoder seconds where the last real word heard ended
         self._smooth = deque([-100.0, -100.0], maxlen=2)
+        self._n_front = 0  # samples out of the front end (decoded or not)
+        self._idle = False  # True while the decoder rests (nothing heard for idle_after_s)
+        self._preroll: deque[tuple] = deque()  # the last preroll_s of blocks, decoded or not
+        self._preroll_len = 0
+        self._skips: deque[tuple[int, int]] = deque(maxlen=4096)  # (decoder index, input - decoder offset)
 
     def feed(self, samples: np.ndarray, start: float, reference: np.ndarray | None = None) -> list[Heard]:
         """Add one mic block; returns the commands completed by it (usually none).
@@ -198,6 +208,12 @@ class CommandRecognizer:
         clean, echo, power = self._front.process(block, reference)
         return self._decode(clean, echo, power)
 
+    @property
+    def decoded_share(self) -> float:
+        """Share of the audio fed so far that went through the decoder (the
+        rest was quiet for longer than ``idle_after_s`` and was skipped)."""
+        return self._n_dec / self._n_front if self._n_front else 0.0
+
     def finish(self) -> list[Heard]:
         """Flush at the end of input: decode what is buffered and finalise."""
         rest = self._front.flush()
@@ -215,6 +231,13 @@ class CommandRecognizer:
 
     def _time_of(self, n: int) -> float:
         """Mic-timeline seconds of decoder sample index ``n``."""
+        # Decoder samples skip what was not decoded while idle.
+        skipped = 0
+        for at, total in reversed(self._skips):
+            if at <= n:
+                skipped = total
+                break
+        n += skipped
         best = None
         for idx, t in reversed(self._anchors):
             if idx <= n:
@@ -227,7 +250,37 @@ class CommandRecognizer:
     def _decode(self, clean: np.ndarray, echo: np.ndarray, power: np.ndarray) -> list[Heard]:
         if len(clean) == 0:
             return []
-        self._track_energy(clean, echo, power)
+        loud = self._loudness(clean, power)
+        block = (clean, echo, power, loud)
+        # The last moments are always kept: when the decoder wakes, the next
+        # sound is decoded with its lead-in (without it, words right at the
+        # start were seen to lose confidence). Only what the decoder has not had is fed.
+        self._preroll.append([block, not self._idle])  # [block, given to the decoder]
+        self._preroll_len += len(clean)
+        while self._preroll_len - len(self._preroll[0][0][0]) >= self.settings.preroll_s * self.samplerate:
+            self._preroll_len -= len(self._preroll.popleft()[0][0])
+        if self._idle:
+            # Nothing has been heard for a while: the decoder rests (most of
+            # a session is silence or breathing) until the next sound.
+            if not loud.any():
+                return []
+            self._idle = False
+            # The decoder goes on where it stopped, as if the quiet between
+            # had been shorter: its utterance and adaptation carry over.
+            pending = [b for b, given in self._preroll if not given]
+            first = self._n_front - sum(len(b[0]) for b in pending)
+            # From here, decoder sample n is input sample n + this offset.
+            self._skips.append((self._n_dec, first - self._n_dec))
+            for entry in self._preroll:
+                entry[1] = True
+        else:
+            pending = [block]
+        out: list[Heard] = []
+        for b in pending:
+            out += self._decode_block(*b)
+        return out
+    def _decode_block(self, clean: np.ndarray, echo: np.ndarray, power: np.ndarray, loud: np.ndarray) -> list[Heard]:
+        self._note_decoded(echo, power, loud)
         self._keep_audio(clean)
         self._n_dec += len(clean)
         out: list[Heard] = []
@@ -250,6 +303,8 @@ class CommandRecognizer:
         if done:
             out += self._evaluate(json.loads(self._rec.FinalResult()))
             self._new_utterance()
+        elif quiet >= self.settings.idle_after_s:
+            self._idle = True
         return out
 
     def _new_utterance(self) -> None:
@@ -275,19 +330,15 @@ class CommandRecognizer:
             self._audio_len -= len(first)
             self._audio_start += len(first)
 
-    def _track_energy(self, clean: np.ndarray, echo: np.ndarray, power: np.ndarray) -> None:
+    def _loudness(self, clean: np.ndarray, power: np.ndarray) -> np.ndarray:
+        """Which 10 ms frames of this block are sound (above the noise floor); tracks the floor."""
+        self._n_front += len(clean)
         # The front end hands over whole 10 ms frames, with their power.
         n = len(clean) // FRAME
         if n == 0:
-            return
+            return np.zeros(0, dtype=bool)
         if len(power) != n:
             power = np.zeros(n) if len(power) == 0 else np.resize(power, n)
-        first = self._n_dec // FRAME
-        idx = (first + np.arange(n)) % _RING
-        self._frame_pow[idx] = power
-        e = np.zeros(n)
-        e[: min(n, len(echo))] = echo[:n]
-        self._frame_echo[idx] = e
         db = 10 * np.log10(power + 1e-10)
         # 30 ms average: single 10 ms frames of noise swing too much.
         history = np.concatenate([np.asarray(self._smooth), db])
@@ -302,9 +353,21 @@ class CommandRecognizer:
         self._level_count += n
         seen = self._levels[: min(self._level_count, len(self._levels))]
         self._floor_db = floor = float(np.percentile(seen, self.settings.floor_percentile))
-        loud = np.flatnonzero((level > floor + self.settings.vad_margin_db) & (level > -70.0))
-        if len(loud):
-            self._last_loud = self._n_dec + (int(loud[-1]) + 1) * FRAME
+        return (level > floor + self.settings.vad_margin_db) & (level > -70.0)
+
+    def _note_decoded(self, echo: np.ndarray, power: np.ndarray, loud: np.ndarray) -> None:
+        """Keep, per decoded 10 ms frame, its power, its echo share and when it was last loud."""
+        n = len(loud)
+        if n == 0:
+            return
+        idx = (self._n_dec // FRAME + np.arange(n)) % _RING
+        self._frame_pow[idx] = power[:n] if len(power) >= n else 0.0
+        e = np.zeros(n)
+        e[: min(n, len(echo))] = echo[:n]
+        self._frame_echo[idx] = e
+        hits = np.flatnonzero(loud)
+        if len(hits):
+            self._last_loud = self._n_dec + (int(hits[-1]) + 1) * FRAME
 
     def _evaluate(self, result: dict) -> list[Heard]:
         words = result.get("result") or []
