@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Footprint on this machine: startup to the first cue, memory, idle CPU; aarch64 wheels.
 
-    python scripts/bench_footprint.py [--idle-s 20] [--no-wheels]
+    python scripts/bench_footprint.py [--idle-s 20] [--no-wheels] [--alsa-pulse-only]
 
 Everything runs for real: `voicecoach run` and `voicecoach serve` as
 subprocesses on the real model, espeak-ng and PortAudio through private
@@ -13,7 +13,11 @@ PulseAudio null sinks (the script starts the server with scripts/pulse-null-sink
   first run filled (warm). Targets: warm <= 2 s.
 - RSS: resident memory of `voicecoach serve` idle (listening), and in a
   session (after "start workout", with the recognizer and coach running),
-  plus the peak (VmHWM). Target <= 200 MB.
+  plus the peak (VmHWM), and where it is (/proc/PID/smaps: shared libraries,
+  the malloc heap, per-thread malloc arenas, other anonymous memory; PSS).
+  Target <= 200 MB (MB here are MiB, as /proc reports kB).
+  `--alsa-pulse-only` loads only ALSA's PulseAudio plugin (PortAudio otherwise
+  maps every plugin this machine has, ~14 MB of libraries a Pi does not have).
 - idle CPU: `serve` listening, over --idle-s seconds, in silence and with a
   steady noise (a fan) playing into its microphone. Target <= 5% of one core.
 - aarch64: which dependencies have wheels for manylinux aarch64 (Raspberry Pi
@@ -60,6 +64,51 @@ def proc_status(pid: int) -> dict[str, int]:
     except OSError:
         pass
     return out
+
+
+def memory_parts(pid: int) -> dict[str, int]:
+    """Where the resident memory of PID is, in kB, from /proc/PID/smaps.
+
+    file: shared libraries and other mapped files (clean pages, shared with other
+    processes); heap: the main malloc heap; arenas: glibc's per-thread malloc heaps
+    (anonymous maps aligned to 64 MB); anon: other anonymous maps (the Vosk model's
+    large blocks, big numpy arrays, Python's object arenas, stacks). Pss and
+    Private_* from smaps_rollup: what the process does not share with others.
+    """
+    parts = {"file": 0, "heap": 0, "arenas": 0, "anon": 0}
+    try:
+        start, name = 0, ""
+        for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+            fields = line.split()
+            if "-" in fields[0] and not fields[0].endswith(":"):
+                start = int(fields[0].split("-")[0], 16)
+                name = fields[5] if len(fields) >= 6 else ""
+            elif fields[0] == "Rss:":
+                kb = int(fields[1])
+                if name.startswith("/"):
+                    parts["file"] += kb
+                elif name == "[heap]":
+                    parts["heap"] += kb
+                elif not name and start % (64 << 20) == 0:
+                    parts["arenas"] += kb
+                else:
+                    parts["anon"] += kb
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("Pss", "Private_Clean", "Private_Dirty"):
+                parts[key] = int(value.split()[0])
+    except OSError:
+        pass
+    return parts
+
+
+def describe(parts: dict[str, int]) -> str:
+    if not parts or not parts.get("heap"):
+        return "?"
+    private = parts.get("Private_Clean", 0) + parts.get("Private_Dirty", 0)
+    return (f"libraries and files {mb(parts['file'])}, malloc heap {mb(parts['heap'])}, thread arenas "
+            f"{mb(parts['arenas'])}, other anonymous {mb(parts['anon'])}; PSS {mb(parts.get('Pss'))}, "
+            f"private {mb(private)}")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -139,6 +188,7 @@ def startup(env: dict, tmp: Path, label: str) -> dict:
         while first is not None and time.monotonic() < end and proc.poll() is None:
             peak = proc_status(proc.pid) or peak
             time.sleep(0.2)
+        parts = memory_parts(proc.pid) if first is not None else {}
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
@@ -149,19 +199,22 @@ def startup(env: dict, tmp: Path, label: str) -> dict:
                 proc.wait()
     if first is None:
         print(f"  {label}: no cue within 120 s; stderr: {' | '.join(err[-5:])}")
-    return {"first_cue_s": first, **peak}
+    return {"first_cue_s": first, **peak, "parts": parts}
 
 
 def breakdown(env: dict) -> dict:
     """Where a warm start goes before the session: interpreter + imports, and loading the model."""
     code = ("import time; t0 = time.monotonic(); import voicecoach.cli, voicecoach.runtime, numpy, sounddevice, vosk; "
-            "t1 = time.monotonic(); from voicecoach.model import load_model; load_model(); t2 = time.monotonic(); "
-            "print(t1 - t0, t2 - t1)")
+            "t1 = time.monotonic(); rss = lambda: open('/proc/self/statm').read().split()[1]; r1 = rss(); "
+            "from voicecoach.model import load_model; model = load_model(); t2 = time.monotonic(); "
+            "print(t1 - t0, t2 - t1, r1, rss())")
     t0 = time.monotonic()
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
     total = time.monotonic() - t0
-    imports, model = map(float, out.stdout.split())
-    return {"interpreter_and_imports_s": total - model, "model_load_s": model}
+    imports, model, pages_imports, pages_model = map(float, out.stdout.split())
+    kb = os.sysconf("SC_PAGE_SIZE") // 1024
+    return {"interpreter_and_imports_s": total - model, "model_load_s": model,
+            "rss_after_imports_kb": int(pages_imports) * kb, "rss_model_kb": int(pages_model - pages_imports) * kb}
 
 
 def serve_figures(env: dict, tmp: Path, sinks: Sinks, idle_s: float) -> dict:
@@ -183,6 +236,7 @@ def serve_figures(env: dict, tmp: Path, sinks: Sinks, idle_s: float) -> dict:
         time.sleep(idle_s)
         out["idle_cpu"] = (cpu_seconds(proc.pid) - c0) / (time.monotonic() - t0)
         out["idle_rss"] = proc_status(proc.pid).get("VmRSS")
+        out["idle_parts"] = memory_parts(proc.pid)
         # a fan in the room: steady noise at about -30 dBFS, the gate learns it
         noise = tmp / "fan.wav"
         write_wav(noise, np.clip(pink_noise(idle_s + 8.0, seed=5) * 0.3, -1, 1))
@@ -205,6 +259,7 @@ def serve_figures(env: dict, tmp: Path, sinks: Sinks, idle_s: float) -> dict:
                 time.sleep(0.2)
             out["session_rss"] = rss
             out["session_hwm"] = proc_status(proc.pid).get("VmHWM")
+            out["session_parts"] = memory_parts(proc.pid)
         else:
             print("  the wake phrase was not heard: " + " | ".join(err[-5:]))
     finally:
@@ -254,10 +309,36 @@ def wheels() -> list[tuple[str, str, str]]:
     return rows
 
 
+ALSA_CONF = Path("/usr/share/alsa/alsa.conf")
+PULSE_CONFS = ("50-pulseaudio.conf", "pulse.conf")
+
+
+def alsa_pulse_only(tmp: Path) -> str | None:
+    """An ALSA top config that loads only the PulseAudio plugin's files (for ALSA_CONFIG_PATH).
+
+    PortAudio opens every ALSA device at start-up; with Debian's libasound2-plugins
+    that maps the a52 encoder (ffmpeg), JACK, OSS, ... libraries into the process.
+    A Pi installed by scripts/install-pi.sh has none of them (and no PulseAudio).
+    """
+    shipped = Path("/usr/share/alsa/alsa.conf.d")
+    if not ALSA_CONF.is_file() or not all((shipped / name).is_file() for name in PULSE_CONFS):
+        return None
+    confd = tmp / "alsa.conf.d"
+    confd.mkdir()
+    for name in PULSE_CONFS:
+        (confd / name).symlink_to(shipped / name)
+    conf = tmp / "alsa.conf"
+    conf.write_text(ALSA_CONF.read_text().replace('"/etc/alsa/conf.d"', f'"{confd}"'))
+    return str(conf)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--idle-s", type=float, default=20.0, help="seconds of each idle CPU measurement")
     ap.add_argument("--no-wheels", action="store_true", help="skip the aarch64 wheel check (needs PyPI)")
+    ap.add_argument("--alsa-pulse-only", action="store_true",
+                    help="load only ALSA's PulseAudio plugin, not this machine's other ALSA plugins "
+                         "(closer to a Pi's libraries)")
     args = ap.parse_args()
 
     subprocess.run([str(ROOT / "scripts" / "pulse-null-sink")], check=True)
@@ -273,7 +354,15 @@ def main() -> int:
     env = {**os.environ, **sinks.env(), "VOICECOACH_MODEL": str(model), "VOICECOACH_CACHE": str(tmp / "cache"),
            "VOICECOACH_DATA": str(tmp / "data"), "VOICECOACH_CONFIG": str(tmp / "short.toml")}
     env.pop("NOTIFY_SOCKET", None)
-    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; model {model}")
+    if args.alsa_pulse_only:
+        conf = alsa_pulse_only(tmp)
+        if conf is None:
+            print("--alsa-pulse-only: no /usr/share/alsa/alsa.conf with the PulseAudio plugin's files here")
+            sinks.close()
+            return 1
+        env["ALSA_CONFIG_PATH"] = conf
+    print(f"machine: {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; model {model}"
+          + ("; ALSA: the PulseAudio plugin only" if args.alsa_pulse_only else ""))
     try:
         cold = startup(env, tmp, "cold")
         warm = startup(env, tmp, "warm")
@@ -294,6 +383,8 @@ def main() -> int:
     print(f"  of which: interpreter and imports {parts['interpreter_and_imports_s']:.2f} s, model load "
           f"{parts['model_load_s']:.2f} s; the rest is planning, clips from the cache and opening the streams "
           f"(LiveIO waits for the output to flow: up to 2 s on an idle PulseAudio null sink)")
+    print(f"  memory: after the imports {mb(parts['rss_after_imports_kb'])}, the Vosk model adds "
+          f"{mb(parts['rss_model_kb'])}; in the warm session: {describe(warm.get('parts', {}))}")
     print("voicecoach serve")
     if "idle_cpu" in serve:
         print(f"  idle, silent room   : CPU {serve['idle_cpu'] * 100:.1f}% of one core   target <= 5%   RSS {mb(serve.get('idle_rss'))}")
@@ -301,6 +392,10 @@ def main() -> int:
         print(f"  idle, steady noise  : CPU {serve['noise_cpu'] * 100:.1f}% of one core (pink noise at about -30 dBFS RMS)")
     if "session_rss" in serve:
         print(f"  in a session        : RSS {mb(serve['session_rss'])}, peak {mb(serve.get('session_hwm'))}   target <= 200 MB")
+    if "idle_parts" in serve:
+        print(f"  idle memory         : {describe(serve['idle_parts'])}")
+    if "session_parts" in serve:
+        print(f"  session memory      : {describe(serve['session_parts'])}")
     if not args.no_wheels:
         print("aarch64 (Raspberry Pi OS 64-bit) availability, by pip download --platform:")
         for name, result, file in wheels():
