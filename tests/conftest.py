@@ -58,11 +58,10 @@ def model_path() -> Path:
 
 @pytest.fixture(scope="session")
 def vosk_model(model_path: Path):
-    """The real small US English model, loaded once per test run."""
-    import vosk
+    """The real small US English model, loaded once per test run as the coach loads it."""
+    from voicecoach.model import load_model
 
-    vosk.SetLogLevel(-1)
-    return vosk.Model(str(model_path))
+    return load_model(model_path)
 
 
 @pytest.fixture(scope="session")

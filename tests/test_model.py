@@ -269,3 +269,16 @@ def test_fuzzed_member_names_never_write_outside(tmp_path_factory, names, absolu
     outside = [p for p in after - before if not str(p).startswith(str(work / "data"))]
     assert outside == []
     assert leftovers(dest) == []
+
+
+def test_decoding_options_are_read_from_a_view_and_leave_the_model_untouched(model_path):
+    # Vosk reads its options from conf/model.conf only; load_model adds ours
+    # through a temporary view. An option Kaldi does not know proves the
+    # view's file is the one read; the installed file never changes.
+    conf = model_path / "conf" / "model.conf"
+    before = conf.read_bytes()
+    assert model.load_model(model_path) is not None
+    with pytest.raises(UserError, match="could not be loaded"):
+        model.load_model(model_path, options=("--no-such-kaldi-option=1",))
+    assert conf.read_bytes() == before
+    assert model.load_model(model_path, options=()) is not None
