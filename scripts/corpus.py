@@ -27,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tests.speech_support import (  # noqa: E402
     COACH_CUES,
+    CONTAINS_A_PHRASE,
     EVERYDAY,
     NOISES,
     SAMPLERATE,
@@ -129,11 +130,11 @@ def positives(**kw):
 
 
 def negative_specs(voices=DEV_VOICES, prosody=PROSODY[:2], noise_clips=30, seed=1):
-    """Describe negative clips: coach cues and everyday sentences by each voice, and noise alone."""
+    """Describe negative clips: coach cues, everyday sentences and sentences holding a phrase, by each voice; and noise alone."""
     rng = np.random.default_rng(seed)
     k = 0
-    for text, voice, (speed, pitch) in itertools.product(COACH_CUES + EVERYDAY, voices, prosody):
-        cat = "cue" if text in COACH_CUES else "everyday"
+    for text, voice, (speed, pitch) in itertools.product(COACH_CUES + EVERYDAY + CONTAINS_A_PHRASE, voices, prosody):
+        cat = "cue" if text in COACH_CUES else "contains" if text in CONTAINS_A_PHRASE else "everyday"
         yield dict(id=f"neg{k}", text=text, voice=voice, speed=speed, pitch=pitch, kind=cat, lead=float(rng.uniform(0.5, 1.0)))
         k += 1
     for j in range(noise_clips):
@@ -165,7 +166,7 @@ def negative_stream(minutes: float, *, voices=DEV_VOICES + HELDOUT_VOICES, seed=
     hum, joined without gaps so that the recognizer sees one long stream.
     """
     rng = np.random.default_rng(seed)
-    texts = list(COACH_CUES + EVERYDAY)
+    texts = list(COACH_CUES + EVERYDAY + CONTAINS_A_PHRASE)
     total = int(minutes * 60 * SAMPLERATE)
     made = 0
     k = 0

@@ -351,6 +351,20 @@ EVERYDAY = (
     "dinner is almost ready",
 )
 
+CONTAINS_A_PHRASE = (
+    "pause the music please",
+    "how many calories did I burn",
+    "help me get up",
+    "repeat after me",
+    "is there a slower version of this",
+    "can you count any faster than that",
+    "resume playing the song",
+    "next set of stairs is steep",
+    "my back arched a lot in that one",
+    "say again what you said about the floor",
+)
+"""Sentences that hold a command phrase among other words: not commands (a command is said on its own)."""
+
 COUNT_WORDS = ("one one thousand", "two one thousand", "three one thousand", "four one thousand")
 
 
