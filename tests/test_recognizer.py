@@ -12,6 +12,7 @@ import pytest
 
 from tests.speech_support import (
     COACH_CUES,
+    CONTAINS_A_PHRASE,
     EVERYDAY,
     breathing_noise,
     build_track,
@@ -110,6 +111,15 @@ def test_coach_cues_and_everyday_sentences_are_not_commands(rec, voice):
     track = build_track(placements, t + 1.0)
     heard = run(rec, track)
     assert heard == []
+
+
+@pytest.mark.parametrize("voice", ["en-us", "en-gb-x-rp"])
+def test_a_phrase_inside_a_longer_sentence_is_not_a_command(rec, voice):
+    # "pause the music please", "my back arched a lot in that one": the
+    # person is talking, not commanding.
+    for sentence in CONTAINS_A_PHRASE:
+        audio, _, _ = placed(sentence, voice=voice)
+        assert run(rec, audio) == [], sentence
 
 
 @pytest.mark.parametrize("maker", [pink_noise, breathing_noise, hum_noise], ids=["pink", "breathing", "hum"])

@@ -23,6 +23,10 @@ any noise into a phrase at confidence ~1, vosk-api issues 741, 874, 1339):
   one phrase, with no ``[unk]``; utterances are split where the words pause;
 - every phrase word must reach ``min_confidence`` (Vosk's lattice posterior,
   meaningful once the decoder has alternatives);
+- a command is said on its own: voiced sound that is not echo just after the
+  phrase, or more than a short filler's worth just before it, makes it part
+  of a sentence ("pause the music please"), even when the decoder passed
+  over the other words as silence;
 - optionally (off by default, it cost more true commands than it saved), a
   second, open-vocabulary decode of the same audio must contain the phrase.
 
@@ -38,8 +42,16 @@ echo. Words that are mostly echo separate utterances and never count, so
 
 Latency: Vosk's own endpointing waits 0.5-1 s of silence. So when the
 partial result ends in a phrase's last word and the signal has been quiet
-(energy within a few dB of the tracked noise floor) for ``end_silence_s``,
-or has not changed for ``steady_s``, the utterance is finalised at once.
+(within a few dB of the noise floor, a low percentile of the last seconds)
+for ``end_silence_s``, or unvoiced (breathing, noise) for ``end_unvoiced_s``,
+the utterance is finalised at once; ``steady_s`` is the fallback when
+neither comes. The model is loaded with a shorter network chunk
+(:data:`voicecoach.model.DECODING_OPTIONS`) so that the partial result
+keeps up with the words.
+
+Compute: after ``idle_after_s`` with no sound the decoder rests; the next
+sound wakes it, and it goes on where it stopped with the lead-in it has
+not had, so that most of a quiet session is never decoded.
 Times in :class:`Heard` are on the mic timeline given to :meth:`feed`.
 """
 
@@ -68,16 +80,30 @@ class RecognizerSettings:
     """Lowest per-word confidence accepted for the words of a phrase."""
     end_silence_s: float = 0.15
     """Quiet time after a complete phrase before it is emitted (fast path)."""
-    steady_s: float = 0.35
-    """A complete phrase unchanged in the partial result this long is emitted even if not quiet."""
+    end_unvoiced_s: float = 0.25
+    """... or this long with no voiced sound (breathing and noise are not voiced; a
+    sentence that goes on after the phrase is: "pause the music")."""
+    steady_s: float = 0.6
+    """A complete phrase unchanged in the partial result this long is emitted even if
+    neither quiet nor unvoiced (the decoder shows new words up to ~0.3 s late)."""
     pause_s: float = 0.3
     """Quiet time after any sound before the utterance is finalised and judged."""
     isolation_s: float = 0.2
     """Anything decoded (not echo) ending less than this before a phrase makes it no command."""
+    context_s: float = 0.4
+    """Just before and after a phrase, over this long, ..."""
+    filler_s: float = 0.25
+    """Voiced sound this long right before a phrase is let pass as a filler."""
+    context_voiced_share: float = 0.3
+    """... more than this share of voiced frames that are not echo means the phrase
+    is part of a longer sentence, and no command."""
     split_gap_s: float = 0.35
     """A pause this long between words splits an utterance in two."""
     vad_margin_db: float = 6.0
     """A 10 ms frame this far above the noise floor counts as sound."""
+    voicing_threshold: float = 0.5
+    """A sound frame counts as voiced when its normalised autocorrelation peaks at
+    least this high at a pitch of 80-400 Hz (vowels ~0.7-0.95; breath, pink noise < 0.35)."""
     floor_window_s: float = 3.0
     """The noise floor is judged over this much recent audio ..."""
     floor_percentile: float = 10.0
@@ -165,6 +191,7 @@ class CommandRecognizer:
         self._gate.reset()
         self._frame_pow = np.zeros(_RING)  # per 10 ms frame of decoded audio: its power
         self._frame_echo = np.zeros(_RING)  # and the share of that power that is echo
+        self._frame_voiced = np.zeros(_RING, dtype=bool)  # and whether it was voiced
         self._n_in = 0  # samples received
         self._n_dec = 0  # samples given to the decoder
         self._utt_start = 0  # decoder sample index where the current utterance began
@@ -176,6 +203,9 @@ class CommandRecognizer:
         self._levels = np.zeros(int(self.settings.floor_window_s * 100))  # smoothed dB per 10 ms frame
         self._level_count = 0
         self._last_loud = -1  # decoder sample index after the last loud frame
+        self._last_voiced = -1  # ... and after the last voiced one
+        self._emphasised_tail = np.zeros(2 * FRAME, dtype=np.float32)  # context for the voicing windows
+        self._last_sample = 0.0
         self._last_partial = ""
         self._partial_since = 0
         self._last_word_end = -1e9  # decoder seconds where the last real word heard ended
@@ -250,8 +280,8 @@ class CommandRecognizer:
     def _decode(self, clean: np.ndarray, echo: np.ndarray, power: np.ndarray) -> list[Heard]:
         if len(clean) == 0:
             return []
-        loud = self._loudness(clean, power)
-        block = (clean, echo, power, loud)
+        loud, voiced = self._loudness(clean, power)
+        block = (clean, echo, power, loud, voiced)
         # The last moments are always kept: when the decoder wakes, the next
         # sound is decoded with its lead-in (without it, words right at the
         # start were seen to lose confidence). Only what the decoder has not had is fed.
@@ -279,8 +309,8 @@ class CommandRecognizer:
         for b in pending:
             out += self._decode_block(*b)
         return out
-    def _decode_block(self, clean: np.ndarray, echo: np.ndarray, power: np.ndarray, loud: np.ndarray) -> list[Heard]:
-        self._note_decoded(echo, power, loud)
+    def _decode_block(self, clean, echo, power, loud, voiced) -> list[Heard]:
+        self._note_decoded(echo, power, loud, voiced)
         self._keep_audio(clean)
         self._n_dec += len(clean)
         out: list[Heard] = []
@@ -293,13 +323,23 @@ class CommandRecognizer:
             self._partial_since = self._n_dec
             self._last_partial = partial
         quiet = (self._n_dec - self._last_loud) / self.samplerate
+        unvoiced = (self._n_dec - self._last_voiced) / self.samplerate
         if partial and self._ends_in_phrase(partial):
             steady = (self._n_dec - self._partial_since) / self.samplerate
-            done = quiet >= self.settings.end_silence_s or steady >= self.settings.steady_s
+            done = (
+                quiet >= self.settings.end_silence_s
+                # A word's own unvoiced ending ("arched") can outlast end_unvoiced_s:
+                # the decoder must also have gone on a little without changing its mind.
+                or (unvoiced >= self.settings.end_unvoiced_s and steady >= self.settings.end_silence_s)
+                or steady >= self.settings.steady_s
+            )
         else:
             # The partial result can lag or differ from the final one; after
             # a clear pause, finalise whatever sound there was and judge it.
-            done = self._last_loud > self._utt_start and quiet >= self.settings.pause_s
+            done = self._last_loud > self._utt_start and (
+                quiet >= self.settings.pause_s
+                or (self._last_voiced > self._utt_start and unvoiced >= self.settings.pause_s + self.settings.end_unvoiced_s)
+            )
         if done:
             out += self._evaluate(json.loads(self._rec.FinalResult()))
             self._new_utterance()
@@ -330,13 +370,14 @@ class CommandRecognizer:
             self._audio_len -= len(first)
             self._audio_start += len(first)
 
-    def _loudness(self, clean: np.ndarray, power: np.ndarray) -> np.ndarray:
-        """Which 10 ms frames of this block are sound (above the noise floor); tracks the floor."""
+    def _loudness(self, clean: np.ndarray, power: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Which 10 ms frames of this block are sound (above the noise floor), and which
+        of those are voiced; tracks the floor."""
         self._n_front += len(clean)
         # The front end hands over whole 10 ms frames, with their power.
         n = len(clean) // FRAME
         if n == 0:
-            return np.zeros(0, dtype=bool)
+            return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool)
         if len(power) != n:
             power = np.zeros(n) if len(power) == 0 else np.resize(power, n)
         db = 10 * np.log10(power + 1e-10)
@@ -353,10 +394,33 @@ class CommandRecognizer:
         self._level_count += n
         seen = self._levels[: min(self._level_count, len(self._levels))]
         self._floor_db = floor = float(np.percentile(seen, self.settings.floor_percentile))
-        return (level > floor + self.settings.vad_margin_db) & (level > -70.0)
+        loud = (level > floor + self.settings.vad_margin_db) & (level > -70.0)
+        return loud, loud & (self._periodicity(clean, n) >= self.settings.voicing_threshold)
 
-    def _note_decoded(self, echo: np.ndarray, power: np.ndarray, loud: np.ndarray) -> None:
-        """Keep, per decoded 10 ms frame, its power, its echo share and when it was last loud."""
+    def _periodicity(self, clean: np.ndarray, n: int) -> np.ndarray:
+        """Per 10 ms frame: the highest normalised autocorrelation over pitch lags of
+        80-400 Hz, on a 30 ms window ending with the frame."""
+        x = clean[: n * FRAME].astype(np.float32)
+        # Pre-emphasis: pink noise and hum are mostly low-frequency and would
+        # otherwise correlate at short lags like a voice does.
+        y = np.empty_like(x)
+        y[0] = x[0] - 0.95 * self._last_sample
+        y[1:] = x[1:] - 0.95 * x[:-1]
+        self._last_sample = float(x[-1])
+        y = np.concatenate([self._emphasised_tail, y])
+        self._emphasised_tail = y[-2 * FRAME :]
+        win = 3 * FRAME
+        frames = np.lib.stride_tricks.sliding_window_view(y, win)[::FRAME][:n]
+        frames = frames - frames.mean(axis=1, keepdims=True)
+        spec = np.fft.rfft(frames, 2 * win, axis=1)
+        ac = np.fft.irfft(spec.real**2 + spec.imag**2, axis=1)
+        lo, hi = self.samplerate // 400, self.samplerate // 80
+        lags = np.arange(lo, hi + 1)
+        r = ac[:, lo : hi + 1] * (win / (win - lags)) / np.maximum(ac[:, :1], 1e-6)
+        return r.max(axis=1)
+
+    def _note_decoded(self, echo: np.ndarray, power: np.ndarray, loud: np.ndarray, voiced: np.ndarray) -> None:
+        """Keep, per decoded 10 ms frame, its power and echo share; note the last loud and voiced frames."""
         n = len(loud)
         if n == 0:
             return
@@ -365,9 +429,13 @@ class CommandRecognizer:
         e = np.zeros(n)
         e[: min(n, len(echo))] = echo[:n]
         self._frame_echo[idx] = e
+        self._frame_voiced[idx] = voiced
         hits = np.flatnonzero(loud)
         if len(hits):
             self._last_loud = self._n_dec + (int(hits[-1]) + 1) * FRAME
+        hits = np.flatnonzero(voiced)
+        if len(hits):
+            self._last_voiced = self._n_dec + (int(hits[-1]) + 1) * FRAME
 
     def _evaluate(self, result: dict) -> list[Heard]:
         words = result.get("result") or []
@@ -421,6 +489,8 @@ class CommandRecognizer:
             return None
         if not self._louder_than_echo(start_n, end_n):
             return None
+        if self._speech_around(start_n, end_n):
+            return None
         if self.settings.verify and not self._verified(rest, start_n, end_n):
             return None
         return Heard(
@@ -432,6 +502,31 @@ class CommandRecognizer:
             emitted=round(emitted, 3),
             confidence=round(conf, 3),
         )
+
+    def _speech_around(self, start_n: int, end_n: int) -> bool:
+        """True when the person's voice goes on just before or after these samples.
+
+        The grammar has few words besides the commands, and the decoder often
+        passes over other speech as silence ("repeat [after me]" came out as
+        "repeat"), so the words alone cannot tell a command said on its own
+        from one inside a sentence; voiced sound that is not echo can.
+        """
+        gap = int(0.08 * self.samplerate)  # word times are off by a few frames
+        span = int(self.settings.context_s * self.samplerate)
+        # Right before the phrase, a short filler the decoder did not put into
+        # words ("uh back arched") is allowed; a longer run of speech is not.
+        lead = int(self.settings.filler_s * self.samplerate)
+        before = self._near_voiced_share(start_n - gap - lead - span, start_n - gap - lead)
+        after = self._near_voiced_share(end_n + gap, min(end_n + gap + span, self._n_dec))
+        return max(before, after) > self.settings.context_voiced_share
+
+    def _near_voiced_share(self, a_n: int, b_n: int) -> float:
+        a, b = max(a_n, 0) // FRAME, b_n // FRAME
+        if b - a < 10 or b - a >= _RING or a < self._n_dec // FRAME - _RING:
+            return 0.0  # under 0.1 s, or no longer kept: no evidence
+        idx = np.arange(a, b) % _RING
+        near = self._frame_voiced[idx] & (self._frame_echo[idx] < 0.5)
+        return float(np.mean(near))
 
     def _louder_than_echo(self, start_n: int, end_n: int) -> bool:
         """False when most of the power over these samples is the coach's echo."""
