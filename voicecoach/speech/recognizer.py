@@ -430,10 +430,13 @@ class CommandRecognizer:
         e[: min(n, len(echo))] = echo[:n]
         self._frame_echo[idx] = e
         self._frame_voiced[idx] = voiced
-        hits = np.flatnonzero(loud)
+        # What is left of the coach's voice is not the person going on
+        # talking: it must not hold back the end of their command.
+        theirs = e < 0.5
+        hits = np.flatnonzero(loud & theirs)
         if len(hits):
             self._last_loud = self._n_dec + (int(hits[-1]) + 1) * FRAME
-        hits = np.flatnonzero(voiced)
+        hits = np.flatnonzero(voiced & theirs)
         if len(hits):
             self._last_voiced = self._n_dec + (int(hits[-1]) + 1) * FRAME
 
