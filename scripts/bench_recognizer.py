@@ -49,7 +49,7 @@ from scripts.corpus import (  # noqa: E402
     negative_stream,
     positive_specs,
 )
-from tests.speech_support import COACH_CUES, build_track, coach_track, echo_of, pink_noise, speak, to_int16  # noqa: E402
+from tests.speech_support import COACH_CUES, build_track, coach_track, echo_of, pink_noise, speak, speech_bounds, to_int16  # noqa: E402
 
 SR = 16000
 BLOCK = 800  # 50 ms
@@ -162,10 +162,12 @@ def _barge_job(args):
     at = starts[1] + offset
     mic = echo_of(played, gain=0.5, delay_ms=40) + build_track([(at, user)], len(played) / SR)
     heard, cpu, _ = _stream(np.clip(mic, -1, 1), reference=played)
+    ok = [h.intent for h in heard] == [intent]
     return {
         "intent": intent,
         "warmup": warmup,
-        "ok": [h.intent for h in heard] == [intent],
+        "ok": ok,
+        "latency": heard[0].emitted - (at + speech_bounds(user)[1]) if ok else None,
         "heard": [h.intent for h in heard],
         "audio_s": len(played) / SR,
         "cpu": cpu,
@@ -293,6 +295,10 @@ def main() -> int:
             print(f"| &nbsp;&nbsp;{intent} | {pct(sum(b['ok'] for b in sub), len(sub))} |")
     bad = [b for b in B if b["heard"] and not b["ok"]]
     print(f"\nwrong command during barge-in: {len(bad)}")
+    b_lat = np.array([b["latency"] for b in B if b["ok"]])
+    if len(b_lat):
+        print(f"end of words -> emitted over the count: p50 {1000 * np.median(b_lat):.0f} ms, "
+              f"p95 {1000 * np.percentile(b_lat, 95):.0f} ms")
 
     # --- latency, speed, memory ------------------------------------------------------------
     lat = np.array([r["heard"][0][1] - r["words_end"] for r in P if ok(r)])
