@@ -11,13 +11,14 @@ PulseAudio null sinks (the script starts the server with scripts/pulse-null-sink
   its --events file (a cue is logged when the output callback has placed its
   first sample), with an empty clip cache (cold) and again with the cache the
   first run filled (warm). Targets: warm <= 2 s.
-- RSS: resident memory of `voicecoach serve` idle (listening), and in a
-  session (after "start workout", with the recognizer and coach running),
+- RSS: resident memory of `voicecoach serve` idle (listening), in a session
+  (after "start workout", with the recognizer and coach running), and idle
+  again after "stop workout" (what the service holds between sessions),
   plus the peak (VmHWM), and where it is (/proc/PID/smaps: shared libraries,
   the malloc heap, per-thread malloc arenas, other anonymous memory; PSS).
   Target <= 200 MB (MB here are MiB, as /proc reports kB).
   `--alsa-pulse-only` loads only ALSA's PulseAudio plugin (PortAudio otherwise
-  maps every plugin this machine has, ~14 MB of libraries a Pi does not have).
+  maps every plugin this machine has, ~13 MB of libraries a Pi does not have).
 - idle CPU: `serve` listening, over --idle-s seconds, in silence and with a
   steady noise (a fan) playing into its microphone. Target <= 5% of one core.
 - aarch64: which dependencies have wheels for manylinux aarch64 (Raspberry Pi
@@ -222,7 +223,7 @@ def serve_figures(env: dict, tmp: Path, sinks: Sinks, idle_s: float) -> dict:
     import numpy as np
 
     proc = subprocess.Popen([sys.executable, "-m", "voicecoach", "serve", "--config", str(tmp / "short.toml"),
-                             "--db", str(tmp / "serve.db"), "--sessions", "1"],
+                             "--db", str(tmp / "serve.db"), "--sessions", "2"],
                             cwd=ROOT, env={**env, "PYTHONUNBUFFERED": "1"}, stderr=subprocess.PIPE, text=True)
     err: list[str] = []
     lines_of(proc.stderr, err)
@@ -260,6 +261,21 @@ def serve_figures(env: dict, tmp: Path, sinks: Sinks, idle_s: float) -> dict:
             out["session_rss"] = rss
             out["session_hwm"] = proc_status(proc.pid).get("VmHWM")
             out["session_parts"] = memory_parts(proc.pid)
+            # "stop workout", then idle again: what the service holds between sessions
+            stop = tmp / "stop.wav"
+            write_wav(stop, np.concatenate([np.zeros(3200, np.float32), speak("stop workout"),
+                                            np.zeros(3200, np.float32)]))
+            listening = sum("listening for" in line for line in err)
+            sinks.play(stop)
+            end = time.monotonic() + 30.0
+            while time.monotonic() < end and sum("listening for" in line for line in err) <= listening:
+                time.sleep(0.2)
+            if sum("listening for" in line for line in err) > listening:
+                time.sleep(3.0)
+                out["after_rss"] = proc_status(proc.pid).get("VmRSS")
+                out["after_parts"] = memory_parts(proc.pid)
+            else:
+                print("  serve did not listen again after 'stop workout': " + " | ".join(err[-3:]))
         else:
             print("  the wake phrase was not heard: " + " | ".join(err[-5:]))
     finally:
@@ -396,6 +412,9 @@ def main() -> int:
         print(f"  idle memory         : {describe(serve['idle_parts'])}")
     if "session_parts" in serve:
         print(f"  session memory      : {describe(serve['session_parts'])}")
+    if "after_rss" in serve:
+        print(f"  idle after a session: RSS {mb(serve['after_rss'])}   target <= 200 MB   "
+              f"({describe(serve['after_parts'])})")
     if not args.no_wheels:
         print("aarch64 (Raspberry Pi OS 64-bit) availability, by pip download --platform:")
         for name, result, file in wheels():
