@@ -203,19 +203,72 @@ def startup(env: dict, tmp: Path, label: str) -> dict:
     return {"first_cue_s": first, **peak, "parts": parts}
 
 
-def breakdown(env: dict) -> dict:
-    """Where a warm start goes before the session: interpreter + imports, and loading the model."""
-    code = ("import time; t0 = time.monotonic(); import voicecoach.cli, voicecoach.runtime, numpy, sounddevice, vosk; "
-            "t1 = time.monotonic(); rss = lambda: open('/proc/self/statm').read().split()[1]; r1 = rss(); "
-            "from voicecoach.model import load_model; model = load_model(); t2 = time.monotonic(); "
-            "print(t1 - t0, t2 - t1, r1, rss())")
+PARTS_CHILD = """
+import time
+t0 = time.monotonic()
+import voicecoach.cli, voicecoach.runtime, numpy, sounddevice, vosk
+t1 = time.monotonic()
+import json, os, sys
+kb = os.sysconf("SC_PAGE_SIZE") // 1024
+rss = lambda: int(open("/proc/self/statm").read().split()[1]) * kb
+out = {"imports_s": t1 - t0, "rss_after_imports_kb": rss()}
+from voicecoach.model import load_model
+model = load_model()
+out["model_load_s"] = time.monotonic() - t1
+out["rss_model_kb"] = rss() - out["rss_after_imports_kb"]
+t2 = time.monotonic()
+# the session's recognizer, fed 7 s of speech and silence (as a session would)
+import numpy as np
+from tests.speech_support import speak
+from voicecoach.speech.grammar import load_grammar
+from voicecoach.speech.recognizer import CommandRecognizer
+x = np.concatenate([np.zeros(16000, np.float32), speak("stop point"), np.zeros(5 * 16000, np.float32)])
+r0 = rss()
+rec = CommandRecognizer(model, load_grammar(None, model=model))
+for i in range(0, len(x) - 1600, 1600):
+    rec.feed(x[i:i + 1600], i / 16000, np.zeros(1600, np.float32))
+out["rss_recognizer_kb"] = rss() - r0
+# the session's speech clips, as `voicecoach run` holds them (from the warm disk cache)
+from voicecoach import runtime
+from voicecoach.coach import program
+cfg = runtime.load_config(os.environ.get("VOICECOACH_CONFIG"))
+r0 = rss()
+voice = runtime.Voice(int(sys.argv[1]), cfg["speech"])
+phrases = program.phrases(cfg["program"])
+voice.prepare(phrases)
+out["rss_clips_kb"] = rss() - r0
+out["clip_bytes"] = sum(c.pcm.nbytes for cache in (voice.speech, voice.counts) for c in cache._memory.values())
+out["clips"] = len(phrases)
+out["not_startup_s"] = time.monotonic() - t2
+print(json.dumps(out))
+"""
+
+DOWNLOADER_CHILD = """
+import os
+kb = os.sysconf("SC_PAGE_SIZE") // 1024
+rss = lambda: int(open("/proc/self/statm").read().split()[1]) * kb
+import numpy, sounddevice
+r0 = rss()
+import requests, urllib.request, tqdm, srt  # what vosk/__init__.py imports besides its binding
+print(rss() - r0)
+"""
+
+
+def breakdown(env: dict, samplerate: int = 44100) -> dict:
+    """Where a warm start goes before the session (interpreter + imports, loading the model),
+    and what the session's parts add to RSS: the recognizer in use, the speech clips, and
+    the modules vosk imports for its downloader."""
     t0 = time.monotonic()
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
+    proc = subprocess.run([sys.executable, "-c", PARTS_CHILD, str(samplerate)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=True)
     total = time.monotonic() - t0
-    imports, model, pages_imports, pages_model = map(float, out.stdout.split())
-    kb = os.sysconf("SC_PAGE_SIZE") // 1024
-    return {"interpreter_and_imports_s": total - model, "model_load_s": model,
-            "rss_after_imports_kb": int(pages_imports) * kb, "rss_model_kb": int(pages_model - pages_imports) * kb}
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["interpreter_and_imports_s"] = total - out.pop("not_startup_s") - out["model_load_s"]
+    proc = subprocess.run([sys.executable, "-c", DOWNLOADER_CHILD], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=True)
+    out["rss_vosk_downloader_kb"] = int(proc.stdout.split()[-1])
+    out["clip_samplerate"] = samplerate
+    return out
 
 
 def serve_figures(env: dict, tmp: Path, sinks: Sinks, idle_s: float) -> dict:
@@ -399,8 +452,13 @@ def main() -> int:
     print(f"  of which: interpreter and imports {parts['interpreter_and_imports_s']:.2f} s, model load "
           f"{parts['model_load_s']:.2f} s; the rest is planning, clips from the cache and opening the streams "
           f"(LiveIO waits for the output to flow: up to 2 s on an idle PulseAudio null sink)")
-    print(f"  memory: after the imports {mb(parts['rss_after_imports_kb'])}, the Vosk model adds "
-          f"{mb(parts['rss_model_kb'])}; in the warm session: {describe(warm.get('parts', {}))}")
+    print(f"  memory: after the imports {mb(parts['rss_after_imports_kb'])} (of which vosk's downloader "
+          f"imports: requests, urllib.request with ssl, tqdm, srt {mb(parts['rss_vosk_downloader_kb'])}); "
+          f"the Vosk model adds {mb(parts['rss_model_kb'])}, the session's recognizer fed 7 s of speech "
+          f"{mb(parts['rss_recognizer_kb'])}, its {parts['clips']} speech clips "
+          f"{mb(parts['rss_clips_kb'])} ({parts['clip_bytes'] / 2**20:.1f} MB of samples, "
+          f"for a {parts['clip_samplerate']} Hz output)")
+    print(f"  in the warm session: {describe(warm.get('parts', {}))}")
     print("voicecoach serve")
     if "idle_cpu" in serve:
         print(f"  idle, silent room   : CPU {serve['idle_cpu'] * 100:.1f}% of one core   target <= 5%   RSS {mb(serve.get('idle_rss'))}")
