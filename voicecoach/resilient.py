@@ -18,6 +18,11 @@ What it does:
   ``resume`` when it is back (the text says why: "(microphone lost)"), so the
   rep in progress is withdrawn and redone from the top, and every rep that
   ended is already in the history. The runtime needs no special code.
+- A speaker that comes back starts from silence: whatever the scheduler held
+  when it went (the rest of a cut count word, cues due within the runtime's
+  margin) or was given while it was away (the pause's acknowledgement) is
+  dropped before the new stream starts, so nothing queued before the resume
+  plays on the new stream.
 - The sentence from the policy ("I lost the microphone ...") is played once
   the speaker is free; with the speaker gone there is nothing to say it with.
 - Retries follow :class:`~voicecoach.recovery.Backoff`. While the microphone
@@ -312,11 +317,14 @@ class ResilientIO:
 
     def _attempt(self) -> None:
         want_input = "input" in self.recovery.lost_devices
+        speaker_was_cut = "output" in self.recovery.lost_devices
         self._stop_io()
         if not self._output_running:
             refresh_devices()
         try:
             io = self._open_io(not self.cue_only)
+            if speaker_was_cut:
+                self._drop_stale_cues()
             self._start_io(io)
         except Exception as err:  # the device is still away (UserError, PortAudioError)
             output_lost = "output" in self.recovery.lost_devices
@@ -332,6 +340,22 @@ class ResilientIO:
             if dev in self.recovery.lost_devices and (dev == "output" or want_input):
                 step = self.recovery.reopened(dev, self.clock())
         self._act(step or Step("resume", self.clock()))
+
+    def _drop_stale_cues(self) -> None:
+        """Start the new speaker stream from silence, not from where the lost one stopped.
+
+        The scheduler's clock stood still while the speaker was gone, and it still
+        holds what it held then: the rest of the clip that was sounding (cut
+        mid-word) and cues due within the runtime's margin (the session's Cancel on
+        the pause spares those, since live they may already be playing); and what
+        the runtime submitted while nobody could hear it (the pause's earcon). All
+        of it would play the moment the stream starts, before the session has even
+        heard "resume" (measured through the null sink: 16,334 samples of a cut
+        "two-one-thousand" from the restart's first sample, the pause's earcon
+        60 ms later). What the session plans on the resume is submitted after this.
+        """
+        if self._sched is not None:
+            self._sched.clear()
 
     def _keep_speaking(self) -> None:
         """While only the microphone is away, keep the speaker going (output-only)."""

@@ -4,11 +4,12 @@ The output stream's sample counter is the coach's one clock. :meth:`Scheduler.re
 is what the output callback does: it fills the next block with every clip due in
 it, each starting exactly at the sample it was submitted for, and advances
 :attr:`Scheduler.now` by the block length. Other threads talk to it only
-through :meth:`~Scheduler.submit`, :meth:`~Scheduler.cancel` and
-:meth:`~Scheduler.duck`, which append a command to a lock-free inbox
-(``collections.deque.append``/``popleft`` are atomic in CPython) that ``render``
-drains at the start of each block. So the audio thread never waits on a lock,
-never does file or TTS work, and mixes into preallocated buffers.
+through :meth:`~Scheduler.submit`, :meth:`~Scheduler.cancel`,
+:meth:`~Scheduler.clear` and :meth:`~Scheduler.duck`, which append a command
+to a lock-free inbox (``collections.deque.append``/``popleft`` are atomic in
+CPython) that ``render`` drains at the start of each block. So the audio
+thread never waits on a lock, never does file or TTS work, and mixes into
+preallocated buffers.
 
 Typical use::
 
@@ -127,6 +128,17 @@ class Scheduler:
         """
         self._inbox.append(("cancel", cue_id, tag))
 
+    def clear(self) -> None:
+        """Drop every cue submitted before this call, sounding or waiting, at once (no fade). Thread-safe.
+
+        For an output that was cut under the scheduler (a lost device): the clip
+        that was sounding stopped mid-word, and what was waiting belongs to a plan
+        made before the loss, so the next stream must start from silence. A fade,
+        as :meth:`cancel` does, would replay 10 ms of the cut word. Takes effect
+        at the next rendered block; cues submitted after the call are kept.
+        """
+        self._inbox.append(("clear",))
+
     def duck(self, gain: float, *, cue_id: int | None = None, tag: str | None = None) -> None:
         """Ramp the gain of cues (sounding or not yet started) to ``gain`` over 10 ms.
 
@@ -211,6 +223,10 @@ class Scheduler:
                     voice.at = start
                 voice.ramp_from = voice.gain
                 heapq.heappush(self._pending, voice)
+            elif kind == "clear":
+                # list.clear(): no allocation in the audio thread.
+                self._pending.clear()
+                self._active.clear()
             elif kind == "cancel":
                 _, cue_id, tag = cmd
                 kept = [v for v in self._pending if not _selected(v, cue_id, tag)]
