@@ -67,7 +67,7 @@ def _init(settings: dict | None = None) -> None:
     try:
         from voicecoach.model import load_model
 
-        model = load_model()
+        model = load_model(grammar_only=not (settings or {}).get("verify"))
     except Exception:
         model = vosk.Model(os.environ.get("VOICECOACH_MODEL", "/tmp/aarx/assets/model-en-us"))
     _W["rec"] = CommandRecognizer(model, load_grammar(model=model), settings=RecognizerSettings(**(settings or {})))

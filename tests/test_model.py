@@ -282,3 +282,31 @@ def test_decoding_options_are_read_from_a_view_and_leave_the_model_untouched(mod
         model.load_model(model_path, options=("--no-such-kaldi-option=1",))
     assert conf.read_bytes() == before
     assert model.load_model(model_path, options=()) is not None
+
+
+def test_grammar_only_model_recognizes_with_a_grammar_and_says_so(model_path, tmp_path, monkeypatch, capfd):
+    # The language model (graph/Gr.fst) is left out and only its word list
+    # given: word ids are unchanged, a grammar recognizer works, nothing is
+    # written to stderr, and the word list is cached for the next load.
+    import json
+
+    import vosk
+
+    monkeypatch.setenv("VOICECOACH_CACHE", str(tmp_path / "cache"))
+    full = model.load_model(model_path, grammar_only=False)
+    slim = model.load_model(model_path)
+    assert slim.grammar_only and not full.grammar_only
+    for word in ("stop", "point", "arched", "doming", "zzzz"):
+        assert slim.vosk_model_find_word(word) == full.vosk_model_find_word(word)
+    assert list((tmp_path / "cache" / "model").glob("words-*.txt"))
+    rec = vosk.KaldiRecognizer(slim, 16000, json.dumps(["stop point", "[unk]"]))
+    rec.AcceptWaveform(bytes(3200))
+    assert json.loads(rec.FinalResult())["text"] == ""
+    assert capfd.readouterr().err == ""
+
+
+def test_fst_output_symbols_refuses_what_is_not_an_fst(tmp_path):
+    bad = tmp_path / "Gr.fst"
+    bad.write_bytes(b"not an fst at all")
+    with pytest.raises(ValueError):
+        model.fst_output_symbols(bad)

@@ -46,3 +46,18 @@ def grammars_dir() -> Path:
     if checkout.is_dir():
         return checkout
     return Path(sys.prefix) / "share" / APP / "grammars"
+
+
+def make_private_dirs(folder: Path) -> None:
+    """Create ``folder`` and its missing parents as 0700.
+
+    Path.mkdir(parents=True) gives them the umask's mode: under umask 000 the
+    cache was world-writable, so another local user could have planted a clip
+    that the coach would then speak (found by tests/test_runtime_security.py).
+    """
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    for d in reversed(missing):
+        d.mkdir(mode=0o700, exist_ok=True)

@@ -164,6 +164,8 @@ class CommandRecognizer:
         self.samplerate = samplerate
         self.settings = settings or RecognizerSettings()
         self._vosk = vosk
+        if self.settings.verify and getattr(model, "grammar_only", False):
+            raise ValueError("verify decodes without a grammar: load the model with load_model(grammar_only=False)")
         own = set(grammar.words())
         extra = [w for w in distractors(exclude=own, sets=self.settings.distractor_sets) if model.vosk_model_find_word(w) >= 0]
         self.decoder_words: tuple[str, ...] = tuple(grammar.phrases) + tuple(grammar.fillers) + tuple(extra) + (UNK,)

@@ -53,6 +53,7 @@ from pathlib import Path
 
 import numpy as np
 
+from voicecoach import paths
 from voicecoach.audio.clips import Clip, ResampledClip
 from voicecoach.errors import UserError
 
@@ -352,7 +353,7 @@ class ClipCache:
         raw = int16_to_float(float_to_int16(trim(raw, raw_rate)))
         self.renders += 1
         try:
-            _private_dirs(self.cache_dir)
+            paths.make_private_dirs(self.cache_dir)
             fd, tmp = tempfile.mkstemp(suffix=".wav", dir=self.cache_dir)
             os.close(fd)
             write_wav(tmp, raw, raw_rate)
@@ -414,18 +415,3 @@ class ClipCache:
                     )
                 raise RuntimeError(f"espeak-ng failed: {detail}")
             return read_wav(out)
-
-
-def _private_dirs(folder: Path) -> None:
-    """Create ``folder`` and its missing parents as 0700.
-
-    Path.mkdir(parents=True) gives them the umask's mode: under umask 000 the
-    cache was world-writable, so another local user could have planted a clip
-    that the coach would then speak (found by tests/test_runtime_security.py).
-    """
-    missing = []
-    while not folder.exists() and folder != folder.parent:
-        missing.append(folder)
-        folder = folder.parent
-    for d in reversed(missing):
-        d.mkdir(mode=0o700, exist_ok=True)
