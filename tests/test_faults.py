@@ -69,9 +69,9 @@ class BreakingDecoder:
         return getattr(self.real, name)
 
     def AcceptWaveform(self, data: bytes):
-        self.state["fed"] += len(data) // 2
         if self.state["broken"]:
             self.state["calls_after"] += 1
+        # The microphone's time, not the decoder's: the decoder skips quiet stretches.
         if self.state["fed"] >= self.state["fail_at"]:
             self.state["broken"] = True
             raise RuntimeError("kaldi: decoder state corrupted")
@@ -91,6 +91,10 @@ def breaking_recognizer(model, state: dict):
     class Breaking(CommandRecognizer):
         def _new_decoder(self):
             return BreakingDecoder(super()._new_decoder(), state)
+
+        def feed(self, samples, start, reference=None):
+            state["fed"] += len(samples)
+            return super().feed(samples, start, reference)
 
     return Breaking(model, load_grammar(model=model))
 
@@ -157,7 +161,7 @@ def test_vosk_breaking_at_the_end_of_input_still_closes_the_session(tmp_path, vo
     session is still closed (interrupted) with its summary, saved."""
     cfg = validate({"program": dict(sets=1, reps=3, warmup=False, rest_s=10.0)})
     mic = tmp_path / "mic.wav"
-    write_wav(mic, np.zeros(16000 * 40, dtype=np.float32))
+    write_wav(mic, np.zeros(16000 * 45, dtype=np.float32))  # ends in rep 2 or 3, after the floor test
     state = {"fed": 0, "fail_at": 1 << 60, "broken": False, "calls_after": 0, "fail_final": True}
     from voicecoach.audio.streams import SimulatedIO
 
