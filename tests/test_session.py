@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from session_support import SR, drive, durations, heard, of_type, played, program, speech
 from voicecoach.coach import program as P
-from voicecoach.coach.session import GRACE_S, Cancel, Session
+from voicecoach.coach.session import GRACE_S, PAD_S, Cancel, Session
 from voicecoach.events import Command, Cue, Notice, Rep, SessionSummary, SetSummary
 
 
@@ -264,6 +264,57 @@ def test_pause_mid_count_leaves_no_half_cue_and_redoes_the_rep():
     assert after[:3] == [P.RESUMING, P.FROM_THE_TOP, P.lift_phrase("bent_knee", "standard", 1)]
     reps = of_type(events, Rep)
     assert [(r.rep, r.counted) for r in reps] == [(i, True) for i in range(1, 5)]
+
+
+def _pause_during_count_one(resume_after_s: float, lookahead_s: float):
+    """Pause heard 0.1 s into rep 2's "one-one-thousand" (so "Paused" is placed after
+    that word, 0.8 s on), resume heard ``resume_after_s`` later. Returns the events and
+    the pause and resume commands."""
+    dry = drive(new(), 200)
+    pause_emitted = lowerings(dry)[1][0].sample / SR + 0.1
+    resume_emitted = pause_emitted + resume_after_s
+    hs = [heard("pause", pause_emitted - 0.7, pause_emitted - 0.3, latency=0.3),
+          heard("resume", resume_emitted - 0.7, resume_emitted - 0.3, latency=0.3)]
+    events = drive(new(), 300, hs, lookahead_s=lookahead_s)
+    pause_cmd, resume_cmd = of_type(events, Command)
+    return events, pause_cmd, resume_cmd
+
+
+# 0.1 s: "Paused" is still held by the session when "resume" comes; 3 s: it was
+# already released to the runtime and must be cancelled.
+@pytest.mark.parametrize("lookahead_s", [0.1, 3.0])
+def test_a_quick_resume_drops_the_pause_reply_that_has_not_started(lookahead_s):
+    events, pause_cmd, resume_cmd = _pause_during_count_one(0.5, lookahead_s)
+    resumed = round(resume_cmd.t * SR)
+    # The count word was still sounding when "resume" came, so the reply to "pause",
+    # planned after that word, had not started.
+    count_one = [c for c in played(events) if c.text == "one-one-thousand" and c.sample < resumed][-1]
+    word_end = count_one.sample + round((durations(count_one.text) + PAD_S) * SR)
+    assert resumed < word_end
+    # It is never heard: not after the resume, not at all.
+    assert speech(events, P.PAUSED) == []
+    after = [c.text for c in played(events) if c.sample >= resumed and c.kind == "speech"]
+    assert after[:2] == [P.RESUMING, P.FROM_THE_TOP], after
+    # "Resuming" takes its place, right after the count word.
+    assert speech(events, P.RESUMING)[0].sample == word_end
+    reps = of_type(events, Rep)
+    assert [(r.rep, r.counted) for r in reps] == [(i, True) for i in range(1, 5)]
+
+
+@pytest.mark.parametrize("lookahead_s", [0.1, 3.0])
+def test_a_resume_while_the_pause_reply_plays_keeps_it_then_resumes(lookahead_s):
+    quick, _, _ = _pause_during_count_one(0.5, lookahead_s)
+    # Resume heard 1 s into "Paused" (it lasts about 2.5 s): it is left to finish.
+    count_one = [c for c in played(quick) if c.text == "one-one-thousand"][1]
+    paused_at = count_one.sample / SR + durations(count_one.text) + PAD_S
+    events, pause_cmd, resume_cmd = _pause_during_count_one(paused_at + 1.0 - (count_one.t + 0.1), lookahead_s)
+    (paused,) = speech(events, P.PAUSED)
+    resumed = round(resume_cmd.t * SR)
+    assert paused.sample < resumed < paused.sample + durations(P.PAUSED) * SR
+    texts = [c.text for c in played(events) if c.kind == "speech" and c.sample >= pause_cmd.t * SR]
+    assert texts[:3] == [P.PAUSED, P.RESUMING, P.FROM_THE_TOP], texts
+    resuming = speech(events, P.RESUMING)[0]
+    assert resuming.sample >= paused.sample + round((durations(P.PAUSED) + PAD_S) * SR)
 
 
 def test_pause_in_rest_resumes_with_what_is_left():

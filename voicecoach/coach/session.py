@@ -377,6 +377,7 @@ class Session:
         self._closed = False
         self._floor_test_due = True
         self._last_instruction: str | None = None
+        self._pause_reply: _Cue | None = None
         self._script: Iterator[Segment] = self._workout()
 
     # -- public -------------------------------------------------------------------
@@ -588,12 +589,34 @@ class Session:
 
     def _reply(self, text: str, now: int) -> int:
         """Say ``text`` as soon as it fits; the next segment waits for it. Returns its end."""
+        return self._reply_cue(text, now).end
+
+    def _reply_cue(self, text: str, now: int) -> _Cue:
         at = self._gap(now, self._dur(text))
         cue = self._add(at, "speech", text)
         self._hold = max(self._hold, cue.end + self._n(PAD_S))
         if self.end_sample is not None:
             self.end_sample = max(self.end_sample, cue.end + self._n(PAD_S))
-        return cue.end
+        return cue
+
+    def _withdraw(self, cue: _Cue, out: list[Event]) -> None:
+        """While paused, take back one planned cue that has not started, and the hold it put on
+        the next segment.
+
+        A released cue needs a :class:`Cancel`, which withdraws every released cue
+        from its sample on: the others are released again (by the caller's
+        :meth:`_release`), so only ``cue`` is lost.
+        """
+        self._cues.remove(cue)
+        if cue.released:
+            out.append(Cancel(self._sec(cue.sample), cue.sample))
+            for c in self._cues:
+                if c.released and c.sample >= cue.sample:
+                    c.released = False
+        # Called while paused: the pause's _abort set the hold to the cursor and only replies
+        # raised it since, so it is the end of the last reply left, or the cursor.
+        pad = self._n(PAD_S)
+        self._hold = max([self._cursor] + [c.end + pad for c in self._cues if c.kind == "speech"])
 
     def _earcon(self, name: str, now: int) -> None:
         self._add(now, "earcon", name)
@@ -740,12 +763,18 @@ class Session:
         self._abort(now, out)
         self._earcon("ack", now)
         self.paused = True
-        self._reply(P.PAUSED, now)
+        self._pause_reply = self._reply_cue(P.PAUSED, now)
 
     def _on_resume(self, now, out):
         if not self.paused:
             out.append(Notice(self._sec(now), "not paused"))
             return
+        # "Paused ..." waits for the word that was sounding when the pause came; a quick
+        # resume can come before it starts, and then it would follow the resume's earcon.
+        # Not started: it is dropped. Started: it is not cut, and "Resuming" follows it.
+        pause_reply, self._pause_reply = self._pause_reply, None
+        if pause_reply is not None and pause_reply.sample >= now and pause_reply in self._cues:
+            self._withdraw(pause_reply, out)
         self._earcon("ack", now)
         self.paused = False
         self._reply(P.RESUMING, now)
