@@ -344,6 +344,15 @@ class FrontEnd:
         self._near, self._far = self._near[n:], self._far[n:]
         k = n // FRAME
         share = np.zeros(k)
+        if not d.any():
+            # Digital silence (a generated WAV; a real microphone always has
+            # some noise): there is no echo in it to cancel or learn from, and
+            # nothing to suppress. AEC3 still gets it, or its idea of the echo
+            # delay breaks and it takes the next words for echo (seen: 5 of 30
+            # marks lost).
+            if self._aec3 is not None:
+                self._aec3.process(d, x)
+            return d, share, np.zeros(k)
         if self._lin is not None:
             out = self._lin.process(d, x)
             p_out = _frame_power(out)

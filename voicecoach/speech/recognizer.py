@@ -395,9 +395,21 @@ class CommandRecognizer:
         self._levels[slots] = level
         self._level_count += n
         seen = self._levels[: min(self._level_count, len(self._levels))]
-        self._floor_db = floor = float(np.percentile(seen, self.settings.floor_percentile))
+        k = int(len(seen) * self.settings.floor_percentile / 100)
+        self._floor_db = floor = float(np.partition(seen, k)[k])
         loud = (level > floor + self.settings.vad_margin_db) & (level > -70.0)
+        if not loud.any():
+            self._periodicity_context(clean, n)
+            return loud, loud
         return loud, loud & (self._periodicity(clean, n) >= self.settings.voicing_threshold)
+
+    def _periodicity_context(self, clean: np.ndarray, n: int) -> None:
+        """Keep the voicing windows' context over a block that needs no voicing."""
+        x = clean[: n * FRAME].astype(np.float32)
+        tail = x[-2 * FRAME - 1 :]
+        y = tail[1:] - 0.95 * tail[:-1]
+        self._emphasised_tail = np.concatenate([self._emphasised_tail, y])[-2 * FRAME :]
+        self._last_sample = float(x[-1])
 
     def _periodicity(self, clean: np.ndarray, n: int) -> np.ndarray:
         """Per 10 ms frame: the highest normalised autocorrelation over pitch lags of
