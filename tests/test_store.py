@@ -478,7 +478,7 @@ def test_disk_full_during_a_session_keeps_coaching(tmp_path: Path, small_fs, mod
                     "test_disk_full_raises_and_keeps_what_was_saved covers the store without one")
     db = where / "h.db"
     Store(db).close()
-    proc, ev = _simulate(tmp_path, db, seconds=60.0)
+    proc, ev = _simulate(tmp_path, db, seconds=75.0)
     # Fill the file system as soon as the first rep is on disk.
     reader = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     deadline = time.monotonic() + 120
@@ -523,7 +523,7 @@ def test_read_only_history_dir_keeps_coaching(tmp_path: Path, small_fs, model_pa
     else:
         pytest.skip("root without mount(8): cannot make a directory read-only")
     try:
-        proc, ev = _simulate(tmp_path, where / "h.db", seconds=38.0)
+        proc, ev = _simulate(tmp_path, where / "h.db", seconds=48.0)
         out, err = proc.communicate(timeout=180)
     finally:
         if not mounted:
@@ -543,7 +543,7 @@ def test_damaged_history_under_a_session_is_moved_aside(tmp_path: Path, model_pa
     db = tmp_path / "h.db"
     damaged = random.Random(8).randbytes(20_000)
     db.write_bytes(damaged)
-    proc, ev = _simulate(tmp_path, db, seconds=38.0)
+    proc, ev = _simulate(tmp_path, db, seconds=48.0)
     out, err = proc.communicate(timeout=180)
     assert proc.returncode == 0, err
     [moved] = _aside(db)
