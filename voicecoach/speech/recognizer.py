@@ -24,9 +24,8 @@ any noise into a phrase at confidence ~1, vosk-api issues 741, 874, 1339):
 - every phrase word must reach ``min_confidence`` (Vosk's lattice posterior,
   meaningful once the decoder has alternatives);
 - a command is said on its own: voiced sound that is not echo just after the
-  phrase, or more than a short filler's worth just before it, makes it part
-  of a sentence ("pause the music please"), even when the decoder passed
-  over the other words as silence;
+  phrase makes it the start of a sentence ("pause the music please"), even
+  when the decoder passed over the other words as silence;
 - optionally (off by default, it cost more true commands than it saved), a
   second, open-vocabulary decode of the same audio must contain the phrase.
 
@@ -91,12 +90,10 @@ class RecognizerSettings:
     isolation_s: float = 0.2
     """Anything decoded (not echo) ending less than this before a phrase makes it no command."""
     context_s: float = 0.4
-    """Just before and after a phrase, over this long, ..."""
-    filler_s: float = 0.25
-    """Voiced sound this long right before a phrase is let pass as a filler."""
+    """Just after a phrase, over this long, ..."""
     context_voiced_share: float = 0.3
     """... more than this share of voiced frames that are not echo means the phrase
-    is part of a longer sentence, and no command."""
+    starts a longer sentence, and is no command."""
     split_gap_s: float = 0.35
     """A pause this long between words splits an utterance in two."""
     vad_margin_db: float = 6.0
@@ -506,7 +503,7 @@ class CommandRecognizer:
             return None
         if not self._louder_than_echo(start_n, end_n):
             return None
-        if self._speech_around(start_n, end_n):
+        if self._speech_after(end_n):
             return None
         if self.settings.verify and not self._verified(rest, start_n, end_n):
             return None
@@ -520,22 +517,21 @@ class CommandRecognizer:
             confidence=round(conf, 3),
         )
 
-    def _speech_around(self, start_n: int, end_n: int) -> bool:
-        """True when the person's voice goes on just before or after these samples.
+    def _speech_after(self, end_n: int) -> bool:
+        """True when the person's voice goes on right after the phrase ending at ``end_n``.
 
         The grammar has few words besides the commands, and the decoder often
         passes over other speech as silence ("repeat [after me]" came out as
         "repeat"), so the words alone cannot tell a command said on its own
-        from one inside a sentence; voiced sound that is not echo can.
+        from the start of a sentence; voiced sound that is not echo can.
+        (Before the phrase this is not checked: a short filler, or words
+        ended a moment earlier, must not cost a command; "hello there. start
+        workout" is one.)
         """
         gap = int(0.08 * self.samplerate)  # word times are off by a few frames
         span = int(self.settings.context_s * self.samplerate)
-        # Right before the phrase, a short filler the decoder did not put into
-        # words ("uh back arched") is allowed; a longer run of speech is not.
-        lead = int(self.settings.filler_s * self.samplerate)
-        before = self._near_voiced_share(start_n - gap - lead - span, start_n - gap - lead)
         after = self._near_voiced_share(end_n + gap, min(end_n + gap + span, self._n_dec))
-        return max(before, after) > self.settings.context_voiced_share
+        return after > self.settings.context_voiced_share
 
     def _near_voiced_share(self, a_n: int, b_n: int) -> float:
         a, b = max(a_n, 0) // FRAME, b_n // FRAME
