@@ -396,21 +396,12 @@ class CommandRecognizer:
         self._floor_db = floor = float(np.partition(seen, k)[k])
         loud = (level > floor + self.settings.vad_margin_db) & (level > -70.0)
         if not loud.any():
-            self._periodicity_context(clean, n)
+            self._emphasised(clean, n)  # keeps the voicing windows' context
             return loud, loud
         return loud, loud & (self._periodicity(clean, n) >= self.settings.voicing_threshold)
 
-    def _periodicity_context(self, clean: np.ndarray, n: int) -> None:
-        """Keep the voicing windows' context over a block that needs no voicing."""
-        x = clean[: n * FRAME].astype(np.float32)
-        tail = x[-2 * FRAME - 1 :]
-        y = tail[1:] - 0.95 * tail[:-1]
-        self._emphasised_tail = np.concatenate([self._emphasised_tail, y])[-2 * FRAME :]
-        self._last_sample = float(x[-1])
-
-    def _periodicity(self, clean: np.ndarray, n: int) -> np.ndarray:
-        """Per 10 ms frame: the highest normalised autocorrelation over pitch lags of
-        80-400 Hz, on a 30 ms window ending with the frame."""
+    def _emphasised(self, clean: np.ndarray, n: int) -> np.ndarray:
+        """The block's ``n`` frames pre-emphasised, after the last 20 ms of the one before."""
         x = clean[: n * FRAME].astype(np.float32)
         # Pre-emphasis: pink noise and hum are mostly low-frequency and would
         # otherwise correlate at short lags like a voice does.
@@ -420,6 +411,12 @@ class CommandRecognizer:
         self._last_sample = float(x[-1])
         y = np.concatenate([self._emphasised_tail, y])
         self._emphasised_tail = y[-2 * FRAME :]
+        return y
+
+    def _periodicity(self, clean: np.ndarray, n: int) -> np.ndarray:
+        """Per 10 ms frame: the highest normalised autocorrelation over pitch lags of
+        80-400 Hz, on a 30 ms window ending with the frame."""
+        y = self._emphasised(clean, n)
         win = 3 * FRAME
         frames = np.lib.stride_tricks.sliding_window_view(y, win)[::FRAME][:n]
         frames = frames - frames.mean(axis=1, keepdims=True)
