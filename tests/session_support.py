@@ -8,9 +8,12 @@ the cancels into what a scheduler would actually have started.
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from voicecoach.coach import program as P
 from voicecoach.coach.session import Cancel, Session
-from voicecoach.config import defaults
+from voicecoach.config import defaults, validate
 from voicecoach.events import Cue, Event, Heard
 
 SR = 16000
@@ -90,3 +93,15 @@ def lowering_starts(cues) -> list[float]:
             out.append(c.t)
             armed = False
     return out
+
+
+def write_config(path: Path, **program) -> dict:
+    """Write a config file with these ``[program]`` keys; returns the validated config."""
+    lines = ["[program]"] + [f"{k} = {json.dumps(v)}" for k, v in program.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return validate({"program": program})
+
+
+def of(events: list[dict], kind: str) -> list[dict]:
+    """The events of one ``type`` from an events file read as dicts."""
+    return [e for e in events if e["type"] == kind]

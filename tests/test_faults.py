@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from session_support import drive, heard, lowering_starts
+from session_support import drive, heard, lowering_starts, of
 from speech_support import build_track, speak, write_wav
 from voicecoach import cli
 from voicecoach.coach import program as P
@@ -48,10 +48,6 @@ SR = 22050
 
 def events_of(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
-
-
-def of(events: list[dict], kind: str) -> list[dict]:
-    return [e for e in events if e["type"] == kind]
 
 
 # --- the recognizer breaks ---------------------------------------------------------------

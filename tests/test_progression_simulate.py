@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from session_support import drive, heard, lowering_starts
+from session_support import drive, heard, lowering_starts, of, write_config
 from speech_support import build_track, speak, write_wav
 from voicecoach import cli, progression
 from voicecoach.coach import program as P
@@ -42,12 +42,6 @@ def voice():
     v = Voice(SR, validate({})["speech"])
     yield v
     v.close()
-
-
-def write_config(path: Path, **program) -> dict:
-    lines = ["[program]"] + [f"{k} = {json.dumps(v)}" for k, v in program.items()]
-    path.write_text("\n".join(lines) + "\n")
-    return validate({"program": program})
 
 
 def stored(db: Path) -> tuple[list[dict], float | None]:
@@ -84,10 +78,6 @@ def simulate(tmp_path: Path, track: np.ndarray, config: Path, db: Path, name: st
 
 def silence(seconds: float) -> np.ndarray:
     return np.zeros(round(seconds * MIC_SR), dtype=np.float32)
-
-
-def of(events, kind):
-    return [e for e in events if e["type"] == kind]
 
 
 def spoken(events) -> list[dict]:

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from session_support import drive, heard, lowering_starts
+from session_support import drive, heard, lowering_starts, of, write_config
 from speech_support import build_track, speak, write_wav
 from voicecoach import cli
 from voicecoach.coach import program as P
@@ -35,12 +35,6 @@ def voice():
     v = Voice(SR, validate({})["speech"])
     yield v
     v.close()
-
-
-def write_config(path: Path, **program) -> dict:
-    lines = ["[program]"] + [f"{k} = {json.dumps(v)}" for k, v in program.items()]
-    path.write_text("\n".join(lines) + "\n")
-    return validate({"program": program})
 
 
 def dry_run(cfg: dict, voice: Voice, marks=(), floor=None, history=()):
@@ -87,10 +81,6 @@ def assert_output_is_the_cues(wav: Path, cues: list[dict], voice: Voice) -> None
     mix = np.clip(mix[:len(out)], -1.0, 1.0)
     residual = np.abs(out - mix)
     assert residual.max() < 2e-3, (int(np.argmax(residual)), float(residual.max()))
-
-
-def of(events, kind):
-    return [e for e in events if e["type"] == kind]
 
 
 def said(events, text):
