@@ -69,6 +69,7 @@ from voicecoach.speech.vocabulary import distractors
 
 UNK = "[unk]"
 _RING = 1000  # 10 s of 10 ms frames
+_MOSTLY_ECHO = 0.5  # a frame whose power is at least this share echo is the coach's, not the person's
 
 
 @dataclass
@@ -198,7 +199,6 @@ class CommandRecognizer:
         self._audio: deque[np.ndarray] = deque()  # decoded audio of the current utterance
         self._audio_len = 0
         self._audio_start = 0
-        self._floor_db = None
         self._levels = np.zeros(int(self.settings.floor_window_s * 100))  # smoothed dB per 10 ms frame
         self._level_count = 0
         self._last_loud = -1  # decoder sample index after the last loud frame
@@ -393,7 +393,7 @@ class CommandRecognizer:
         self._level_count += n
         seen = self._levels[: min(self._level_count, len(self._levels))]
         k = int(len(seen) * self.settings.floor_percentile / 100)
-        self._floor_db = floor = float(np.partition(seen, k)[k])
+        floor = float(np.partition(seen, k)[k])
         loud = (level > floor + self.settings.vad_margin_db) & (level > -70.0)
         if not loud.any():
             self._emphasised(clean, n)  # keeps the voicing windows' context
@@ -440,7 +440,7 @@ class CommandRecognizer:
         self._frame_voiced[idx] = voiced
         # What is left of the coach's voice is not the person going on
         # talking: it must not hold back the end of their command.
-        theirs = e < 0.5
+        theirs = e < _MOSTLY_ECHO
         hits = np.flatnonzero(loud & theirs)
         if len(hits):
             self._last_loud = self._n_dec + (int(hits[-1]) + 1) * FRAME
@@ -535,7 +535,7 @@ class CommandRecognizer:
         if b - a < 10 or b - a >= _RING or a < self._n_dec // FRAME - _RING:
             return 0.0  # under 0.1 s, or no longer kept: no evidence
         idx = np.arange(a, b) % _RING
-        near = self._frame_voiced[idx] & (self._frame_echo[idx] < 0.5)
+        near = self._frame_voiced[idx] & (self._frame_echo[idx] < _MOSTLY_ECHO)
         return float(np.mean(near))
 
     def _louder_than_echo(self, start_n: int, end_n: int) -> bool:
