@@ -9,9 +9,10 @@ What it measures (targets from issue 4 in brackets):
   looked at while choosing the rules, and held-out voices, never looked at)
   [>= 97% clean and 20 dB, >= 90% at 10 dB, >= 80% at 5 dB]; a clip counts
   as right only when exactly one command comes out and it is the right one;
-- false accepts: share of negative clips (coach cues, everyday sentences, sentences that hold a phrase,
-  noise) giving any command [<= 1%], and commands per hour on a continuous
-  stream of negative audio [<= 1/h];
+- false accepts: share of negative clips (coach cues, everyday sentences, sentences that hold a phrase
+  with another meaning, noise) giving any command [<= 1%], and commands per hour on a continuous
+  stream of negative audio [<= 1/h]; sentences that ask for a command in more words are
+  reported apart (the command or nothing is right there);
 - the coach's own cues played through the room (echo gain 0.5, 40 ms,
   reverb) with cancellation on [zero commands];
 - marks spoken over the count with that echo [>= 90% recognised];
@@ -110,6 +111,7 @@ def _neg_job(spec: dict):
     return {
         "text": spec["text"],
         "kind": spec["kind"],
+        "intent": spec.get("intent"),
         "voice": spec.get("voice", ""),
         "heard": [(h.intent, h.text) for h in heard],
         "audio_s": len(clip.audio) / SR,
@@ -264,6 +266,8 @@ def main() -> int:
     # --- false accepts -----------------------------------------------------------
     print("\n## False accepts")
     fa = collections.defaultdict(lambda: [0, 0])
+    means = [r for r in N if r["kind"] == "means"]
+    N = [r for r in N if r["kind"] != "means"]
     for r in N:
         cat = r["kind"] if r["kind"] in ("cue", "everyday", "contains") else "noise"
         fa[cat][0] += bool(r["heard"])
@@ -276,6 +280,12 @@ def main() -> int:
     for r in N:
         if r["heard"]:
             print(f"  FA: {r['text']!r} ({r['voice']}) -> {r['heard']}")
+    if means:
+        took = sum(1 for r in means if r["heard"] and all(h[0] == r["intent"] for h in r["heard"]))
+        other = sum(1 for r in means if any(h[0] != r["intent"] for h in r["heard"]))
+        print(f"\nsentences asking for a command in more words (\"my back arched a lot in that one\"; the command or "
+              f"nothing is right): {len(means)} clips, {took} taken as that command, {len(means) - took - other} "
+              f"as nothing, {other} as another command (an error)")
     s_audio = sum(s["audio_s"] for s in S)
     s_heard = [h for s in S for h in s["heard"]]
     print(f"\ncontinuous negative stream: {s_audio / 60:.1f} min, {len(s_heard)} commands "

@@ -29,6 +29,7 @@ from tests.speech_support import (  # noqa: E402
     COACH_CUES,
     CONTAINS_A_PHRASE,
     EVERYDAY,
+    MEANS_A_COMMAND,
     NOISES,
     SAMPLERATE,
     build_track,
@@ -130,12 +131,20 @@ def positives(**kw):
 
 
 def negative_specs(voices=DEV_VOICES, prosody=PROSODY[:2], noise_clips=30, seed=1):
-    """Describe negative clips: coach cues, everyday sentences and sentences holding a phrase, by each voice; and noise alone."""
+    """Describe negative clips: coach cues, everyday sentences and sentences holding a phrase, by each voice; and noise alone.
+
+    Also (``kind="means"``, with the ``intent`` meant) sentences that ask for a
+    command in more words: the command or nothing is right there."""
     rng = np.random.default_rng(seed)
     k = 0
     for text, voice, (speed, pitch) in itertools.product(COACH_CUES + EVERYDAY + CONTAINS_A_PHRASE, voices, prosody):
         cat = "cue" if text in COACH_CUES else "contains" if text in CONTAINS_A_PHRASE else "everyday"
         yield dict(id=f"neg{k}", text=text, voice=voice, speed=speed, pitch=pitch, kind=cat, lead=float(rng.uniform(0.5, 1.0)))
+        k += 1
+    # Not negatives: a command asked for in more words, where the command or nothing is right.
+    for (text, intent), voice, (speed, pitch) in itertools.product(MEANS_A_COMMAND, voices, prosody):
+        yield dict(id=f"neg{k}", text=text, intent=intent, voice=voice, speed=speed, pitch=pitch, kind="means",
+                   lead=float(rng.uniform(0.5, 1.0)))
         k += 1
     for j in range(noise_clips):
         name = ("pink", "breathing", "hum")[j % 3]

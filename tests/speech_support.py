@@ -360,10 +360,18 @@ CONTAINS_A_PHRASE = (
     "can you count any faster than that",
     "resume playing the song",
     "next set of stairs is steep",
-    "my back arched a lot in that one",
-    "say again what you said about the floor",
+    "the cat's back arched when it saw the dog",
+    "they say again and again that it helps",
 )
-"""Sentences that hold a command phrase among other words: not commands (a command is said on its own)."""
+"""Sentences that hold a command phrase among other words, meaning something else: not commands."""
+
+MEANS_A_COMMAND = (
+    ("my back arched a lot in that one", "back_arched"),
+    ("say again what you said about the floor", "repeat"),
+)
+"""Sentences that ask for a command in more words. Either the command or nothing
+is right (a command is said on its own, but a coach that takes these is not wrong);
+another command is an error."""
 
 COUNT_WORDS = ("one one thousand", "two one thousand", "three one thousand", "four one thousand")
 

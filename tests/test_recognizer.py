@@ -13,6 +13,7 @@ import pytest
 from tests.speech_support import (
     COACH_CUES,
     CONTAINS_A_PHRASE,
+    MEANS_A_COMMAND,
     EVERYDAY,
     breathing_noise,
     build_track,
@@ -115,11 +116,18 @@ def test_coach_cues_and_everyday_sentences_are_not_commands(rec, voice):
 
 @pytest.mark.parametrize("voice", ["en-us", "en-gb-x-rp"])
 def test_a_phrase_inside_a_longer_sentence_is_not_a_command(rec, voice):
-    # "pause the music please", "my back arched a lot in that one": the
-    # person is talking, not commanding.
+    # "pause the music please", "the cat's back arched when it saw the dog":
+    # the person is talking, not commanding.
     for sentence in CONTAINS_A_PHRASE:
         audio, _, _ = placed(sentence, voice=voice)
         assert run(rec, audio) == [], sentence
+
+
+@pytest.mark.parametrize("voice", ["en-us", "en-gb-x-rp"])
+def test_a_command_asked_for_in_more_words_is_that_command_or_nothing(rec, voice):
+    for sentence, intent in MEANS_A_COMMAND:
+        audio, _, _ = placed(sentence, voice=voice)
+        assert [h.intent for h in run(rec, audio)] in ([], [intent]), sentence
 
 
 @pytest.mark.parametrize("maker", [pink_noise, breathing_noise, hum_noise], ids=["pink", "breathing", "hum"])
