@@ -592,7 +592,7 @@ def test_interrupt_inside_a_write_leaves_no_open_transaction(tmp_path: Path) -> 
 
 TERM_CHILD = textwrap.dedent(
     """
-    import signal, sys
+    import os, signal, sys
     from datetime import datetime, timezone
     from voicecoach.events import Rep, SessionSummary
     from voicecoach.store import Store
@@ -608,7 +608,10 @@ TERM_CHILD = textwrap.dedent(
     try:
         for n in range(1, 100000):
             store.record_rep(sid, Rep(t=float(n), set=1, rep=n, counted=True))
-            print("rep", 1, n, flush=True)
+            # One write(2) per line, written whole or not at all: with print()
+            # (two layers of buffers) a KeyboardInterrupt raised inside it once
+            # lost a line, and the test saw 2 stored reps more than printed.
+            os.write(1, f"rep 1 {n}\n".encode())
     except KeyboardInterrupt:
         store.end_session(sid, SessionSummary(t=0.0, sets=1, counted=n, attempted=n, status="stopped"))
         print("ended", flush=True)
