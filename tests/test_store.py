@@ -611,7 +611,7 @@ TERM_CHILD = textwrap.dedent(
             # One write(2) per line, written whole or not at all: with print()
             # (two layers of buffers) a KeyboardInterrupt raised inside it once
             # lost a line, and the test saw 2 stored reps more than printed.
-            os.write(1, f"rep 1 {n}\n".encode())
+            os.write(1, f"rep 1 {n}\\n".encode())
     except KeyboardInterrupt:
         store.end_session(sid, SessionSummary(t=0.0, sets=1, counted=n, attempted=n, status="stopped"))
         print("ended", flush=True)
