@@ -100,6 +100,13 @@ class RecognizerSettings:
     starts a longer sentence, and is no command."""
     split_gap_s: float = 0.35
     """A pause this long between words splits an utterance in two."""
+    lead_in_s: float = 0.6
+    """Just before a phrase and its fillers, over this long, ..."""
+    lead_in_voiced_share: float = 0.5
+    """... more than this share of voiced frames that are not echo means the phrase
+    ends a sentence whose first words the decoder passed over ("they say again
+    and again that it [help]s"). The window is longer than a filler the
+    decoder may have missed ("uh"), so that one alone does not reach the share."""
     spelled_gap_s: float = 0.1
     """A word the model lacks, spelled with several ("doe ming" for doming), is
     one word: a pause longer than this inside it means other words were heard
@@ -519,7 +526,7 @@ class CommandRecognizer:
             return None
         if not self._louder_than_echo(start_n, end_n):
             return None
-        if self._speech_after(end_n):
+        if self._speech_after(end_n) or self._speech_before(start_n):
             return None
         if self.settings.verify and not self._verified(rest, start_n, end_n):
             return None
@@ -560,6 +567,14 @@ class CommandRecognizer:
         span = int(self.settings.context_s * self.samplerate)
         after = self._near_voiced_share(end_n + gap, min(end_n + gap + span, self._n_dec))
         return after > self.settings.context_voiced_share
+
+    def _speech_before(self, start_n: int) -> bool:
+        """True when the person has been talking right up to the phrase starting at ``start_n``."""
+        if not self.settings.lead_in_s:
+            return False
+        gap = int(0.08 * self.samplerate)  # word times are off by a few frames
+        span = int(self.settings.lead_in_s * self.samplerate)
+        return self._near_voiced_share(start_n - gap - span, start_n - gap) > self.settings.lead_in_voiced_share
 
     def _near_voiced_share(self, a_n: int, b_n: int) -> float:
         a, b = max(a_n, 0) // FRAME, b_n // FRAME
