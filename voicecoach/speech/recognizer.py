@@ -24,8 +24,10 @@ any noise into a phrase at confidence ~1, vosk-api issues 741, 874, 1339):
 - every phrase word must reach ``min_confidence`` (Vosk's lattice posterior,
   meaningful once the decoder has alternatives);
 - a command is said on its own: voiced sound that is not echo just after the
-  phrase makes it the start of a sentence ("pause the music please"), even
+  phrase makes it the start of a sentence ("pause the music please"), and
+  voice running right up to it for longer than a filler the end of one, even
   when the decoder passed over the other words as silence;
+- a word the model lacks, spelled with several ("doe ming"), is said as one;
 - optionally (off by default, it cost more true commands than it saved), a
   second, open-vocabulary decode of the same audio must contain the phrase.
 
@@ -559,9 +561,9 @@ class CommandRecognizer:
         passes over other speech as silence ("repeat [after me]" came out as
         "repeat"), so the words alone cannot tell a command said on its own
         from the start of a sentence; voiced sound that is not echo can.
-        (Before the phrase this is not checked: a short filler, or words
-        ended a moment earlier, must not cost a command; "hello there. start
-        workout" is one.)
+        (Before the phrase, :meth:`_speech_before` looks further back: a short
+        filler, or words ended a moment earlier, must not cost a command;
+        "hello there. start workout" is one.)
         """
         gap = int(0.08 * self.samplerate)  # word times are off by a few frames
         span = int(self.settings.context_s * self.samplerate)
