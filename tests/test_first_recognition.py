@@ -15,6 +15,8 @@ import numpy as np
 import pytest
 import soxr
 
+from voicecoach.speech.recognizer import dither
+
 
 def render_with_pyttsx3(text: str, path) -> tuple[np.ndarray, int]:
     # In a process of its own: pyttsx3's espeak engine is a per-process singleton
@@ -39,12 +41,9 @@ def test_espeak_phrase_is_recognised_with_a_two_phrase_grammar(tmp_path, vosk_mo
     assert len(audio) > rate // 4, "espeak-ng rendered almost nothing"
     audio16k = soxr.resample(audio, rate, 16000)
     pad = np.zeros(8000, np.float32)
-    audio16k = np.concatenate([pad, audio16k, pad, pad])
-    # A microphone is never digitally silent, and load_model turns Kaldi's own
-    # dither off (voicecoach.model.FEATURE_OPTIONS): the noise of one LSB a
-    # real input has, added here as CommandRecognizer does.
-    audio16k += np.random.default_rng(0).standard_normal(len(audio16k)).astype(np.float32) / 32768
-    pcm = (np.clip(audio16k, -1, 1) * 32767).astype(np.int16).tobytes()
+    pcm = (np.clip(np.concatenate([pad, audio16k, pad, pad]), -1, 1) * 32767).astype(np.int16)
+    # load_model turns Kaldi's own dither off: the decoder is fed it as CommandRecognizer does.
+    pcm = dither(pcm, np.random.default_rng(0)).tobytes()
 
     rec = vosk.KaldiRecognizer(vosk_model, 16000, json.dumps(["back arched", "stop point", "[unk]"]))
     texts = []

@@ -146,7 +146,7 @@ Kaldi dithers the waveform with noise from the C library's global ``rand()``,
 so the same audio decoded twice in one process came out differently (seen:
 a sentence decoded as "doming" on one run and as nothing on the next; vosk-api
 issues 868 and 895). The recognizer adds the same dither itself, from a seeded
-generator (:class:`voicecoach.speech.recognizer.CommandRecognizer`): results
+generator (:func:`voicecoach.speech.recognizer.dither`): results
 are repeatable, and digital silence, which the network was never trained on,
 still never reaches it (measured without any dither: 82 % right on clean
 clips with silent lead-ins, against 98 %)."""

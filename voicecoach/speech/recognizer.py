@@ -71,6 +71,7 @@ from voicecoach.speech.vocabulary import distractors
 
 UNK = "[unk]"
 _RING = 1000  # 10 s of 10 ms frames
+_WORD_TIME_SLACK_S = 0.08  # Vosk's word times are off by a few frames: context windows keep this far away
 _MOSTLY_ECHO = 0.5  # a frame whose power is at least this share echo is the coach's, not the person's
 
 
@@ -233,7 +234,9 @@ class CommandRecognizer:
         self._preroll: deque[tuple] = deque()  # the last preroll_s of blocks, decoded or not
         self._preroll_len = 0
         self._skips: deque[tuple[int, int]] = deque(maxlen=4096)  # (decoder index, input - decoder offset)
-        self._dither = np.random.default_rng(0)  # the same stream is decoded the same way every time
+        # Kaldi's own dither draws from the global rand(), so results changed from
+        # run to run (voicecoach.model.FEATURE_OPTIONS); this stream has its own.
+        self._dither = np.random.default_rng(0)
 
     def feed(self, samples: np.ndarray, start: float, reference: np.ndarray | None = None) -> list[Heard]:
         """Add one mic block; returns the commands completed by it (usually none).
@@ -330,11 +333,7 @@ class CommandRecognizer:
         return out
 
     def _decode_block(self, clean, echo, power, loud, voiced) -> list[Heard]:
-        # Kaldi's own dither is off (voicecoach.model.FEATURE_OPTIONS: it draws
-        # from the global rand(), so results changed from run to run); this is
-        # the same Gaussian noise of one LSB, drawn from this stream's generator.
-        noise = np.rint(self._dither.standard_normal(len(clean)))
-        clean = np.clip(clean + noise, -32768, 32767).astype(np.int16)
+        clean = dither(clean, self._dither)
         self._note_decoded(echo, power, loud, voiced)
         self._keep_audio(clean)
         self._n_dec += len(clean)
@@ -565,7 +564,7 @@ class CommandRecognizer:
         filler, or words ended a moment earlier, must not cost a command;
         "hello there. start workout" is one.)
         """
-        gap = int(0.08 * self.samplerate)  # word times are off by a few frames
+        gap = int(_WORD_TIME_SLACK_S * self.samplerate)
         span = int(self.settings.context_s * self.samplerate)
         after = self._near_voiced_share(end_n + gap, min(end_n + gap + span, self._n_dec))
         return after > self.settings.context_voiced_share
@@ -574,7 +573,7 @@ class CommandRecognizer:
         """True when the person has been talking right up to the phrase starting at ``start_n``."""
         if not self.settings.lead_in_s:
             return False
-        gap = int(0.08 * self.samplerate)  # word times are off by a few frames
+        gap = int(_WORD_TIME_SLACK_S * self.samplerate)
         span = int(self.settings.lead_in_s * self.samplerate)
         return self._near_voiced_share(start_n - gap - span, start_n - gap) > self.settings.lead_in_voiced_share
 
@@ -617,6 +616,16 @@ class CommandRecognizer:
         free = json.loads(rec.FinalResult()).get("text", "").split()
         self.last_verify = (" ".join(phrase_words), " ".join(free))
         return _contains(free, phrase_words)
+
+
+def dither(pcm: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """int16 ``pcm`` with Kaldi's dither (Gaussian, one LSB) drawn from ``rng``.
+
+    What a decoder of a model from :func:`voicecoach.model.load_model` must be
+    fed: that model's own dither is off (:data:`voicecoach.model.FEATURE_OPTIONS`).
+    """
+    noise = np.rint(rng.standard_normal(len(pcm)))
+    return np.clip(pcm + noise, -32768, 32767).astype(np.int16)
 
 
 def decoder_sentences(grammar: Grammar, distractor_words=()) -> tuple[str, ...]:
