@@ -221,6 +221,20 @@ def test_after_long_quiet_the_decoder_rests_and_wakes_with_the_right_times(rec):
     assert rec.decoded_share < 0.5
 
 
+def test_while_the_person_only_breathes_the_decoder_rests_and_a_command_after_it_is_whole(rec):
+    # Breathing hard between reps is loud but never voiced: the decoder rests
+    # through it, and a command that starts right out of a breath (its first
+    # sound unvoiced, "st") is still heard whole, at the right time.
+    first, second = speak("stop point"), speak("slower")
+    b0, b1 = speech_bounds(first)
+    breaths = breathing_noise(40.0, seed=5, rate_hz=0.6) * 0.05
+    mic = build_track([(12.0, first), (31.0, second)], 40.0) + breaths[: 40 * SR]
+    heard = run(rec, np.clip(mic, -1, 1))
+    assert [h.intent for h in heard] == ["stop_point", "slower"]
+    assert abs(heard[0].start - (12.0 + b0)) < 0.3 and abs(heard[0].end - (12.0 + b1)) < 0.3
+    assert rec.decoded_share < 0.5
+
+
 def test_long_input_keeps_memory_bounded(rec):
     # A minute of talk and breathing with no command: internal buffers stay small.
     rec.reset()
