@@ -226,6 +226,7 @@ class CommandRecognizer:
         self._levels = np.zeros(int(self.settings.floor_window_s * 100))  # smoothed dB per 10 ms frame
         self._level_count = 0
         self._last_loud = -1  # decoder sample index after the last loud frame
+        self._last_onset = -1  # ... where the last sound that followed a quiet gap began
         self._last_voiced = -1  # ... and after the last voiced one
         self._emphasised_tail = np.zeros(2 * FRAME, dtype=np.float32)  # context for the voicing windows
         self._last_sample = 0.0
@@ -365,11 +366,14 @@ class CommandRecognizer:
         unvoiced = (self._n_dec - self._last_voiced) / self.samplerate
         if partial and self._ends_in_phrase(partial):
             steady = (self._n_dec - self._partial_since) / self.samplerate
+            # A new sound after a gap may be the unvoiced start of the next word
+            # ("perfect rep . s count"): it must itself last end_unvoiced_s.
+            unvoiced_run = (self._n_dec - max(self._last_voiced, self._last_onset)) / self.samplerate
             done = (
                 quiet >= self.settings.end_silence_s
                 # A word's own unvoiced ending ("arched") can outlast end_unvoiced_s:
                 # the decoder must also have gone on a little without changing its mind.
-                or (unvoiced >= self.settings.end_unvoiced_s and steady >= self.settings.end_silence_s)
+                or (unvoiced_run >= self.settings.end_unvoiced_s and steady >= self.settings.end_silence_s)
                 or steady >= self.settings.steady_s
             )
         else:
@@ -486,7 +490,14 @@ class CommandRecognizer:
         theirs = e < _MOSTLY_ECHO
         hits = np.flatnonzero(loud & theirs)
         if len(hits):
-            self._last_loud = self._n_dec + (int(hits[-1]) + 1) * FRAME
+            starts = self._n_dec + hits * FRAME
+            # 30 ms or more of quiet before a loud frame makes it a new sound
+            # (noise dips for single frames within one breath).
+            gaps = starts - np.concatenate([[self._last_loud], starts[:-1] + FRAME])
+            new = np.flatnonzero(gaps >= 3 * FRAME)
+            if len(new):
+                self._last_onset = int(starts[new[-1]])
+            self._last_loud = int(starts[-1]) + FRAME
         hits = np.flatnonzero(voiced & theirs)
         if len(hits):
             self._last_voiced = self._n_dec + (int(hits[-1]) + 1) * FRAME
