@@ -91,6 +91,13 @@ class RecognizerSettings:
     end_unvoiced_s: float = 0.25
     """... or this long with no voiced sound (breathing and noise are not voiced; a
     sentence that goes on after the phrase is: "pause the music")."""
+    new_sound_s: float = 0.0
+    """... and a sound that began after a quiet gap at least this long ago (it may
+    be the unvoiced start of the next word of a sentence: "only perfect rep . s
+    count"). Off: measured, 0.25 s took both of those out of the bench's
+    60-min stream (8 -> 6 per hour) but raised latency p95 over the whole
+    corpus from ~280 to 303 ms (breathing after a command waits too; 20 and 10
+    dB breathing clips: p95 416 -> 462 ms); 0.15 s removed one (p95 438 ms)."""
     steady_s: float = 0.6
     """A complete phrase unchanged in the partial result this long is emitted even if
     neither quiet nor unvoiced (the decoder shows new words up to ~0.3 s late)."""
@@ -367,13 +374,17 @@ class CommandRecognizer:
         if partial and self._ends_in_phrase(partial):
             steady = (self._n_dec - self._partial_since) / self.samplerate
             # A new sound after a gap may be the unvoiced start of the next word
-            # ("perfect rep . s count"): it must itself last end_unvoiced_s.
-            unvoiced_run = (self._n_dec - max(self._last_voiced, self._last_onset)) / self.samplerate
+            # ("perfect rep . s count"): it must itself last a while.
+            new_sound = (self._n_dec - self._last_onset) / self.samplerate if self._last_onset > self._last_voiced else 1e9
             done = (
                 quiet >= self.settings.end_silence_s
                 # A word's own unvoiced ending ("arched") can outlast end_unvoiced_s:
                 # the decoder must also have gone on a little without changing its mind.
-                or (unvoiced_run >= self.settings.end_unvoiced_s and steady >= self.settings.end_silence_s)
+                or (
+                    unvoiced >= self.settings.end_unvoiced_s
+                    and new_sound >= self.settings.new_sound_s
+                    and steady >= self.settings.end_silence_s
+                )
                 or steady >= self.settings.steady_s
             )
         else:
