@@ -90,14 +90,12 @@ class RecognizerSettings:
     238 -> 278 ms, stream false accepts 12 -> 10 per hour)."""
     end_unvoiced_s: float = 0.25
     """... or this long with no voiced sound (breathing and noise are not voiced; a
-    sentence that goes on after the phrase is: "pause the music")."""
-    new_sound_s: float = 0.0
-    """... and a sound that began after a quiet gap at least this long ago (it may
-    be the unvoiced start of the next word of a sentence: "only perfect rep . s
-    count"). Off: measured, 0.25 s took both of those out of the bench's
-    60-min stream (8 -> 6 per hour) but raised latency p95 over the whole
-    corpus from ~280 to 303 ms (breathing after a command waits too; 20 and 10
-    dB breathing clips: p95 416 -> 462 ms); 0.15 s removed one (p95 438 ms)."""
+    sentence that goes on after the phrase is: "pause the music"). The unvoiced
+    start of a next word can pass for breath ("only perfect rep . s count");
+    tried and dropped: also waiting 0.25 s after a new sound that follows a
+    gap took both of those out of the bench's 60-min stream (8 -> 6 per hour),
+    but raised latency p95 over the corpus from 278 to 303 ms, as breathing
+    after a command waited too."""
     steady_s: float = 0.6
     """A complete phrase unchanged in the partial result this long is emitted even if
     neither quiet nor unvoiced (the decoder shows new words up to ~0.3 s late)."""
@@ -234,7 +232,6 @@ class CommandRecognizer:
         self._levels = np.zeros(int(self.settings.floor_window_s * 100))  # smoothed dB per 10 ms frame
         self._level_count = 0
         self._last_loud = -1  # decoder sample index after the last loud frame
-        self._last_onset = -1  # ... where the last sound that followed a quiet gap began
         self._last_voiced = -1  # ... and after the last voiced one
         self._emphasised_tail = np.zeros(2 * FRAME, dtype=np.float32)  # context for the voicing windows
         self._last_sample = 0.0
@@ -324,6 +321,7 @@ class CommandRecognizer:
         self._preroll_len += len(clean)
         while self._preroll_len - len(self._preroll[0][0][0]) >= self.settings.preroll_s * self.samplerate:
             self._preroll_len -= len(self._preroll.popleft()[0][0])
+        out: list[Heard] = []
         if self._idle:
             # No voice has been heard for a while: the decoder rests (most of
             # a session is silence or breathing) until the next voiced sound;
@@ -335,9 +333,8 @@ class CommandRecognizer:
             # had been shorter: its adaptation carries over.
             pending = [b for b, given in self._preroll if not given]
             first = self._n_front - sum(len(b[0]) for b in pending)
-            offset = self._skips[-1][1] if self._skips else 0
-            out = []
-            if first > self._n_dec + offset and self._last_loud > self._utt_start:
+            expected = self._n_dec + (self._skips[-1][1] if self._skips else 0)  # input sample it would have had next
+            if first > expected and self._last_loud > self._utt_start:
                 # Audio was skipped, so the sound before it (breathing, say) is
                 # over: it is judged on its own. A rest shorter than the preroll
                 # skips nothing and leaves a word that began unvoiced whole.
@@ -349,7 +346,6 @@ class CommandRecognizer:
                 entry[1] = True
         else:
             pending = [block]
-            out = []
         for b in pending:
             out += self._decode_block(*b)
         # Judged after the lead-in is replayed: its blocks are unvoiced by design.
@@ -374,18 +370,11 @@ class CommandRecognizer:
         unvoiced = (self._n_dec - self._last_voiced) / self.samplerate
         if partial and self._ends_in_phrase(partial):
             steady = (self._n_dec - self._partial_since) / self.samplerate
-            # A new sound after a gap may be the unvoiced start of the next word
-            # ("perfect rep . s count"): it must itself last a while.
-            new_sound = (self._n_dec - self._last_onset) / self.samplerate if self._last_onset > self._last_voiced else 1e9
             done = (
                 quiet >= self.settings.end_silence_s
                 # A word's own unvoiced ending ("arched") can outlast end_unvoiced_s:
                 # the decoder must also have gone on a little without changing its mind.
-                or (
-                    unvoiced >= self.settings.end_unvoiced_s
-                    and new_sound >= self.settings.new_sound_s
-                    and steady >= self.settings.end_silence_s
-                )
+                or (unvoiced >= self.settings.end_unvoiced_s and steady >= self.settings.end_silence_s)
                 or steady >= self.settings.steady_s
             )
         else:
@@ -502,14 +491,7 @@ class CommandRecognizer:
         theirs = e < _MOSTLY_ECHO
         hits = np.flatnonzero(loud & theirs)
         if len(hits):
-            starts = self._n_dec + hits * FRAME
-            # 30 ms or more of quiet before a loud frame makes it a new sound
-            # (noise dips for single frames within one breath).
-            gaps = starts - np.concatenate([[self._last_loud], starts[:-1] + FRAME])
-            new = np.flatnonzero(gaps >= 3 * FRAME)
-            if len(new):
-                self._last_onset = int(starts[new[-1]])
-            self._last_loud = int(starts[-1]) + FRAME
+            self._last_loud = self._n_dec + (int(hits[-1]) + 1) * FRAME
         hits = np.flatnonzero(voiced & theirs)
         if len(hits):
             self._last_voiced = self._n_dec + (int(hits[-1]) + 1) * FRAME
