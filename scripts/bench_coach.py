@@ -121,7 +121,9 @@ def report_latency(label: str, events: list[dict], truth) -> None:
         cmd = next((c for c in commands if c["intent"] == intent and abs(c["start"] - s) < 0.5), None)
         if cmd is None:
             continue
-        ear = min((x for x in earcons if x["t"] >= cmd["t"] - 1e-6), key=lambda x: x["t"], default=None)
+        # A mark's earcon sounds on the provisional result, before the final
+        # one the command is logged for: the first earcon after the words.
+        ear = min((x for x in earcons if e - 0.05 <= x["t"] <= cmd["t"] + 1e-6), key=lambda x: x["t"], default=None)
         if ear is not None:
             lat.append(ear["t"] - e)
     print(f"[{label}] marks: {len(lat)} of {len(truth)} spoken marks recognised and acknowledged "
@@ -134,8 +136,11 @@ def report_latency(label: str, events: list[dict], truth) -> None:
 def split_latency(rt) -> None:
     """Split the mark -> earcon time: the recognizer (end of words -> emitted) and the
     coach (emitted -> the sample at which the session placed the earcon)."""
-    rec_part = [h.emitted - h.end for h, _ in rt.heard]
-    coach_part = [at / SR - h.emitted for h, at in rt.heard]
+    first = {}
+    for h, at in rt.heard:  # a provisional result, when there is one, comes first and sounds the earcon
+        first.setdefault((h.intent, h.start, h.end), (h, at))
+    rec_part = [h.emitted - h.end for h, _ in first.values()]
+    coach_part = [at / SR - h.emitted for h, at in first.values()]
     if rec_part:
         print(f"  of which the recognizer (end of the words it heard -> emitted): p50 {pct(rec_part, 50) * 1000:.0f} ms, "
               f"p95 {pct(rec_part, 95) * 1000:.0f} ms (n={len(rec_part)})")

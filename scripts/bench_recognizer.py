@@ -16,11 +16,15 @@ What it measures (targets from issue 4 in brackets):
 - the coach's own cues played through the room (echo gain 0.5, 40 ms,
   reverb) with cancellation on [zero commands];
 - marks spoken over the count with that echo [>= 90% recognised];
-- latency from the end of the spoken words to ``emitted`` (audio time),
-  p50/p95 [p95 <= 300 ms], and the compute time per 50 ms block;
+- latency from the end of the spoken words to ``emitted`` (audio time) of
+  the first (provisional) result, p50/p95 [p95 <= 300 ms], and to the final
+  one (what the coach acts on for a control), and the compute time per 50 ms block;
 - real-time factor [<= 0.05] and peak memory (max RSS of a worker process).
 
-Clips are streamed in 50 ms blocks, as the live microphone delivers them.
+Clips are streamed in 50 ms blocks, as the live microphone delivers them,
+through a recognizer that emits provisional results, as the coach's is. A
+command counts (right or false) when it is final; provisional ones taken back
+are counted apart (the coach sounds a mark's earcon for them).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 
@@ -50,6 +55,7 @@ from scripts.corpus import (  # noqa: E402
     negative_stream,
     positive_specs,
 )
+from voicecoach.coach.session import MARKS  # noqa: E402
 from tests.speech_support import COACH_CUES, build_track, coach_track, echo_of, pink_noise, speak, speech_bounds, to_int16  # noqa: E402
 
 SR = 16000
@@ -71,11 +77,41 @@ def _init(settings: dict | None = None) -> None:
         model = load_model(grammar_only=not (settings or {}).get("verify"))
     except Exception:
         model = vosk.Model(os.environ.get("VOICECOACH_MODEL", "/tmp/aarx/assets/model-en-us"))
-    _W["rec"] = CommandRecognizer(model, load_grammar(model=model), settings=RecognizerSettings(**(settings or {})))
+    rec = CommandRecognizer(model, load_grammar(model=model), provisional=True, settings=RecognizerSettings(**(settings or {})))
+    _W["rec"] = rec
+
+
+class Got(NamedTuple):
+    """A final command, with when it was first emitted (provisional or final) and when it was settled."""
+
+    intent: str
+    text: str
+    start: float
+    first: float
+    settled: float
+
+
+def _commands(events) -> tuple[list[Got], list[str]]:
+    """The final commands among a recognizer's ``events``, and (intent, text) of the provisional ones taken back."""
+    from voicecoach.events import Withdrawn
+
+    first: dict[tuple, float] = {}
+    got, withdrawn = [], []
+    for e in events:
+        key = (e.intent, e.start, e.end)
+        if isinstance(e, Withdrawn):
+            first.pop(key, None)
+            withdrawn.append((e.intent, e.text))
+        elif not e.final:
+            first[key] = e.emitted
+        else:
+            got.append(Got(e.intent, e.text, e.start, first.pop(key, e.emitted), e.emitted))
+    return got, withdrawn
 
 
 def _stream(audio: np.ndarray, reference: np.ndarray | None = None, t0: float = 0.0):
-    """Feed ``audio`` in 50 ms blocks; returns (heard, compute seconds, per-block compute times)."""
+    """Feed ``audio`` in 50 ms blocks; returns (the final commands, (intent, text) of
+    the provisional ones taken back, compute seconds, per-block compute times)."""
     rec = _W["rec"]
     rec.reset()
     pcm = to_int16(audio)
@@ -88,16 +124,18 @@ def _stream(audio: np.ndarray, reference: np.ndarray | None = None, t0: float = 
         out += rec.feed(pcm[i : i + BLOCK], t0 + i / SR, ref)
         times.append(time.perf_counter() - t)
     out += rec.finish()
-    return out, time.perf_counter() - t_all, times
+    cpu = time.perf_counter() - t_all
+    return (*_commands(out), cpu, times)
 
 
 def _pos_job(spec: dict):
     clip = make_positive(spec)
-    heard, cpu, times = _stream(clip.audio)
+    heard, withdrawn, cpu, times = _stream(clip.audio)
     return {
         **{k: spec[k] for k in ("intent", "text", "voice", "speed", "pitch", "noise", "snr")},
         "words_end": clip.words_end,
-        "heard": [(h.intent, h.emitted) for h in heard],
+        "heard": [(h.intent, h.first, h.settled) for h in heard],
+        "withdrawn": withdrawn,
         "audio_s": len(clip.audio) / SR,
         "cpu": cpu,
         "block_p95": float(np.percentile(times, 95)) if times else 0.0,
@@ -107,13 +145,14 @@ def _pos_job(spec: dict):
 
 def _neg_job(spec: dict):
     clip = make_negative(spec)
-    heard, cpu, _ = _stream(clip.audio)
+    heard, withdrawn, cpu, _ = _stream(clip.audio)
     return {
         "text": spec["text"],
         "kind": spec["kind"],
         "intent": spec.get("intent"),
         "voice": spec.get("voice", ""),
         "heard": [(h.intent, h.text) for h in heard],
+        "withdrawn": withdrawn,
         "audio_s": len(clip.audio) / SR,
         "cpu": cpu,
         "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
@@ -136,10 +175,13 @@ def _stream_job(args):
             n += BLOCK
         rest = pcm[usable:]
     heard += rec.finish()
+    cpu = time.perf_counter() - t_all
+    heard, withdrawn = _commands(heard)
     return {
         "audio_s": n / SR,
-        "cpu": time.perf_counter() - t_all,
+        "cpu": cpu,
         "heard": [(h.intent, h.text, h.start) for h in heard],
+        "withdrawn": withdrawn,
         "rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
     }
 
@@ -153,7 +195,7 @@ def _echo_cue_job(voice: str):
         t += len(clip) / SR + 0.4
     played = build_track(clips, t + 1.0)
     mic = echo_of(played, gain=0.5, delay_ms=40) + pink_noise(len(played) / SR, seed=3)[: len(played)] * 0.003
-    heard, cpu, _ = _stream(np.clip(mic, -1, 1), reference=played)
+    heard, _, cpu, _ = _stream(np.clip(mic, -1, 1), reference=played)
     return {"voice": voice, "heard": [(h.intent, h.text) for h in heard], "audio_s": len(played) / SR, "cpu": cpu}
 
 
@@ -163,13 +205,13 @@ def _barge_job(args):
     user = speak(text, voice=user_voice)
     at = starts[1] + offset
     mic = echo_of(played, gain=0.5, delay_ms=40) + build_track([(at, user)], len(played) / SR)
-    heard, cpu, _ = _stream(np.clip(mic, -1, 1), reference=played)
+    heard, _, cpu, _ = _stream(np.clip(mic, -1, 1), reference=played)
     ok = [h.intent for h in heard] == [intent]
     return {
         "intent": intent,
         "warmup": warmup,
         "ok": ok,
-        "latency": heard[0].emitted - (at + speech_bounds(user)[1]) if ok else None,
+        "latency": heard[0].first - (at + speech_bounds(user)[1]) if ok else None,
         "heard": [h.intent for h in heard],
         "audio_s": len(played) / SR,
         "cpu": cpu,
@@ -280,6 +322,8 @@ def main() -> int:
     for r in N:
         if r["heard"]:
             print(f"  FA: {r['text']!r} ({r['voice']}) -> {r['heard']}")
+    taken_back = sum(bool(r["withdrawn"]) for r in N)
+    print(f"negative clips with a provisional command taken back (a mark's earcon sounds): {pct(taken_back, len(N))}")
     if means:
         took = sum(1 for r in means if r["heard"] and all(h[0] == r["intent"] for h in r["heard"]))
         other = sum(1 for r in means if any(h[0] != r["intent"] for h in r["heard"]))
@@ -288,8 +332,11 @@ def main() -> int:
               f"as nothing, {other} as another command (an error)")
     s_audio = sum(s["audio_s"] for s in S)
     s_heard = [h for s in S for h in s["heard"]]
+    s_back = [w for s in S for w in s["withdrawn"]]
     print(f"\ncontinuous negative stream: {s_audio / 60:.1f} min, {len(s_heard)} commands "
-          f"= {len(s_heard) / (s_audio / 3600):.2f} per hour" + (f"  {s_heard[:5]}" if s_heard else ""))
+          f"= {len(s_heard) / (s_audio / 3600):.2f} per hour" + (f"  {s_heard[:8]}" if s_heard else ""))
+    print(f"provisional commands taken back in it: {len(s_back)} = {len(s_back) / (s_audio / 3600):.2f} per hour "
+          f"({sum(intent in MARKS for intent, _ in s_back)} of them marks, whose earcon sounds)" + (f"  {s_back[:8]}" if s_back else ""))
 
     # --- echo ------------------------------------------------------------------------
     print("\n## Echo (gain 0.5, 40 ms, reverb RT60 0.25 s), cancellation on")
@@ -312,6 +359,7 @@ def main() -> int:
 
     # --- latency, speed, memory ------------------------------------------------------------
     lat = np.array([r["heard"][0][1] - r["words_end"] for r in P if ok(r)])
+    settled = np.array([r["heard"][0][2] - r["words_end"] for r in P if ok(r)])
     block = np.array([r["block_p95"] for r in P])
     cpu = sum(r["cpu"] for r in P + N) + sum(s["cpu"] for s in S) + sum(e["cpu"] for e in E) + sum(b["cpu"] for b in B)
     audio = sum(r["audio_s"] for r in P + N) + s_audio + sum(e["audio_s"] for e in E) + sum(b["audio_s"] for b in B)
@@ -324,13 +372,15 @@ def main() -> int:
     from tests.speech_support import breathing_noise
 
     mic = np.clip(user + breathing_noise(dur, seed=9) * 0.02, -1, 1)
-    _, cpu_alone, _ = _stream(mic)
-    _, cpu_echo, blocks_echo = _stream(np.clip(mic + echo_of(played, gain=0.5, delay_ms=40), -1, 1), reference=played)
+    *_, cpu_alone, _ = _stream(mic)
+    *_, cpu_echo, blocks_echo = _stream(np.clip(mic + echo_of(played, gain=0.5, delay_ms=40), -1, 1), reference=played)
     print("\n## Latency, speed, memory")
     print(f"\n| measure | value |\n|---|---|")
     print(f"| end of words -> emitted, p50 | {1000 * np.percentile(lat, 50):.0f} ms |")
     print(f"| end of words -> emitted, p95 | {1000 * np.percentile(lat, 95):.0f} ms |")
     print(f"| end of words -> emitted, max | {1000 * lat.max():.0f} ms |")
+    print(f"| end of words -> final (settled), p50 / p95 | {1000 * np.percentile(settled, 50):.0f} / "
+          f"{1000 * np.percentile(settled, 95):.0f} ms |")
     print(f"| compute per 50 ms block, p95 (median over clips) | {1000 * np.median(block):.1f} ms |")
     print(f"| real-time factor, one stream alone, no echo ({dur:.0f} s) | {cpu_alone / dur:.4f} |")
     print(f"| real-time factor, one stream alone, echo cancellation on | {cpu_echo / dur:.4f} |")

@@ -14,7 +14,7 @@ from pathlib import Path
 from voicecoach.coach import program as P
 from voicecoach.coach.session import Cancel, Session
 from voicecoach.config import defaults, validate
-from voicecoach.events import Cue, Event, Heard
+from voicecoach.events import Cue, Event, Heard, Withdrawn
 
 SR = 16000
 KINDS = {
@@ -45,7 +45,7 @@ def heard(intent: str, start: float, end: float | None = None, latency: float = 
 def drive(
     session: Session,
     until_s: float,
-    heard_events: list[Heard] = (),
+    heard_events: list[Heard | Withdrawn] = (),
     *,
     step_s: float = 0.02,
     lookahead_s: float = 0.1,
@@ -60,7 +60,8 @@ def drive(
         out += session.advance(now + ahead, now)
         now += step
         while queue and queue[0].emitted * sr <= now:
-            out += session.hear(queue.pop(0), now)
+            event = queue.pop(0)
+            out += session.withdraw(event) if isinstance(event, Withdrawn) else session.hear(event, now)
     return out
 
 

@@ -26,9 +26,9 @@ from tests.speech_support import (
     to_int16,
     write_wav,
 )
-from voicecoach.events import Heard
+from voicecoach.events import Heard, Withdrawn
 from voicecoach.speech.grammar import load_grammar
-from voicecoach.speech.recognizer import CommandRecognizer
+from voicecoach.speech.recognizer import CommandRecognizer, RecognizerSettings
 
 SR = 16000
 BLOCK = 800  # 50 ms
@@ -128,6 +128,42 @@ def test_a_command_asked_for_in_more_words_is_that_command_or_nothing(rec, voice
     for sentence, intent in MEANS_A_COMMAND:
         audio, _, _ = placed(sentence, voice=voice)
         assert [h.intent for h in run(rec, audio)] in ([], [intent]), sentence
+
+
+@pytest.fixture(scope="module")
+def provisional_rec(vosk_model) -> CommandRecognizer:
+    return CommandRecognizer(vosk_model, load_grammar(model=vosk_model), provisional=True)
+
+
+def test_a_provisional_command_is_followed_by_the_same_command_final(rec, provisional_rec):
+    audio, start, end = placed("stop point")
+    first, final = run(provisional_rec, audio)
+    assert (first.intent, first.final, final.final) == ("stop_point", False, True)
+    assert (first.start, first.end) == (final.start, final.end)
+    assert first.end <= first.emitted < final.emitted
+    # Without provisional results, only the final one comes out.
+    assert run(rec, audio) == [final]
+
+
+def sentence_with_a_pause(first: str, rest: str, pause_s: float, voice: str) -> np.ndarray:
+    """``first`` then ``rest``, ``pause_s`` apart, as a slow speaker says a sentence."""
+    a, b = speak(first, voice=voice), speak(rest, voice=voice)
+    b_at = 1.0 + speech_bounds(a)[1] + pause_s - speech_bounds(b)[0]
+    return build_track([(1.0, a), (b_at, b)], b_at + len(b) / SR + 1.5)
+
+
+@pytest.mark.parametrize("first, rest", [("resume", "playing the song"), ("stop point", "is what they call it")])
+def test_a_command_the_voice_runs_on_from_is_taken_back(vosk_model, rec, provisional_rec, first, rest):
+    intent = load_grammar(model=vosk_model).intent_of(first).name
+    audio = sentence_with_a_pause(first, rest, 0.35, "en-us+f2")
+    provisional, taken_back = run(provisional_rec, audio)
+    assert (provisional.intent, provisional.final) == (intent, False)
+    assert isinstance(taken_back, Withdrawn)
+    assert (taken_back.intent, taken_back.start, taken_back.end) == (intent, provisional.start, provisional.end)
+    assert run(rec, audio) == []
+    # It is the run-on rule that takes it back: without it, the pause hides the rest.
+    lax = CommandRecognizer(vosk_model, load_grammar(model=vosk_model), settings=RecognizerSettings(run_on_voiced_s=10.0))
+    assert [h.intent for h in run(lax, audio)] == [intent]
 
 
 @pytest.mark.parametrize("maker", [pink_noise, breathing_noise, hum_noise], ids=["pink", "breathing", "hum"])

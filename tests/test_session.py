@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -9,7 +11,7 @@ from hypothesis import strategies as st
 from session_support import SR, drive, durations, heard, of_type, played, program, speech
 from voicecoach.coach import program as P
 from voicecoach.coach.session import GRACE_S, PAD_S, Cancel, Session
-from voicecoach.events import Command, Cue, Notice, Rep, SessionSummary, SetSummary
+from voicecoach.events import Command, Cue, Heard, Notice, Rep, SessionSummary, SetSummary, Withdrawn
 
 
 def new(floor=None, **over) -> Session:
@@ -95,6 +97,47 @@ def test_the_earcon_is_placed_the_moment_the_mark_is_heard():
     assert earcons[0].sample == round(cmd.t * SR)
     assert 0 <= cmd.t - h.emitted < 0.03
     assert of_type(events, Rep)[1].marks == ("good_rep",) and of_type(events, Rep)[1].counted
+
+
+def _provisional(h: Heard, settled_after_s: float = 0.45) -> tuple[Heard, Heard]:
+    """``h`` as a recognizer with provisional results sends it: first provisional, then final."""
+    return dataclasses.replace(h, final=False), dataclasses.replace(h, emitted=h.emitted + settled_after_s)
+
+
+def test_a_provisional_mark_sounds_its_earcon_at_once_and_is_kept_when_final():
+    starts = rep_starts(drive(new(), 200))
+    first, final = _provisional(heard("back_arched", starts[2] / SR + 2.0, latency=0.2))
+    events = drive(new(), 200, [first, final])
+    earcons = [c for c in played(events) if c.kind == "earcon"]
+    assert [e.text for e in earcons] == ["mark"]  # once, for the provisional result
+    assert 0 <= earcons[0].t - first.emitted < 0.03
+    (cmd,) = of_type(events, Command)
+    assert cmd.t >= final.emitted
+    assert [r.counted for r in of_type(events, Rep)] == [True, True, False, True]
+    assert len(speech(events, P.NOT_COUNTED)) == 1
+
+
+def test_a_withdrawn_mark_leaves_the_rep_as_it_was():
+    starts = rep_starts(drive(new(), 200))
+    first, final = _provisional(heard("back_arched", starts[2] / SR + 2.0, latency=0.2))
+    taken_back = Withdrawn(first.intent, first.text, first.start, first.end, final.emitted)
+    events = drive(new(), 200, [first, taken_back])
+    assert [c.text for c in played(events) if c.kind == "earcon"] == ["mark"]
+    assert of_type(events, Command) == []
+    assert [r.counted for r in of_type(events, Rep)] == [True] * 4
+    assert speech(events, P.NOT_COUNTED) == []
+
+
+def test_a_provisional_control_is_obeyed_only_when_final():
+    starts = rep_starts(drive(new(), 200))
+    first, final = _provisional(heard("pause", starts[1] / SR + 0.5, latency=0.2))
+    only_first = drive(new(), 200, [first])
+    assert of_type(only_first, Command) == [] and speech(only_first, P.PAUSED) == []
+    assert len(of_type(only_first, Rep)) == 4
+    both = drive(new(), 200, [first, final])
+    (cmd,) = of_type(both, Command)
+    assert cmd.intent == "pause" and cmd.t >= final.emitted
+    assert speech(both, P.PAUSED)
 
 
 def test_a_mark_just_after_a_rep_belongs_to_that_rep():

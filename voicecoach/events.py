@@ -77,6 +77,29 @@ class Heard(Event):
     """Audio time (mic timeline, seconds) at which the recognizer emitted it."""
     confidence: float
     """0..1, the lowest word confidence of the phrase."""
+    final: bool = True
+    """False for a provisional result (only from a recognizer built with
+    ``provisional=True``): the words so far are a command, but whether the
+    person's voice runs on right after them is not known yet. The same command
+    follows with ``final=True``, or a :class:`Withdrawn` takes it back. Act on
+    a provisional mark at once only where a false one costs little (the
+    coach's earcon); act on the final one."""
+
+
+@dataclass(frozen=True)
+class Withdrawn(Event):
+    """The recognizer takes back a provisional :class:`Heard`: the person's voice
+    ran on right after the words, so they began a sentence ("resume playing
+    the song") and were no command (recognizer -> coach)."""
+
+    type: ClassVar[str] = "withdrawn"
+    intent: str
+    text: str
+    start: float
+    """Where the provisional command's first word began (mic timeline, seconds)."""
+    end: float
+    emitted: float
+    """Audio time at which it was withdrawn."""
 
 
 @dataclass(frozen=True)

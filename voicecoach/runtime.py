@@ -33,7 +33,7 @@ from typing import IO, Callable
 
 from voicecoach.coach import program as P
 from voicecoach.coach.session import Cancel, Session
-from voicecoach.events import Command, Cue, Event, Heard, Notice, Rep, SessionSummary, SetSummary
+from voicecoach.events import Command, Cue, Event, Heard, Notice, Rep, SessionSummary, SetSummary, Withdrawn
 
 COUNT_RATE_FACTOR = 1.3
 """Counts are spoken this much faster than other speech so that "two-one-thousand" fits its one-second beat."""
@@ -179,7 +179,7 @@ class Runtime:
         self._store_failed = False
         self._told_store = False
         self.heard: list[tuple[Heard, int]] = []
-        """Every command heard, with the output sample at which the session acted on it."""
+        """Every command heard (provisional ones too), with the output sample at which the session had it."""
         self._interrupted = False
         self._lookahead = round(timing.lookahead_s * self.samplerate)
         self._margin = round(timing.margin_s * self.samplerate)
@@ -290,12 +290,10 @@ class Runtime:
                     time.sleep(0.02)  # no microphone (cue-only): still turn at block pace
                     continue
                 for heard in self._recognize(block):
-                    at = self.scheduler.now + self._margin_now()
-                    self.heard.append((heard, at))
-                    self._handle(session.hear(heard, at))
+                    self._hear(heard)
             if not session.finished:
                 for heard in self._finish_recognizer():
-                    self._handle(session.hear(heard, self.scheduler.now + self._margin_now()))
+                    self._hear(heard)
                 self._handle(session.close(self.scheduler.now))
         except KeyboardInterrupt:
             self._handle(session.close(self.scheduler.now))
@@ -333,6 +331,14 @@ class Runtime:
 
     def _ahead(self) -> int:
         return self.scheduler.now + self._margin_now()
+
+    def _hear(self, heard: Heard | Withdrawn) -> None:
+        if isinstance(heard, Withdrawn):
+            self._handle(self.session.withdraw(heard))
+            return
+        at = self.scheduler.now + self._margin_now()
+        self.heard.append((heard, at))
+        self._handle(self.session.hear(heard, at))
 
     def _recognize(self, block) -> list:
         if self.recognizer is None:
@@ -545,7 +551,7 @@ def make_recognizer(config: dict):
     model = load_model()
     try:
         grammar = load_grammar(config["speech"]["grammar"] or None, model=model)
-        return CommandRecognizer(model, grammar), None
+        return CommandRecognizer(model, grammar, provisional=True), None
     except UserError:
         raise
     except Exception as err:  # a recognizer bug must not cost the workout

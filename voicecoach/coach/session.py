@@ -53,6 +53,7 @@ from voicecoach.events import (
     SessionSummary,
     SetSummary,
     Tick,
+    Withdrawn,
 )
 
 MARK_WINDOW_S = 1.0
@@ -68,6 +69,11 @@ BOTTOM_S = 1.2
 FLOOR_MIN = 0.1
 FAILING_MARKS = ("back_arched", "doming")
 MARKS = ("stop_point", "back_arched", "good_rep", "doming")
+
+
+def _key(heard: Heard | Withdrawn) -> tuple[str, float, float]:
+    """What a provisional command and its final one (or withdrawal) share."""
+    return (heard.intent, heard.start, heard.end)
 
 
 @dataclass(frozen=True)
@@ -358,6 +364,8 @@ class Session:
         self.reps: list[Rep] = []
         """Every rep logged so far."""
         self.commands: list[Command] = []
+        self._acknowledged: set[tuple[str, float, float]] = set()
+        """Provisional marks whose earcon has sounded, waiting for their final Heard."""
         self.end_sample: int | None = None
         """Where the last cue of the workout ends, once the end is planned."""
         self.paused = False
@@ -401,6 +409,8 @@ class Session:
             return self.advance(event.now)
         if isinstance(event, Heard):
             return self.hear(event, self._until if now is None else now)
+        if isinstance(event, Withdrawn):
+            return self.withdraw(event)
         raise TypeError(f"a session cannot handle {event.type!r} events")
 
     def advance(self, until: int, now: int | None = None) -> list[Event]:
@@ -434,19 +444,29 @@ class Session:
         return out
 
     def hear(self, heard: Heard, now: int) -> list[Event]:
-        """Act on a recognised command; ``now`` is the first output sample not yet played."""
+        """Act on a recognised command; ``now`` is the first output sample not yet played.
+
+        A provisional one (``heard.final`` False) only sounds a mark's earcon,
+        so that the person knows at once that it was heard: the mark is kept,
+        and a control obeyed, when the final one comes.
+        """
         out: list[Event] = []
         self._now = max(self._now, now)
         self._finalize(self._until, out)
         now = self._now
+        if not heard.final:
+            if self._is_mark(heard) and not self._closed and self.end_sample is None and self._would_mark(heard):
+                self._earcon("mark", now)
+                self._acknowledged.add(_key(heard))
+                self._release(out)
+            return out
         command = Command(heard.intent, heard.text, heard.start, heard.end, self._sec(now))
         self.commands.append(command)
         out.append(command)
         if self._closed or (self.end_sample is not None and heard.intent != "how_many"):
             out.append(Notice(self._sec(now), f"workout over; ignored {heard.intent!r}"))
-        elif heard.intent in MARKS or heard.kind == "mark":
-            # A mark added to the grammar by the user is kept on the rep like "good rep".
-            self._mark(heard, now, out)
+        elif self._is_mark(heard):
+            self._mark(heard, now, out, acknowledged=_key(heard) in self._acknowledged)
         else:
             handler = getattr(self, f"_on_{heard.intent}", None)
             if handler is None:
@@ -455,6 +475,11 @@ class Session:
                 handler(now, out)
         self._release(out)
         return out
+
+    def withdraw(self, withdrawn: Withdrawn) -> list[Event]:
+        """The recognizer took back a provisional command: nothing was kept for it."""
+        self._acknowledged.discard(_key(withdrawn))
+        return []
 
     def close(self, now: int) -> list[Event]:
         """The input ended before the workout did: log what is open, status ``interrupted``."""
@@ -666,7 +691,20 @@ class Session:
                 return r
         return None
 
-    def _mark(self, heard: Heard, now: int, out: list[Event]) -> None:
+    @staticmethod
+    def _is_mark(heard: Heard) -> bool:
+        # A mark added to the grammar by the user is kept on the rep like "good rep".
+        return heard.intent in MARKS or heard.kind == "mark"
+
+    def _would_mark(self, heard: Heard) -> bool:
+        """True when :meth:`_mark` would keep this mark (and sound the mark earcon)."""
+        at = self._n(heard.start)
+        rep = self._rep_at(at)
+        return rep is not None and not (heard.intent == "stop_point" and at < rep.lower_start)
+
+    def _mark(self, heard: Heard, now: int, out: list[Event], acknowledged: bool = False) -> None:
+        """Keep a mark on the rep it was said in; ``acknowledged``: its earcon has sounded."""
+        self._acknowledged.discard(_key(heard))
         at = self._n(heard.start)
         rep = self._rep_at(at)
         if rep is None:
@@ -683,9 +721,11 @@ class Session:
             self.floor = rep.stop_point = self._depth(rep, at)
             if "stop_point" not in rep.marks:
                 rep.marks.append("stop_point")
-            self._earcon("mark", now)
+            if not acknowledged:
+                self._earcon("mark", now)
             return
-        self._earcon("mark", now)
+        if not acknowledged:
+            self._earcon("mark", now)
         if heard.intent in rep.marks:
             return  # said again (perhaps unsure it was heard): the earcon is the answer
         rep.marks.append(heard.intent)

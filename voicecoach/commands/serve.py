@@ -323,7 +323,7 @@ class Server:
         recognizer = None
         if not guard.cue_only:
             try:
-                recognizer = CommandRecognizer(model, grammar)
+                recognizer = CommandRecognizer(model, grammar, provisional=True)
             except Exception as err:  # a recognizer bug must not cost the workout
                 log(f"speech recognition unavailable ({err}); coaching cue-only")
         store, store_error = runtime.open_store(self.args.db, cfg)

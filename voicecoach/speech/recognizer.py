@@ -26,7 +26,11 @@ any noise into a phrase at confidence ~1, vosk-api issues 741, 874, 1339):
 - a command is said on its own: voiced sound that is not echo just after the
   phrase makes it the start of a sentence ("pause the music please"), and
   voice running right up to it for longer than a filler the end of one, even
-  when the decoder passed over the other words as silence;
+  when the decoder passed over the other words as silence; a command is
+  final only once ``run_on_s`` after it has been heard without the voice
+  going on (a recognizer built with ``provisional=True`` emits it before
+  that as provisional, and takes it back with a
+  :class:`~voicecoach.events.Withdrawn` if the voice goes on);
 - a word the model lacks, spelled with several ("doe ming"), is said as one;
 - optionally (off by default, it cost more true commands than it saved), a
   second, open-vocabulary decode of the same audio must contain the phrase.
@@ -48,7 +52,8 @@ for ``end_silence_s``, or unvoiced (breathing, noise) for ``end_unvoiced_s``,
 the utterance is finalised at once; ``steady_s`` is the fallback when
 neither comes. The model is loaded with a shorter network chunk
 (:data:`voicecoach.model.DECODING_OPTIONS`) so that the partial result
-keeps up with the words.
+keeps up with the words. That is when a provisional command comes out; the
+final one follows ``run_on_s`` (plus a little slack) after the words.
 
 Compute: after ``idle_after_s`` with no voice of the person's the decoder
 rests (silence, breathing and noise are never commands); the next voiced
@@ -60,13 +65,14 @@ Times in :class:`Heard` are on the mic timeline given to :meth:`feed`.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
-from voicecoach.events import Heard
+from voicecoach.events import Heard, Withdrawn
 from voicecoach.speech.echo import FRAME, EchoGate, FrontEnd, aec_available
 from voicecoach.speech.grammar import Grammar
 from voicecoach.speech.vocabulary import distractors
@@ -108,6 +114,17 @@ class RecognizerSettings:
     context_voiced_share: float = 0.3
     """... more than this share of voiced frames that are not echo means the phrase
     starts a longer sentence, and is no command."""
+    run_on_s: float = 0.6
+    """A command is settled only when this long after its words has been heard
+    (it is emitted before that only as provisional): ..."""
+    run_on_voiced_s: float = 0.1
+    """... and voice of the person's adding up to this long in it (a syllable)
+    takes the command back. The check above sees only the moment the phrase
+    is emitted; slow speakers leave longer gaps between words ("resume [0.26 s]
+    playing the song", "only perfect rep [s] count" at 135 words/min). On
+    scripts/bench_recognizer.py's 60-min stream this took false accepts from 8
+    to 4 per hour; on its dev subset, 2 of 1512 true commands at 5 dB were
+    taken back by breathing noise, none clean."""
     split_gap_s: float = 0.35
     """A pause this long between words splits an utterance in two."""
     lead_in_s: float = 0.6
@@ -167,6 +184,11 @@ class CommandRecognizer:
         echo_canceller: cancel the echo of blocks that come with a reference
             (linear canceller, AEC3 as judge); when False or pywebrtc-audio is
             missing, ignore what is heard while the reference is audible.
+        provisional: also emit each command as soon as its words are heard,
+            as a :class:`Heard` with ``final=False``; the final one, or a
+            :class:`~voicecoach.events.Withdrawn`, follows once
+            ``run_on_s`` after the words has been heard. Without it only
+            final commands come out, that much later.
         settings: :class:`RecognizerSettings` (defaults are the tested ones).
 
     Not thread-safe: one instance per audio stream, fed from one thread.
@@ -179,6 +201,7 @@ class CommandRecognizer:
         *,
         samplerate: int = 16000,
         echo_canceller: bool = True,
+        provisional: bool = False,
         settings: RecognizerSettings | None = None,
     ):
         if samplerate != 16000:
@@ -189,6 +212,7 @@ class CommandRecognizer:
         self.grammar = grammar
         self.samplerate = samplerate
         self.settings = settings or RecognizerSettings()
+        self.provisional = provisional
         self._vosk = vosk
         if self.settings.verify and getattr(model, "grammar_only", False):
             raise ValueError("verify decodes without a grammar: load the model with load_model(grammar_only=False)")
@@ -240,6 +264,7 @@ class CommandRecognizer:
         self._last_word_end = -1e9  # decoder seconds where the last real word heard ended
         self._smooth = deque([-100.0, -100.0], maxlen=2)
         self._n_front = 0  # samples out of the front end (decoded or not)
+        self._unsettled: list[tuple[Heard, int]] = []  # commands waiting for run_on_s, with their end sample
         self._idle = False  # True while the decoder rests (no voice for idle_after_s)
         self._preroll: deque[tuple] = deque()  # the last preroll_s of blocks, decoded or not
         self._preroll_len = 0
@@ -248,8 +273,9 @@ class CommandRecognizer:
         # run to run (voicecoach.model.FEATURE_OPTIONS); this stream has its own.
         self._dither = np.random.default_rng(0)
 
-    def feed(self, samples: np.ndarray, start: float, reference: np.ndarray | None = None) -> list[Heard]:
-        """Add one mic block; returns the commands completed by it (usually none).
+    def feed(self, samples: np.ndarray, start: float, reference: np.ndarray | None = None) -> list[Heard | Withdrawn]:
+        """Add one mic block; returns the commands completed by it (usually none),
+        and, when provisional, the provisional ones it took back.
 
         Args:
             samples: int16 mono at 16 kHz (float in [-1, 1] is converted).
@@ -276,13 +302,13 @@ class CommandRecognizer:
         rest had no voice for longer than ``idle_after_s`` and was skipped)."""
         return self._n_dec / self._n_front if self._n_front else 0.0
 
-    def finish(self) -> list[Heard]:
-        """Flush at the end of input: decode what is buffered and finalise."""
+    def finish(self) -> list[Heard | Withdrawn]:
+        """Flush at the end of input: decode what is buffered, finalise and settle."""
         rest = self._front.flush()
         out = self._decode(rest[: len(rest) // FRAME * FRAME], np.zeros(0), np.zeros(0)) if len(rest) >= FRAME else []
         out += self._evaluate(json.loads(self._rec.FinalResult()))
         self._new_utterance()
-        return out
+        return out + self._settle(at_end=True)
 
     # -- internals -----------------------------------------------------------------
 
@@ -309,7 +335,7 @@ class CommandRecognizer:
             best = self._anchors[0] if self._anchors else (0, 0.0)
         return best[1] + (n - best[0]) / self.samplerate
 
-    def _decode(self, clean: np.ndarray, echo: np.ndarray, power: np.ndarray) -> list[Heard]:
+    def _decode(self, clean: np.ndarray, echo: np.ndarray, power: np.ndarray) -> list[Heard | Withdrawn]:
         if len(clean) == 0:
             return []
         loud, voiced = self._loudness(clean, power)
@@ -321,7 +347,7 @@ class CommandRecognizer:
         self._preroll_len += len(clean)
         while self._preroll_len - len(self._preroll[0][0][0]) >= self.settings.preroll_s * self.samplerate:
             self._preroll_len -= len(self._preroll.popleft()[0][0])
-        out: list[Heard] = []
+        out: list[Heard | Withdrawn] = []
         if self._idle:
             # No voice has been heard for a while: the decoder rests (most of
             # a session is silence or breathing) until the next voiced sound;
@@ -350,14 +376,45 @@ class CommandRecognizer:
             out += self._decode_block(*b)
         # Judged after the lead-in is replayed: its blocks are unvoiced by design.
         self._rest_if_unvoiced()
+        # A rest means no voice for idle_after_s: no command waiting can run on.
+        return out + self._settle(at_end=self._idle)
+
+    def _settle(self, at_end: bool = False) -> list[Heard | Withdrawn]:
+        """Settle the commands whose ``run_on_s`` has been heard (all of them ``at_end``)."""
+        out: list[Heard | Withdrawn] = []
+        waiting = []
+        for heard, end_n in self._unsettled:
+            if not at_end and self._n_dec < self._run_on_end(end_n):
+                waiting.append((heard, end_n))
+            else:
+                out += self._verdict(heard, end_n, announced=self.provisional)
+        self._unsettled = waiting
         return out
 
-    def _decode_block(self, clean, echo, power, loud, voiced) -> list[Heard]:
+    def _run_on_end(self, end_n: int) -> int:
+        return end_n + int((_WORD_TIME_SLACK_S + self.settings.run_on_s) * self.samplerate)
+
+    def _verdict(self, heard: Heard, end_n: int, announced: bool) -> list[Heard | Withdrawn]:
+        """The final :class:`Heard`; or, when it runs on, the withdrawal of the
+        provisional one if that was ``announced``, else nothing."""
+        emitted = round(self._time_of(self._n_dec), 3)
+        if self._runs_on(end_n):
+            return [Withdrawn(heard.intent, heard.text, heard.start, heard.end, emitted)] if announced else []
+        return [dataclasses.replace(heard, emitted=emitted, final=True)]
+
+    def _runs_on(self, end_n: int) -> bool:
+        """True when the person's voice goes on within ``run_on_s`` after a phrase ending at ``end_n``."""
+        a = end_n + int(_WORD_TIME_SLACK_S * self.samplerate)
+        b = min(self._run_on_end(end_n), self._n_dec)
+        voiced = self._theirs_voiced(a, b)
+        return voiced is not None and voiced.sum() * FRAME >= self.settings.run_on_voiced_s * self.samplerate
+
+    def _decode_block(self, clean, echo, power, loud, voiced) -> list[Heard | Withdrawn]:
         clean = dither(clean, self._dither)
         self._note_decoded(echo, power, loud, voiced)
         self._keep_audio(clean)
         self._n_dec += len(clean)
-        out: list[Heard] = []
+        out: list[Heard | Withdrawn] = []
         if self._rec.AcceptWaveform(clean.tobytes()):
             out += self._evaluate(json.loads(self._rec.Result()))
             self._new_utterance()
@@ -496,7 +553,7 @@ class CommandRecognizer:
         if len(hits):
             self._last_voiced = self._n_dec + (int(hits[-1]) + 1) * FRAME
 
-    def _evaluate(self, result: dict) -> list[Heard]:
+    def _evaluate(self, result: dict) -> list[Heard | Withdrawn]:
         words = result.get("result") or []
         if self.trace is not None and words:
             self.trace.append(" ".join(f"{w['word']}:{w.get('conf', 0):.2f}" for w in words))
@@ -521,40 +578,40 @@ class CommandRecognizer:
             # A command is said on its own: words (or [unk]) that end just
             # before it make it the tail of a sentence ("that was really hard").
             isolated = g[0]["start"] - self._last_word_end >= self.settings.isolation_s
-            heard = self._judge(g, emitted) if isolated else None
-            if heard is not None:
-                out.append(heard)
+            if isolated:
+                out += self._judge(g, emitted)
             self._last_word_end = max(self._last_word_end, float(g[-1]["end"]))
         return out
 
-    def _judge(self, group: list[dict], emitted: float) -> Heard | None:
+    def _judge(self, group: list[dict], emitted: float) -> list[Heard | Withdrawn]:
+        """The command in ``group`` (provisional, final, or none) if it is one."""
         names = [w["word"] for w in group]
         if UNK in names:
-            return None
+            return []
         fill, rest = self.grammar.strip_fillers(names)
         phrase = " ".join(rest)
         intent = self.grammar._index.get(phrase)
         if intent is None:
-            return None
+            return []
         core = group[len(fill) :]
         conf = min(float(w.get("conf", 0.0)) for w in core)
         if conf < self.settings.min_confidence:
-            return None
+            return []
         if self._broken_spelling(core):
-            return None
+            return []
         # Vosk's word times count seconds of audio given to this decoder.
         start_n = int(round(group[0]["start"] * self.samplerate))
         end_n = int(round(group[-1]["end"] * self.samplerate))
         start, end = self._time_of(start_n), self._time_of(end_n)
         if self._gate.overlaps(start, end):
-            return None
+            return []
         if not self._louder_than_echo(start_n, end_n):
-            return None
+            return []
         if self._speech_after(end_n) or self._speech_before(start_n):
-            return None
+            return []
         if self.settings.verify and not self._verified(rest, start_n, end_n):
-            return None
-        return Heard(
+            return []
+        heard = Heard(
             intent=intent.name,
             kind=intent.kind,
             text=self.grammar.to_display(" ".join(names)),
@@ -562,7 +619,14 @@ class CommandRecognizer:
             end=round(end, 3),
             emitted=round(emitted, 3),
             confidence=round(conf, 3),
+            final=False,
         )
+        if self._n_dec >= self._run_on_end(end_n):
+            # What follows the words has been heard already (a long pause before
+            # the decoder's own endpoint): settled now.
+            return self._verdict(heard, end_n, announced=False)
+        self._unsettled.append((heard, end_n))
+        return [heard] if self.provisional else []
 
     def _broken_spelling(self, words: list[dict]) -> bool:
         """True when the parts of a sounds-like spelling in ``words`` are apart."""
@@ -601,12 +665,17 @@ class CommandRecognizer:
         return self._near_voiced_share(start_n - gap - span, start_n - gap) > self.settings.lead_in_voiced_share
 
     def _near_voiced_share(self, a_n: int, b_n: int) -> float:
+        voiced = self._theirs_voiced(a_n, b_n)
+        return 0.0 if voiced is None else float(np.mean(voiced))
+
+    def _theirs_voiced(self, a_n: int, b_n: int) -> np.ndarray | None:
+        """Per decoded 10 ms frame over these samples: voiced and not echo; None
+        when that is no evidence (under 0.1 s, or no longer kept)."""
         a, b = max(a_n, 0) // FRAME, b_n // FRAME
         if b - a < 10 or b - a >= _RING or a < self._n_dec // FRAME - _RING:
-            return 0.0  # under 0.1 s, or no longer kept: no evidence
+            return None
         idx = np.arange(a, b) % _RING
-        near = self._frame_voiced[idx] & (self._frame_echo[idx] < _MOSTLY_ECHO)
-        return float(np.mean(near))
+        return self._frame_voiced[idx] & (self._frame_echo[idx] < _MOSTLY_ECHO)
 
     def _louder_than_echo(self, start_n: int, end_n: int) -> bool:
         """False when most of the power over these samples is the coach's echo."""
