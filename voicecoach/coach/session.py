@@ -404,7 +404,7 @@ class Session:
         return P.numbered_phrases(self.program)
 
     def handle(self, event: Event, now: int | None = None) -> list[Event]:
-        """Event-style entry: ``Tick(until)`` advances, ``Heard`` needs ``now``."""
+        """Event-style entry: ``Tick(until)`` advances, ``Heard`` needs ``now``, ``Withdrawn`` forgets."""
         if isinstance(event, Tick):
             return self.advance(event.now)
         if isinstance(event, Heard):
