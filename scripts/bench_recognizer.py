@@ -56,6 +56,7 @@ from scripts.corpus import (  # noqa: E402
     positive_specs,
 )
 from voicecoach.coach.session import MARKS  # noqa: E402
+from voicecoach.events import Withdrawn  # noqa: E402
 from tests.speech_support import COACH_CUES, build_track, coach_track, echo_of, pink_noise, speak, speech_bounds, to_int16  # noqa: E402
 
 SR = 16000
@@ -77,8 +78,7 @@ def _init(settings: dict | None = None) -> None:
         model = load_model(grammar_only=not (settings or {}).get("verify"))
     except Exception:
         model = vosk.Model(os.environ.get("VOICECOACH_MODEL", "/tmp/aarx/assets/model-en-us"))
-    rec = CommandRecognizer(model, load_grammar(model=model), provisional=True, settings=RecognizerSettings(**(settings or {})))
-    _W["rec"] = rec
+    _W["rec"] = CommandRecognizer(model, load_grammar(model=model), provisional=True, settings=RecognizerSettings(**(settings or {})))
 
 
 class Got(NamedTuple):
@@ -93,8 +93,6 @@ class Got(NamedTuple):
 
 def _commands(events) -> tuple[list[Got], list[str]]:
     """The final commands among a recognizer's ``events``, and (intent, text) of the provisional ones taken back."""
-    from voicecoach.events import Withdrawn
-
     first: dict[tuple, float] = {}
     got, withdrawn = [], []
     for e in events:
