@@ -166,6 +166,19 @@ def test_a_command_the_voice_runs_on_from_is_taken_back(vosk_model, rec, provisi
     assert [h.intent for h in run(lax, audio)] == [intent]
 
 
+def test_a_phrase_whose_words_have_voice_between_them_is_no_command(rec):
+    # This render of "hold on a second" comes out of the decoder as "oh say
+    # again" (a filler and a phrase of repeat), every word above the
+    # confidence floor: the decoder passed over the voice between "oh" and "say".
+    audio, _, _ = placed("hold on a second", at=0.5, voice="en-us+m3", speed=135, pitch=70)
+    rec.trace = []
+    try:
+        assert run(rec, audio) == []
+        assert [w.split(":")[0] for w in rec.trace[0].split()] == ["oh", "say", "again"]
+    finally:
+        rec.trace = None
+
+
 @pytest.mark.parametrize("maker", [pink_noise, breathing_noise, hum_noise], ids=["pink", "breathing", "hum"])
 @pytest.mark.parametrize("level", [0.02, 0.3])
 def test_noise_alone_is_not_a_command(rec, maker, level):
