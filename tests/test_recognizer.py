@@ -179,6 +179,18 @@ def test_a_phrase_whose_words_have_voice_between_them_is_no_command(rec):
         rec.trace = None
 
 
+def test_a_control_right_after_other_words_is_no_command_but_after_a_pause_it_is(vosk_model, rec):
+    # Said softly from silence, "let's" in this render is passed over by the
+    # decoder as silence, which hears only "start the workout".
+    audio, _, _ = placed("let's start the workout", at=0.5, voice="en-us+f2", speed=150, pitch=50)
+    soft = audio * 0.3
+    assert run(rec, soft) == []
+    lax = CommandRecognizer(vosk_model, load_grammar(model=vosk_model), settings=RecognizerSettings(control_lead_in_s=0.0))
+    assert [h.intent for h in run(lax, soft)] == ["start_workout"]
+    # Half a second of quiet between the words and the control: it counts.
+    assert [h.intent for h in run(rec, sentence_with_a_pause("that was really hard", "pause", 0.5, "en-us"))] == ["pause"]
+
+
 @pytest.mark.parametrize("maker", [pink_noise, breathing_noise, hum_noise], ids=["pink", "breathing", "hum"])
 @pytest.mark.parametrize("level", [0.02, 0.3])
 def test_noise_alone_is_not_a_command(rec, maker, level):

@@ -26,7 +26,8 @@ any noise into a phrase at confidence ~1, vosk-api issues 741, 874, 1339):
 - a command is said on its own: voiced sound that is not echo just after the
   phrase makes it the start of a sentence ("pause the music please"), and
   voice running right up to it for longer than a filler the end of one, even
-  when the decoder passed over the other words as silence; a command is
+  when the decoder passed over the other words as silence (before a control,
+  where no filler is expected, a syllable of voice is enough); a command is
   final only once ``run_on_s`` after it has been heard without the voice
   going on (a recognizer built with ``provisional=True`` emits it before
   that as provisional, and takes it back with a
@@ -138,6 +139,15 @@ class RecognizerSettings:
     ends a sentence whose first words the decoder passed over ("they say again
     and again that it [help]s"). The window is longer than a filler the
     decoder may have missed ("uh"), so that one alone does not reach the share."""
+    control_lead_in_s: float = 0.3
+    """A control follows no voice of the person's: ``run_on_voiced_s`` of it (a
+    syllable) in this long before the control's voiced onset means the decoder
+    passed over the word it ended as silence ("[let's] start the workout"). On
+    scripts/bench_recognizer.py's 60-min stream this took false accepts from 2
+    to 1 per hour, and it changed no true command on the dev subset. Marks are
+    let through: there the word passed over is most often a filler ("[uh]
+    doming"), and a mark cannot be said again later; with marks included, the
+    rule cost 12 of the dev subset's true marks with fillers."""
     spelled_gap_s: float = 0.1
     """A word the model lacks, spelled with several ("doe ming" for doming), is
     one word: a pause longer than this inside it means other words were heard
@@ -410,8 +420,7 @@ class CommandRecognizer:
         """True when the person's voice goes on within ``run_on_s`` after a phrase ending at ``end_n``."""
         a = end_n + int(_WORD_TIME_SLACK_S * self.samplerate)
         b = min(self._run_on_end(end_n), self._n_dec)
-        voiced = self._theirs_voiced(a, b)
-        return voiced is not None and _in_runs(voiced, _MIN_VOICED_RUN) * FRAME >= self.settings.run_on_voiced_s * self.samplerate
+        return self._their_voice_s(a, b) >= self.settings.run_on_voiced_s
 
     def _decode_block(self, clean, echo, power, loud, voiced) -> list[Heard | Withdrawn]:
         clean = dither(clean, self._dither)
@@ -613,6 +622,8 @@ class CommandRecognizer:
             return []
         if self._speech_after(end_n) or self._speech_before(start_n):
             return []
+        if intent.kind == "control" and self._follows_voice(start_n):
+            return []
         if self.settings.verify and not self._verified(rest, start_n, end_n):
             return []
         heard = Heard(
@@ -659,10 +670,36 @@ class CommandRecognizer:
         for before, after in zip(words, words[1:]):
             a_n = int(round(before["end"] * self.samplerate)) + slack
             b_n = int(round(after["start"] * self.samplerate)) - slack
-            between = self._theirs_voiced(a_n, b_n, min_frames=_MIN_VOICED_RUN)
-            if between is not None and _in_runs(between, _MIN_VOICED_RUN):
+            if self._their_voice_s(a_n, b_n, min_frames=_MIN_VOICED_RUN) > 0:
                 return True
         return False
+
+    def _follows_voice(self, start_n: int) -> bool:
+        """True when the person's voice ends just before the words starting at ``start_n``
+        (see ``control_lead_in_s``)."""
+        b = self._voiced_onset(start_n) - int(_WORD_TIME_SLACK_S * self.samplerate)
+        a = b - int(self.settings.control_lead_in_s * self.samplerate)
+        return self._their_voice_s(a, b, min_frames=_MIN_VOICED_RUN) >= self.settings.run_on_voiced_s
+
+    def _voiced_onset(self, start_n: int) -> int:
+        """Where a word starting at ``start_n`` begins to sound voiced.
+
+        Vosk sets a word's start up to ~0.2 s late ("pause" at 1.32 s, voiced
+        from 1.09 s in one dev clip), so when the start falls inside a voiced
+        stretch, the voice before it is the word's own: the onset is where
+        that stretch began (breaks of up to 20 ms are part of it). A start on
+        an unvoiced frame ("st" in "start") is its own onset.
+        """
+        onset = start_n // FRAME
+        if not self._frame_voiced[onset % _RING]:
+            return start_n
+        oldest = max(self._n_dec // FRAME - _RING + 1, 0)
+        k = onset - 1
+        while k >= oldest and onset - k <= 3:
+            if self._frame_voiced[k % _RING]:
+                onset = k
+            k -= 1
+        return onset * FRAME
 
     def _speech_after(self, end_n: int) -> bool:
         """True when the person's voice goes on right after the phrase ending at ``end_n``.
@@ -691,6 +728,12 @@ class CommandRecognizer:
     def _near_voiced_share(self, a_n: int, b_n: int) -> float:
         voiced = self._theirs_voiced(a_n, b_n)
         return 0.0 if voiced is None else float(np.mean(voiced))
+
+    def _their_voice_s(self, a_n: int, b_n: int, min_frames: int = 10) -> float:
+        """Seconds of the person's voice over these samples, counting only voiced
+        stretches of 30 ms or more (breath noise passes for voiced in ones and twos)."""
+        voiced = self._theirs_voiced(a_n, b_n, min_frames)
+        return 0.0 if voiced is None else _in_runs(voiced, _MIN_VOICED_RUN) * FRAME / self.samplerate
 
     def _theirs_voiced(self, a_n: int, b_n: int, min_frames: int = 10) -> np.ndarray | None:
         """Per decoded 10 ms frame over these samples: voiced and not echo; None
