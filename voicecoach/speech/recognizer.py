@@ -85,6 +85,7 @@ _RING = 1000  # 10 s of 10 ms frames
 _WORD_TIME_SLACK_S = 0.08  # Vosk's word times are off by a few frames: context windows keep this far away
 _MOSTLY_ECHO = 0.5  # a frame whose power is at least this share echo is the coach's, not the person's
 _MIN_VOICED_RUN = 3  # 10 ms frames: a vowel is voiced throughout; breath noise passes for voiced in ones and twos
+_VOICING_BREAK = 2  # 10 ms frames: a word's voicing may drop out this long and still be one stretch
 
 
 @dataclass
@@ -687,15 +688,15 @@ class CommandRecognizer:
         Vosk sets a word's start up to ~0.2 s late ("pause" at 1.32 s, voiced
         from 1.09 s in one dev clip), so when the start falls inside a voiced
         stretch, the voice before it is the word's own: the onset is where
-        that stretch began (breaks of up to 20 ms are part of it). A start on
+        that stretch began (``_VOICING_BREAK`` frames unvoiced are part of it). A start on
         an unvoiced frame ("st" in "start") is its own onset.
         """
         onset = start_n // FRAME
-        if not self._frame_voiced[onset % _RING]:
-            return start_n
         oldest = max(self._n_dec // FRAME - _RING + 1, 0)
+        if onset < oldest or not self._frame_voiced[onset % _RING]:
+            return start_n
         k = onset - 1
-        while k >= oldest and onset - k <= 3:
+        while k >= oldest and onset - k <= _VOICING_BREAK + 1:
             if self._frame_voiced[k % _RING]:
                 onset = k
             k -= 1
