@@ -1,8 +1,8 @@
 """Benchmark the command recognizer on a generated dev corpus; prints markdown tables.
 
-    python scripts/bench_recognizer.py                 # full run (~15 min on 2 cores)
+    python scripts/bench_recognizer.py                 # full run (~22 min on 2 cores)
     python scripts/bench_recognizer.py --quick         # a small subset (~2 min)
-    python scripts/bench_recognizer.py --minutes 10    # shorter continuous negative stream
+    python scripts/bench_recognizer.py --minutes 10    # shorter continuous negative streams
 
 What it measures (targets from issue 4 in brackets):
 - accuracy per intent, per SNR, per noise type and per voice (dev voices,
@@ -11,7 +11,9 @@ What it measures (targets from issue 4 in brackets):
   as right only when exactly one command comes out and it is the right one;
 - false accepts: share of negative clips (coach cues, everyday sentences, sentences that hold a phrase
   with another meaning, noise) giving any command [<= 1%], and commands per hour on a continuous
-  stream of negative audio [<= 1/h]; sentences that ask for a command in more words are
+  stream of negative audio [<= 1/h], and on a second stream made the same way from seeds
+  never looked at while choosing the rules (the first one's false accepts were traced and
+  fixed, so it is dev data now); sentences that ask for a command in more words are
   reported apart (the command or nothing is right there);
 - the coach's own cues played through the room (echo gain 0.5, 40 ms,
   reverb) with cancellation on [zero commands];
@@ -61,6 +63,8 @@ from tests.speech_support import COACH_CUES, build_track, coach_track, echo_of, 
 
 SR = 16000
 BLOCK = 800  # 50 ms
+DEV_STREAM_SEED = 10  # its false accepts were traced while choosing the rules
+HELDOUT_STREAM_SEED = 100  # never looked at: the honest figure for speech the rules were not fitted to
 
 _W: dict = {}
 
@@ -223,7 +227,7 @@ def pct(a: int, n: int) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small subset for a fast look")
-    ap.add_argument("--minutes", type=float, default=60.0, help="length of the continuous negative stream")
+    ap.add_argument("--minutes", type=float, default=60.0, help="length of each continuous negative stream (dev and held out)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--verify", action="store_true", help="turn on the open-vocabulary second pass")
     ap.add_argument("--save", metavar="FILE", help="also pickle the raw per-clip results to FILE")
@@ -262,18 +266,20 @@ def main() -> int:
 
     t0 = time.time()
     with mp.Pool(args.jobs, _init, (settings,)) as pool:
-        stream_async = pool.map_async(_stream_job, [(half, 10 + j) for j in range(args.jobs)])
+        streams = [(half, seed + j) for seed in (DEV_STREAM_SEED, HELDOUT_STREAM_SEED) for j in range(args.jobs)]
+        stream_async = pool.map_async(_stream_job, streams)
         P = pool.map(_pos_job, pos, chunksize=16)
         N = pool.map(_neg_job, neg, chunksize=16)
         E = pool.map(_echo_cue_job, coach_voices)
         B = pool.map(_barge_job, barge, chunksize=4)
         S = stream_async.get()
+    S, SH = S[: args.jobs], S[args.jobs :]
     wall = time.time() - t0
     if args.save:
         import pickle
 
         with open(args.save, "wb") as f:
-            pickle.dump({"P": P, "N": N, "E": E, "B": B, "S": S, "wall": wall}, f)
+            pickle.dump({"P": P, "N": N, "E": E, "B": B, "S": S, "SH": SH, "wall": wall}, f)
 
     # --- accuracy -------------------------------------------------------------
     def ok(r):
@@ -328,13 +334,14 @@ def main() -> int:
         print(f"\nsentences asking for a command in more words (\"my back arched a lot in that one\"; the command or "
               f"nothing is right): {len(means)} clips, {took} taken as that command, {len(means) - took - other} "
               f"as nothing, {other} as another command (an error)")
-    s_audio = sum(s["audio_s"] for s in S)
-    s_heard = [h for s in S for h in s["heard"]]
-    s_back = [w for s in S for w in s["withdrawn"]]
-    print(f"\ncontinuous negative stream: {s_audio / 60:.1f} min, {len(s_heard)} commands "
-          f"= {len(s_heard) / (s_audio / 3600):.2f} per hour" + (f"  {s_heard[:8]}" if s_heard else ""))
-    print(f"provisional commands taken back in it: {len(s_back)} = {len(s_back) / (s_audio / 3600):.2f} per hour "
-          f"({sum(intent in MARKS for intent, _ in s_back)} of them marks, whose earcon sounds)" + (f"  {s_back[:8]}" if s_back else ""))
+    for title, runs in (("continuous negative stream", S), ("continuous negative stream, held-out seeds", SH)):
+        s_audio = sum(s["audio_s"] for s in runs)
+        s_heard = [h for s in runs for h in s["heard"]]
+        s_back = [w for s in runs for w in s["withdrawn"]]
+        print(f"\n{title}: {s_audio / 60:.1f} min, {len(s_heard)} commands "
+              f"= {len(s_heard) / (s_audio / 3600):.2f} per hour" + (f"  {s_heard[:8]}" if s_heard else ""))
+        print(f"provisional commands taken back in it: {len(s_back)} = {len(s_back) / (s_audio / 3600):.2f} per hour "
+              f"({sum(intent in MARKS for intent, _ in s_back)} of them marks, whose earcon sounds)" + (f"  {s_back[:8]}" if s_back else ""))
 
     # --- echo ------------------------------------------------------------------------
     print("\n## Echo (gain 0.5, 40 ms, reverb RT60 0.25 s), cancellation on")
