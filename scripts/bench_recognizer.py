@@ -261,7 +261,7 @@ def main() -> int:
     )
     barge = [(t, i, uv, off, cv, w) for (t, i), uv, off, cv, w in barge]
     half = args.minutes / max(1, args.jobs)
-    print(f"corpus: {len(pos)} positive clips, {len(neg)} negative clips, {args.minutes:g} min stream, "
+    print(f"corpus: {len(pos)} positive clips, {len(neg)} negative clips, two {args.minutes:g}-min streams (dev, held out), "
           f"{len(coach_voices)} coach voices with echo, {len(barge)} barge-in runs; voices: {', '.join(voices)}", flush=True)
 
     t0 = time.time()
