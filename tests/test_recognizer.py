@@ -169,7 +169,7 @@ def test_a_command_the_voice_runs_on_from_is_taken_back(vosk_model, rec, provisi
 def test_a_phrase_whose_words_have_voice_between_them_is_no_command(rec):
     # This render of "hold on a second" comes out of the decoder as "oh say
     # again" (a filler and a phrase of repeat), every word above the
-    # confidence floor: the decoder passed over the voice between "oh" and "say".
+    # confidence floor: the decoder passed over voice between two of its words.
     audio, _, _ = placed("hold on a second", at=0.5, voice="en-us+m3", speed=135, pitch=70)
     rec.trace = []
     try:
