@@ -228,6 +228,7 @@ class CommandRecognizer:
         self.samplerate = samplerate
         self.settings = settings or RecognizerSettings()
         self.provisional = provisional
+        self._slack_n = int(_WORD_TIME_SLACK_S * samplerate)  # context windows keep this far from a word's time
         self._vosk = vosk
         if self.settings.verify and getattr(model, "grammar_only", False):
             raise ValueError("verify decodes without a grammar: load the model with load_model(grammar_only=False)")
@@ -419,7 +420,7 @@ class CommandRecognizer:
 
     def _runs_on(self, end_n: int) -> bool:
         """True when the person's voice goes on within ``run_on_s`` after a phrase ending at ``end_n``."""
-        a = end_n + int(_WORD_TIME_SLACK_S * self.samplerate)
+        a = end_n + self._slack_n
         b = min(self._run_on_end(end_n), self._n_dec)
         return self._their_voice_s(a, b) >= self.settings.run_on_voiced_s
 
@@ -667,10 +668,9 @@ class CommandRecognizer:
         this took false accepts from 4 to 2 per hour; on the dev subset it
         changed no true command.)
         """
-        slack = int(_WORD_TIME_SLACK_S * self.samplerate)
         for before, after in zip(words, words[1:]):
-            a_n = int(round(before["end"] * self.samplerate)) + slack
-            b_n = int(round(after["start"] * self.samplerate)) - slack
+            a_n = int(round(before["end"] * self.samplerate)) + self._slack_n
+            b_n = int(round(after["start"] * self.samplerate)) - self._slack_n
             if self._their_voice_s(a_n, b_n, min_frames=_MIN_VOICED_RUN) > 0:
                 return True
         return False
@@ -678,7 +678,7 @@ class CommandRecognizer:
     def _follows_voice(self, start_n: int) -> bool:
         """True when the person's voice ends just before the words starting at ``start_n``
         (see ``control_lead_in_s``)."""
-        b = self._voiced_onset(start_n) - int(_WORD_TIME_SLACK_S * self.samplerate)
+        b = self._voiced_onset(start_n) - self._slack_n
         a = b - int(self.settings.control_lead_in_s * self.samplerate)
         return self._their_voice_s(a, b, min_frames=_MIN_VOICED_RUN) >= self.settings.run_on_voiced_s
 
@@ -713,7 +713,7 @@ class CommandRecognizer:
         filler, or words ended a moment earlier, must not cost a command;
         "hello there. start workout" is one.)
         """
-        gap = int(_WORD_TIME_SLACK_S * self.samplerate)
+        gap = self._slack_n
         span = int(self.settings.context_s * self.samplerate)
         after = self._near_voiced_share(end_n + gap, min(end_n + gap + span, self._n_dec))
         return after > self.settings.context_voiced_share
@@ -722,7 +722,7 @@ class CommandRecognizer:
         """True when the person has been talking right up to the phrase starting at ``start_n``."""
         if not self.settings.lead_in_s:
             return False
-        gap = int(_WORD_TIME_SLACK_S * self.samplerate)
+        gap = self._slack_n
         span = int(self.settings.lead_in_s * self.samplerate)
         return self._near_voiced_share(start_n - gap - span, start_n - gap) > self.settings.lead_in_voiced_share
 
