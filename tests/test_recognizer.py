@@ -162,8 +162,24 @@ def test_a_command_the_voice_runs_on_from_is_taken_back(vosk_model, rec, provisi
     assert (taken_back.intent, taken_back.start, taken_back.end) == (intent, provisional.start, provisional.end)
     assert run(rec, audio) == []
     # It is the run-on rule that takes it back: without it, the pause hides the rest.
-    lax = CommandRecognizer(vosk_model, load_grammar(model=vosk_model), settings=RecognizerSettings(run_on_voiced_s=10.0))
-    assert [h.intent for h in run(lax, audio)] == [intent]
+    lax = RecognizerSettings(run_on_voiced_s=10.0, run_on_words=False)
+    assert [h.intent for h in run(CommandRecognizer(vosk_model, load_grammar(model=vosk_model), settings=lax), audio)] == [intent]
+
+
+def test_words_the_decoder_hears_right_after_a_command_take_it_back(vosk_model):
+    # Quiet speech can be under the voicing detector and still be decoded as
+    # words; with the voice half of the run-on rule off, the words alone must
+    # take the command back.
+    grammar = load_grammar(model=vosk_model)
+    audio = sentence_with_a_pause("resume", "playing the song", 0.35, "en-us+f2")
+    words_only = CommandRecognizer(vosk_model, grammar, provisional=True, settings=RecognizerSettings(run_on_voiced_s=10.0))
+    words_only.trace = []
+    provisional, taken_back = run(words_only, audio)
+    assert (provisional.intent, provisional.final) == ("resume", False)
+    assert isinstance(taken_back, Withdrawn) and taken_back.intent == "resume"
+    assert len(words_only.trace) >= 2, "the decoder heard nothing after the command"
+    neither = RecognizerSettings(run_on_voiced_s=10.0, run_on_words=False)
+    assert [h.intent for h in run(CommandRecognizer(vosk_model, grammar, settings=neither), audio)] == ["resume"]
 
 
 def test_a_phrase_whose_words_have_voice_between_them_is_no_command(rec):
