@@ -80,7 +80,7 @@ class Heard(Event):
     final: bool = True
     """False for a provisional result (only from a recognizer built with
     ``provisional=True``): the words so far are a command, but whether the
-    person's voice runs on right after them is not known yet. The same command
+    person goes on talking right after them is not known yet. The same command
     follows with ``final=True``, or a :class:`Withdrawn` takes it back. Act on
     a provisional mark at once only where a false one costs little (the
     coach's earcon); act on the final one."""
@@ -88,9 +88,10 @@ class Heard(Event):
 
 @dataclass(frozen=True)
 class Withdrawn(Event):
-    """The recognizer takes back a provisional :class:`Heard`: the person's voice
-    ran on right after the words, so they began a sentence ("resume playing
-    the song") and were no command (recognizer -> coach)."""
+    """The recognizer takes back a provisional :class:`Heard`: the person went on
+    talking right after the words (voice, or words the decoder heard), so they
+    began a sentence ("resume playing the song") and were no command
+    (recognizer -> coach)."""
 
     type: ClassVar[str] = "withdrawn"
     intent: str
