@@ -182,6 +182,15 @@ def test_words_the_decoder_hears_right_after_a_command_take_it_back(vosk_model):
     assert [h.intent for h in run(CommandRecognizer(vosk_model, grammar, settings=neither), audio)] == ["resume"]
 
 
+def test_a_command_followed_by_silence_is_not_kept_waiting_for_the_decoder(vosk_model, rec):
+    # decoder_lag_s is for words said after a command; after silence there
+    # are none to wait for, and a stop point must settle before the next lowering.
+    audio, _, _ = placed("stop point")
+    eager = CommandRecognizer(vosk_model, load_grammar(model=vosk_model), settings=RecognizerSettings(decoder_lag_s=0.0))
+    (final,) = run(rec, audio)
+    assert run(eager, audio) == [final]
+
+
 def test_a_phrase_whose_words_have_voice_between_them_is_no_command(rec):
     # This render of "hold on a second" comes out of the decoder as "oh say
     # again" (a filler and a phrase of repeat), every word above the
