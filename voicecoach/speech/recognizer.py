@@ -412,17 +412,17 @@ class CommandRecognizer:
     def _settle(self, at_end: bool = False) -> list[Heard | Withdrawn]:
         """Settle the commands whose ``run_on_s`` has been heard and decoded (all of them ``at_end``)."""
         out: list[Heard | Withdrawn] = []
-        due = any(at_end or self._n_dec >= self._settles_at(end_n) for _, end_n in self._unsettled)
-        if due and self._partial_has_words():
+        if any(self._due(end_n, at_end) for _, end_n in self._unsettled) and self._partial_has_words():
             # Words said after a command can be in the partial result only,
-            # which has no times: end the utterance so that they come with them.
+            # which has no times: end the utterance so that they come with them
+            # (the commands it judges join self._unsettled).
             out += self._end_utterance()
         waiting = []
         for heard, end_n in self._unsettled:
-            if not at_end and self._n_dec < self._settles_at(end_n):
-                waiting.append((heard, end_n))
-            else:
+            if self._due(end_n, at_end):
                 out += self._verdict(heard, end_n, announced=self.provisional)
+            else:
+                waiting.append((heard, end_n))
         self._unsettled = waiting
         return out
 
@@ -437,6 +437,9 @@ class CommandRecognizer:
         if self._last_loud > end_n + self._slack_n:
             at += int(self.settings.decoder_lag_s * self.samplerate)
         return at
+
+    def _due(self, end_n: int, at_end: bool) -> bool:
+        return at_end or self._n_dec >= self._settles_at(end_n)
 
     def _partial_has_words(self) -> bool:
         return any(w not in self.grammar.fillers for w in self._last_partial.split())
@@ -678,7 +681,7 @@ class CommandRecognizer:
             confidence=round(conf, 3),
             final=False,
         )
-        if self._n_dec >= self._settles_at(end_n):
+        if self._due(end_n, at_end=False):
             # What follows the words has been heard already (a long pause before
             # the decoder's own endpoint): settled now.
             return self._verdict(heard, end_n, announced=False)
