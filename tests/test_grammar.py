@@ -51,6 +51,26 @@ def test_fillers_before_a_phrase_count_but_other_words_do_not():
     assert g.intent_of("okay uh um stop point") is None  # at most two fillers
 
 
+def test_mark_fillers_go_only_before_a_mark():
+    g = load_grammar()
+    assert "my" in g.mark_fillers and "my" not in g.fillers
+    assert g.intent_of("my stop point").name == "stop_point"
+    assert g.intent_of("okay my doming").name == "doming"
+    assert g.intent_of("okay pause").name == "pause"
+    assert g.intent_of("my pause") is None
+    assert g.intent_of("oh my pause") is None
+    assert g.intent_of("my my say again") is None
+    assert g.match("my back arched".split())[0] == 0  # "my" is the phrase's own word here
+
+
+def test_the_decoder_is_given_only_filler_phrases_the_grammar_accepts():
+    from voicecoach.speech.recognizer import decoder_sentences
+
+    sentences = set(decoder_sentences(load_grammar()))
+    assert {"okay pause", "my stop point", "okay doe ming", "my"} <= sentences
+    assert "my pause" not in sentences and "my say again" not in sentences
+
+
 def test_sounds_like_maps_both_ways():
     g = load_grammar()
     assert g.to_model("doming") == "doe ming"
@@ -78,6 +98,12 @@ def test_a_word_missing_from_the_model_names_file_line_and_word(tmp_path, vosk_m
     assert "\n" not in msg
 
 
+def test_a_missing_mark_filler_is_reported_with_its_line(tmp_path, vosk_model):
+    p = _write(tmp_path, 'fillers = ["okay"]\nmark_fillers = ["flurbzat"]\n\n[intents.d]\nkind = "mark"\nphrases = ["stop point"]\n')
+    with pytest.raises(UserError, match=re.escape(f"{p}:2:") + ".*'flurbzat'"):
+        load_grammar(p, model=vosk_model)
+
+
 def test_a_missing_sounds_like_spelling_is_reported_too(tmp_path, vosk_model):
     p = _write(tmp_path, '[sounds_like]\ndoming = "doe flurbzat"\n\n[intents.d]\nkind = "mark"\nphrases = ["doming"]\n')
     with pytest.raises(UserError, match=re.escape(f"{p}:2:") + ".*'flurbzat'"):
@@ -97,6 +123,10 @@ def test_a_missing_sounds_like_spelling_is_reported_too(tmp_path, vosk_model):
         ("[intents.x]\nkind = 'mark'\nphrases = ['pause']\n[intents.y]\nkind = 'control'\nphrases = ['pause']\n", "in both"),
         ("colour = 1\n[intents.x]\nkind = 'mark'\nphrases = ['pause']\n", ":1: unknown key 'colour'"),
         ("[intents.x]\nkind = 'mark'\nphrases = ['pause']\nweight = 2\n", ":4: intent 'x': unknown key 'weight'"),
+        ("mark_fillers = 'my'\n[intents.x]\nkind = 'mark'\nphrases = ['pause']\n", ":1: 'mark_fillers' must be a list"),
+        ("fillers = ['my']\nmark_fillers = ['uh', 'my']\n[intents.x]\nkind = 'mark'\nphrases = ['pause']\n",
+         ":2: filler 'my' is in both fillers and mark_fillers"),
+        ("mark_fillers = ['pause']\n[intents.x]\nkind = 'mark'\nphrases = ['pause']\n", ":4: phrase 'pause' is also a filler"),
     ],
 )
 def test_bad_grammar_files_are_one_clear_line(tmp_path, text, pattern):

@@ -100,6 +100,15 @@ def test_fillers_before_a_mark_count_as_that_mark(rec, text, intent):
 
 
 @pytest.mark.parametrize("voice", ["en-us", "en-gb-x-rp"])
+def test_a_filler_that_goes_only_before_marks_makes_a_control_someone_elses_words(rec, voice):
+    # "my" is a mark_filler: "my stop point" is a note about the body, "oh my
+    # pause" the end of a sentence. "okay pause" is still a control.
+    for text, intent in (("okay pause", ["pause"]), ("my stop point", ["stop_point"]), ("oh my pause", []), ("my say again", [])):
+        audio, _, _ = placed(text, voice=voice)
+        assert [h.intent for h in run(rec, audio)] == intent, text
+
+
+@pytest.mark.parametrize("voice", ["en-us", "en-gb-x-rp"])
 def test_coach_cues_and_everyday_sentences_are_not_commands(rec, voice):
     sentences = [s for s in COACH_CUES + EVERYDAY]
     gap = 1.0

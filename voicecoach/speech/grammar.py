@@ -2,7 +2,8 @@
 
 A grammar is a TOML file a user can edit (``grammars/en.toml``)::
 
-    fillers = ["okay", "uh", "my"]
+    fillers = ["okay", "uh"]       # before any phrase
+    mark_fillers = ["my"]          # only before a mark's phrase
 
     [sounds_like]           # words the model lacks, spelled with words it has
     doming = "doe ming"
@@ -14,10 +15,10 @@ A grammar is a TOML file a user can edit (``grammars/en.toml``)::
 Load it with :func:`load_grammar`; pass the Vosk ``model`` to have every word
 checked against the model's vocabulary (a missing word is a
 :class:`~voicecoach.errors.UserError` naming the file, the line and the word).
-Phrases are matched whole: :meth:`Grammar.intent_of` takes the words heard,
+Phrases are matched whole: :meth:`Grammar.match` takes the words heard,
 drops leading fillers and returns the intent whose phrase is exactly what is
 left, so "okay stop point" is ``stop_point`` but "find your stop point" is
-nothing.
+nothing, and neither is "oh my pause" ("my" goes only before a mark).
 """
 
 from __future__ import annotations
@@ -58,10 +59,15 @@ class Grammar:
 
     intents: tuple[Intent, ...]
     fillers: tuple[str, ...]
+    """Words that may come before any phrase ("okay pause", "uh back arched")."""
     source: str
     """Where it came from (a file path), for messages."""
     sounds_like: tuple[tuple[str, str], ...] = ()
     """(word as written, the model's spelling) for words the model lacks."""
+    mark_fillers: tuple[str, ...] = ()
+    """Words that may come only before a mark's phrase. "my" fits a note about
+    the body ("my stop point"); before a control it makes the words the end of
+    someone's sentence ("oh my pause", "they say again" heard as "my say again")."""
     _index: dict = field(default=None, init=False, repr=False, compare=False, hash=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -87,29 +93,40 @@ class Grammar:
 
     # -- matching ----------------------------------------------------------------
 
-    def strip_fillers(self, words: list[str]) -> tuple[list[str], list[str]]:
-        """Split model-spelled ``words`` into (leading fillers, the rest).
+    @property
+    def all_fillers(self) -> tuple[str, ...]:
+        """Every filler, whatever it may come before."""
+        return self.fillers + self.mark_fillers
 
-        At most :data:`MAX_FILLERS` fillers are taken, and a filler is kept
-        as part of the rest when the rest would otherwise not be a phrase
-        ("my" in a phrase that starts with "my").
+    def fillers_for(self, kind: str) -> tuple[str, ...]:
+        """The fillers that may come before a phrase of an intent of ``kind``."""
+        return self.all_fillers if kind == "mark" else self.fillers
+
+    def match(self, words: list[str]) -> tuple[int, Intent] | None:
+        """``(n, intent)`` when model-spelled ``words`` are ``n`` fillers and a
+        phrase of ``intent``, else None.
+
+        ``n`` is at most :data:`MAX_FILLERS`, each filler one that may come
+        before the intent's kind, and the fewest that leave a phrase (so "my"
+        stays part of "my back arched").
         """
-        fill = set(self.fillers)
-        i = 0
-        while i < len(words) and i < MAX_FILLERS and words[i] in fill:
-            if " ".join(words[i:]) in self._index:
-                break
-            i += 1
-        return words[:i], words[i:]
+        for n in range(min(MAX_FILLERS, len(words)) + 1):
+            intent = self._index.get(" ".join(words[n:]))
+            if intent is not None and all(w in self.fillers_for(intent.kind) for w in words[:n]):
+                return n, intent
+        return None
 
     def intent_of(self, words: str) -> Intent | None:
-        """The intent whose phrase is exactly ``words`` after leading fillers, else None.
+        """The intent ``words`` say, after leading fillers, else None.
 
         ``words`` may be in either spelling (``"okay doming"`` or ``"okay doe ming"``).
         """
-        spelled = self.to_model(words).split()
-        _, rest = self.strip_fillers(spelled)
-        return self._index.get(" ".join(rest))
+        found = self.match(self.to_model(words).split())
+        return found[1] if found else None
+
+    def phrases_of(self, intent: Intent) -> tuple[str, ...]:
+        """``intent``'s phrases in the model's spelling."""
+        return tuple(self.to_model(p) for p in intent.phrases)
 
     @property
     def phrases(self) -> tuple[str, ...]:
@@ -118,7 +135,7 @@ class Grammar:
 
     def words(self) -> tuple[str, ...]:
         """Every word the decoder needs (phrases and fillers), model spelling, sorted."""
-        ws = set(self.fillers)
+        ws = set(self.all_fillers)
         for p in self._index:
             ws.update(p.split())
         return tuple(sorted(ws))
@@ -163,25 +180,33 @@ def load_grammar(path: Path | str | None = None, *, model=None) -> Grammar:
     def where(needle: str, after: str | None = None) -> str:
         return f"{path}:{_line_of(lines, needle, after)}"
 
-    unknown = set(data) - {"fillers", "sounds_like", "intents"}
+    unknown = set(data) - {"fillers", "mark_fillers", "sounds_like", "intents"}
     if unknown:
         key = sorted(unknown)[0]
-        raise UserError(f"{where(key)}: unknown key {key!r} (allowed: fillers, sounds_like, intents)")
+        raise UserError(f"{where(key)}: unknown key {key!r} (allowed: fillers, mark_fillers, sounds_like, intents)")
     intents_raw = data.get("intents")
     if not intents_raw:
         raise UserError(f"{path}: grammar has no intents (add [intents.NAME] tables with kind and phrases)")
     if not isinstance(intents_raw, dict):
         raise UserError(f"{where('intents')}: 'intents' must be tables like [intents.pause]")
 
-    fillers_raw = data.get("fillers", [])
-    if not isinstance(fillers_raw, list) or not all(isinstance(f, str) for f in fillers_raw):
-        raise UserError(f"{where('fillers')}: 'fillers' must be a list of words")
-    fillers = []
-    for f in fillers_raw:
-        w = normalise(f)
-        if not w or " " in w:
-            raise UserError(f"{where(f)}: filler {f!r} must be one word")
-        fillers.append(w)
+    def word_list(key: str) -> list[str]:
+        raw = data.get(key, [])
+        if not isinstance(raw, list) or not all(isinstance(f, str) for f in raw):
+            raise UserError(f"{where(key)}: {key!r} must be a list of words")
+        words = []
+        for f in raw:
+            w = normalise(f)
+            if not w or " " in w:
+                raise UserError(f"{where(f, key)}: filler {f!r} must be one word")
+            words.append(w)
+        return words
+
+    fillers = word_list("fillers")
+    mark_fillers = word_list("mark_fillers")
+    both = [w for w in mark_fillers if w in fillers]
+    if both:
+        raise UserError(f"{where(both[0], 'mark_fillers')}: filler {both[0]!r} is in both fillers and mark_fillers")
 
     sounds_raw = data.get("sounds_like", {})
     if not isinstance(sounds_raw, dict) or not all(isinstance(v, str) for v in sounds_raw.values()):
@@ -222,13 +247,16 @@ def load_grammar(path: Path | str | None = None, *, model=None) -> Grammar:
                 raise UserError(f"{where(p, header)}: intent {name!r}: bad word {bad[0]!r}")
             if norm in seen and seen[norm] != name:
                 raise UserError(f"{where(p, header)}: phrase {p!r} is in both {seen[norm]!r} and {name!r}")
-            if norm.split()[0] in fillers and len(norm.split()) == 1:
+            if len(norm.split()) == 1 and norm in fillers + mark_fillers:
                 raise UserError(f"{where(p, header)}: phrase {p!r} is also a filler")
             seen[norm] = name
             phrases.append(norm)
         intents.append(Intent(name=name, kind=kind, phrases=tuple(phrases)))
 
-    grammar = Grammar(intents=tuple(intents), fillers=tuple(fillers), source=str(path), sounds_like=sounds)
+    grammar = Grammar(
+        intents=tuple(intents), fillers=tuple(fillers), source=str(path), sounds_like=sounds,
+        mark_fillers=tuple(mark_fillers),
+    )
 
     if model is not None:
         subs = dict(sounds)
@@ -237,6 +265,7 @@ def load_grammar(path: Path | str | None = None, *, model=None) -> Grammar:
         for k, v in sounds:
             checks += [(w, k, "[sounds_like]") for w in v.split()]
         checks += [(f, f, "fillers") for f in fillers]
+        checks += [(f, f, "mark_fillers") for f in mark_fillers]
         for it in intents:
             for p in it.phrases:
                 for w in p.split():
@@ -265,7 +294,9 @@ def _line_of(lines: list[str], needle: str, after: str | None = None) -> int:
             if after in line:
                 start = i
                 break
-    pat = re.compile(rf"(?<![A-Za-z']){re.escape(needle)}(?![A-Za-z'])", re.IGNORECASE)
+    # An apostrophe is part of a word only between letters ("that's"): in
+    # ['my'] it is TOML's quote.
+    pat = re.compile(rf"(?<![A-Za-z])(?<![A-Za-z]'){re.escape(needle)}(?![A-Za-z])(?!'[A-Za-z])", re.IGNORECASE)
     for i in range(start, len(lines)):
         if pat.search(lines[i].split("#", 1)[0] if not lines[i].lstrip().startswith("#") else ""):
             return i + 1

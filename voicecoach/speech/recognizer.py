@@ -442,7 +442,7 @@ class CommandRecognizer:
         return at_end or self._n_dec >= self._settles_at(end_n)
 
     def _partial_has_words(self) -> bool:
-        return any(w not in self.grammar.fillers for w in self._last_partial.split())
+        return any(w not in self.grammar.all_fillers for w in self._last_partial.split())
 
     def _end_utterance(self) -> list[Heard | Withdrawn]:
         """Finalise the decoder's current utterance and judge it."""
@@ -624,7 +624,7 @@ class CommandRecognizer:
             if not self._louder_than_echo(s_n, e_n):
                 groups.append([])
                 continue
-            if w["word"] not in self.grammar.fillers:
+            if w["word"] not in self.grammar.all_fillers:
                 self._word_starts.append(s_n)
             if groups[-1] and w["start"] - groups[-1][-1]["end"] >= self.settings.split_gap_s:
                 groups.append([])
@@ -646,12 +646,12 @@ class CommandRecognizer:
         names = [w["word"] for w in group]
         if UNK in names:
             return []
-        fill, rest = self.grammar.strip_fillers(names)
-        phrase = " ".join(rest)
-        intent = self.grammar._index.get(phrase)
-        if intent is None:
+        found = self.grammar.match(names)
+        if found is None:
             return []
-        core = group[len(fill) :]
+        n_fillers, intent = found
+        rest = names[n_fillers:]
+        core = group[n_fillers:]
         conf = min(float(w.get("conf", 0.0)) for w in core)
         if conf < self.settings.min_confidence:
             return []
@@ -839,13 +839,15 @@ def decoder_sentences(grammar: Grammar, distractor_words=()) -> tuple[str, ...]:
     </s>. So what is listed shapes what the decoder expects, not only which
     words exist. Besides each phrase, each filler and each distractor word on
     its own, the list holds every "filler phrase" sentence the recognizer
-    accepts: without them a filler could only reach a phrase through backoff,
+    accepts (and no other: "my pause" is not one): without them a filler could only reach a phrase through backoff,
     and "uh back arched" was often heard as just "arched" (measured on the
     dev corpus: with them, 98.2 % right clean and 82.7 % at 5 dB, against
     96.2 % and 79.6 %, with no more false accepts).
     """
-    with_fillers = tuple(f"{f} {p}" for f in grammar.fillers for p in grammar.phrases)
-    return tuple(grammar.phrases) + with_fillers + tuple(grammar.fillers) + tuple(distractor_words) + (UNK,)
+    with_fillers = tuple(
+        f"{f} {p}" for it in grammar.intents for p in grammar.phrases_of(it) for f in grammar.fillers_for(it.kind)
+    )
+    return tuple(grammar.phrases) + with_fillers + grammar.all_fillers + tuple(distractor_words) + (UNK,)
 
 
 def _in_runs(flags: np.ndarray, min_run: int) -> int:
