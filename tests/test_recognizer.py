@@ -175,6 +175,29 @@ def test_a_command_the_voice_runs_on_from_is_taken_back(vosk_model, rec, provisi
     assert [h.intent for h in run(CommandRecognizer(vosk_model, load_grammar(model=vosk_model), settings=lax), audio)] == [intent]
 
 
+@pytest.mark.parametrize("voice", ["en-us", "en-gb-x-rp"])
+def test_a_phrase_whose_last_word_runs_on_in_an_s_is_another_word(vosk_model, rec, voice):
+    # The grammar has no "helps" ("that helps"): the decoder hears "help", and
+    # only the /s/ that starts as the word ends tells them apart.
+    audio, _, _ = placed("helps", voice=voice)
+    assert run(rec, audio) == []
+    off = CommandRecognizer(vosk_model, load_grammar(model=vosk_model), settings=RecognizerSettings(suffix_hiss_s=(0.0, 0.0)))
+    assert [h.intent for h in run(off, audio)] == ["help"]  # what the rule took back
+
+
+def test_a_long_hiss_after_a_command_is_breath_not_an_s(rec):
+    audio, _, end = placed("stop point", voice="en-us")
+    rng = np.random.default_rng(4)
+    spectrum = np.fft.rfft(rng.standard_normal(int(0.6 * SR)))
+    spectrum[np.fft.rfftfreq(int(0.6 * SR), 1 / SR) < 4000] = 0  # a hissing exhale: all above 4 kHz
+    hiss = np.fft.irfft(spectrum, int(0.6 * SR))
+    hiss *= 0.05 / np.sqrt(np.mean(hiss**2)) * np.hanning(len(hiss)) ** 0.1
+    i = int(end * SR)
+    audio = audio.copy()
+    audio[i : i + len(hiss)] += hiss.astype(np.float32)
+    assert [h.intent for h in run(rec, audio)] == ["stop_point"]
+
+
 def test_words_the_decoder_hears_right_after_a_command_take_it_back(vosk_model):
     # Quiet speech can be under the voicing detector and still be decoded as
     # words; with the voice half of the run-on rule off, the words alone must
