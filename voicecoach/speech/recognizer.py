@@ -29,7 +29,8 @@ any noise into a phrase at confidence ~1, vosk-api issues 741, 874, 1339):
   when the decoder passed over the other words as silence (before a control,
   where no filler is expected, a syllable of voice is enough); a command is
   final only once ``run_on_s`` after it has been heard and decoded without
-  the voice going on or the decoder hearing another word there (a recognizer
+  the voice going on, the decoder hearing another word there, or the last
+  word running on in an /s/ ("that help[s]"; a recognizer
   built with ``provisional=True`` emits it before that as provisional, and
   takes it back with a :class:`~voicecoach.events.Withdrawn` if it runs on);
 - the person's voice does not sound between the words (the decoder passes
