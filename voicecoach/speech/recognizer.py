@@ -488,14 +488,13 @@ class CommandRecognizer:
         if not longest:
             return False
         a, b = (end_n - 2 * FRAME) // FRAME, (end_n + self._slack_n) // FRAME + longest + 1
-        if b > self._n_dec // FRAME or b - a >= _RING or a < self._n_dec // FRAME - _RING:
+        idx = self._kept(a, b)
+        if idx is None:
             return False  # not all heard yet, or no longer kept
-        idx = np.arange(a, b) % _RING
         hiss = self._frame_hiss[idx] & (self._frame_echo[idx] < _MOSTLY_ECHO)
-        edges = np.diff(np.concatenate([[0], hiss.astype(np.int8), [0]]))
-        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
         latest_start = (end_n + self._slack_n) // FRAME - a
-        return any(0 < s <= latest_start and shortest <= e - s <= longest for s, e in zip(starts, ends) if e < len(hiss))
+        # A stretch already hissing at a, or still at b, may be longer than it shows.
+        return any(0 < s <= latest_start and e < len(hiss) and shortest <= e - s <= longest for s, e in _runs(hiss))
 
     def _decode_block(self, clean, echo, power, loud, voiced) -> list[Heard | Withdrawn]:
         clean = dither(clean, self._dither)
@@ -778,7 +777,7 @@ class CommandRecognizer:
         an unvoiced frame ("st" in "start") is its own onset.
         """
         onset = start_n // FRAME
-        oldest = max(self._n_dec // FRAME - _RING + 1, 0)
+        oldest = self._oldest_frame()
         if onset < oldest or not self._frame_voiced[onset % _RING]:
             return start_n
         k = onset - 1
@@ -826,17 +825,26 @@ class CommandRecognizer:
         """Per decoded 10 ms frame over these samples: voiced and not echo; None
         when that is no evidence (under ``min_frames`` frames, or no longer kept)."""
         a, b = max(a_n, 0) // FRAME, b_n // FRAME
-        if b - a < min_frames or b - a >= _RING or a < self._n_dec // FRAME - _RING:
+        idx = self._kept(a, b) if b - a >= min_frames else None
+        return None if idx is None else self._frame_voiced[idx] & (self._frame_echo[idx] < _MOSTLY_ECHO)
+
+    def _oldest_frame(self) -> int:
+        """The oldest decoded 10 ms frame whose features the ring still holds."""
+        return max(self._n_dec // FRAME - _RING, 0)
+
+    def _kept(self, a: int, b: int) -> np.ndarray | None:
+        """Ring slots of decoded 10 ms frames ``a`` to ``b`` (exclusive), or None
+        when any of them is no longer kept or not decoded yet."""
+        if a < self._oldest_frame() or b > self._n_dec // FRAME:
             return None
-        idx = np.arange(a, b) % _RING
-        return self._frame_voiced[idx] & (self._frame_echo[idx] < _MOSTLY_ECHO)
+        return np.arange(a, b) % _RING
 
     def _louder_than_echo(self, start_n: int, end_n: int) -> bool:
         """False when most of the power over these samples is the coach's echo."""
         a, b = start_n // FRAME, max(start_n // FRAME + 1, end_n // FRAME)
-        if b - a >= _RING or a < self._n_dec // FRAME - _RING:
-            return True  # older than what is kept: no evidence either way
-        idx = np.arange(a, b) % _RING
+        idx = self._kept(a, b)
+        if idx is None:
+            return True  # no longer kept: no evidence either way
         share = self._frame_echo[idx]
         if not np.any(share > 0):
             return True
@@ -893,11 +901,15 @@ def decoder_sentences(grammar: Grammar, distractor_words=()) -> tuple[str, ...]:
     return tuple(grammar.phrases) + with_fillers + grammar.all_fillers + tuple(distractor_words) + (UNK,)
 
 
+def _runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """(start, end) of each stretch of True in ``flags``, end exclusive."""
+    edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1).tolist(), np.flatnonzero(edges == -1).tolist()))
+
+
 def _in_runs(flags: np.ndarray, min_run: int) -> int:
     """How many of ``flags`` are True in stretches of at least ``min_run``."""
-    edges = np.diff(np.concatenate([[0], flags.astype(np.int8), [0]]))
-    runs = np.flatnonzero(edges == -1) - np.flatnonzero(edges == 1)
-    return int(runs[runs >= min_run].sum())
+    return sum(e - s for s, e in _runs(flags) if e - s >= min_run)
 
 
 def _contains(free: list[str], phrase: list[str]) -> bool:
