@@ -281,11 +281,13 @@ def main() -> int:
     )
     barge = [(t, i, uv, off, cv, w) for (t, i), uv, off, cv, w in barge]
     half = args.minutes / max(1, args.jobs)
-    print(f"corpus: {len(pos)} positive clips, {len(neg)} negative clips, two {args.minutes:g}-min streams (dev, held out), "
-          f"{len(coach_voices)} coach voices with echo, {len(barge)} barge-in runs; voices: {', '.join(voices)}", flush=True)
-
     if args.streams_only:
         pos, neg, coach_voices, barge = [], [], (), []
+        print(f"corpus: two {args.minutes:g}-min streams (dev, held out); voices: {', '.join(voices)}", flush=True)
+    else:
+        print(f"corpus: {len(pos)} positive clips, {len(neg)} negative clips, two {args.minutes:g}-min streams (dev, held out), "
+              f"{len(coach_voices)} coach voices with echo, {len(barge)} barge-in runs; voices: {', '.join(voices)}", flush=True)
+
     t0 = time.time()
     with mp.Pool(args.jobs, _init, (settings,)) as pool:
         streams = [(half, seed + j) for seed in (DEV_STREAM_SEED, args.heldout_seed) for j in range(args.jobs)]
