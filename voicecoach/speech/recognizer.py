@@ -88,7 +88,9 @@ _WORD_TIME_SLACK_S = 0.08  # Vosk's word times are off by a few frames: context 
 _MOSTLY_ECHO = 0.5  # a frame whose power is at least this share echo is the coach's, not the person's
 _MIN_VOICED_RUN = 3  # 10 ms frames: a vowel is voiced throughout; breath noise passes for voiced in ones and twos
 _VOICING_BREAK = 2  # 10 ms frames: a word's voicing may drop out this long and still be one stretch
-_HISS_DB = 10.0  # a frame hisses when its 4-8 kHz band is this far over its 0.1-3 kHz band (/s/: +10..+17 dB; vowels -20..-37 dB, pink noise about -7 dB)
+# A frame hisses when its 4-8 kHz band is this many dB over its 0.1-3 kHz band
+# (measured: /s/ +10..+17 dB, vowels -20..-37 dB; pink noise is about -7 dB).
+_HISS_DB = 10.0
 
 
 @dataclass
@@ -482,8 +484,9 @@ class CommandRecognizer:
         return self._their_voice_s(a, min(b, self._n_dec)) >= self.settings.run_on_voiced_s
 
     def _ends_in_hiss(self, end_n: int) -> bool:
-        """True when a hiss of the person's ``suffix_hiss_s`` long starts as the
-        phrase ending at ``end_n`` ends (from 20 ms before it to the word-time slack after)."""
+        """True when the person hisses (an /s/, as long as ``suffix_hiss_s`` allows)
+        starting as the phrase ending at ``end_n`` ends: from 20 ms before that
+        end to the word-time slack after it."""
         shortest, longest = (int(round(x * self.samplerate)) // FRAME for x in self.settings.suffix_hiss_s)
         if not longest:
             return False
@@ -890,8 +893,9 @@ def decoder_sentences(grammar: Grammar, distractor_words=()) -> tuple[str, ...]:
     </s>. So what is listed shapes what the decoder expects, not only which
     words exist. Besides each phrase, each filler and each distractor word on
     its own, the list holds every "filler phrase" sentence the recognizer
-    accepts (and no other: "my pause" is not one): without them a filler could only reach a phrase through backoff,
-    and "uh back arched" was often heard as just "arched" (measured on the
+    accepts, and no other ("my pause" is not one). Without them a filler could
+    only reach a phrase through backoff, and "uh back arched" was often heard
+    as just "arched" (measured on the
     dev corpus: with them, 98.2 % right clean and 82.7 % at 5 dB, against
     96.2 % and 79.6 %, with no more false accepts).
     """
