@@ -410,6 +410,20 @@ def test_stop_workout_gives_a_summary():
     assert not [c for c in played(events) if c.sample > summary.t * SR and "lift" in c.text]
 
 
+def test_a_question_asked_while_paused_is_answered_at_once_and_a_resume_lets_the_answer_finish():
+    dry = drive(new(), 200)
+    pause_at = lowerings(dry)[1][0].sample / SR + 0.05
+    ask = heard("how_many", pause_at + 4.0)
+    resume = heard("resume", pause_at + 4.3)  # heard while the answer is being said
+    events = drive(new(), 300, [heard("pause", pause_at), ask, resume])
+    (this_set,) = speech(events, P.how_many_set(1))
+    (total,) = speech(events, P.how_many_total(1))
+    (resuming,) = speech(events, P.RESUMING)
+    assert abs(this_set.sample - ask.emitted * SR) < 0.1 * SR  # while paused, not held for the resume
+    assert this_set.sample < resume.emitted * SR < total.sample
+    assert total.sample + durations(total.text) * SR <= resuming.sample  # the answer is not cut
+
+
 def test_how_many_counts_this_set_and_in_total():
     cfg = dict(sets=2, reps=3, rest_s=10.0)
     dry = drive(new(**cfg), 400)
