@@ -388,6 +388,12 @@ class Runtime:
             if cue is None:
                 continue
             self._log(Cue(round(sample / self.samplerate, 6), sample, cue.kind, cue.text))
+        # A lost speaker's queue is cleared: those cues will never be reported as started.
+        # (They cannot start before the clear takes effect either, with no stream running.)
+        cleared = self.scheduler.cleared_below
+        if cleared:
+            for cue_id in [k for k in self._submitted if k < cleared]:
+                del self._submitted[cue_id]
 
     def _log(self, event: Event, deferred: bool = False) -> None:
         if isinstance(event, SessionSummary) and not deferred:

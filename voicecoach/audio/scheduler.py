@@ -83,6 +83,7 @@ class Scheduler:
         self.dropped = 0
         self._now = 0
         self._ids = itertools.count(1)
+        self._cleared_below = 0
         self._inbox: deque[tuple] = deque()
         # Bounded so that a caller who never drains it cannot grow memory for ever.
         self._started: deque[tuple[int, int]] = deque(maxlen=1 << 16)
@@ -137,7 +138,16 @@ class Scheduler:
         as :meth:`cancel` does, would replay 10 ms of the cut word. Takes effect
         at the next rendered block; cues submitted after the call are kept.
         """
+        # Ids are issued in order, so one number says which cues this drops.
+        self._cleared_below = next(self._ids)
         self._inbox.append(("clear",))
+
+    @property
+    def cleared_below(self) -> int:
+        """Cues with an id under this were submitted before the last :meth:`clear`
+        (0: never cleared): any of them that :meth:`started` has not reported by
+        the time that clear reaches the audio thread never starts."""
+        return self._cleared_below
 
     def duck(self, gain: float, *, cue_id: int | None = None, tag: str | None = None) -> None:
         """Ramp the gain of cues (sounding or not yet started) to ``gain`` over 10 ms.
