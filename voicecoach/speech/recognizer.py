@@ -91,6 +91,11 @@ _VOICING_BREAK = 2  # 10 ms frames: a word's voicing may drop out this long and 
 # A frame hisses when its 4-8 kHz band is this many dB over its 0.1-3 kHz band
 # (measured: /s/ +10..+17 dB, vowels -20..-37 dB; pink noise is about -7 dB).
 _HISS_DB = 10.0
+# Computed once, not per block: the recognizer takes 16 kHz audio only (see __init__).
+_HISS_WINDOW = np.hanning(FRAME)
+_HISS_FREQS = np.fft.rfftfreq(FRAME, 1.0 / 16000)
+_HISS_HIGH_BAND = _HISS_FREQS >= 4000
+_HISS_LOW_BAND = (_HISS_FREQS >= 100) & (_HISS_FREQS < 3000)
 
 
 @dataclass
@@ -625,10 +630,9 @@ class CommandRecognizer:
     def _high_over_low_db(self, clean: np.ndarray, n: int) -> np.ndarray:
         """Per 10 ms frame: dB of its 4-8 kHz band over its 0.1-3 kHz band."""
         frames = clean[: n * FRAME].reshape(n, FRAME).astype(np.float32)
-        spec = np.abs(np.fft.rfft(frames * np.hanning(FRAME), axis=1)) ** 2
-        f = np.fft.rfftfreq(FRAME, 1.0 / self.samplerate)
-        high = spec[:, f >= 4000].sum(axis=1)
-        low = spec[:, (f >= 100) & (f < 3000)].sum(axis=1)
+        spec = np.abs(np.fft.rfft(frames * _HISS_WINDOW, axis=1)) ** 2
+        high = spec[:, _HISS_HIGH_BAND].sum(axis=1)
+        low = spec[:, _HISS_LOW_BAND].sum(axis=1)
         return 10 * np.log10((high + 1e-6) / (low + 1e-6))
 
     def _note_decoded(self, echo: np.ndarray, power: np.ndarray, loud: np.ndarray, voiced: np.ndarray,
