@@ -236,7 +236,7 @@ PYEOF
     # without needing a build backend on the Pi) and add the console script.
     site=$($DRY && echo "<venv site-packages>" || "$venv_py" -c 'import sysconfig; print(sysconfig.get_path("purelib"))')
     printf '%s\n' "$(r "$APP_DIR")/src" | put_file "$site/voicecoach-src.pth" 0644 || true
-    printf '#!%s\nimport sys\nfrom voicecoach.cli import main\nsys.exit(main())\n' "$venv_py" \
+    printf '#!%s\nfrom voicecoach.cli import entry\nentry()\n' "$venv_py" \
         | put_file "$(r "$VENV")/bin/voicecoach" 0755 || true
     $DRY || printf '%s\n' "$stamp" >"$stamp_file"
     package_changed=true

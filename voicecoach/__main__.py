@@ -1,3 +1,3 @@
-from voicecoach.cli import main
+from voicecoach.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -1,7 +1,9 @@
 """The ``voicecoach`` command line: finds the subcommands and runs one.
 
 Errors a user can cause arrive here as :class:`~voicecoach.errors.UserError`
-and leave as one line on stderr and a non-zero exit status.
+and leave as one line on stderr and a non-zero exit status. A command module
+that sets ``STOP_DEFERRED = True`` takes Ctrl-C and SIGTERM at its own safe
+points (see :mod:`voicecoach.stopping`); any other is interrupted at once.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import importlib
 import pkgutil
 import sys
 
-from voicecoach import __version__, commands
+from voicecoach import __version__, commands, stopping
 from voicecoach.errors import UserError
 
 
@@ -27,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         name = info.name.replace("_", "-")
         cmd = sub.add_parser(name, help=module.HELP, description=module.HELP)
         module.configure(cmd)
-        cmd.set_defaults(handler=module.main)
+        cmd.set_defaults(handler=module.main, stop_deferred=getattr(module, "STOP_DEFERRED", False))
     return parser
 
 
@@ -38,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.handler(args) or 0)
+        with stopping.deferred() if args.stop_deferred else stopping.raising():
+            return int(args.handler(args) or 0)
     except UserError as err:
         print(f"voicecoach: {err}", file=sys.stderr)
         return err.exit_code
@@ -47,3 +50,16 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 1
+
+
+def entry() -> None:
+    """The process's entry point (the ``voicecoach`` script, ``python -m voicecoach``).
+
+    Stop signals are caught from here to the interpreter's exit, and a crash in
+    native code (PortAudio, Vosk) prints the Python stack to stderr.
+    """
+    import faulthandler
+
+    faulthandler.enable()
+    stopping.install()
+    raise SystemExit(main())

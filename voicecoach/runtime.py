@@ -23,7 +23,6 @@ Failures while coaching never stop the workout:
 
 from __future__ import annotations
 
-import contextlib
 import sys
 import time
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Callable
 
+from voicecoach import stopping
 from voicecoach.coach import program as P
 from voicecoach.coach.session import Cancel, Session
 from voicecoach.events import Command, Cue, Event, Heard, Notice, Rep, SessionSummary, SetSummary, Withdrawn
@@ -180,7 +180,6 @@ class Runtime:
         self._told_store = False
         self.heard: list[tuple[Heard, int]] = []
         """Every command heard (provisional ones too), with the output sample at which the session had it."""
-        self._interrupted = False
         self._lookahead = round(timing.lookahead_s * self.samplerate)
         self._margin = round(timing.margin_s * self.samplerate)
         self._recognizer_error = recognizer_error
@@ -247,27 +246,10 @@ class Runtime:
         and the history hold the same reps; the session is closed as
         ``interrupted`` and KeyboardInterrupt is raised to the caller.
         """
-        with self._signals_at_safe_points():
+        with stopping.deferred():
+            if stopping.requested():  # stopped while starting up: no session is begun
+                raise KeyboardInterrupt
             return self._run()
-
-    @contextlib.contextmanager
-    def _signals_at_safe_points(self):
-        import signal
-        import threading
-
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-
-        def request_stop(signum, frame):
-            self._interrupted = True
-
-        previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            yield
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
     def _run(self) -> Result:
         self._begin()
@@ -276,7 +258,7 @@ class Runtime:
         io.start(self.scheduler.render)
         try:
             while True:
-                if self._interrupted:
+                if stopping.requested():
                     raise KeyboardInterrupt
                 now, margin = self.scheduler.now, self._margin_now()
                 self._handle(session.advance(now + margin + self._lookahead, now + margin))
@@ -566,20 +548,3 @@ def make_recognizer(config: dict):
 
 def stderr_notice(line: str) -> None:
     print(f"voicecoach: {line}", file=sys.stderr)
-
-
-def _interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
-def sigterm_as_interrupt():
-    """Make SIGTERM (kill, systemctl stop, a CI timeout) take Ctrl-C's path: the
-    runtime then closes the session, so the events file and the history end with
-    its summary. Returns the previous handler (None when not on the main thread,
-    where Python cannot set one)."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return None
-    return signal.signal(signal.SIGTERM, _interrupt)

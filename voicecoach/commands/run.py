@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 HELP = "coach a live workout (microphone and speaker)"
+STOP_DEFERRED = True  # Ctrl-C and SIGTERM close the session at the runtime's next turn
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -68,7 +69,6 @@ def main(args: argparse.Namespace) -> int:
         elif isinstance(event, SessionSummary):
             print(f"{event.status}: {event.counted} of {event.attempted} counted", flush=True)
 
-    previous = runtime.sigterm_as_interrupt()
     try:
         rt = runtime.Runtime(cfg, io, recognizer=recognizer, store=store, events=events,
                              timing=runtime.LIVE, simulated=False, on_event=show, voice=voice,
@@ -82,10 +82,6 @@ def main(args: argparse.Namespace) -> int:
         return 130
     finally:
         io.stop()
-        if previous is not None:
-            import signal
-
-            signal.signal(signal.SIGTERM, previous)
         if store is not None:
             store.close()
         if events is not None:

@@ -15,7 +15,6 @@ status line, and watchdog pings while its audio loop turns; without
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
 import time
 
@@ -55,18 +54,13 @@ def log(line: str) -> None:
     print(f"voicecoach serve: {line}", file=sys.stderr, flush=True)
 
 
-def _interrupt(signum, frame):
-    # SIGTERM (systemctl stop) takes the same path as Ctrl-C: the runtime closes
-    # the session in progress (every finished rep is saved) before we exit.
-    raise KeyboardInterrupt
-
-
 def main(args: argparse.Namespace) -> int:
     from voicecoach.errors import UserError
 
     if args.sessions < 0 or args.idle_exit < 0:
         raise UserError("--sessions and --idle-exit must not be negative")
-    signal.signal(signal.SIGTERM, _interrupt)
+    # SIGTERM (systemctl stop) takes Ctrl-C's path (see voicecoach.stopping): the
+    # runtime closes the session in progress, every finished rep saved, before we exit.
     server = Server(args)
     try:
         return server.run()

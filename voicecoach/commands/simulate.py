@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import signal
 from datetime import datetime
 
 HELP = "run a session with a WAV file as the microphone; write the speaker output and the events"
+STOP_DEFERRED = True  # Ctrl-C and SIGTERM close the session at the runtime's next turn
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -78,34 +78,26 @@ def main(args: argparse.Namespace) -> int:
         raise UserError(f"{args.events}: cannot write events: {err.strerror}") from None
     store, store_error = runtime.open_store(args.db, cfg)
     interrupted = False
-    previous = runtime.sigterm_as_interrupt()
     try:
-        try:
-            with events:
-                rt = runtime.Runtime(cfg, io, recognizer=recognizer, store=store, events=events,
-                                     timing=runtime.SIMULATED, simulated=True,
-                                     recognizer_error=why, store_error=store_error,
-                                     started_at=started_at)
-                try:
-                    result = rt.run()
-                except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the runtime closed the session first
-                    result, interrupted = rt.result, True
-                finally:
-                    if previous is not None:  # the session is closed: a late SIGTERM must not cut the report
-                        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        finally:
-            if store is not None:
-                store.close()
-        s = result.summary
-        if s is not None:
-            print(f"{s.status}: {s.counted} of {s.attempted} counted in {s.sets} set(s)"
-                  + (f", floor {s.floor:.0%}" if s.floor is not None else ""), flush=True)
-        for notice in result.notices:
-            if notice.level != "info":
-                runtime.stderr_notice(notice.text)
+        with events:
+            rt = runtime.Runtime(cfg, io, recognizer=recognizer, store=store, events=events,
+                                 timing=runtime.SIMULATED, simulated=True,
+                                 recognizer_error=why, store_error=store_error,
+                                 started_at=started_at)
+            try:
+                result = rt.run()
+            except KeyboardInterrupt:  # Ctrl-C or SIGTERM: the runtime closed the session first
+                result, interrupted = rt.result, True
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+        if store is not None:
+            store.close()
+    s = result.summary
+    if s is not None:
+        print(f"{s.status}: {s.counted} of {s.attempted} counted in {s.sets} set(s)"
+              + (f", floor {s.floor:.0%}" if s.floor is not None else ""), flush=True)
+    for notice in result.notices:
+        if notice.level != "info":
+            runtime.stderr_notice(notice.text)
     if interrupted:
         runtime.stderr_notice("interrupted; the session so far is saved")
         return 130
