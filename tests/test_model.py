@@ -194,6 +194,69 @@ def test_fetch_refuses_plain_http(tmp_path):
         model.fetch(tmp_path / "m", sources=(model.Source("http://example.invalid/m.zip", "0" * 64, 1, "x"),))
 
 
+@pytest.fixture
+def https_server(tmp_path, monkeypatch):
+    """A real HTTPS server on loopback serving ``files`` (name -> bytes), trusted through
+    SSL_CERT_FILE. The real sources cannot be made to serve a tampered model, and the
+    tests need no internet; everything from urllib on is the code a user runs."""
+    import http.server
+    import ssl
+    import subprocess
+    import threading
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                    "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
+    files: dict[str, bytes] = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = files.get(self.path.lstrip("/"))
+            self.send_response(200 if body is not None else 404)
+            self.send_header("Content-Length", str(len(body or b"")))
+            self.end_headers()
+            self.wfile.write(body or b"")
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    monkeypatch.setenv("SSL_CERT_FILE", str(cert))
+    yield f"https://127.0.0.1:{server.server_address[1]}/", files
+    server.shutdown()
+    server.server_close()
+
+
+def test_fetch_refuses_a_download_whose_checksum_does_not_match(tmp_path, https_server):
+    """A downloaded model is verified against its source's SHA-256: a tampered one is
+    not installed, and the next source (whose file matches) is used instead."""
+    base, files = https_server
+    with zipfile.ZipFile(tmp_path / "tampered.zip", "w") as zf:
+        for name, data in {**MODEL_FILES, "am/final.mdl": b"evil"}.items():
+            zf.writestr("model/" + name, data)
+    files["tampered.zip"] = (tmp_path / "tampered.zip").read_bytes()
+    files["good.zip"] = make_zip(tmp_path / "good.zip").read_bytes()
+    good_sha = model.sha256_of(tmp_path / "good.zip")
+    bad = model.Source(base + "tampered.zip", good_sha, len(files["tampered.zip"]), "tampered mirror")
+    good = model.Source(base + "good.zip", good_sha, len(files["good.zip"]), "good mirror")
+    dest = tmp_path / "data" / "model"
+    logged: list[str] = []
+    with pytest.raises(UserError, match="tampered mirror: .*checksum mismatch") as err:
+        model.fetch(dest, sources=(bad,))
+    assert "\n" not in str(err.value)
+    assert not dest.exists() and leftovers(dest) == []
+    assert model.fetch(dest, sources=(bad, good), log=logged.append) == dest
+    assert (dest / "am/final.mdl").read_bytes() == b"mdl"
+    assert any("checksum mismatch" in line for line in logged)
+    assert leftovers(dest) == []
+
+
 def test_env_var_pointing_at_a_non_model_is_an_error(tmp_path, monkeypatch):
     monkeypatch.setenv("VOICECOACH_MODEL", str(tmp_path))
     with pytest.raises(UserError, match="not a Vosk model"):
