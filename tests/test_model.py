@@ -172,12 +172,30 @@ def test_archive_without_a_model(tmp_path):
         model.install_path(src, tmp_path / "data" / "model")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
 def test_unreadable_path(tmp_path):
+    """An archive the user cannot read is one clear error, and nothing is installed.
+
+    Root reads files whatever their mode, so as root (CI) the command runs
+    without the capabilities that let it (setpriv drops them from the bounding
+    set): a real permission error from the kernel either way."""
+    import shutil
+    import subprocess
+    import sys
+
     src = make_zip(tmp_path / "m.zip")
     src.chmod(0)
-    with pytest.raises(UserError, match="not readable"):
-        model.install_path(src, tmp_path / "data" / "model")
+    dest = tmp_path / "data" / "model"
+    prefix = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "setpriv (util-linux) is needed to test an unreadable file as root"
+        prefix = [setpriv, "--bounding-set", "-dac_override,-dac_read_search"]
+    env = {**os.environ, "VOICECOACH_DATA": str(tmp_path / "data")}
+    proc = subprocess.run([*prefix, sys.executable, "-m", "voicecoach", "model", "install", str(src)],
+                          capture_output=True, text=True, env=env)
+    assert proc.returncode != 0
+    assert proc.stderr.strip().splitlines() == [f"voicecoach: {src}: not readable (permission denied)"]
+    assert not dest.exists() and leftovers(dest) == []
 
 
 def test_fetch_that_cannot_connect_leaves_nothing(tmp_path):
