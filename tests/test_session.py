@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from session_support import SR, drive, durations, heard, of_type, played, program, speech
 from voicecoach.coach import program as P
-from voicecoach.coach.session import GRACE_S, PAD_S, Cancel, Session
+from voicecoach.coach.session import FLOOR_MIN, GRACE_S, PAD_S, Cancel, Session
 from voicecoach.events import Command, Cue, Heard, Notice, Rep, SessionSummary, SetSummary, Withdrawn
 
 
@@ -264,6 +264,19 @@ def test_a_stop_point_after_the_floor_test_can_only_raise_the_floor():
     # Said at the bottom of rep 2, after its lowering stopped at the floor: the floor stays.
     events = drive(session, 200, [heard("stop_point", rep2 + 2.5)])
     assert of_type(events, Rep)[1].stop_point == 0.5 and session.floor == 0.5
+
+
+def test_a_stop_point_at_the_very_start_of_the_floor_test_keeps_a_minimum_floor():
+    """A stop point just after the floor test's lowering starts gives the floor
+    FLOOR_MIN, not a sliver: later lowerings last a tenth of the descent, not milliseconds."""
+    lowering = floor_test_lowering()
+    session = new()
+    events = drive(session, 200, [heard("stop_point", lowering + 0.05)])
+    reps = of_type(events, Rep)
+    assert session.floor == FLOOR_MIN == 0.1
+    assert reps[0].stop_point == FLOOR_MIN
+    assert [r.descent_s for r in reps[1:]] == [0.3] * 3
+    assert of_type(events, SessionSummary)[0].floor == FLOOR_MIN
 
 
 def test_a_floor_test_cut_short_is_done_again():
