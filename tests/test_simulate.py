@@ -281,6 +281,40 @@ def test_a_recognizer_failure_leaves_the_coach_cue_only(tmp_path):
 
 
 @pytest.mark.model
+def test_a_cue_withdrawn_after_it_was_handed_to_the_scheduler_is_not_logged(tmp_path, vosk_model, voice):
+    """Cues are logged when they start, not when planned: with a lookahead of two
+    seconds the cues after a "pause" are already with the scheduler when it is
+    obeyed; they are withdrawn, and neither sound nor appear in the events."""
+    from voicecoach.audio.streams import SimulatedIO
+    from voicecoach.runtime import Runtime, Timing
+    from voicecoach.speech.grammar import load_grammar
+    from voicecoach.speech.recognizer import CommandRecognizer
+
+    timing = Timing(lookahead_s=2.0, margin_s=0.0)
+    cfg = validate({"program": dict(sets=1, reps=2, warmup=False, rest_s=10.0)})
+    program, floor, greeting = plan_today(cfg, [], None)
+    dry = Session(program, SR, floor=floor, greeting=greeting, durations=voice.seconds,
+                  start=round(timing.lookahead_s * SR))
+    cues = [e for e in drive(dry, 300, lookahead_s=timing.lookahead_s) if isinstance(e, Cue)]
+    pause_at = lift_starts(cues)[0] + 0.5
+    track = build_track([(pause_at, speak("pause", **VOICE)), (pause_at + 6.0, speak("resume", **VOICE))],
+                        max(c.t for c in cues) + 12.0)
+    mic, out, ev = tmp_path / "mic.wav", tmp_path / "out.wav", tmp_path / "ev.jsonl"
+    write_wav(mic, track)
+    recognizer = CommandRecognizer(vosk_model, load_grammar(model=vosk_model), provisional=True)
+    with open(ev, "w") as events_file:
+        result = Runtime(cfg, SimulatedIO(mic, out, samplerate=SR), recognizer=recognizer,
+                         events=events_file, timing=timing).run()
+    events = [json.loads(line) for line in ev.read_text().splitlines()]
+    assert result.summary.status == "completed"
+    pause, resume = [c for c in of(events, "command") if c["intent"] in ("pause", "resume")]
+    assert [c for c in of(events, "cancel") if pause["t"] <= c["t"] < resume["t"]]
+    quiet = [e["text"] for e in of(events, "cue") if pause["t"] <= e["t"] < resume["t"]]
+    assert quiet == ["ack", P.PAUSED]
+    assert_output_is_the_cues(out, of(events, "cue"), voice)
+
+
+@pytest.mark.model
 def test_back_arched_two_sessions_running_ends_with_advice_to_go_easier(tmp_path, vosk_model, voice):
     """The regress rule, from a history built by two real simulated sessions."""
     config = tmp_path / "coach.toml"
