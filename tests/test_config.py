@@ -41,6 +41,17 @@ def test_values_override_defaults(tmp_path):
         ("[programme]\nreps = 3\n", ["unknown table [programme]", "[program]"]),
         ("program = 3\n", ["program must be a table"]),
         ("[program\nreps = 3\n", ["invalid TOML"]),
+        ('[audio]\noutput_device = -1\n', ["audio.output_device", "-1", "device name", "index", '"" for the system default']),
+        ('[audio]\ninput_device = true\n', ["audio.input_device", "True", "device name", "index"]),
+        ("[audio]\nsamplerate = 500000\n", ["audio.samplerate", "500000", "0 to 192000"]),
+        ("[audio]\nblocksize = -5\n", ["audio.blocksize", "-5", "0 to 8192"]),
+        ("[audio]\nvolume = 1.5\n", ["audio.volume", "1.5", "0 to 1"]),
+        ("[audio]\nspeaker = 1\n", ["unknown key audio.speaker", "output_device", "input_device", "volume"]),
+        ("[speech]\nrate = 500\n", ["speech.rate", "500", "80 to 300"]),
+        ("[speech]\nrate = 160.5\n", ["speech.rate", "integer"]),
+        ("[speech]\nvoice = 3\n", ["speech.voice", "3", "a string"]),
+        ("[speech]\ngrammar = false\n", ["speech.grammar", "False", "a string"]),
+        ("[speech]\nlanguage = \"en\"\n", ["unknown key speech.language", "voice", "rate", "grammar"]),
     ],
 )
 def test_bad_config_names_file_key_and_what_is_allowed(tmp_path, text, names):
