@@ -106,3 +106,34 @@ def test_arbitrary_bytes_never_escape_as_another_exception(tmp_path_factory, blo
         config.load(path)
     except UserError as err:
         assert "\n" not in str(err)
+
+
+@pytest.mark.parametrize("command", ["run", "simulate"])
+@pytest.mark.parametrize("text, where, names", [
+    ("[audio]\nvolume = 2.0\n", "--config", ["audio.volume = 2.0", "a number from 0 to 1"]),
+    ("[speech]\nrate = 500\n", "default", ["speech.rate = 500", "an integer from 80 to 300"]),
+])
+def test_run_and_simulate_refuse_a_bad_config_in_one_line(tmp_path, cli, command, text, where, names):
+    """`run` and `simulate` stop before coaching on a bad config, given with --config or
+    found at the user's config path, with one line naming the file, key and allowed values."""
+    import os
+    import wave
+
+    path = tmp_path / ("given.toml" if where == "--config" else "config.toml")  # conftest's VOICECOACH_CONFIG
+    path.write_text(text)
+    mic = tmp_path / "mic.wav"
+    with wave.open(str(mic), "wb") as w:  # a valid second of silence: only the config is wrong
+        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000), w.writeframes(b"\0\0" * 16000)
+    out, events, db = tmp_path / "out.wav", tmp_path / "ev.jsonl", tmp_path / "history.db"
+    args = [command, "--db", str(db)]
+    if command == "simulate":
+        args += ["--mic", str(mic), "--out", str(out), "--events", str(events)]
+    if where == "--config":
+        args += ["--config", str(path)]
+    proc = cli(*args, env={**os.environ, "VOICECOACH_CONFIG": str(tmp_path / "config.toml")}, timeout=30)
+    assert proc.returncode != 0
+    [line] = proc.stderr.strip().splitlines()
+    assert line.startswith(f"voicecoach: {path}: ")
+    for name in names:
+        assert name in line
+    assert not db.exists() and not out.exists() and not events.exists()
