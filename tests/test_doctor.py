@@ -108,15 +108,31 @@ def test_disk_check(tmp_path):
 
 
 def test_disk_check_read_only_directory(tmp_path):
+    """A history directory the coach cannot write to fails the disk check with a fix.
+
+    Root writes whatever the mode, so as root (CI) the directory is a real tmpfs
+    remounted read-only (as in test_store); otherwise a mode-0500 directory."""
     ro = tmp_path / "ro"
     ro.mkdir()
-    ro.chmod(0o500)
+    mounted = False
+    if os.geteuid() == 0:
+        # Big enough for the free-space check: only the write access fails.
+        mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=128m", "tmpfs", str(ro)],
+                                 capture_output=True).returncode == 0
+        if not mounted:
+            pytest.skip("root without mount(8): neither a read-only tmpfs nor chmod can make a directory read-only")
+        subprocess.run(["mount", "-o", "remount,ro", str(ro)], check=True)
+    else:
+        ro.chmod(0o500)
     try:
-        if os.access(ro, os.W_OK):
-            pytest.skip("running as root: a read-only directory is still writable")
-        assert check_disk(ro / "history.db").status == "fail"
+        check = check_disk(ro / "history.db")
+        assert check.status == "fail" and "not writable" in check.detail and check.fix, check
+        assert check_disk(tmp_path / "history.db").status == "ok"  # its writable parent passes
     finally:
-        ro.chmod(0o700)
+        if mounted:
+            subprocess.run(["umount", "-l", str(ro)], capture_output=True)
+        else:
+            ro.chmod(0o700)
 
 
 def test_service_check_without_systemd_is_a_skip_not_a_failure():
