@@ -355,7 +355,9 @@ def plan_for_today(history: list[dict], program: dict, now: datetime) -> tuple[s
         advice.append(regress)
     last = done[-1]
     best = best_set(last)
-    planned = max(planned_reps(last, program), best)  # never "12 of 10"
+    # Of the reps that set had: never "12 of 10", nor "20 of 20" for a set of 20 perfect in 30.
+    tried = max((s.get("attempted") or 0 for s in last.get("sets", []) if (s.get("counted") or 0) == best), default=0)
+    planned = max(planned_reps(last, program), tried, best)
     kept = _kept_adjustments(last, program)
     today = dict(program)
     for a in advice:
