@@ -7,12 +7,19 @@ a systemd notify socket. Every socket the process holds (/proc/PID/fd) is
 looked up in the kernel's tables (/proc/net/tcp, tcp6, udp, udp6, raw, raw6,
 unix): none may be listening or bound for the network. And the files a session
 writes have safe modes, even under a permissive umask.
+
+"Nothing leaves the device": ``run``, ``serve`` and ``simulate`` run under
+strace, which records every connect(), send and bind with an address made by
+the process or its children, however short-lived: none may reach anything but
+the sound server (the model fetch is the one command allowed out).
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
+import signal
 import socket
 import stat
 import subprocess
@@ -68,12 +75,12 @@ def listening(inodes: set[int]) -> list[str]:
     return found
 
 
-def watch(proc: subprocess.Popen, until: float) -> tuple[int, set[int], list[str]]:
-    """Sample the process's sockets until it exits or ``until`` (monotonic):
-    (samples taken while it was alive, every socket inode seen, every listening one)."""
+def watch(proc: subprocess.Popen, until: float, pid: int | None = None) -> tuple[int, set[int], list[str]]:
+    """Sample the sockets of ``pid`` (default: the process's) until it exits or ``until``
+    (monotonic): (samples taken while it was alive, every socket inode seen, every listening one)."""
     samples, seen, bad = 0, set(), []
     while proc.poll() is None and time.monotonic() < until:
-        inodes = socket_inodes(proc.pid)
+        inodes = socket_inodes(pid or proc.pid)
         if proc.poll() is not None:
             break
         samples += 1
@@ -81,6 +88,94 @@ def watch(proc: subprocess.Popen, until: float) -> tuple[int, set[int], list[str
         bad += listening(inodes)
         time.sleep(0.02)
     return samples, seen, bad
+
+
+# --- outgoing connections, from every system call ------------------------------------------
+
+_ADDRESSED = re.compile(r"^\d+\s+(connect|sendto|sendmsg|sendmmsg|bind)\(\d+, .*?sa_family=(AF_\w+)(.*)$")
+_LOOPBACK_PROBE = re.compile(r'inet_pton\(AF_INET6, "::1"|inet_addr\("127\.0\.0\.1"\)')
+
+
+def traced(argv: list[str], log: Path, **popen) -> tuple[subprocess.Popen, int]:
+    """Start ``argv`` under strace, logging every network system call with an address
+    (of it and its children) to ``log``; returns (the strace process, the command's pid).
+    strace exits with the command's status."""
+    strace = shutil.which("strace")
+    assert strace, "strace is needed for the outgoing-connection guard (scripts/setup --test installs it)"
+    proc = subprocess.Popen([strace, "-f", "--seccomp-bpf", "-qq", "-s", "256", "-e", "trace=%network",
+                             "-o", str(log), "--", *argv], **popen)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        except FileNotFoundError:
+            children = []
+        if children:
+            return proc, int(children[0])
+        assert proc.poll() is None, proc.communicate()
+        time.sleep(0.005)
+    raise AssertionError("the traced command did not start")
+
+
+def sound_server() -> list[str]:
+    """The unix sockets of the sound servers: the running PulseAudio server's
+    (``pactl info``), and JACK's, which PortAudio looks for (none runs here)."""
+    info = subprocess.run(["pactl", "info"], capture_output=True, text=True).stdout
+    servers = [line.split(":", 1)[1].strip().removeprefix("unix:") for line in info.splitlines()
+               if line.startswith("Server String:")]
+    assert servers and servers[0].startswith("/"), info
+    return servers + ["/dev/shm/jack_"]
+
+
+def outgoing(log: Path, allowed: list[str]) -> list[str]:
+    """Every addressed system call in the strace ``log`` that reaches anything but a unix
+    socket whose path starts with one of ``allowed``. The one other exception: a bind to
+    loopback port 0 with nothing sent (urllib3, imported by vosk, probes for IPv6 that way)."""
+    bad = []
+    for line in log.read_text().splitlines():
+        m = _ADDRESSED.match(line)
+        if not m:
+            continue
+        call, family, rest = m.groups()
+        if family == "AF_UNIX":
+            path = re.search(r'sun_path=(@?)"([^"]*)"', rest)
+            where = (path.group(1) + path.group(2)) if path else ""
+            if call != "bind" and where and any(where.startswith(a) for a in allowed):
+                continue
+        elif family == "AF_NETLINK":
+            continue  # the kernel itself (routing, device lists), not the network
+        elif call == "bind" and _LOOPBACK_PROBE.search(rest) and "htons(0)" in rest:
+            continue
+        bad.append(f"{call} {family} {rest.split('}', 1)[0].lstrip(', ')}")
+    return bad
+
+
+def test_the_guard_sees_outgoing_connections(tmp_path):
+    """The guard must be able to fail: a child that connects over TCP (even to loopback,
+    refused), sends a UDP datagram and reaches an abstract unix socket is caught on each;
+    its connection to an allowed unix socket is not."""
+    allowed = tmp_path / "server.sock"
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(allowed))
+    server.listen()
+    code = ("import socket, sys\n"
+            "t = socket.socket()\n"
+            "try: t.connect(('127.0.0.1', 9))\n"
+            "except OSError: pass\n"
+            "socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b'reps', ('192.0.2.1', 9))\n"
+            "a = socket.socket(socket.AF_UNIX)\n"
+            "try: a.connect('\\0voicecoach-nowhere')\n"
+            "except OSError: pass\n"
+            "socket.socket(socket.AF_UNIX).connect(sys.argv[1])\n")
+    log = tmp_path / "net.log"
+    try:
+        proc, _ = traced([sys.executable, "-c", code, str(allowed)], log)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        server.close()
+    bad = outgoing(log, [str(allowed)])
+    assert [b.split(" ")[:2] for b in bad] == [["connect", "AF_INET"], ["sendto", "AF_INET"], ["connect", "AF_UNIX"]], bad
+    assert "192.0.2.1" in bad[1] and "@\"voicecoach-nowhere" in bad[2]
 
 
 def test_the_watcher_sees_a_listening_socket():
@@ -118,24 +213,27 @@ def _env(tmp_path: Path, **extra) -> dict:
 
 
 @pytest.mark.model
-def test_simulate_never_listens_and_writes_private_files(tmp_path, model_path):
+def test_simulate_never_listens_never_connects_out_and_writes_private_files(tmp_path, model_path, pulse):
     """A whole session with the real recognizer, under umask 000 (the most
     permissive a service could be started with): no listening socket at any
-    sample, the history 0600 in a 0700 dir, the clip cache not writable by others."""
+    sample, no connection but to the sound server, the history 0600 in a 0700
+    dir, the clip cache not writable by others."""
     config = tmp_path / "short.toml"
     config.write_text(SHORT)
     mic = _silent(tmp_path / "mic.wav", 30.0)
     ev, out = tmp_path / "ev.jsonl", tmp_path / "out.wav"
-    proc = subprocess.Popen(
+    log = tmp_path / "net.log"
+    proc, pid = traced(
         [sys.executable, "-m", "voicecoach", "simulate", "--mic", str(mic), "--out", str(out), "--events", str(ev),
          "--config", str(config)],
-        cwd=ROOT, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        log, cwd=ROOT, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         preexec_fn=lambda: os.umask(0))
-    samples, seen, bad = watch(proc, time.monotonic() + 120)
+    samples, seen, bad = watch(proc, time.monotonic() + 120, pid)
     out_text, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     assert samples >= 10  # it was watched while it worked
     assert bad == [], bad
+    assert outgoing(log, sound_server()) == []
     # The app's own files: private whatever the umask.
     data, cache = tmp_path / "data", tmp_path / "cache"
     assert stat.S_IMODE((data / "history.db").stat().st_mode) == 0o600
@@ -167,29 +265,61 @@ def test_files_the_user_names_follow_a_normal_umask(tmp_path):
         assert not mode & stat.S_IWOTH, (path, oct(mode))
 
 
-def test_serve_never_listens(pulse, tmp_path, model_path):
+def test_serve_never_listens_nor_connects_out(pulse, tmp_path, model_path):
     """`voicecoach serve` as the Pi service runs it: waiting for the wake phrase on
     the null sink's monitor, reporting to a systemd notify socket. Its sockets
-    (PulseAudio's client connection, the notify datagram socket) only connect out."""
+    (PulseAudio's client connection, the notify datagram socket) only connect out,
+    and only to those two."""
     notify = tmp_path / "notify.sock"
     manager = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     manager.bind(str(notify))
     manager.settimeout(60)
-    proc = subprocess.Popen(
+    log = tmp_path / "net.log"
+    proc, pid = traced(
         [sys.executable, "-m", "voicecoach", "serve", "--idle-exit", "30", "--db", str(tmp_path / "h.db")],
-        cwd=ROOT, env=_env(tmp_path, NOTIFY_SOCKET=str(notify)),
+        log, cwd=ROOT, env=_env(tmp_path, NOTIFY_SOCKET=str(notify)),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         # Watch from READY=1 (the model is loaded and the microphone open) for 3 s.
         messages = []
         while not any("READY=1" in m for m in messages):
             messages.append(manager.recv(4096).decode())
-        samples, seen, bad = watch(proc, time.monotonic() + 3.0)
+        samples, seen, bad = watch(proc, time.monotonic() + 3.0, pid)
         assert proc.poll() is None, proc.communicate()
     finally:
-        proc.terminate()
+        os.kill(pid, signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
         manager.close()
     assert samples >= 10 and seen  # it held sockets (PulseAudio, notify) and they were checked
     assert bad == [], bad
     assert proc.returncode == 0 and "Traceback" not in err, err
+    assert outgoing(log, sound_server() + [str(notify)]) == []
+
+
+@pytest.mark.model
+def test_run_never_listens_nor_connects_out(pulse, tmp_path, model_path):
+    """`voicecoach run` coaching live on the null sink, its monitor as the microphone:
+    from start-up until it has spoken and listened for 2 s, then SIGTERM, no socket
+    listens and none reaches anything but the sound server."""
+    config = tmp_path / "short.toml"
+    config.write_text(SHORT)
+    ev, log = tmp_path / "ev.jsonl", tmp_path / "net.log"
+    proc, pid = traced(
+        [sys.executable, "-m", "voicecoach", "run", "--config", str(config), "--events", str(ev)],
+        log, cwd=ROOT, env=_env(tmp_path), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    samples, seen, bad = 0, set(), []
+    try:
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline and not (ev.exists() and '"cue"' in ev.read_text()):
+            n, s, b = watch(proc, time.monotonic() + 0.2, pid)
+            samples, seen, bad = samples + n, seen | s, bad + b
+        assert proc.poll() is None and '"cue"' in ev.read_text(), proc.communicate()
+        n, s, b = watch(proc, time.monotonic() + 2.0, pid)
+        samples, seen, bad = samples + n, seen | s, bad + b
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    assert samples >= 10 and seen  # it held sockets (PulseAudio) and they were checked
+    assert bad == [], bad
+    assert proc.returncode == 130 and "Traceback" not in err, err  # stopped, the session saved
+    assert outgoing(log, sound_server()) == []
