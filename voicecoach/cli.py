@@ -62,4 +62,8 @@ def entry() -> None:
 
     faulthandler.enable()
     stopping.install()
-    raise SystemExit(main())
+    try:
+        code = main()
+    finally:
+        stopping.ignore_until_exit()
+    raise SystemExit(code)

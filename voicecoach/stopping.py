@@ -11,8 +11,9 @@ mode the code around it has asked for:
 
 A request noted in a deferred block is acted on when a raising block resumes, so
 none is lost. :func:`install` keeps the handler for the rest of the process in the
-deferred mode, so there is no moment, up to the interpreter's exit, when a signal
-kills the process by its default action or cuts a report half printed.
+deferred mode, and :func:`ignore_until_exit` ends it, so there is no moment up to
+the process's exit when a signal kills it by its default action or cuts a report
+half printed.
 
 Handlers can only be set on the main thread; elsewhere the modes change nothing
 and signals keep Python's defaults.
@@ -53,6 +54,17 @@ def install() -> None:
     if _on_main_thread():
         for sig in SIGNALS:
             signal.signal(sig, _on_signal)
+
+
+def ignore_until_exit() -> None:
+    """The command is done: ignore stop signals from now on.
+
+    Python's finalization puts back the default action of every signal that has
+    a Python handler (and that action kills), but leaves ignored ones ignored.
+    """
+    if _on_main_thread():
+        for sig in SIGNALS:
+            signal.signal(sig, signal.SIG_IGN)
 
 
 @contextlib.contextmanager
