@@ -19,6 +19,9 @@ def configure(parser) -> None:
     parser.add_argument("files", nargs="+", metavar="FILE.wav", help="recordings (any rate, mono or stereo)")
     parser.add_argument("--json", action="store_true", help="one JSON object per command")
     parser.add_argument("--grammar", metavar="FILE", help="grammar TOML (default: grammars/en.toml)")
+    parser.add_argument("--explain", action="store_true",
+                        help="print every phrase candidate the decoder produced, its words with their "
+                             "confidences, and the rule that took it (or \"command\")")
 
 
 def main(args) -> int:
@@ -33,12 +36,15 @@ def main(args) -> int:
     model = load_model()
     grammar = load_grammar(args.grammar, model=model)
     rec = CommandRecognizer(model, grammar)
+    show = _explained if args.explain else _print
     failed = 0
     step = int(BLOCK_S * 16000)
     for name in args.files:
         try:
             blocks = _blocks_16k(name, read_wav, to_16k_int16)
             rec.reset()
+            if args.explain:
+                rec.explain = []
             n = 0
             pending = None
             for pcm in blocks:
@@ -47,14 +53,16 @@ def main(args) -> int:
                 usable = len(pcm) // step * step
                 for i in range(0, usable, step):
                     for heard in rec.feed(pcm[i : i + step], n / 16000):
-                        _print(name, heard, args.json)
+                        show(name, heard, args.json, rec)
                     n += step
                 pending = pcm[usable:]
             if pending is not None and len(pending):
                 for heard in rec.feed(pending, n / 16000):
-                    _print(name, heard, args.json)
+                    show(name, heard, args.json, rec)
             for heard in rec.finish():
-                _print(name, heard, args.json)
+                show(name, heard, args.json, rec)
+            if args.explain:
+                show(name, None, args.json, rec)
         except UserError as err:
             print(f"voicecoach: {err}", file=sys.stderr)
             failed += 1
@@ -112,7 +120,17 @@ def _blocks_16k(name, read_wav, to_16k_int16):
                 return
 
 
-def _print(name: str, heard, as_json: bool) -> None:
+def _explained(name: str, heard, as_json: bool, rec) -> None:
+    """Print the verdicts the recognizer has reached so far, and forget them."""
+    for e in rec.explain:
+        if as_json:
+            print(json.dumps({"file": name, "start": e.start, "end": e.end, "words": e.words, "verdict": e.verdict}))
+        else:
+            print(f"{name}: {e.start:8.2f}-{e.end:.2f}s  {e.words:<40} -> {e.verdict}")
+    rec.explain.clear()
+
+
+def _print(name: str, heard, as_json: bool, rec=None) -> None:
     if as_json:
         print(
             json.dumps(

@@ -79,6 +79,7 @@ import numpy as np
 
 from voicecoach.events import Heard, Withdrawn
 from voicecoach.speech.echo import FRAME, EchoGate, FrontEnd, aec_available
+from voicecoach.speech import rules
 from voicecoach.speech.grammar import Grammar
 from voicecoach.speech.vocabulary import distractors
 
@@ -222,6 +223,20 @@ class RecognizerSettings:
     """Audio kept for the second pass; longer utterances are not confirmed."""
 
 
+@dataclass(frozen=True)
+class Explained:
+    """One verdict on words the decoder produced (times on the mic timeline)."""
+
+    start: float
+    end: float
+    words: str
+    """Each word with its confidence, ``"stop:0.93 point:0.88"``."""
+    verdict: str
+    """``"command"``, or why not: a rule's name
+    (:mod:`voicecoach.speech.rules`), ``"not a phrase"``, ``"[unk] among the words"``
+    or ``"not on its own"`` (it follows other words)."""
+
+
 class CommandRecognizer:
     """Grammar-constrained streaming recognizer with out-of-grammar rejection.
 
@@ -284,6 +299,9 @@ class CommandRecognizer:
         self._free = None  # open-vocabulary decoder for the optional second pass
         self.trace: list[str] | None = None
         """Set to a list to collect every decoded utterance (for tuning and debugging)."""
+        self.explain: list[Explained] | None = None
+        """Set to a list to collect every candidate the decoder produced and its verdict
+        (``voicecoach recognize --explain``)."""
         self.reset()
 
     # -- public API ----------------------------------------------------------------
@@ -315,7 +333,7 @@ class CommandRecognizer:
         self._last_word_end = -1e9  # decoder seconds where the last real word heard ended
         self._smooth = deque([-100.0, -100.0], maxlen=2)
         self._n_front = 0  # samples out of the front end (decoded or not)
-        self._unsettled: list[tuple[Heard, int]] = []  # commands waiting for run_on_s, with their end sample
+        self._unsettled: list[tuple[Heard, rules.Candidate]] = []  # commands waiting for run_on_s
         self._word_starts: deque[int] = deque(maxlen=64)  # decoder sample index of the person's recent words, fillers aside
         self._idle = False  # True while the decoder rests (no voice for idle_after_s)
         self._preroll: deque[tuple] = deque()  # the last preroll_s of blocks, decoded or not
@@ -432,17 +450,17 @@ class CommandRecognizer:
     def _settle(self, at_end: bool = False) -> list[Heard | Withdrawn]:
         """Settle the commands whose ``run_on_s`` has been heard and decoded (all of them ``at_end``)."""
         out: list[Heard | Withdrawn] = []
-        if any(self._due(end_n, at_end) for _, end_n in self._unsettled) and self._partial_has_words():
+        if any(self._due(c.end_n, at_end) for _, c in self._unsettled) and self._partial_has_words():
             # Words said after a command can be in the partial result only,
             # which has no times: end the utterance so that they come with them
             # (the commands it judges join self._unsettled).
             out += self._end_utterance()
         waiting = []
-        for heard, end_n in self._unsettled:
-            if self._due(end_n, at_end):
-                out += self._verdict(heard, end_n, announced=self.provisional)
+        for heard, candidate in self._unsettled:
+            if self._due(candidate.end_n, at_end):
+                out += self._verdict(heard, candidate, announced=self.provisional)
             else:
-                waiting.append((heard, end_n))
+                waiting.append((heard, candidate))
         self._unsettled = waiting
         return out
 
@@ -470,25 +488,17 @@ class CommandRecognizer:
         self._new_utterance()
         return out
 
-    def _verdict(self, heard: Heard, end_n: int, announced: bool) -> list[Heard | Withdrawn]:
-        """The final :class:`Heard`; or, when it runs on, the withdrawal of the
-        provisional one if that was ``announced``, else nothing."""
+    def _verdict(self, heard: Heard, candidate: rules.Candidate, announced: bool) -> list[Heard | Withdrawn]:
+        """The final :class:`Heard`; or, when a settling rule rejects it, the
+        withdrawal of the provisional one if that was ``announced``, else nothing."""
         emitted = round(self._time_of(self._n_dec), 3)
-        if self._runs_on(end_n):
+        rejected = rules.first_rejection(rules.ON_SETTLING, self, candidate)
+        self._explain(list(candidate.words), rejected or "command")
+        if rejected:
             return [Withdrawn(heard.intent, heard.text, heard.start, heard.end, emitted)] if announced else []
         return [dataclasses.replace(heard, emitted=emitted, final=True)]
 
-    def _runs_on(self, end_n: int) -> bool:
-        """True when the person goes on talking within ``run_on_s`` after a phrase ending at ``end_n``."""
-        a = end_n + self._slack_n
-        b = self._run_on_end(end_n)
-        if self.settings.run_on_words and any(a <= s < b for s in self._word_starts):
-            return True
-        if self._ends_in_hiss(end_n):
-            return True
-        return self._their_voice_s(a, min(b, self._n_dec)) >= self.settings.run_on_voiced_s
-
-    def _ends_in_hiss(self, end_n: int) -> bool:
+    def ends_in_hiss(self, end_n: int) -> bool:
         """True when the person hisses (an /s/, as long as ``suffix_hiss_s`` allows)
         starting as the phrase ending at ``end_n`` ends: from 20 ms before that
         end to the word-time slack after it."""
@@ -670,7 +680,7 @@ class CommandRecognizer:
         for w in words:
             s_n = int(round(w["start"] * self.samplerate))
             e_n = int(round(w["end"] * self.samplerate))
-            if not self._louder_than_echo(s_n, e_n):
+            if not self.louder_than_echo(s_n, e_n):
                 groups.append([])
                 continue
             if w["word"] not in self.grammar.all_fillers:
@@ -687,57 +697,72 @@ class CommandRecognizer:
             isolated = g[0]["start"] - self._last_word_end >= self.settings.isolation_s
             if isolated:
                 out += self._judge(g, emitted)
+            else:
+                self._explain(g, "not on its own")
             self._last_word_end = max(self._last_word_end, float(g[-1]["end"]))
         return out
 
     def _judge(self, group: list[dict], emitted: float) -> list[Heard | Withdrawn]:
         """The command in ``group`` (provisional, final, or none) if it is one."""
         names = [w["word"] for w in group]
-        if UNK in names:
-            return []
-        found = self.grammar.match(names)
+        found = self.grammar.match(names) if UNK not in names else None
         if found is None:
+            self._explain(group, "[unk] among the words" if UNK in names else "not a phrase")
             return []
         n_fillers, intent = found
-        rest = names[n_fillers:]
-        core = group[n_fillers:]
-        conf = min(float(w.get("conf", 0.0)) for w in core)
-        if conf < self.settings.min_confidence:
-            return []
-        if self._broken_spelling(core) or self._passes_over_voice(group):
-            return []
         # Vosk's word times count seconds of audio given to this decoder.
-        start_n = int(round(group[0]["start"] * self.samplerate))
-        end_n = int(round(group[-1]["end"] * self.samplerate))
-        start, end = self._time_of(start_n), self._time_of(end_n)
-        if self._gate.overlaps(start, end):
-            return []
-        if not self._louder_than_echo(start_n, end_n):
-            return []
-        if self._speech_after(end_n) or self._speech_before(start_n):
-            return []
-        if intent.kind == "control" and self._follows_voice(start_n):
-            return []
-        if self.settings.verify and not self._verified(rest, start_n, end_n):
+        candidate = rules.Candidate(tuple(group), n_fillers, intent,
+                                    int(round(group[0]["start"] * self.samplerate)),
+                                    int(round(group[-1]["end"] * self.samplerate)))
+        rejected = rules.first_rejection(rules.AT_ONCE, self, candidate)
+        if rejected:
+            self._explain(group, rejected)
             return []
         heard = Heard(
             intent=intent.name,
             kind=intent.kind,
             text=self.grammar.to_display(" ".join(names)),
-            start=round(start, 3),
-            end=round(end, 3),
+            start=round(self._time_of(candidate.start_n), 3),
+            end=round(self._time_of(candidate.end_n), 3),
             emitted=round(emitted, 3),
-            confidence=round(conf, 3),
+            confidence=round(candidate.confidence, 3),
             final=False,
         )
-        if self._due(end_n, at_end=False):
+        if self._due(candidate.end_n, at_end=False):
             # What follows the words has been heard already (a long pause before
             # the decoder's own endpoint): settled now.
-            return self._verdict(heard, end_n, announced=False)
-        self._unsettled.append((heard, end_n))
+            return self._verdict(heard, candidate, announced=False)
+        self._unsettled.append((heard, candidate))
         return [heard] if self.provisional else []
 
-    def _broken_spelling(self, words: list[dict]) -> bool:
+    def _explain(self, group: list[dict], verdict: str) -> None:
+        if self.explain is not None:
+            self.explain.append(Explained(
+                round(self._time_of(int(round(group[0]["start"] * self.samplerate))), 3),
+                round(self._time_of(int(round(group[-1]["end"] * self.samplerate))), 3),
+                " ".join(f"{w['word']}:{float(w.get('conf', 0.0)):.2f}" for w in group), verdict))
+
+    # -- evidence the rules ask for (voicecoach.speech.rules.Evidence) -----------------------
+
+    def coach_was_speaking(self, c: rules.Candidate) -> bool:
+        """True when the words overlap the half-duplex gate (coach audible, no canceller)."""
+        return self._gate.overlaps(self._time_of(c.start_n), self._time_of(c.end_n))
+
+    def confirmed(self, c: rules.Candidate) -> bool:
+        """True when an open-vocabulary decode of the words' audio holds the phrase."""
+        return self._verified([w["word"] for w in c.phrase_words], c.start_n, c.end_n)
+
+    def word_starts_after(self, end_n: int) -> bool:
+        """True when the decoder heard a word (fillers aside) start in the run-on window after ``end_n``."""
+        a, b = end_n + self._slack_n, self._run_on_end(end_n)
+        return any(a <= s < b for s in self._word_starts)
+
+    def voice_runs_on(self, end_n: int) -> bool:
+        """True when the person's voice adds up to ``run_on_voiced_s`` in the run-on window after ``end_n``."""
+        a, b = end_n + self._slack_n, self._run_on_end(end_n)
+        return self._their_voice_s(a, min(b, self._n_dec)) >= self.settings.run_on_voiced_s
+
+    def broken_spelling(self, words: list[dict]) -> bool:
         """True when the parts of a sounds-like spelling in ``words`` are apart."""
         names = [w["word"] for w in words]
         for spelled in self._spellings:
@@ -749,7 +774,7 @@ class CommandRecognizer:
                         return True
         return False
 
-    def _passes_over_voice(self, words: list[dict]) -> bool:
+    def passes_over_voice(self, words: list[dict]) -> bool:
         """True when the person's voice sounds between two of ``words``.
 
         The decoder passes over a word it has no place for as silence, even
@@ -767,7 +792,7 @@ class CommandRecognizer:
                 return True
         return False
 
-    def _follows_voice(self, start_n: int) -> bool:
+    def follows_voice(self, start_n: int) -> bool:
         """True when the person's voice ends just before the words starting at ``start_n``
         (see ``control_lead_in_s``)."""
         b = self._voiced_onset(start_n) - self._slack_n
@@ -794,14 +819,14 @@ class CommandRecognizer:
             k -= 1
         return onset * FRAME
 
-    def _speech_after(self, end_n: int) -> bool:
+    def speech_after(self, end_n: int) -> bool:
         """True when the person's voice goes on right after the phrase ending at ``end_n``.
 
         The grammar has few words besides the commands, and the decoder often
         passes over other speech as silence ("repeat [after me]" came out as
         "repeat"), so the words alone cannot tell a command said on its own
         from the start of a sentence; voiced sound that is not echo can.
-        (Before the phrase, :meth:`_speech_before` looks further back: a short
+        (Before the phrase, :meth:`speech_before` looks further back: a short
         filler, or words ended a moment earlier, must not cost a command;
         "hello there. start workout" is one.)
         """
@@ -810,7 +835,7 @@ class CommandRecognizer:
         after = self._near_voiced_share(end_n + gap, min(end_n + gap + span, self._n_dec))
         return after > self.settings.context_voiced_share
 
-    def _speech_before(self, start_n: int) -> bool:
+    def speech_before(self, start_n: int) -> bool:
         """True when the person has been talking right up to the phrase starting at ``start_n``."""
         if not self.settings.lead_in_s:
             return False
@@ -853,7 +878,7 @@ class CommandRecognizer:
             return None
         return np.arange(a, b) % _RING
 
-    def _louder_than_echo(self, start_n: int, end_n: int) -> bool:
+    def louder_than_echo(self, start_n: int, end_n: int) -> bool:
         """False when most of the power over these samples is the coach's echo."""
         a, b = start_n // FRAME, max(start_n // FRAME + 1, end_n // FRAME)
         idx = self._kept(a, b)

@@ -1,0 +1,146 @@
+"""Why a phrase the decoder heard is not a command: the rejection rules, in order.
+
+A :class:`Candidate` is a stretch of decoded words that is, exactly, up to two
+fillers and one phrase of the grammar. Each rule looks at it and at the
+evidence the recognizer keeps about the audio around it (levels, voicing,
+hiss, echo share per 10 ms frame: the :class:`Evidence` protocol), and returns
+True when it rejects. A rule's name is the reason ``voicecoach recognize
+--explain`` prints. How each rule and its setting were chosen is in
+docs/recognizer.md.
+
+:data:`AT_ONCE` runs as soon as the words are decoded (a provisional command
+comes out when all pass); :data:`ON_SETTLING` runs once ``run_on_s`` after the
+words has been heard (the command is final when all pass).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from voicecoach.speech.grammar import Intent
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A phrase the decoder heard, with its fillers; sample indices count audio
+    given to the decoder."""
+
+    words: tuple[dict, ...]
+    """Vosk's words (``word``, ``start``, ``end``, ``conf``), fillers first."""
+    n_fillers: int
+    intent: Intent
+    start_n: int
+    end_n: int
+
+    @property
+    def phrase_words(self) -> tuple[dict, ...]:
+        return self.words[self.n_fillers:]
+
+    @property
+    def confidence(self) -> float:
+        """The lowest confidence of the phrase's words (fillers aside)."""
+        return min(float(w.get("conf", 0.0)) for w in self.phrase_words)
+
+
+class Evidence(Protocol):
+    """What the rules ask of the recognizer about the audio (see CommandRecognizer)."""
+
+    settings: object
+
+    def coach_was_speaking(self, c: Candidate) -> bool: ...
+    def louder_than_echo(self, start_n: int, end_n: int) -> bool: ...
+    def broken_spelling(self, words) -> bool: ...
+    def passes_over_voice(self, words) -> bool: ...
+    def speech_after(self, end_n: int) -> bool: ...
+    def speech_before(self, start_n: int) -> bool: ...
+    def follows_voice(self, start_n: int) -> bool: ...
+    def confirmed(self, c: Candidate) -> bool: ...
+    def word_starts_after(self, end_n: int) -> bool: ...
+    def ends_in_hiss(self, end_n: int) -> bool: ...
+    def voice_runs_on(self, end_n: int) -> bool: ...
+
+
+Rule = Callable[[Evidence, Candidate], bool]
+
+
+def low_confidence(ev: Evidence, c: Candidate) -> bool:
+    """A phrase word the decoder was unsure of: noise or other words forced into the grammar."""
+    return c.confidence < ev.settings.min_confidence
+
+
+def broken_spelling(ev: Evidence, c: Candidate) -> bool:
+    """A word spelled with several ("doe ming") heard with a pause inside: two other words."""
+    return ev.broken_spelling(c.phrase_words)
+
+
+def voice_between_words(ev: Evidence, c: Candidate) -> bool:
+    """Voice between the words: the decoder passed over a word ("good [next] rep")."""
+    return ev.passes_over_voice(c.words)
+
+
+def coach_speaking(ev: Evidence, c: Candidate) -> bool:
+    """Heard while the coach was audible and no canceller ran (half-duplex fallback)."""
+    return ev.coach_was_speaking(c)
+
+
+def mostly_echo(ev: Evidence, c: Candidate) -> bool:
+    """Most of the words' power is the coach's own voice: its echo, not the person."""
+    return not ev.louder_than_echo(c.start_n, c.end_n)
+
+
+def talk_right_after(ev: Evidence, c: Candidate) -> bool:
+    """Voice goes straight on after the phrase: the start of a sentence ("pause the music")."""
+    return ev.speech_after(c.end_n)
+
+
+def talk_right_before(ev: Evidence, c: Candidate) -> bool:
+    """Voice runs right up to the phrase for longer than a filler: the end of a sentence."""
+    return ev.speech_before(c.start_n)
+
+
+def control_after_voice(ev: Evidence, c: Candidate) -> bool:
+    """A control straight after a syllable of voice ("[let's] start the workout")."""
+    return c.intent.kind == "control" and ev.follows_voice(c.start_n)
+
+
+def not_confirmed(ev: Evidence, c: Candidate) -> bool:
+    """The optional open-vocabulary second decode does not hold the phrase."""
+    return ev.settings.verify and not ev.confirmed(c)
+
+
+def words_after(ev: Evidence, c: Candidate) -> bool:
+    """The decoder heard another word within ``run_on_s`` after the phrase."""
+    return ev.settings.run_on_words and ev.word_starts_after(c.end_n)
+
+
+def ends_in_hiss(ev: Evidence, c: Candidate) -> bool:
+    """The last word runs on in an /s/: another word ("that help[s]")."""
+    return ev.ends_in_hiss(c.end_n)
+
+
+def voice_runs_on(ev: Evidence, c: Candidate) -> bool:
+    """The person's voice goes on within ``run_on_s``: a sentence, even with a pause in it."""
+    return ev.voice_runs_on(c.end_n)
+
+
+AT_ONCE: tuple[Rule, ...] = (
+    low_confidence,
+    broken_spelling,
+    voice_between_words,
+    coach_speaking,
+    mostly_echo,
+    talk_right_after,
+    talk_right_before,
+    control_after_voice,
+    not_confirmed,
+)
+ON_SETTLING: tuple[Rule, ...] = (words_after, ends_in_hiss, voice_runs_on)
+
+
+def first_rejection(rules: tuple[Rule, ...], ev: Evidence, c: Candidate) -> str | None:
+    """The name of the first of ``rules`` that rejects ``c``, or None when none does."""
+    for rule in rules:
+        if rule(ev, c):
+            return rule.__name__
+    return None
