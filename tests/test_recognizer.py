@@ -420,3 +420,42 @@ def test_cli_streams_long_plain_pcm_files_in_small_pieces(tmp_path):
     sizes = [len(b) for b in _blocks_16k(wav, read_wav, to_16k_int16)]
     assert max(sizes) <= 16000 * 1.1
     assert abs(sum(sizes) - minutes * 60 * 16000) < 16000 * 0.05
+
+
+@pytest.mark.parametrize("voice", ["en-us", "en-gb-x-rp"])
+def test_a_mark_said_in_a_short_carrier_sentence_is_that_mark(rec, voice):
+    for text, intent in (("that was a stop point", "stop_point"), ("that was my stop point", "stop_point"),
+                         ("that was a good rep", "good_rep")):
+        audio, _, _ = placed(text, voice=voice)
+        assert [h.intent for h in run(rec, audio)] == [intent], text
+
+
+def test_explain_gives_each_candidate_the_rule_that_took_it(rec):
+    # The render of "hold on a second" that the decoder hears as "oh say again"
+    # (see the test above), then a command said on its own.
+    talk = speak("hold on a second", voice="en-us+m3", speed=135, pitch=70)
+    audio = build_track([(0.5, talk), (3.5, speak("stop point"))], 6.0)
+    rec.explain = []
+    try:
+        assert [h.intent for h in run(rec, audio)] == ["stop_point"]
+        verdicts = [(e.words.split()[-1].split(":")[0], e.verdict) for e in rec.explain]
+    finally:
+        rec.explain = None
+    assert ("again", "voice_between_words") in verdicts
+    assert verdicts[-1] == ("point", "command")
+
+
+def test_cli_explain_prints_a_verdict_for_every_candidate(tmp_path, cli):
+    a = build_track([(1.0, speak("stop point")), (3.5, speak("pause the music please"))], 7.0)
+    path = tmp_path / "two.wav"
+    write_wav(path, a)
+    proc = cli("recognize", "--explain", "--json", str(path))
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in proc.stdout.splitlines()]
+    assert all(set(r) == {"file", "start", "end", "words", "verdict"} for r in rows)
+    commands = [r for r in rows if r["verdict"] == "command"]
+    assert len(commands) == 1 and commands[0]["words"].startswith("stop:") and commands[0]["start"] < 2.5
+    # The sentence is heard, and taken as no command for a reason given.
+    assert [r for r in rows if r["start"] > 3.0 and r["verdict"] != "command"]
+    text = cli("recognize", "--explain", str(path)).stdout
+    assert "-> command" in text
