@@ -4,6 +4,14 @@
     python scripts/bench_recognizer.py --quick         # a small subset (~2 min)
     python scripts/bench_recognizer.py --minutes 10    # shorter continuous negative streams
     python scripts/bench_recognizer.py --streams-only --heldout-seed 200   # false accepts per hour on fresh seeds
+    python scripts/bench_recognizer.py --quick --sweep min_confidence=0.5,0.6,0.7   # leave one engine out
+
+Voices come from several engines (scripts/corpus.py ENGINES; ``scripts/setup
+--bench`` installs MBROLA and festival); every accuracy figure is also given
+per engine, beside plain Vosk decoding of the same clips (the phrases as its
+grammar, plus [unk], no rejection). ``--sweep KEY=V1,V2,...`` runs the clips once
+per value of a RecognizerSettings field and, for each engine, picks the value
+best on the other engines and reports it on the one left out.
 
 What it measures (targets from issue 4 in brackets):
 - accuracy per intent, per SNR, per noise type and per voice (dev voices,
@@ -50,6 +58,7 @@ sys.path.insert(0, str(ROOT))
 
 from scripts.corpus import (  # noqa: E402
     DEV_VOICES,
+    ENGINES,
     HELDOUT_VOICES,
     PROSODY,
     make_negative,
@@ -60,7 +69,17 @@ from scripts.corpus import (  # noqa: E402
 )
 from voicecoach.coach.session import MARKS  # noqa: E402
 from voicecoach.events import Withdrawn  # noqa: E402
-from tests.speech_support import COACH_CUES, build_track, coach_track, echo_of, pink_noise, speak, speech_bounds, to_int16  # noqa: E402
+from tests.speech_support import (  # noqa: E402
+    COACH_CUES,
+    build_track,
+    coach_track,
+    echo_of,
+    engine_of,
+    pink_noise,
+    speak,
+    speech_bounds,
+    to_int16,
+)
 
 SR = 16000
 BLOCK = 800  # 50 ms
@@ -73,8 +92,12 @@ _W: dict = {}
 
 
 def _init(settings: dict | None = None) -> None:
+    """Load the model and a recognizer in a worker. Settings that start with "_"
+    are the bench's own (``_no_plain``: skip the plain-Vosk decode)."""
     import vosk
 
+    settings = dict(settings or {})
+    _W["with_plain"] = not settings.pop("_no_plain", False)
     vosk.SetLogLevel(-1)
     from voicecoach.speech.grammar import load_grammar
     from voicecoach.speech.recognizer import CommandRecognizer, RecognizerSettings
@@ -82,10 +105,39 @@ def _init(settings: dict | None = None) -> None:
     try:
         from voicecoach.model import load_model
 
-        model = load_model(grammar_only=not (settings or {}).get("verify"))
+        model = load_model(grammar_only=not settings.get("verify"))
     except Exception:
         model = vosk.Model(os.environ.get("VOICECOACH_MODEL", "/tmp/aarx/assets/model-en-us"))
-    _W["rec"] = CommandRecognizer(model, load_grammar(model=model), provisional=True, settings=RecognizerSettings(**(settings or {})))
+    grammar = load_grammar(model=model)
+    _W["rec"] = CommandRecognizer(model, grammar, provisional=True, settings=RecognizerSettings(**settings))
+    _W["model"], _W["grammar"] = model, grammar
+
+
+def _plain(audio: np.ndarray) -> list[str]:
+    """The intents plain Vosk hears in ``audio``: the grammar's phrases as its
+    grammar, plus [unk], streamed in 50 ms blocks; a result counts when its
+    words, [unk] left out, are exactly a phrase (fillers allowed)."""
+    import json
+
+    import vosk
+
+    grammar = _W["grammar"]
+    if "plain" not in _W:
+        _W["plain"] = json.dumps(list(grammar.phrases) + ["[unk]"])
+    dec = vosk.KaldiRecognizer(_W["model"], SR, _W["plain"])
+    pcm = to_int16(audio)
+    texts = []
+    for i in range(0, len(pcm), BLOCK):
+        if dec.AcceptWaveform(pcm[i : i + BLOCK].tobytes()):
+            texts.append(json.loads(dec.Result()).get("text", ""))
+    texts.append(json.loads(dec.FinalResult()).get("text", ""))
+    heard = []
+    for text in texts:
+        words = [w for w in text.split() if w != "[unk]"]
+        found = grammar.match(words) if words else None
+        if found:
+            heard.append(found[1].name)
+    return heard
 
 
 class Got(NamedTuple):
@@ -138,6 +190,8 @@ def _pos_job(spec: dict):
     heard, withdrawn, cpu, times = _stream(clip.audio)
     return {
         **{k: spec[k] for k in ("intent", "text", "voice", "speed", "pitch", "noise", "snr")},
+        "engine": engine_of(spec["voice"]),
+        "plain": _plain(clip.audio) if _W.get("with_plain", True) else None,
         "words_end": clip.words_end,
         "heard": [(h.intent, h.first, h.settled) for h in heard],
         "withdrawn": withdrawn,
@@ -156,6 +210,7 @@ def _neg_job(spec: dict):
         "kind": spec["kind"],
         "intent": spec.get("intent"),
         "voice": spec.get("voice", ""),
+        "engine": engine_of(spec["voice"]) if spec.get("voice") else "",
         "heard": [(h.intent, h.text) for h in heard],
         "withdrawn": withdrawn,
         "audio_s": len(clip.audio) / SR,
@@ -241,6 +296,101 @@ def _print_streams(dev: list[dict], heldout: list[dict], heldout_seed: int) -> N
               f"({sum(intent in MARKS for intent, _ in s_back)} of them marks, whose earcon sounds)" + (f"  {s_back[:8]}" if s_back else ""))
 
 
+QUICK_VOICES = {
+    "espeak": ("en-us", "en-us+f2", "en-gb-x-rp"),
+    "espeak-mbrola": ("mbrola:us1", "mbrola:en1"),
+    "festival-mbrola": ("festival:us1_mbrola", "festival:us3_mbrola"),
+    "festival": ("festival:kal_diphone", "festival:don_diphone"),
+}
+SNR_ORDER = ("clean", "20 dB", "10 dB", "5 dB")
+
+
+def installed_engines() -> list[str]:
+    """The engines whose synthesizers are on this machine."""
+    import shutil
+
+    have = {"espeak": shutil.which("espeak-ng") is not None,
+            "espeak-mbrola": Path("/usr/share/mbrola/us1").exists() and shutil.which("espeak-ng") is not None,
+            "festival-mbrola": shutil.which("text2wave") is not None and Path("/usr/share/mbrola/us1").exists(),
+            "festival": shutil.which("text2wave") is not None}
+    return [e for e in ENGINES if have[e]]
+
+
+def _value(text: str):
+    """A setting's value from the command line: a number, true/false/none, a tuple
+    of names joined by "+" ("coach+numbers"; "()" is the empty one), or text."""
+    if text == "()" or "+" in text:
+        return tuple(t for t in text.strip("()").split("+") if t)
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return {"true": True, "false": False, "none": None}.get(text.lower(), text)
+
+
+def _snr_name(r) -> str:
+    return "clean" if r["snr"] is None else f"{r['snr']} dB"
+
+
+def _right(heard: list[str], intent: str) -> bool:
+    return heard == [intent]
+
+
+def engine_table(P: list[dict]) -> None:
+    """Accuracy per engine and SNR, the recognizer beside plain Vosk decoding."""
+    print("\n| engine | " + " | ".join(f"{s}: coach / plain" for s in SNR_ORDER) + " |\n|---|"
+          + "---|" * len(SNR_ORDER))
+    for e in sorted({r["engine"] for r in P}, key=list(ENGINES).index) + ["all"]:
+        cells = []
+        for snr in SNR_ORDER:
+            rows = [r for r in P if _snr_name(r) == snr and e in ("all", r["engine"])]
+            coach = sum(_right([h[0] for h in r["heard"]], r["intent"]) for r in rows)
+            plain = sum(_right(r["plain"], r["intent"]) for r in rows if r["plain"] is not None)
+            cells.append(f"{100 * coach / len(rows):.1f} / {100 * plain / len(rows):.1f} %" if rows else "-")
+        print(f"| {e} | " + " | ".join(cells) + " |")
+
+
+def sweep(spec: str, settings: dict, voices, prosody, jobs: int, engines: list[str]) -> int:
+    """Leave one engine out: for each engine, the value best on the others, reported on it.
+
+    A value's score on a set of clips is its accuracy over all SNRs less ten
+    times its false-accept share of negative clips, so one false accept weighs
+    as much as ten missed commands.
+    """
+    key, _, values = spec.partition("=")
+    values = [_value(v) for v in values.split(",")]
+    pos = list(positive_specs(voices=voices, prosody=prosody))
+    neg = [n for n in negative_specs(voices=voices, prosody=prosody[:1]) if n["kind"] not in ("means",)]
+    print(f"sweep {key} over {values}: {len(pos)} positive, {len(neg)} negative clips; engines {', '.join(engines)}",
+          flush=True)
+    runs = {}
+    for v in values:
+        with mp.Pool(jobs, _init, ({**settings, key: v, "_no_plain": True},)) as pool:
+            runs[v] = (pool.map(_pos_job, pos, chunksize=8), pool.map(_neg_job, neg, chunksize=8))
+
+    def score(v, keep) -> tuple[float, float, float]:
+        P = [r for r in runs[v][0] if keep(r["engine"])]
+        N = [r for r in runs[v][1] if keep(r["engine"])]
+        acc = sum(_right([h[0] for h in r["heard"]], r["intent"]) for r in P) / max(1, len(P))
+        fa = sum(bool(r["heard"]) for r in N) / max(1, len(N))
+        return acc - 10 * fa, acc, fa
+
+    print(f"\n| value of {key} | " + " | ".join(engines) + " | all |\n|---|" + "---|" * (len(engines) + 1))
+    for v in values:
+        cells = [score(v, lambda e, x=x: e == x) for x in engines] + [score(v, lambda e: True)]
+        print(f"| {v} | " + " | ".join(f"{100 * a:.1f} % / FA {100 * f:.1f} %" for _, a, f in cells) + " |")
+    print(f"\n| engine left out | value chosen on the others | its accuracy / FA there | best value for it alone |\n|---|---|---|---|")
+    for held in engines:
+        chosen = max(values, key=lambda v: score(v, lambda e: e != held and e in engines)[0])
+        own = max(values, key=lambda v: score(v, lambda e: e == held)[0])
+        _, acc, fa = score(chosen, lambda e: e == held)
+        print(f"| {held} | {chosen} | {100 * acc:.1f} % / {100 * fa:.1f} % | {own} |")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small subset for a fast look")
@@ -253,20 +403,30 @@ def main() -> int:
     ap.add_argument("--save", metavar="FILE", help="also pickle the raw per-clip results to FILE")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a RecognizerSettings field (e.g. min_confidence=0.5)")
+    ap.add_argument("--engines", default=",".join(installed_engines()),
+                    help=f"comma-separated, of {', '.join(ENGINES)} (default: those installed)")
+    ap.add_argument("--sweep", metavar="KEY=V1,V2,...",
+                    help="leave one engine out: clips only, once per value of a RecognizerSettings field")
     args = ap.parse_args()
     settings = {"verify": True} if args.verify else {}
     for item in args.set:
         key, _, value = item.partition("=")
-        settings[key] = float(value) if value.replace(".", "", 1).isdigit() else value
+        settings[key] = _value(value)
     if settings:
         print(f"settings: {settings}")
+    engines = [e for e in args.engines.split(",") if e]
+    unknown = [e for e in engines if e not in ENGINES]
+    if unknown:
+        ap.error(f"unknown engine(s) {', '.join(unknown)}; known: {', '.join(ENGINES)}")
 
-    voices = DEV_VOICES + HELDOUT_VOICES
+    voices = tuple(v for e in engines for v in ENGINES[e])
     prosody = PROSODY
     if args.quick:
-        voices = ("en-us", "en-us+f2", "en-gb-x-rp")
+        voices = tuple(v for e in engines for v in QUICK_VOICES[e])
         prosody = PROSODY[:1]
         args.minutes = min(args.minutes, 5.0)
+    if args.sweep:
+        return sweep(args.sweep, settings, voices, prosody, args.jobs, engines)
     pos = list(positive_specs(voices=voices, prosody=prosody))
     neg = list(negative_specs(voices=voices, prosody=prosody[:2]))
     coach_voices = ("en-gb-x-rp", "en-us", "en-us+f4")
@@ -327,11 +487,13 @@ def main() -> int:
     snr_name = lambda r: "clean" if r["snr"] is None else f"{r['snr']} dB"  # noqa: E731
     print("\n## Accuracy (one command out, the right one)")
     table("SNR", snr_name, P, ["clean", "20 dB", "10 dB", "5 dB"])
-    table("SNR, held-out voices only", snr_name, [r for r in P if r["voice"] in HELDOUT_VOICES], ["clean", "20 dB", "10 dB", "5 dB"])
+    table("SNR, held-out espeak voices only", snr_name, [r for r in P if r["voice"] in HELDOUT_VOICES], ["clean", "20 dB", "10 dB", "5 dB"])
+    engine_table(P)
     table("noise type x SNR", lambda r: f"{r['noise']} {'' if r['snr'] is None else str(r['snr']) + ' dB'}".strip(), P)
     table("intent", lambda r: r["intent"], P)
     table("phrase said", lambda r: r["text"], P)
-    table("voice", lambda r: r["voice"] + (" (held out)" if r["voice"] in HELDOUT_VOICES else " (dev)"), P)
+    table("voice", lambda r: r["voice"] + (" (held out)" if r["voice"] in HELDOUT_VOICES else
+                                           " (dev)" if r["voice"] in DEV_VOICES else ""), P)
     table("speed/pitch", lambda r: f"{r['speed']} wpm, pitch {r['pitch']}", P)
     wrong = collections.Counter((r["text"], tuple(h[0] for h in r["heard"])) for r in P if not ok(r) and r["heard"])
     print(f"\nwrong command (not just missed): {sum(wrong.values())} of {len(P)} clips; most common: "
@@ -351,6 +513,9 @@ def main() -> int:
     print("\n| negative clips | with any command |\n|---|---|")
     for k in ("cue", "everyday", "contains", "noise", "all"):
         print(f"| {k} | {pct(*fa[k])} |")
+    for e in engines:
+        rows = [r for r in N if r["engine"] == e]
+        print(f"| {e} (speech) | {pct(sum(bool(r['heard']) for r in rows), len(rows))} |")
     for r in N:
         if r["heard"]:
             print(f"  FA: {r['text']!r} ({r['voice']}) -> {r['heard']}")

@@ -10,8 +10,13 @@ known times::
     track = build_track([(1.0, clip)], duration_s=5.0, noise=noise * 0.01)
 
 Everything is float32 mono in [-1, 1] at ``samplerate`` (16 kHz unless told).
-Speech is real espeak-ng output (``espeak-ng -v VOICE -s SPEED -p PITCH
---stdout``), resampled with soxr and cached in-process by its arguments.
+Speech is real synthesis, resampled with soxr and cached in-process by its
+arguments. A voice names its engine (see :func:`engine_of`): a plain name is an
+espeak-ng voice (``espeak-ng -v VOICE -s SPEED -p PITCH --stdout``);
+``mbrola:us1`` is an MBROLA diphone voice spoken through espeak-ng;
+``festival:kal_diphone`` a festival voice (its MBROLA ones end in ``_mbrola``).
+The tests use espeak-ng alone; the other engines are for the benchmarks
+(``scripts/setup --bench`` installs them).
 Noise generators take a ``seed`` so a failing case can be replayed.
 """
 
@@ -30,23 +35,55 @@ SAMPLERATE = 16000
 VOICES = ("en-us", "en", "en-us+m3", "en-us+f2", "en-us+f4", "en-gb-x-rp", "en+m7", "en-029")
 
 
+# Voices of the other engines, each with the mean pitch (Hz) that SPEED/PITCH
+# variants are placed around for festival, which has no pitch option of its own.
+MBROLA_VOICES = ("mbrola:us1", "mbrola:us2", "mbrola:us3", "mbrola:en1")
+FESTIVAL_VOICES = {
+    "festival:us1_mbrola": 190.0, "festival:us2_mbrola": 110.0, "festival:us3_mbrola": 110.0,
+    "festival:en1_mbrola": 105.0, "festival:kal_diphone": 105.0, "festival:rab_diphone": 105.0,
+    "festival:don_diphone": 110.0,
+}
+
+
+def engine_of(voice: str) -> str:
+    """The engine that renders ``voice``: espeak, espeak-mbrola, festival-mbrola or festival."""
+    if voice.startswith("mbrola:"):
+        return "espeak-mbrola"
+    if voice.startswith("festival:"):
+        return "festival-mbrola" if voice.endswith("_mbrola") else "festival"
+    return "espeak"
+
+
 def have_espeak() -> bool:
     """True when the ``espeak-ng`` program is on PATH."""
     return shutil.which("espeak-ng") is not None
 
 
+def _synthesis_command(text: str, voice: str, speed: int, pitch: int) -> tuple[list[str], bytes | None]:
+    """The command line that writes ``text`` as a WAV to stdout, and its stdin."""
+    if voice.startswith("festival:"):
+        name = voice.split(":", 1)[1]
+        # espeak's PITCH 0-99 (50 normal) spans an octave around the voice's own mean.
+        f0 = FESTIVAL_VOICES[voice] * 2.0 ** ((pitch - 50) / 100)
+        return ["text2wave", "-o", "/dev/stdout",
+                "-eval", f"(voice_{name})",
+                "-eval", f"(Parameter.set 'Duration_Stretch {175 / speed:.3f})",
+                "-eval", f"(set! int_lr_params '((target_f0_mean {f0:.0f}) (target_f0_std {f0 / 7:.0f}) "
+                         "(model_f0_mean 170) (model_f0_std 34)))"], text.encode()
+    if voice.startswith("mbrola:"):
+        voice = {"en1": "mb-en1"}.get(voice[7:], f"us-mbrola-{voice[-1]}")
+    return ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text], None
+
+
 @functools.lru_cache(maxsize=4096)
 def _speak_cached(text: str, voice: str, speed: int, pitch: int, samplerate: int) -> bytes:
-    proc = subprocess.run(
-        ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text],
-        capture_output=True,
-        check=True,
-    )
+    command, stdin = _synthesis_command(text, voice, speed, pitch)
+    proc = subprocess.run(command, input=stdin, capture_output=True, check=True)
     data = proc.stdout
     # espeak-ng streams a WAV whose header sizes are placeholders: find the
     # "data" chunk and read to the end instead of trusting the sizes.
     if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        raise RuntimeError(f"espeak-ng returned no WAV for {text!r} ({voice})")
+        raise RuntimeError(f"{command[0]} returned no WAV for {text!r} ({voice})")
     rate = int.from_bytes(data[24:28], "little")
     pos = 12
     while pos + 8 <= len(data):
@@ -60,6 +97,8 @@ def _speak_cached(text: str, voice: str, speed: int, pitch: int, samplerate: int
         raise RuntimeError("espeak-ng WAV has no data chunk")
     body = body[: len(body) // 2 * 2]
     pcm = np.frombuffer(body, dtype="<i2").astype(np.float32) / 32768.0
+    if voice.startswith("festival:"):
+        pcm *= 0.7  # text2wave scales to full range; espeak-ng peaks about here
     if rate != samplerate:
         import soxr
 
@@ -70,9 +109,9 @@ def _speak_cached(text: str, voice: str, speed: int, pitch: int, samplerate: int
 def speak(
     text: str, *, voice: str = "en-us", speed: int = 160, pitch: int = 50, samplerate: int = SAMPLERATE
 ) -> np.ndarray:
-    """Render ``text`` with espeak-ng; returns float32 mono at ``samplerate``.
+    """Render ``text`` in ``voice`` (see :func:`engine_of`); returns float32 mono at ``samplerate``.
 
-    Leading and trailing silence that espeak-ng adds is trimmed to 20 ms so
+    Leading and trailing silence that the engine adds is trimmed to 20 ms so
     that a clip placed at time t starts speaking at about t. The result is a
     fresh array (callers may modify it).
     """
