@@ -86,6 +86,18 @@ def test_sounds_like_maps_both_ways():
     assert "doe ming" in g.phrases
 
 
+def test_a_word_may_have_several_spellings_each_heard_as_it(tmp_path, vosk_model):
+    from voicecoach.speech.recognizer import decoder_sentences
+
+    g = load_grammar(_write(tmp_path, '[sounds_like]\ndoming = ["doe ming", "domingo"]\n\n'
+                                      '[intents.d]\nkind = "mark"\nphrases = ["doming", "belly doming"]\n'), model=vosk_model)
+    assert g.to_model("doming") == "doe ming"  # the first spelling is the one given
+    assert {"doe ming", "domingo", "belly doe ming", "belly domingo"} == set(g.phrases)
+    assert g.intent_of("domingo").name == "d"
+    assert g.to_display("belly domingo") == "belly doming"
+    assert {"domingo", "belly domingo"} <= set(decoder_sentences(g))
+
+
 def _write(tmp_path, text):
     p = tmp_path / "g.toml"
     p.write_text(text)
@@ -134,6 +146,8 @@ def test_a_missing_sounds_like_spelling_is_reported_too(tmp_path, vosk_model):
         ("fillers = ['my']\nmark_fillers = ['uh', 'my']\n[intents.x]\nkind = 'mark'\nphrases = ['pause']\n",
          ":2: filler 'my' is in both fillers and mark_fillers"),
         ("mark_fillers = ['pause']\n[intents.x]\nkind = 'mark'\nphrases = ['pause']\n", ":4: phrase 'pause' is also a filler"),
+        ("[sounds_like]\ndoming = []\n[intents.x]\nkind = 'mark'\nphrases = ['doming']\n", "or to a list of them"),
+        ("[sounds_like]\ndoming = ['doe ming', 2]\n[intents.x]\nkind = 'mark'\nphrases = ['doming']\n", "or to a list of them"),
     ],
 )
 def test_bad_grammar_files_are_one_clear_line(tmp_path, text, pattern):

@@ -6,7 +6,7 @@ A grammar is a TOML file a user can edit (``grammars/en.toml``)::
     mark_fillers = ["my"]          # only before a mark's phrase
 
     [sounds_like]           # words the model lacks, spelled with words it has
-    doming = "doe ming"
+    doming = ["doe ming", "domingo"]   # one spelling, or several people's ways of saying it
 
     [intents.stop_point]
     kind = "mark"           # or "control"
@@ -63,7 +63,8 @@ class Grammar:
     source: str
     """Where it came from (a file path), for messages."""
     sounds_like: tuple[tuple[str, str], ...] = ()
-    """(word as written, the model's spelling) for words the model lacks."""
+    """(word as written, a model spelling) for words the model lacks; a word may
+    have several, the first being the one :meth:`to_model` gives."""
     mark_fillers: tuple[str, ...] = ()
     """Words that may come only before a mark's phrase. "my" fits a note about
     the body ("my stop point"); before a control it makes the words the end of
@@ -74,14 +75,26 @@ class Grammar:
         index: dict[str, Intent] = {}
         for intent in self.intents:
             for phrase in intent.phrases:
-                index[self.to_model(phrase)] = intent
+                for spelled in self._spellings_of(phrase):
+                    index[spelled] = intent
         object.__setattr__(self, "_index", index)
+
+    def _spellings_of(self, phrase: str) -> list[str]:
+        """``phrase`` in every combination of its words' model spellings, the first
+        being :meth:`to_model`'s."""
+        variants = [""]
+        for word in normalise(phrase).split():
+            ways = [spelled for written, spelled in self.sounds_like if written == word] or [word]
+            variants = [f"{v} {w}".strip() for v in variants for w in ways]
+        return variants
 
     # -- spelling between what the user wrote and what the model decodes --------
 
     def to_model(self, text: str) -> str:
-        """``text`` in the model's spelling (``"doming"`` -> ``"doe ming"``)."""
-        subs = dict(self.sounds_like)
+        """``text`` in the model's (first) spelling (``"doming"`` -> ``"doe ming"``)."""
+        subs: dict[str, str] = {}
+        for written, spelled in self.sounds_like:
+            subs.setdefault(written, spelled)
         return " ".join(subs.get(w, w) for w in normalise(text).split())
 
     def to_display(self, text: str) -> str:
@@ -125,8 +138,8 @@ class Grammar:
         return found[1] if found else None
 
     def phrases_of(self, intent: Intent) -> tuple[str, ...]:
-        """``intent``'s phrases in the model's spelling."""
-        return tuple(self.to_model(p) for p in intent.phrases)
+        """``intent``'s phrases in every model spelling."""
+        return tuple(s for p in intent.phrases for s in self._spellings_of(p))
 
     @property
     def phrases(self) -> tuple[str, ...]:
@@ -209,9 +222,11 @@ def load_grammar(path: Path | str | None = None, *, model=None) -> Grammar:
         raise UserError(f"{where(both[0], 'mark_fillers')}: filler {both[0]!r} is in both fillers and mark_fillers")
 
     sounds_raw = data.get("sounds_like", {})
-    if not isinstance(sounds_raw, dict) or not all(isinstance(v, str) for v in sounds_raw.values()):
-        raise UserError(f"{where('sounds_like')}: [sounds_like] maps a word to a string of words")
-    sounds = tuple((normalise(k), normalise(v)) for k, v in sounds_raw.items())
+    if not isinstance(sounds_raw, dict) or not all(
+        isinstance(v, str) or (isinstance(v, list) and v and all(isinstance(x, str) for x in v)) for v in sounds_raw.values()
+    ):
+        raise UserError(f"{where('sounds_like')}: [sounds_like] maps a word to a string of words, or to a list of them")
+    sounds = tuple((normalise(k), normalise(x)) for k, v in sounds_raw.items() for x in ([v] if isinstance(v, str) else v))
     for k, v in sounds:
         if not k or " " in k or not v:
             raise UserError(f"{where(k or 'sounds_like')}: bad sounds_like entry {k!r} = {v!r}")
@@ -259,7 +274,7 @@ def load_grammar(path: Path | str | None = None, *, model=None) -> Grammar:
     )
 
     if model is not None:
-        subs = dict(sounds)
+        subs = {k for k, _ in sounds}
         # Check in file order so the first missing word reported is the first one a reader meets.
         checks: list[tuple[str, str, str | None]] = []
         for k, v in sounds:
