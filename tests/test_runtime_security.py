@@ -104,14 +104,21 @@ def traced(argv: list[str], log: Path, **popen) -> tuple[subprocess.Popen, int]:
     assert strace, "strace is needed for the outgoing-connection guard (scripts/setup --test installs it)"
     proc = subprocess.Popen([strace, "-f", "--seccomp-bpf", "-qq", "-s", "256", "-e", "trace=%network",
                              "-o", str(log), "--", *argv], **popen)
+    # strace forks short-lived children of its own at start (probing what the kernel
+    # supports): the command's process is the child whose command line is argv.
+    wanted = "\0".join(argv)
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         try:
             children = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
         except FileNotFoundError:
             children = []
-        if children:
-            return proc, int(children[0])
+        for child in children:
+            try:
+                if Path(f"/proc/{child}/cmdline").read_bytes().decode(errors="replace").rstrip("\0") == wanted:
+                    return proc, int(child)
+            except FileNotFoundError:
+                pass  # gone: one of strace's own
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.005)
     raise AssertionError("the traced command did not start")
@@ -287,7 +294,8 @@ def test_serve_never_listens_nor_connects_out(pulse, tmp_path, model_path):
         samples, seen, bad = watch(proc, time.monotonic() + 3.0, pid)
         assert proc.poll() is None, proc.communicate()
     finally:
-        os.kill(pid, signal.SIGTERM)
+        if proc.poll() is None:  # gone already: the assertion above says why
+            os.kill(pid, signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
         manager.close()
     assert samples >= 10 and seen  # it held sockets (PulseAudio, notify) and they were checked
@@ -317,7 +325,8 @@ def test_run_never_listens_nor_connects_out(pulse, tmp_path, model_path):
         n, s, b = watch(proc, time.monotonic() + 2.0, pid)
         samples, seen, bad = samples + n, seen | s, bad + b
     finally:
-        os.kill(pid, signal.SIGTERM)
+        if proc.poll() is None:  # gone already: the assertion above says why
+            os.kill(pid, signal.SIGTERM)
         out, err = proc.communicate(timeout=30)
     assert samples >= 10 and seen  # it held sockets (PulseAudio) and they were checked
     assert bad == [], bad
