@@ -187,8 +187,12 @@ def _stream(audio: np.ndarray, reference: np.ndarray | None = None, t0: float = 
 
 def _pos_job(spec: dict):
     clip = make_positive(spec)
+    rec = _W["rec"]
+    rec.explain = []
     heard, withdrawn, cpu, times = _stream(clip.audio)
+    verdicts, rec.explain = [e.verdict for e in rec.explain], None
     return {
+        "verdicts": verdicts,
         **{k: spec[k] for k in ("intent", "text", "voice", "speed", "pitch", "noise", "snr")},
         "engine": engine_of(spec["voice"]),
         "plain": _plain(clip.audio) if _W.get("with_plain", True) else None,
@@ -353,7 +357,7 @@ def engine_table(P: list[dict]) -> None:
         print(f"| {e} | " + " | ".join(cells) + " |")
 
 
-def sweep(spec: str, settings: dict, voices, prosody, jobs: int, engines: list[str]) -> int:
+def sweep(spec: str, settings: dict, voices, prosody, jobs: int, engines: list[str], snrs) -> int:
     """Leave one engine out: for each engine, the value best on the others, reported on it.
 
     A value's score on a set of clips is its accuracy over all SNRs less ten
@@ -362,7 +366,7 @@ def sweep(spec: str, settings: dict, voices, prosody, jobs: int, engines: list[s
     """
     key, _, values = spec.partition("=")
     values = [_value(v) for v in values.split(",")]
-    pos = list(positive_specs(voices=voices, prosody=prosody))
+    pos = list(positive_specs(voices=voices, prosody=prosody, snrs=snrs))
     neg = [n for n in negative_specs(voices=voices, prosody=prosody[:1]) if n["kind"] not in ("means",)]
     print(f"sweep {key} over {values}: {len(pos)} positive, {len(neg)} negative clips; engines {', '.join(engines)}",
           flush=True)
@@ -405,6 +409,8 @@ def main() -> int:
                     help="override a RecognizerSettings field (e.g. min_confidence=0.5)")
     ap.add_argument("--engines", default=",".join(installed_engines()),
                     help=f"comma-separated, of {', '.join(ENGINES)} (default: those installed)")
+    ap.add_argument("--snrs", default="clean,20,10,5",
+                    help="noise levels of the positive clips, comma-separated (default clean,20,10,5)")
     ap.add_argument("--sweep", metavar="KEY=V1,V2,...",
                     help="leave one engine out: clips only, once per value of a RecognizerSettings field")
     args = ap.parse_args()
@@ -425,9 +431,10 @@ def main() -> int:
         voices = tuple(v for e in engines for v in QUICK_VOICES[e])
         prosody = PROSODY[:1]
         args.minutes = min(args.minutes, 5.0)
+    snrs = tuple(None if x == "clean" else int(x) for x in args.snrs.split(","))
     if args.sweep:
-        return sweep(args.sweep, settings, voices, prosody, args.jobs, engines)
-    pos = list(positive_specs(voices=voices, prosody=prosody))
+        return sweep(args.sweep, settings, voices, prosody, args.jobs, engines, snrs)
+    pos = list(positive_specs(voices=voices, prosody=prosody, snrs=snrs))
     neg = list(negative_specs(voices=voices, prosody=prosody[:2]))
     coach_voices = ("en-gb-x-rp", "en-us", "en-us+f4")
     barge = list(
@@ -495,6 +502,13 @@ def main() -> int:
     table("voice", lambda r: r["voice"] + (" (held out)" if r["voice"] in HELDOUT_VOICES else
                                            " (dev)" if r["voice"] in DEV_VOICES else ""), P)
     table("speed/pitch", lambda r: f"{r['speed']} wpm, pitch {r['pitch']}", P)
+    why = collections.Counter(
+        "the decoder heard no words" if not r["verdicts"] else
+        next((v for v in r["verdicts"] if v != "command"), "command, but not one right one")
+        for r in P if not ok(r))
+    print("\n| why a command was missed (first verdict not 'command') | clips |\n|---|---|")
+    for reason, n in why.most_common():
+        print(f"| {reason} | {n} |")
     wrong = collections.Counter((r["text"], tuple(h[0] for h in r["heard"])) for r in P if not ok(r) and r["heard"])
     print(f"\nwrong command (not just missed): {sum(wrong.values())} of {len(P)} clips; most common: "
           + ", ".join(f"{t!r}->{'/'.join(h)} x{n}" for (t, h), n in wrong.most_common(5)))
