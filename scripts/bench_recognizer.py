@@ -322,7 +322,7 @@ def installed_engines() -> list[str]:
 
 def _value(text: str):
     """A setting's value from the command line: a number, true/false/none, a tuple
-    of names joined by "+" ("coach+numbers"; "()" is the empty one), or text."""
+    of names joined by "+" ("coach+numbers", "coach+" for one name, "()" for none), or text."""
     if text == "()" or "+" in text:
         return tuple(t for t in text.strip("()").split("+") if t)
     try:
