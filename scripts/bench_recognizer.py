@@ -224,14 +224,14 @@ def _neg_job(spec: dict):
 
 
 def _stream_job(args):
-    minutes, seed = args
+    minutes, seed, voices = args
     rec = _W["rec"]
     rec.reset()
     heard = []
     n = 0
     t_all = time.perf_counter()
     rest = np.zeros(0, np.int16)
-    for chunk in negative_stream(minutes, seed=seed):
+    for chunk in negative_stream(minutes, seed=seed, voices=voices):
         pcm = np.concatenate([rest, to_int16(chunk)])
         usable = len(pcm) // BLOCK * BLOCK
         for i in range(0, usable, BLOCK):
@@ -450,14 +450,16 @@ def main() -> int:
     half = args.minutes / max(1, args.jobs)
     if args.streams_only:
         pos, neg, coach_voices, barge = [], [], (), []
-        print(f"corpus: two {args.minutes:g}-min streams (dev, held out); voices: {', '.join(voices)}", flush=True)
+        print(f"corpus: two {args.minutes:g}-min streams (dev, held out); voices: {', '.join(v for e in engines for v in ENGINES[e])}", flush=True)
     else:
         print(f"corpus: {len(pos)} positive clips, {len(neg)} negative clips, two {args.minutes:g}-min streams (dev, held out), "
               f"{len(coach_voices)} coach voices with echo, {len(barge)} barge-in runs; voices: {', '.join(voices)}", flush=True)
 
     t0 = time.time()
     with mp.Pool(args.jobs, _init, (settings,)) as pool:
-        streams = [(half, seed + j) for seed in (DEV_STREAM_SEED, args.heldout_seed) for j in range(args.jobs)]
+        # The streams speak with every voice of the engines chosen, --quick or not.
+        all_voices = tuple(v for e in engines for v in ENGINES[e])
+        streams = [(half, seed + j, all_voices) for seed in (DEV_STREAM_SEED, args.heldout_seed) for j in range(args.jobs)]
         stream_async = pool.map_async(_stream_job, streams)
         P = pool.map(_pos_job, pos, chunksize=16)
         N = pool.map(_neg_job, neg, chunksize=16)
