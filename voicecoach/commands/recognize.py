@@ -36,7 +36,15 @@ def main(args) -> int:
     model = load_model()
     grammar = load_grammar(args.grammar, model=model)
     rec = CommandRecognizer(model, grammar)
-    show = _explained if args.explain else _print
+
+    def show(name: str, heard: list) -> None:
+        # --explain prints every verdict reached so far (the commands among them) instead.
+        if args.explain:
+            _print_explained(name, rec, args.json)
+        else:
+            for h in heard:
+                _print(name, h, args.json)
+
     failed = 0
     step = int(BLOCK_S * 16000)
     for name in args.files:
@@ -52,17 +60,12 @@ def main(args) -> int:
                     pcm = np.concatenate([pending, pcm])
                 usable = len(pcm) // step * step
                 for i in range(0, usable, step):
-                    for heard in rec.feed(pcm[i : i + step], n / 16000):
-                        show(name, heard, args.json, rec)
+                    show(name, rec.feed(pcm[i : i + step], n / 16000))
                     n += step
                 pending = pcm[usable:]
             if pending is not None and len(pending):
-                for heard in rec.feed(pending, n / 16000):
-                    show(name, heard, args.json, rec)
-            for heard in rec.finish():
-                show(name, heard, args.json, rec)
-            if args.explain:
-                show(name, None, args.json, rec)
+                show(name, rec.feed(pending, n / 16000))
+            show(name, rec.finish())
         except UserError as err:
             print(f"voicecoach: {err}", file=sys.stderr)
             failed += 1
@@ -120,7 +123,7 @@ def _blocks_16k(name, read_wav, to_16k_int16):
                 return
 
 
-def _explained(name: str, heard, as_json: bool, rec) -> None:
+def _print_explained(name: str, rec, as_json: bool) -> None:
     """Print the verdicts the recognizer has reached so far, and forget them."""
     for e in rec.explain:
         if as_json:
@@ -130,7 +133,7 @@ def _explained(name: str, heard, as_json: bool, rec) -> None:
     rec.explain.clear()
 
 
-def _print(name: str, heard, as_json: bool, rec=None) -> None:
+def _print(name: str, heard, as_json: bool) -> None:
     if as_json:
         print(
             json.dumps(

@@ -386,6 +386,10 @@ class CommandRecognizer:
         rec.SetWords(True)
         return rec
 
+    def _sample_of(self, word_time: float) -> int:
+        """The decoder sample index of a Vosk word time (seconds of audio given to this decoder)."""
+        return int(round(word_time * self.samplerate))
+
     def _time_of(self, n: int) -> float:
         """Mic-timeline seconds of decoder sample index ``n``."""
         # Decoder samples skip what was not decoded while idle.
@@ -678,8 +682,7 @@ class CommandRecognizer:
         # after cancellation) separate utterances, like a pause does.
         groups: list[list[dict]] = [[]]
         for w in words:
-            s_n = int(round(w["start"] * self.samplerate))
-            e_n = int(round(w["end"] * self.samplerate))
+            s_n, e_n = self._sample_of(w["start"]), self._sample_of(w["end"])
             if not self.louder_than_echo(s_n, e_n):
                 groups.append([])
                 continue
@@ -710,10 +713,8 @@ class CommandRecognizer:
             self._explain(group, "[unk] among the words" if UNK in names else "not a phrase")
             return []
         n_fillers, intent = found
-        # Vosk's word times count seconds of audio given to this decoder.
         candidate = rules.Candidate(tuple(group), n_fillers, intent,
-                                    int(round(group[0]["start"] * self.samplerate)),
-                                    int(round(group[-1]["end"] * self.samplerate)))
+                                    self._sample_of(group[0]["start"]), self._sample_of(group[-1]["end"]))
         rejected = rules.first_rejection(rules.AT_ONCE, self, candidate)
         if rejected:
             self._explain(group, rejected)
@@ -738,8 +739,8 @@ class CommandRecognizer:
     def _explain(self, group: list[dict], verdict: str) -> None:
         if self.explain is not None:
             self.explain.append(Explained(
-                round(self._time_of(int(round(group[0]["start"] * self.samplerate))), 3),
-                round(self._time_of(int(round(group[-1]["end"] * self.samplerate))), 3),
+                round(self._time_of(self._sample_of(group[0]["start"])), 3),
+                round(self._time_of(self._sample_of(group[-1]["end"])), 3),
                 " ".join(f"{w['word']}:{float(w.get('conf', 0.0)):.2f}" for w in group), verdict))
 
     # -- evidence the rules ask for (voicecoach.speech.rules.Evidence) -----------------------
@@ -786,8 +787,8 @@ class CommandRecognizer:
         changed no true command.)
         """
         for before, after in zip(words, words[1:]):
-            a_n = int(round(before["end"] * self.samplerate)) + self._slack_n
-            b_n = int(round(after["start"] * self.samplerate)) - self._slack_n
+            a_n = self._sample_of(before["end"]) + self._slack_n
+            b_n = self._sample_of(after["start"]) - self._slack_n
             if self._their_voice_s(a_n, b_n, min_frames=_MIN_VOICED_RUN) > 0:
                 return True
         return False
