@@ -25,10 +25,11 @@ import stat
 import subprocess
 import sys
 import time
-import wave
 from pathlib import Path
 
 import pytest
+
+from signal_support import silent_wav
 
 ROOT = Path(__file__).resolve().parent.parent
 SHORT = "[program]\nwarmup = false\nsets = 1\nreps = 2\nrest_s = 10.0\n"
@@ -204,13 +205,6 @@ def test_the_watcher_sees_a_listening_socket():
     assert sorted(b.split()[0] for b in bad) == ["tcp", "udp", "unix"], bad
 
 
-def _silent(path: Path, seconds: float) -> Path:
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1), w.setsampwidth(2), w.setframerate(16000)
-        w.writeframes(b"\0\0" * int(16000 * seconds))
-    return path
-
-
 def _env(tmp_path: Path, **extra) -> dict:
     env = dict(os.environ)
     env.update(VOICECOACH_DATA=str(tmp_path / "data"), VOICECOACH_CACHE=str(tmp_path / "cache"),
@@ -227,7 +221,7 @@ def test_simulate_never_listens_never_connects_out_and_writes_private_files(tmp_
     dir, the clip cache not writable by others."""
     config = tmp_path / "short.toml"
     config.write_text(SHORT)
-    mic = _silent(tmp_path / "mic.wav", 30.0)
+    mic = silent_wav(tmp_path / "mic.wav", 30.0)
     ev, out = tmp_path / "ev.jsonl", tmp_path / "out.wav"
     log = tmp_path / "net.log"
     proc, pid = traced(
@@ -259,7 +253,7 @@ def test_files_the_user_names_follow_a_normal_umask(tmp_path):
     """Under the usual umask 022 nothing a session writes is writable by others."""
     config = tmp_path / "short.toml"
     config.write_text(SHORT)
-    mic = _silent(tmp_path / "mic.wav", 20.0)
+    mic = silent_wav(tmp_path / "mic.wav", 20.0)
     proc = subprocess.run(
         [sys.executable, "-m", "voicecoach", "simulate", "--cue-only", "--mic", str(mic), "--out",
          str(tmp_path / "out.wav"), "--events", str(tmp_path / "ev.jsonl"), "--config", str(config)],
