@@ -340,7 +340,13 @@ def _snr_name(r) -> str:
 
 
 def _right(heard: list[str], intent: str) -> bool:
+    """One command out, and the right one."""
     return heard == [intent]
+
+
+def _ok(r: dict) -> bool:
+    """A positive clip's result is right (see :func:`_right`)."""
+    return _right([h[0] for h in r["heard"]], r["intent"])
 
 
 def engine_table(P: list[dict]) -> None:
@@ -351,7 +357,7 @@ def engine_table(P: list[dict]) -> None:
         cells = []
         for snr in SNR_ORDER:
             rows = [r for r in P if _snr_name(r) == snr and e in ("all", r["engine"])]
-            coach = sum(_right([h[0] for h in r["heard"]], r["intent"]) for r in rows)
+            coach = sum(_ok(r) for r in rows)
             plain = sum(_right(r["plain"], r["intent"]) for r in rows if r["plain"] is not None)
             cells.append(f"{100 * coach / len(rows):.1f} / {100 * plain / len(rows):.1f} %" if rows else "-")
         print(f"| {e} | " + " | ".join(cells) + " |")
@@ -378,7 +384,7 @@ def sweep(spec: str, settings: dict, voices, prosody, jobs: int, engines: list[s
     def score(v, keep) -> tuple[float, float, float]:
         P = [r for r in runs[v][0] if keep(r["engine"])]
         N = [r for r in runs[v][1] if keep(r["engine"])]
-        acc = sum(_right([h[0] for h in r["heard"]], r["intent"]) for r in P) / max(1, len(P))
+        acc = sum(_ok(r) for r in P) / max(1, len(P))
         fa = sum(bool(r["heard"]) for r in N) / max(1, len(N))
         return acc - 10 * fa, acc, fa
 
@@ -386,7 +392,7 @@ def sweep(spec: str, settings: dict, voices, prosody, jobs: int, engines: list[s
     for v in values:
         cells = [score(v, lambda e, x=x: e == x) for x in engines] + [score(v, lambda e: True)]
         print(f"| {v} | " + " | ".join(f"{100 * a:.1f} % / FA {100 * f:.1f} %" for _, a, f in cells) + " |")
-    print(f"\n| engine left out | value chosen on the others | its accuracy / FA there | best value for it alone |\n|---|---|---|---|")
+    print("\n| engine left out | value chosen on the others | its accuracy / FA there | best value for it alone |\n|---|---|---|---|")
     for held in engines:
         chosen = max(values, key=lambda v: score(v, lambda e: e != held and e in engines)[0])
         own = max(values, key=lambda v: score(v, lambda e: e == held)[0])
@@ -479,24 +485,20 @@ def main() -> int:
             pickle.dump({"P": P, "N": N, "E": E, "B": B, "S": S, "SH": SH, "wall": wall}, f)
 
     # --- accuracy -------------------------------------------------------------
-    def ok(r):
-        return len(r["heard"]) == 1 and r["heard"][0][0] == r["intent"]
-
     def table(title, key, rows, order=None):
         groups = collections.defaultdict(lambda: [0, 0])
         for r in rows:
             g = groups[key(r)]
-            g[0] += ok(r)
+            g[0] += _ok(r)
             g[1] += 1
         print(f"\n| {title} | accuracy |\n|---|---|")
         for k in order or sorted(groups, key=str):
             if k in groups:
                 print(f"| {k} | {pct(*groups[k])} |")
 
-    snr_name = lambda r: "clean" if r["snr"] is None else f"{r['snr']} dB"  # noqa: E731
     print("\n## Accuracy (one command out, the right one)")
-    table("SNR", snr_name, P, ["clean", "20 dB", "10 dB", "5 dB"])
-    table("SNR, held-out espeak voices only", snr_name, [r for r in P if r["voice"] in HELDOUT_VOICES], ["clean", "20 dB", "10 dB", "5 dB"])
+    table("SNR", _snr_name, P, SNR_ORDER)
+    table("SNR, held-out espeak voices only", _snr_name, [r for r in P if r["voice"] in HELDOUT_VOICES], SNR_ORDER)
     engine_table(P)
     table("noise type x SNR", lambda r: f"{r['noise']} {'' if r['snr'] is None else str(r['snr']) + ' dB'}".strip(), P)
     table("intent", lambda r: r["intent"], P)
@@ -507,11 +509,11 @@ def main() -> int:
     why = collections.Counter(
         "the decoder heard no words" if not r["verdicts"] else
         next((v for v in r["verdicts"] if v != "command"), "command, but not one right one")
-        for r in P if not ok(r))
+        for r in P if not _ok(r))
     print("\n| why a command was missed (first verdict not 'command') | clips |\n|---|---|")
     for reason, n in why.most_common():
         print(f"| {reason} | {n} |")
-    wrong = collections.Counter((r["text"], tuple(h[0] for h in r["heard"])) for r in P if not ok(r) and r["heard"])
+    wrong = collections.Counter((r["text"], tuple(h[0] for h in r["heard"])) for r in P if not _ok(r) and r["heard"])
     print(f"\nwrong command (not just missed): {sum(wrong.values())} of {len(P)} clips; most common: "
           + ", ".join(f"{t!r}->{'/'.join(h)} x{n}" for (t, h), n in wrong.most_common(5)))
 
@@ -565,8 +567,8 @@ def main() -> int:
               f"p95 {1000 * np.percentile(b_lat, 95):.0f} ms")
 
     # --- latency, speed, memory ------------------------------------------------------------
-    lat = np.array([r["heard"][0][1] - r["words_end"] for r in P if ok(r)])
-    settled = np.array([r["heard"][0][2] - r["words_end"] for r in P if ok(r)])
+    lat = np.array([r["heard"][0][1] - r["words_end"] for r in P if _ok(r)])
+    settled = np.array([r["heard"][0][2] - r["words_end"] for r in P if _ok(r)])
     block = np.array([r["block_p95"] for r in P])
     s_audio = sum(s["audio_s"] for s in S)
     cpu = sum(r["cpu"] for r in P + N) + sum(s["cpu"] for s in S) + sum(e["cpu"] for e in E) + sum(b["cpu"] for b in B)
