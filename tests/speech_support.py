@@ -12,7 +12,7 @@ known times::
 Everything is float32 mono in [-1, 1] at ``samplerate`` (16 kHz unless told).
 Speech is real synthesis, resampled with soxr and cached in-process by its
 arguments. A voice names its engine (see :func:`engine_of`): a plain name is an
-espeak-ng voice (``espeak-ng -v VOICE -s SPEED -p PITCH --stdout``);
+espeak-ng voice (``espeak-ng -v VOICE -s SPEED -p PITCH``);
 ``mbrola:us1`` is an MBROLA diphone voice spoken through espeak-ng;
 ``festival:kal_diphone`` a festival voice (its MBROLA ones end in ``_mbrola``).
 The tests use espeak-ng alone; the other engines are for the benchmarks
@@ -23,8 +23,10 @@ Noise generators take a ``seed`` so a failing case can be replayed.
 from __future__ import annotations
 
 import functools
+import os
 import shutil
 import subprocess
+import tempfile
 
 import numpy as np
 
@@ -59,29 +61,32 @@ def have_espeak() -> bool:
     return shutil.which("espeak-ng") is not None
 
 
-def _synthesis_command(text: str, voice: str, speed: int, pitch: int) -> tuple[list[str], bytes | None]:
-    """The command line that writes ``text`` as a WAV to stdout, and its stdin."""
+def _synthesis_command(text: str, voice: str, speed: int, pitch: int, out: str) -> tuple[list[str], bytes | None]:
+    """The command line that writes ``text`` as a WAV to the file ``out``, and its stdin."""
     if voice.startswith("festival:"):
         name = voice.split(":", 1)[1]
         # espeak's PITCH 0-99 (50 normal) spans an octave around the voice's own mean.
         f0 = FESTIVAL_VOICES[voice] * 2.0 ** ((pitch - 50) / 100)
-        return ["text2wave", "-o", "/dev/stdout",
+        return ["text2wave", "-o", out,
                 "-eval", f"(voice_{name})",
                 "-eval", f"(Parameter.set 'Duration_Stretch {175 / speed:.3f})",
                 "-eval", f"(set! int_lr_params '((target_f0_mean {f0:.0f}) (target_f0_std {f0 / 7:.0f}) "
                          "(model_f0_mean 170) (model_f0_std 34)))"], text.encode()
     if voice.startswith("mbrola:"):
         voice = {"en1": "mb-en1"}.get(voice[7:], f"us-mbrola-{voice[-1]}")
-    return ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "--stdout", text], None
+    return ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", out, text], None
 
 
 @functools.lru_cache(maxsize=4096)
 def _speak_cached(text: str, voice: str, speed: int, pitch: int, samplerate: int) -> bytes:
-    command, stdin = _synthesis_command(text, voice, speed, pitch)
-    proc = subprocess.run(command, input=stdin, capture_output=True, check=True)
-    data = proc.stdout
-    # espeak-ng streams a WAV whose header sizes are placeholders: find the
-    # "data" chunk and read to the end instead of trusting the sizes.
+    # A file, not stdout: on a pipe text2wave cannot seek back to fill in the
+    # header, and appends a second one after the samples (a click).
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, "speech.wav")
+        command, stdin = _synthesis_command(text, voice, speed, pitch, out)
+        subprocess.run(command, input=stdin, capture_output=True, check=True)
+        with open(out, "rb") as f:
+            data = f.read()
     if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         raise RuntimeError(f"{command[0]} returned no WAV for {text!r} ({voice})")
     rate = int.from_bytes(data[24:28], "little")
@@ -90,11 +95,11 @@ def _speak_cached(text: str, voice: str, speed: int, pitch: int, samplerate: int
         cid = data[pos : pos + 4]
         size = int.from_bytes(data[pos + 4 : pos + 8], "little")
         if cid == b"data":
-            body = data[pos + 8 :]
+            body = data[pos + 8 : pos + 8 + size]
             break
         pos += 8 + size + (size & 1)
     else:
-        raise RuntimeError("espeak-ng WAV has no data chunk")
+        raise RuntimeError(f"{command[0]} WAV has no data chunk")
     body = body[: len(body) // 2 * 2]
     pcm = np.frombuffer(body, dtype="<i2").astype(np.float32) / 32768.0
     if voice.startswith("festival:"):
