@@ -69,6 +69,7 @@ from scripts.corpus import (  # noqa: E402
 )
 from voicecoach.coach.session import MARKS  # noqa: E402
 from voicecoach.events import Withdrawn  # noqa: E402
+from voicecoach.speech import rules  # noqa: E402
 from tests.speech_support import (  # noqa: E402
     COACH_CUES,
     build_track,
@@ -185,14 +186,24 @@ def _stream(audio: np.ndarray, reference: np.ndarray | None = None, t0: float = 
     return (*_commands(out), cpu, times)
 
 
-def _pos_job(spec: dict):
-    clip = make_positive(spec)
+def _explained(job):
+    """Run ``job()`` with the recognizer explaining; returns its result and the
+    (verdict, other rules that agree) of every candidate."""
     rec = _W["rec"]
     rec.explain = []
-    heard, withdrawn, cpu, times = _stream(clip.audio)
-    verdicts, rec.explain = [e.verdict for e in rec.explain], None
+    try:
+        result = job()
+        return result, [(e.verdict, e.also) for e in rec.explain]
+    finally:
+        rec.explain = None
+
+
+def _pos_job(spec: dict):
+    clip = make_positive(spec)
+    (heard, withdrawn, cpu, times), explained = _explained(lambda: _stream(clip.audio))
     return {
-        "verdicts": verdicts,
+        "verdicts": [v for v, _ in explained],
+        "explained": explained,
         **{k: spec[k] for k in ("intent", "text", "voice", "speed", "pitch", "noise", "snr")},
         "engine": engine_of(spec["voice"]),
         "plain": _plain(clip.audio) if _W.get("with_plain", True) else None,
@@ -208,8 +219,9 @@ def _pos_job(spec: dict):
 
 def _neg_job(spec: dict):
     clip = make_negative(spec)
-    heard, withdrawn, cpu, _ = _stream(clip.audio)
+    (heard, withdrawn, cpu, _), explained = _explained(lambda: _stream(clip.audio))
     return {
+        "explained": explained,
         "text": spec["text"],
         "kind": spec["kind"],
         "intent": spec.get("intent"),
@@ -227,6 +239,7 @@ def _stream_job(args):
     minutes, seed, voices = args
     rec = _W["rec"]
     rec.reset()
+    rec.explain = []
     heard = []
     n = 0
     t_all = time.perf_counter()
@@ -241,7 +254,9 @@ def _stream_job(args):
     heard += rec.finish()
     cpu = time.perf_counter() - t_all
     heard, withdrawn = _commands(heard)
+    explained, rec.explain = [(e.verdict, e.also) for e in rec.explain], None
     return {
+        "explained": explained,
         "audio_s": n / SR,
         "cpu": cpu,
         "heard": [(h.intent, h.text, h.start) for h in heard],
@@ -259,8 +274,9 @@ def _echo_cue_job(voice: str):
         t += len(clip) / SR + 0.4
     played = build_track(clips, t + 1.0)
     mic = echo_of(played, gain=0.5, delay_ms=40) + pink_noise(len(played) / SR, seed=3)[: len(played)] * 0.003
-    heard, _, cpu, _ = _stream(np.clip(mic, -1, 1), reference=played)
-    return {"voice": voice, "heard": [(h.intent, h.text) for h in heard], "audio_s": len(played) / SR, "cpu": cpu}
+    (heard, _, cpu, _), explained = _explained(lambda: _stream(np.clip(mic, -1, 1), reference=played))
+    return {"voice": voice, "heard": [(h.intent, h.text) for h in heard], "audio_s": len(played) / SR, "cpu": cpu,
+            "explained": explained}
 
 
 def _barge_job(args):
@@ -269,9 +285,10 @@ def _barge_job(args):
     user = speak(text, voice=user_voice)
     at = starts[1] + offset
     mic = echo_of(played, gain=0.5, delay_ms=40) + build_track([(at, user)], len(played) / SR)
-    heard, _, cpu, _ = _stream(np.clip(mic, -1, 1), reference=played)
+    (heard, _, cpu, _), explained = _explained(lambda: _stream(np.clip(mic, -1, 1), reference=played))
     ok = [h.intent for h in heard] == [intent]
     return {
+        "explained": explained,
         "intent": intent,
         "warmup": warmup,
         "ok": ok,
@@ -280,6 +297,28 @@ def _barge_job(args):
         "audio_s": len(played) / SR,
         "cpu": cpu,
     }
+
+
+def _print_rules(positives: list[dict], negatives: list[dict]) -> None:
+    """What each rejection rule did: the candidates it was the verdict on, in
+    command clips that were missed and in everything that holds no command
+    (negative clips, streams, the coach's cues), and how many of those no
+    other rule of its stage rejected (with the rule gone, these would pass that stage)."""
+    def count(rows):
+        first, alone = collections.Counter(), collections.Counter()
+        for r in rows:
+            for verdict, also in r.get("explained", ()):
+                first[verdict] += 1
+                alone[verdict] += not also
+        return first, alone
+
+    missed_first, missed_alone = count(r for r in positives if not _ok(r))
+    neg_first, neg_alone = count(negatives)
+    print("\n## Rejection rules: candidates each was the verdict on (alone in its stage)")
+    print("\n| rule | in missed command clips | in audio with no command |\n|---|---|---|")
+    for rule in (*rules.AT_ONCE, *rules.ON_SETTLING):
+        name = rule.__name__
+        print(f"| {name} | {missed_first[name]} ({missed_alone[name]}) | {neg_first[name]} ({neg_alone[name]}) |")
 
 
 def pct(a: int, n: int) -> str:
@@ -476,6 +515,7 @@ def main() -> int:
     wall = time.time() - t0
     if args.streams_only:
         _print_streams(S, SH, args.heldout_seed)
+        _print_rules([], S + SH)
         print(f"\n{sum(s['audio_s'] for s in S + SH) / 3600:.2f} h of audio in {wall / 60:.1f} min wall")
         return 0
     if args.save:
@@ -546,6 +586,8 @@ def main() -> int:
               f"nothing is right): {len(means)} clips, {took} taken as that command, {len(means) - took - other} "
               f"as nothing, {other} as another command (an error)")
     _print_streams(S, SH, args.heldout_seed)
+
+    _print_rules(P, N + E + S + SH)
 
     # --- echo ------------------------------------------------------------------------
     print("\n## Echo (gain 0.5, 40 ms, reverb RT60 0.25 s), cancellation on")

@@ -452,7 +452,7 @@ def test_cli_explain_prints_a_verdict_for_every_candidate(tmp_path, cli):
     proc = cli("recognize", "--explain", "--json", str(path))
     assert proc.returncode == 0, proc.stderr
     rows = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert all(set(r) == {"file", "start", "end", "words", "verdict"} for r in rows)
+    assert all(set(r) == {"file", "start", "end", "words", "verdict", "also"} for r in rows)
     commands = [r for r in rows if r["verdict"] == "command"]
     assert len(commands) == 1 and commands[0]["words"].startswith("stop:") and commands[0]["start"] < 2.5
     # The sentence is heard, and taken as no command for a reason given.

@@ -23,9 +23,6 @@ class Evidence:
         self.settings = RecognizerSettings(min_confidence=0.6, verify=True)
         self.answer = answer
 
-    def louder_than_echo(self, start_n, end_n):
-        return not self.answer
-
     def confirmed(self, c):
         return not self.answer
 

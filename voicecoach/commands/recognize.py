@@ -127,9 +127,11 @@ def _print_explained(name: str, rec, as_json: bool) -> None:
     """Print the verdicts the recognizer has reached so far, and forget them."""
     for e in rec.explain:
         if as_json:
-            print(json.dumps({"file": name, "start": e.start, "end": e.end, "words": e.words, "verdict": e.verdict}))
+            print(json.dumps({"file": name, "start": e.start, "end": e.end, "words": e.words, "verdict": e.verdict,
+                              "also": list(e.also)}))
         else:
-            print(f"{name}: {e.start:8.2f}-{e.end:.2f}s  {e.words:<40} -> {e.verdict}")
+            also = f" (also {', '.join(e.also)})" if e.also else ""
+            print(f"{name}: {e.start:8.2f}-{e.end:.2f}s  {e.words:<40} -> {e.verdict}{also}")
     rec.explain.clear()
 
 

@@ -77,6 +77,9 @@ class Explained:
     """``"command"``, or why not: a rule's name
     (:mod:`voicecoach.speech.rules`), ``"not a phrase"``, ``"[unk] among the words"``
     or ``"not on its own"`` (it follows other words)."""
+    also: tuple[str, ...] = ()
+    """The other rules of the verdict's stage that reject the words too (empty
+    when the verdict is no rule's, or no other rule agrees)."""
 
 
 class CommandRecognizer:
@@ -336,10 +339,10 @@ class CommandRecognizer:
         """The final :class:`Heard`; or, when a settling rule rejects it, the
         withdrawal of the provisional one if that was ``announced``, else nothing."""
         emitted = round(self._time_of(self._n_dec), 3)
-        rejected = rules.first_rejection(rules.ON_SETTLING, self, candidate)
-        self._explain(list(candidate.words), rejected or "command")
+        rejected = self._rejection(rules.ON_SETTLING, candidate)
         if rejected:
             return [Withdrawn(heard.intent, heard.text, heard.start, heard.end, emitted)] if announced else []
+        self._explain(list(candidate.words), "command")
         return [dataclasses.replace(heard, emitted=emitted, final=True)]
 
     def ends_in_hiss(self, end_n: int) -> bool:
@@ -439,9 +442,7 @@ class CommandRecognizer:
         n_fillers, intent = found
         candidate = rules.Candidate(tuple(group), n_fillers, intent,
                                     self._sample_of(group[0]["start"]), self._sample_of(group[-1]["end"]))
-        rejected = rules.first_rejection(rules.AT_ONCE, self, candidate)
-        if rejected:
-            self._explain(group, rejected)
+        if self._rejection(rules.AT_ONCE, candidate):
             return []
         heard = Heard(
             intent=intent.name,
@@ -460,12 +461,22 @@ class CommandRecognizer:
         self._unsettled.append((heard, candidate))
         return [heard] if self.provisional else []
 
-    def _explain(self, group: list[dict], verdict: str) -> None:
+    def _rejection(self, stage: tuple[rules.Rule, ...], candidate: rules.Candidate) -> str | None:
+        """The first rule of ``stage`` that rejects ``candidate``, or None; under
+        ``explain`` every rule of the stage is asked, and a rejection recorded."""
+        if self.explain is None:
+            return rules.first_rejection(stage, self, candidate)
+        names = rules.rejections(stage, self, candidate)
+        if names:
+            self._explain(list(candidate.words), names[0], names[1:])
+        return names[0] if names else None
+
+    def _explain(self, group: list[dict], verdict: str, also: tuple[str, ...] = ()) -> None:
         if self.explain is not None:
             self.explain.append(Explained(
                 round(self._time_of(self._sample_of(group[0]["start"])), 3),
                 round(self._time_of(self._sample_of(group[-1]["end"])), 3),
-                " ".join(f"{w['word']}:{float(w.get('conf', 0.0)):.2f}" for w in group), verdict))
+                " ".join(f"{w['word']}:{float(w.get('conf', 0.0)):.2f}" for w in group), verdict, also))
 
     # -- evidence the rules ask for (voicecoach.speech.rules.Evidence) -----------------------
 

@@ -1,10 +1,10 @@
 """Why a phrase the decoder heard is not a command: the rejection rules, in order.
 
 A :class:`Candidate` is a stretch of decoded words that is, exactly, up to two
-fillers and one phrase of the grammar. Each rule looks at it and at the
-evidence the recognizer keeps about the audio around it (levels, voicing,
-hiss, echo share per 10 ms frame: the :class:`Evidence` protocol), and returns
-True when it rejects. A rule's name is the reason ``voicecoach recognize
+fillers and one phrase of the grammar (words that are the coach's echo were
+split out before). Each rule looks at it and at the evidence the recognizer
+keeps about the audio around it (levels, voicing, hiss, echo share per 10 ms
+frame: the :class:`Evidence` protocol), and returns True when it rejects. A rule's name is the reason ``voicecoach recognize
 --explain`` prints. How each rule and its setting were chosen is in
 docs/recognizer.md.
 
@@ -49,7 +49,6 @@ class Evidence(Protocol):
     settings: object
 
     def coach_was_speaking(self, c: Candidate) -> bool: ...
-    def louder_than_echo(self, start_n: int, end_n: int) -> bool: ...
     def broken_spelling(self, words) -> bool: ...
     def passes_over_voice(self, words) -> bool: ...
     def speech_after(self, end_n: int) -> bool: ...
@@ -82,11 +81,6 @@ def voice_between_words(ev: Evidence, c: Candidate) -> bool:
 def coach_speaking(ev: Evidence, c: Candidate) -> bool:
     """Heard while the coach was audible and no canceller ran (half-duplex fallback)."""
     return ev.coach_was_speaking(c)
-
-
-def mostly_echo(ev: Evidence, c: Candidate) -> bool:
-    """Most of the words' power is the coach's own voice: its echo, not the person."""
-    return not ev.louder_than_echo(c.start_n, c.end_n)
 
 
 def talk_right_after(ev: Evidence, c: Candidate) -> bool:
@@ -129,13 +123,16 @@ AT_ONCE: tuple[Rule, ...] = (
     broken_spelling,
     voice_between_words,
     coach_speaking,
-    mostly_echo,
     talk_right_after,
     talk_right_before,
     control_after_voice,
     not_confirmed,
 )
-ON_SETTLING: tuple[Rule, ...] = (words_after, ends_in_hiss, voice_runs_on)
+ON_SETTLING: tuple[Rule, ...] = (
+    words_after,
+    ends_in_hiss,
+    voice_runs_on,
+)
 
 
 def first_rejection(rules: tuple[Rule, ...], ev: Evidence, c: Candidate) -> str | None:
@@ -144,3 +141,11 @@ def first_rejection(rules: tuple[Rule, ...], ev: Evidence, c: Candidate) -> str 
         if rule(ev, c):
             return rule.__name__
     return None
+
+
+def rejections(rules: tuple[Rule, ...], ev: Evidence, c: Candidate) -> tuple[str, ...]:
+    """The names of all of ``rules`` that reject ``c``, in order (empty when none does).
+
+    The first is the verdict; the others say whether the verdict rests on one
+    rule alone, which is what the benchmark's rule table counts."""
+    return tuple(rule.__name__ for rule in rules if rule(ev, c))
