@@ -17,7 +17,7 @@ class RecognizerSettings:
     """
 
     # -- which words count -------------------------------------------------------
-    min_confidence: float = 0.60
+    min_confidence: float = 0.50
     """Lowest per-word confidence accepted for the words of a phrase."""
     distractor_sets: tuple[str, ...] = ("coach", "numbers")
     """Which :mod:`~voicecoach.speech.vocabulary` word sets the decoder may choose instead."""
