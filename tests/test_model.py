@@ -8,6 +8,8 @@ tested is the unpacking and the all-or-nothing install, which does not need
 
 from __future__ import annotations
 
+import re
+
 import io
 import os
 import stat
@@ -273,6 +275,29 @@ def test_fetch_refuses_a_download_whose_checksum_does_not_match(tmp_path, https_
     assert (dest / "am/final.mdl").read_bytes() == b"mdl"
     assert any("checksum mismatch" in line for line in logged)
     assert leftovers(dest) == []
+
+
+def test_fetch_on_a_terminal_shows_a_bar_with_the_size_and_the_speed(tmp_path, https_server):
+    """``model fetch``'s bar, drawn by rich as on a terminal, over a real HTTPS download."""
+    import io
+
+    from rich.console import Console
+
+    from voicecoach.commands.model import DownloadBar
+
+    base, files = https_server
+    # Big enough (2 MB, stored: random bytes do not compress) for many reads, so a speed.
+    padding = {"vosk-model-small-en-us-0.15/padding": os.urandom(2_000_000)}
+    files["good.zip"] = make_zip(tmp_path / "good.zip", extra=padding).read_bytes()
+    good = model.Source(base + "good.zip", model.sha256_of(tmp_path / "good.zip"), len(files["good.zip"]),
+                        "good mirror")
+    screen = io.StringIO()
+    with DownloadBar(Console(file=screen, force_terminal=True, width=100)) as bar:
+        model.fetch(tmp_path / "m", sources=(good,), progress=bar, log=bar.log)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue())
+    assert "downloading" in text and "good mirror" in text
+    assert "2.0/2.0 MB" in text, text
+    assert re.search(r"\d+(\.\d+)? [kMG]?B/s", text), text
 
 
 def test_env_var_pointing_at_a_non_model_is_an_error(tmp_path, monkeypatch):

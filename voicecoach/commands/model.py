@@ -41,10 +41,11 @@ def status(args: argparse.Namespace) -> int:
 def fetch(args: argparse.Namespace) -> int:
     from voicecoach import model
 
-    bar = None if args.quiet or not sys.stderr.isatty() else _progress_bar
-    dest = model.fetch(progress=bar, log=lambda msg: print(msg, file=sys.stderr))
-    if bar:
-        print(file=sys.stderr)
+    if args.quiet or not sys.stderr.isatty():
+        dest = model.fetch(log=lambda msg: print(msg, file=sys.stderr))
+    else:
+        with DownloadBar() as bar:
+            dest = model.fetch(progress=bar, log=bar.log)
     print(f"installed {model.MODEL_NAME} at {dest}")
     return 0
 
@@ -57,9 +58,35 @@ def install(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress_bar(source, done: int, total: int) -> None:
-    width = 30
-    frac = min(done / total, 1.0) if total else 0.0
-    filled = int(frac * width)
-    sys.stderr.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done / 1e6:5.1f}/{total / 1e6:.1f} MB")
-    sys.stderr.flush()
+class DownloadBar:
+    """A progress bar per source tried, on stderr: done and total size, speed, time left.
+
+    Called as ``model.fetch``'s ``progress(source, done, total)``; its ``log`` prints
+    above the bars (a source that failed, the next one tried).
+    """
+
+    def __init__(self, console=None):
+        from rich.console import Console
+        from rich.progress import (BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn,
+                                   TransferSpeedColumn)
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                                 TransferSpeedColumn(), TimeRemainingColumn(),
+                                 console=console or Console(stderr=True))
+        self._tasks: dict = {}
+
+    def __enter__(self) -> "DownloadBar":
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.progress.stop()
+
+    def __call__(self, source, done: int, total: int) -> None:
+        task = self._tasks.get(source.url)
+        if task is None:
+            task = self._tasks[source.url] = self.progress.add_task(source.description, total=total)
+        self.progress.update(task, completed=done, total=total)
+
+    def log(self, line: str) -> None:
+        self.progress.console.print(line, highlight=False, markup=False)
