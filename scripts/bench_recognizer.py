@@ -103,13 +103,11 @@ def _init(settings: dict | None = None) -> None:
     from voicecoach.speech.grammar import load_grammar
     from voicecoach.speech.recognizer import CommandRecognizer, RecognizerSettings
 
-    try:
-        from voicecoach.model import load_model
+    from voicecoach.model import load_model
 
-        model = load_model(grammar_only=not settings.get("verify"))
-    except Exception:
-        model = vosk.Model(os.environ.get("VOICECOACH_MODEL", "/tmp/aarx/assets/model-en-us"))
-    grammar = load_grammar(model=model)
+    grammar_path = settings.pop("_grammar", None)
+    model = load_model(grammar_only=not settings.get("verify"))
+    grammar = load_grammar(grammar_path, model=model)
     _W["rec"] = CommandRecognizer(model, grammar, provisional=True, settings=RecognizerSettings(**settings))
     _W["model"], _W["grammar"] = model, grammar
 
@@ -450,6 +448,7 @@ def main() -> int:
     ap.add_argument("--streams-only", action="store_true", help="only the two continuous negative streams")
     ap.add_argument("--verify", action="store_true", help="turn on the open-vocabulary second pass")
     ap.add_argument("--save", metavar="FILE", help="also pickle the raw per-clip results to FILE")
+    ap.add_argument("--grammar", metavar="FILE", help="a grammar file to measure instead of grammars/en.toml")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a RecognizerSettings field (e.g. min_confidence=0.5)")
     ap.add_argument("--engines", default=",".join(installed_engines()),
@@ -463,6 +462,8 @@ def main() -> int:
     for item in args.set:
         key, _, value = item.partition("=")
         settings[key] = _value(value)
+    if args.grammar:
+        settings["_grammar"] = args.grammar
     if settings:
         print(f"settings: {settings}")
     engines = [e for e in args.engines.split(",") if e]

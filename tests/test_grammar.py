@@ -70,6 +70,36 @@ def test_mark_fillers_are_apart_and_a_phrase_keeps_its_own_first_word():
     assert g.match("my back arched".split())[0] == 0  # "my" is the phrase's own word here, not a filler
 
 
+LEAD_INS = (
+    'fillers = ["okay", "uh", "um"]\nmark_fillers = ["my"]\nlead_ins = ["that", "that\'s", "was", "a"]\n\n'
+    '[intents.stop_point]\nkind = "mark"\nphrases = ["stop point"]\n\n'
+    '[intents.pause]\nkind = "control"\nphrases = ["pause"]\n'
+)
+
+
+@pytest.mark.parametrize(
+    "words, intent",
+    [
+        # A short sentence that is still the mark, however its start is heard.
+        ("that's a stop point", "stop_point"),
+        ("that's was a stop point", "stop_point"),
+        ("was a stop point", "stop_point"),
+        ("uh that was my stop point", "stop_point"),
+        # Up to three lead-ins besides the fillers, and only before a mark.
+        ("that was a that stop point", None),
+        ("that was a pause", None),
+        ("okay uh um stop point", None),
+        ("it was a stop point", None),  # "it" is no lead-in here
+    ],
+)
+def test_lead_ins_go_before_a_mark_only_and_are_counted_apart_from_fillers(tmp_path, words, intent):
+    g = load_grammar(_write(tmp_path, LEAD_INS))
+    found = g.match(words.split())
+    assert (found[1].name if found else None) == intent
+    if found:
+        assert words.split()[found[0]:] == ["stop", "point"]  # the lead-ins are not the phrase's words
+
+
 def test_the_decoder_is_given_only_filler_phrases_the_grammar_accepts():
     from voicecoach.speech.recognizer import decoder_sentences
 
@@ -123,6 +153,12 @@ def test_a_missing_mark_filler_is_reported_with_its_line(tmp_path, vosk_model):
         load_grammar(p, model=vosk_model)
 
 
+def test_a_missing_lead_in_is_reported_with_its_line(tmp_path, vosk_model):
+    p = _write(tmp_path, 'lead_ins = ["flurbzat"]\n\n[intents.d]\nkind = "mark"\nphrases = ["stop point"]\n')
+    with pytest.raises(UserError, match=re.escape(f"{p}:1:") + ".*'flurbzat'"):
+        load_grammar(p, model=vosk_model)
+
+
 def test_a_missing_sounds_like_spelling_is_reported_too(tmp_path, vosk_model):
     p = _write(tmp_path, '[sounds_like]\ndoming = "doe flurbzat"\n\n[intents.d]\nkind = "mark"\nphrases = ["doming"]\n')
     with pytest.raises(UserError, match=re.escape(f"{p}:2:") + ".*'flurbzat'"):
@@ -146,6 +182,9 @@ def test_a_missing_sounds_like_spelling_is_reported_too(tmp_path, vosk_model):
         ("fillers = ['my']\nmark_fillers = ['uh', 'my']\n[intents.x]\nkind = 'mark'\nphrases = ['pause']\n",
          ":2: filler 'my' is in both fillers and mark_fillers"),
         ("mark_fillers = ['pause']\n[intents.x]\nkind = 'mark'\nphrases = ['pause']\n", ":4: phrase 'pause' is also a filler"),
+        ("fillers = ['uh']\nlead_ins = ['was', 'uh']\n[intents.x]\nkind = 'mark'\nphrases = ['pause']\n",
+         ":2: lead-in 'uh' is a filler already"),
+        ("lead_ins = ['pause']\n[intents.x]\nkind = 'mark'\nphrases = ['pause']\n", ":4: phrase 'pause' is also a lead-in"),
         ("[sounds_like]\ndoming = []\n[intents.x]\nkind = 'mark'\nphrases = ['doming']\n", "or to a list of them"),
         ("[sounds_like]\ndoming = ['doe ming', 2]\n[intents.x]\nkind = 'mark'\nphrases = ['doming']\n", "or to a list of them"),
     ],

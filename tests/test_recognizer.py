@@ -430,6 +430,13 @@ def test_a_mark_said_in_a_short_carrier_sentence_is_that_mark(rec, voice):
         assert [h.intent for h in run(rec, audio)] == [intent], text
 
 
+def test_a_mark_after_lead_in_words_is_that_mark(rec):
+    # This render of "that's a good rep" is decoded as "that's a good rep",
+    # which no phrase spells out: "that's" and "a" are lead-ins of the grammar.
+    audio, _, _ = placed("that's a good rep", voice="en-gb-x-rp")
+    assert [h.intent for h in run(rec, audio)] == ["good_rep"]
+
+
 def test_explain_gives_each_candidate_the_rule_that_took_it(rec):
     # The render of "hold on a second" that the decoder hears as "oh say again"
     # (see the test above), then a command said on its own.

@@ -4,6 +4,7 @@ A grammar is a TOML file a user can edit (``grammars/en.toml``)::
 
     fillers = ["okay", "uh"]       # before any phrase
     mark_fillers = ["my"]          # only before a mark's phrase
+    lead_ins = ["that", "was"]     # only before a mark, heard but not listened for
 
     [sounds_like]           # words the model lacks, spelled with words it has
     doming = ["doe ming", "domingo"]   # one spelling, or several people's ways of saying it
@@ -34,6 +35,8 @@ KINDS = ("mark", "control")
 _WORD = re.compile(r"^[a-z][a-z']*$")
 MAX_FILLERS = 2
 """At most this many filler words may precede a phrase."""
+MAX_LEAD_INS = 3
+"""At most this many lead-ins may precede a mark's phrase (besides its fillers)."""
 
 
 def normalise(text: str) -> str:
@@ -69,6 +72,11 @@ class Grammar:
     """Words that may come only before a mark's phrase. "my" fits a note about
     the body ("my stop point"); before a control it makes the words the end of
     someone's sentence ("oh my pause", "they say again" heard as "my say again")."""
+    lead_ins: tuple[str, ...] = ()
+    """Words that may begin a short sentence that is still a mark ("that's a stop
+    point", "it was a good rep"), however the decoder hears its start ("that's
+    was a stop point"). Unlike fillers they are not given to the decoder as
+    sentences: they are accepted where heard, not listened for."""
     _index: dict = field(default=None, init=False, repr=False, compare=False, hash=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -115,17 +123,25 @@ class Grammar:
         """The fillers that may come before a phrase of an intent of ``kind``."""
         return self.all_fillers if kind == "mark" else self.fillers
 
-    def match(self, words: list[str]) -> tuple[int, Intent] | None:
-        """``(n, intent)`` when model-spelled ``words`` are ``n`` fillers and a
-        phrase of ``intent``, else None.
+    def _may_lead(self, words: list[str], kind: str) -> bool:
+        """True when ``words`` may come before a phrase of an intent of ``kind``."""
+        fillers = [w for w in words if w in self.fillers_for(kind)]
+        lead_ins = [w for w in words if w in self.lead_ins] if kind == "mark" else []
+        return (len(fillers) + len(lead_ins) == len(words)
+                and len(fillers) <= MAX_FILLERS and len(lead_ins) <= MAX_LEAD_INS)
 
-        ``n`` is at most :data:`MAX_FILLERS`, each filler one that may come
-        before the intent's kind, and the fewest that leave a phrase (so "my"
-        stays part of "my back arched").
+    def match(self, words: list[str]) -> tuple[int, Intent] | None:
+        """``(n, intent)`` when model-spelled ``words`` are ``n`` leading words and
+        a phrase of ``intent``, else None.
+
+        Leading words are up to :data:`MAX_FILLERS` fillers that may come before
+        the intent's kind and, before a mark, up to :data:`MAX_LEAD_INS`
+        lead-ins, in any order. ``n`` is the fewest that leave a phrase (so
+        "my" stays part of "my back arched").
         """
-        for n in range(min(MAX_FILLERS, len(words)) + 1):
+        for n in range(min(MAX_FILLERS + MAX_LEAD_INS, len(words)) + 1):
             intent = self._index.get(" ".join(words[n:]))
-            if intent is not None and all(w in self.fillers_for(intent.kind) for w in words[:n]):
+            if intent is not None and self._may_lead(words[:n], intent.kind):
                 return n, intent
         return None
 
@@ -193,10 +209,11 @@ def load_grammar(path: Path | str | None = None, *, model=None) -> Grammar:
     def where(needle: str, after: str | None = None) -> str:
         return f"{path}:{_line_of(lines, needle, after)}"
 
-    unknown = set(data) - {"fillers", "mark_fillers", "sounds_like", "intents"}
+    unknown = set(data) - {"fillers", "mark_fillers", "lead_ins", "sounds_like", "intents"}
     if unknown:
         key = sorted(unknown)[0]
-        raise UserError(f"{where(key)}: unknown key {key!r} (allowed: fillers, mark_fillers, sounds_like, intents)")
+        raise UserError(
+            f"{where(key)}: unknown key {key!r} (allowed: fillers, mark_fillers, lead_ins, sounds_like, intents)")
     intents_raw = data.get("intents")
     if not intents_raw:
         raise UserError(f"{path}: grammar has no intents (add [intents.NAME] tables with kind and phrases)")
@@ -220,6 +237,10 @@ def load_grammar(path: Path | str | None = None, *, model=None) -> Grammar:
     both = [w for w in mark_fillers if w in fillers]
     if both:
         raise UserError(f"{where(both[0], 'mark_fillers')}: filler {both[0]!r} is in both fillers and mark_fillers")
+    lead_ins = word_list("lead_ins")
+    twice = [w for w in lead_ins if w in fillers + mark_fillers]
+    if twice:
+        raise UserError(f"{where(twice[0], 'lead_ins')}: lead-in {twice[0]!r} is a filler already")
 
     sounds_raw = data.get("sounds_like", {})
     if not isinstance(sounds_raw, dict) or not all(
@@ -262,15 +283,16 @@ def load_grammar(path: Path | str | None = None, *, model=None) -> Grammar:
                 raise UserError(f"{where(p, header)}: intent {name!r}: bad word {bad[0]!r}")
             if norm in seen and seen[norm] != name:
                 raise UserError(f"{where(p, header)}: phrase {p!r} is in both {seen[norm]!r} and {name!r}")
-            if len(norm.split()) == 1 and norm in fillers + mark_fillers:
-                raise UserError(f"{where(p, header)}: phrase {p!r} is also a filler")
+            if len(norm.split()) == 1 and norm in fillers + mark_fillers + lead_ins:
+                what = "a lead-in" if norm in lead_ins else "a filler"
+                raise UserError(f"{where(p, header)}: phrase {p!r} is also {what}")
             seen[norm] = name
             phrases.append(norm)
         intents.append(Intent(name=name, kind=kind, phrases=tuple(phrases)))
 
     grammar = Grammar(
         intents=tuple(intents), fillers=tuple(fillers), source=str(path), sounds_like=sounds,
-        mark_fillers=tuple(mark_fillers),
+        mark_fillers=tuple(mark_fillers), lead_ins=tuple(lead_ins),
     )
 
     if model is not None:
@@ -281,6 +303,7 @@ def load_grammar(path: Path | str | None = None, *, model=None) -> Grammar:
             checks += [(w, k, "[sounds_like]") for w in v.split()]
         checks += [(f, f, "fillers") for f in fillers]
         checks += [(f, f, "mark_fillers") for f in mark_fillers]
+        checks += [(f, f, "lead_ins") for f in lead_ins]
         for it in intents:
             for p in it.phrases:
                 for w in p.split():
