@@ -75,27 +75,28 @@ def days(n: float) -> timedelta:
 def test_first_session_greeting() -> None:
     greeting, advice = plan_for_today([], PROGRAM, NOW)
     assert advice == []
-    assert "first session" in greeting and "three sets of 10 bent-knee raises" in greeting
+    # The plan is said once, by the session's own intro line, not here too.
+    assert "first session" in greeting and "sets" not in greeting
 
 
 def test_greeting_says_last_time_aim_and_floor() -> None:
     history = [make_session(days(3), [(6, 10), (7, 10), (5, 10)], floor=0.7)]
     greeting, advice = plan_for_today(history, PROGRAM, NOW)
-    assert greeting == "Last time 7 of 10; today aim for 8; your floor is at 70%."
+    assert greeting == "Last time seven of ten; today aim for eight; your floor is at seventy percent."
     assert advice == []
 
 
 def test_greeting_without_a_floor_and_naive_now() -> None:
     history = [make_session(days(3), [(4, 10)])]
     greeting, _ = plan_for_today(history, PROGRAM, (NOW + timedelta(hours=1)).astimezone().replace(tzinfo=None))
-    assert greeting == "Last time 4 of 10; today aim for 5; today we find your floor."
+    assert greeting == "Last time four of ten; today aim for five; today we find your floor."
 
 
 def test_sessions_without_reps_are_ignored() -> None:
     started_and_quit = make_session(days(1), [], sid=2)  # e.g. interrupted before the first rep
     history = [make_session(days(3), [(6, 10)]), started_and_quit]
     greeting, advice = plan_for_today(history, PROGRAM, NOW)
-    assert greeting.startswith("Last time 6 of 10")
+    assert greeting.startswith("Last time six of ten")
     assert advice == []  # not "too soon": nothing was trained yesterday
 
 
@@ -140,7 +141,7 @@ def test_a_perfect_set_earns_one_more_rep() -> None:
     greeting, advice = plan_for_today(history, PROGRAM, NOW)
     assert kinds(advice) == ["progress"]
     assert advice[0].program == {"reps": 11}
-    assert greeting.startswith("Last time 10 of 10; today aim for 11")
+    assert greeting.startswith("Last time ten of ten; today aim for eleven")
 
 
 # --- regress --------------------------------------------------------------------------------
@@ -208,13 +209,13 @@ def test_floor_deeper_than_two_weeks_ago() -> None:
     ]
     _, advice = plan_for_today(history, PROGRAM, NOW)
     assert kinds(advice) == ["floor"]
-    assert advice[0].sentence == "Your floor is 20% deeper than two weeks ago: now 70% of the way down."
+    assert advice[0].sentence == "Your floor is twenty percent deeper than two weeks ago: now seventy percent of the way down."
 
 
 def test_floor_higher_and_floor_steady() -> None:
     higher = [make_session(days(20), floor=0.8, sid=1), make_session(days(2), floor=0.6, sid=2)]
     [advice] = [a for a in plan_for_today(higher, PROGRAM, NOW)[1] if a.kind == "floor"]
-    assert "20% higher than 3 weeks ago" in advice.sentence
+    assert "twenty percent higher than three weeks ago" in advice.sentence
     steady = [make_session(days(16), floor=0.70, sid=1), make_session(days(2), floor=0.72, sid=2)]
     assert "floor" not in kinds(plan_for_today(steady, PROGRAM, NOW)[1])
     too_recent = [make_session(days(4), floor=0.4, sid=1), make_session(days(2), floor=0.7, sid=2)]
@@ -230,7 +231,7 @@ def _marked(session: dict, rep: int = 1) -> dict:
 def test_floor_compared_with_the_first_when_history_is_short() -> None:
     history = [make_session(days(9), floor=0.5, sid=1), _marked(make_session(days(2), floor=0.65, sid=2))]
     [advice] = [a for a in after_session(history, PROGRAM, NOW) if a.kind == "floor"]
-    assert advice.sentence.startswith("Your floor is 15% deeper than 9 days ago")
+    assert advice.sentence.startswith("Your floor is fifteen percent deeper than nine days ago")
 
 
 def test_floor_is_said_at_the_end_only_when_a_stop_point_was_marked_that_session() -> None:
@@ -242,11 +243,11 @@ def test_floor_is_said_at_the_end_only_when_a_stop_point_was_marked_that_session
         assert "floor" not in kinds(after_session(earlier + [today], PROGRAM, NOW))
     # The greeting gives the news instead.
     greeting = [a for a in plan_for_today(earlier, PROGRAM, NOW)[1] if a.kind == "floor"]
-    assert [a.sentence for a in greeting] == ["Your floor is 30% deeper than 3 weeks ago: now 80% of the way down."]
+    assert [a.sentence for a in greeting] == ["Your floor is thirty percent deeper than three weeks ago: now eighty percent of the way down."]
     # Marked again today: said at the end.
     marked = _marked(make_session(days(0), floor=0.85, sid=3), rep=7)
     [advice] = [a for a in after_session(earlier + [marked], PROGRAM, NOW) if a.kind == "floor"]
-    assert advice.sentence == "Your floor is 35% deeper than 3 weeks ago: now 85% of the way down."
+    assert advice.sentence == "Your floor is thirty-five percent deeper than three weeks ago: now eighty-five percent of the way down."
 
 
 # --- recovery ---------------------------------------------------------------------------------
@@ -257,8 +258,8 @@ def test_too_soon_warns_and_lightens() -> None:
     greeting, advice = plan_for_today(history, PROGRAM, NOW)
     assert kinds(advice) == ["recovery"]
     assert advice[0].program == {"sets": 2}
-    assert "only 20 hours ago" in advice[0].sentence and "two sets of 10" in advice[0].sentence
-    assert "aim for 9" in greeting
+    assert "only twenty hours ago" in advice[0].sentence and advice[0].program == {"sets": 2}
+    assert "aim for nine" in greeting
     one_set = plan_for_today(history, {**PROGRAM, "sets": 1}, NOW)[1][0]
     assert one_set.program == {"reps": 7}
     just_now = plan_for_today([make_session(timedelta(minutes=20), [(8, 10)])], PROGRAM, NOW)[1][0]
@@ -277,8 +278,8 @@ def test_long_gap_restarts_easier() -> None:
     greeting, advice = plan_for_today(history, PROGRAM, NOW)
     assert kinds(advice) == ["restart"]
     assert advice[0].program == {"sets": 2, "reps": 7}
-    assert "12 days" in advice[0].sentence
-    assert "aim for 7" in greeting
+    assert "twelve days" in advice[0].sentence
+    assert "aim for seven" in greeting
     assert kinds(plan_for_today([make_session(days(10) - timedelta(hours=1), [(9, 10)])], PROGRAM, NOW)[1]) == []
 
 
@@ -306,7 +307,7 @@ def test_unsorted_history_is_read_in_time_order() -> None:
 
 def test_after_session_says_something_when_no_rule_fires() -> None:
     [advice] = after_session([make_session(days(0), [(8, 10)])], PROGRAM, NOW)
-    assert advice.kind == "none" and "8 perfect reps" in advice.sentence
+    assert advice.kind == "none" and "eight perfect reps" in advice.sentence
     [advice] = after_session([make_session(days(0), [(0, 10)])], PROGRAM, NOW)
     assert advice.kind == "none" and "No perfect reps" in advice.sentence
 
@@ -324,7 +325,7 @@ def test_rules_read_the_store_history(tmp_path: Path) -> None:
             store.end_session(sid, events.SessionSummary(t=100.0, sets=1, counted=5, attempted=10))
         history = store.sessions()
     greeting, advice = plan_for_today(history, {**PROGRAM, "variation": "single_leg"}, NOW)
-    assert greeting == "Last time 5 of 10; today aim for 6; your floor is at 60%."
+    assert greeting == "Last time five of ten; today aim for six; your floor is at sixty percent."
     assert kinds(advice) == ["regress"] and advice[0].program == {"variation": "bent_knee"}
 
 
@@ -394,7 +395,7 @@ def test_more_reps_hold_until_perfect() -> None:
     last = make_session(days(3), [(9, 12), (11, 12)], plan={**PROGRAM, "reps": 12})
     greeting, advice = plan_for_today([last], PROGRAM, NOW)
     assert kinds(advice) == ["progress"] and advice[0].program == {"reps": 12}
-    assert greeting.startswith("Last time 11 of 12; today aim for 12")
+    assert greeting.startswith("Last time eleven of twelve; today aim for twelve")
     soon = make_session(timedelta(hours=5), [(9, 12)], plan={**PROGRAM, "reps": 12})
     assert kinds(plan_for_today([soon], PROGRAM, NOW)[1]) == ["recovery"]  # lighter wins
 
@@ -458,3 +459,4 @@ def test_any_history_gives_valid_advice(specs: list[dict], program_part: dict) -
     keys = [key for a in advice for key in a.program]
     assert len(keys) == len(set(keys)), advice  # no two pieces of advice fight over a key
     assert "none" not in kinds(advice)
+

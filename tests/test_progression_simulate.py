@@ -103,7 +103,7 @@ def test_fifteen_slow_perfect_reps_end_with_advice_to_add_weight_or_go_harder(tm
     assert len(reps) == 15 and all(r["counted"] for r in reps)
     assert all(r["descent_s"] >= 3.0 for r in reps)
     (advice,) = said_with(events, "light dumbbell")
-    assert advice["text"].startswith("15 perfect reps in a set with a slow lowering")
+    assert advice["text"].startswith("Fifteen perfect reps in a set with a slow lowering")
     assert "hanging leg raises" in advice["text"]  # straight-leg -> the next harder variation
     assert advice["t"] > max(r["t"] for r in reps)  # said at the end, after the last rep
 
@@ -123,15 +123,17 @@ def test_fifteen_slow_perfect_reps_end_with_advice_to_add_weight_or_go_harder(tm
 
 
 FLOOR_SENTENCE = re.compile(
-    r"Your floor is (\d+)% (deeper|higher) than ([\w ]+ ago)[:,] (?:now |at )?(\d+)% of the way down"
+    r"Your floor is ([a-z-]+) percent (deeper|higher) than ([\w ]+ ago)[:,] (?:now |at )?([a-z-]+) percent of the way down"
 )
+SPOKEN = {P.number(n): n for n in range(101)}
+"""Numbers as the coach says them ("forty-five") and their values."""
 """progression.floor_rule's sentence: (change %, direction, how long ago, the floor now %)."""
 
 
 def floor_report(sentence: str) -> tuple[int, str, str, int]:
     m = FLOOR_SENTENCE.match(sentence)
     assert m, sentence
-    return int(m[1]), m[2], m[3], int(m[4])
+    return SPOKEN[m[1]], m[2], m[3], SPOKEN[m[4]]
 
 
 def stop_point_session(tmp_path: Path, cfg: dict, config: Path, db: Path, voice: Voice, name: str,
@@ -176,7 +178,7 @@ def test_floor_two_weeks_apart_is_reported_and_a_long_gap_restarts_easier(tmp_pa
             assert not said_with(events, "Your floor is")
         else:
             (restart,) = said_with(events, "today is an easier restart")
-            assert restart["text"].startswith("It has been 14 days since your last session")
+            assert restart["text"].startswith("It has been fourteen days since your last session")
             assert len(of(events, "set")) == 1  # one set instead of two ...
             assert len(of(events, "rep")) == 2  # ... of no more reps than planned
             (closing,) = said_with(events, "Your floor is")

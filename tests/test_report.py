@@ -54,8 +54,8 @@ def test_text_summary_sections() -> None:
     assert "(interrupted)" in text
     assert "2026-11-12  60%" in text
     assert "2026-11-11 18:00    0/0   bent-knee raises  (interrupted)" in text
-    assert "Suggestion for the next session\n  Last time 20 of 30; today aim for 10; your floor is at 60%." in text
-    assert "Your floor is 10% deeper than two weeks ago: now 60% of the way down." in text
+    assert "Suggestion for the next session\n  Last time twenty of thirty; today aim for ten; your floor is at sixty percent." in text
+    assert "Your floor is ten percent deeper than two weeks ago: now sixty percent of the way down." in text
 
 
 def test_text_summary_when_empty() -> None:

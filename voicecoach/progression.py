@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from voicecoach.coach.program import number, percent
 from voicecoach.config import VARIATIONS
 
 BACK_ARCHED = "back_arched"
@@ -166,20 +167,16 @@ def _harder(variation: str) -> str:
 
 
 def _pct(share: float) -> str:
-    return f"{round(share * 100)}%"
+    return percent(share)
 
 
 def _ago(days: int) -> str:
     if 13 <= days <= 15:
         return "two weeks ago"
     if days < 13:
-        return f"{days} days ago"
-    return f"{round(days / 7)} weeks ago"
+        return f"{number(days)} days ago"
+    return f"{number(round(days / 7))} weeks ago"
 
-
-def _number(n: int) -> str:
-    words = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten"]
-    return words[n] if 0 <= n < len(words) else str(n)
 
 
 # --- the rules ------------------------------------------------------------------------
@@ -196,7 +193,7 @@ def progress_rule(session: dict, program: dict, floor: float | None = None) -> A
         tail = "add a light dumbbell between your feet."
     else:
         tail = f"add a light dumbbell between your feet, or move up to {NAMES[harder]}."
-    return Advice("progress", f"{best} perfect reps in a set with a slow lowering: time to {tail}")
+    return Advice("progress", f"{number(best).capitalize()} perfect reps in a set with a slow lowering: time to {tail}")
 
 
 def regress_rule(history: list[dict], program: dict) -> Advice | None:
@@ -270,20 +267,19 @@ def recovery_rule(history: list[dict], program: dict, now: datetime) -> Advice |
     since = now - started(done[-1])
     if since < timedelta(hours=RECOVERY_HOURS):
         hours = int(since.total_seconds() // 3600)
-        ago = "less than an hour" if hours < 1 else f"only {hours} hour{'s' if hours != 1 else ''}"
+        ago = "less than an hour" if hours < 1 else f"only {number(hours)} hour{'s' if hours != 1 else ''}"
         light = _lighter(program)
         return Advice(
             "recovery",
             f"Your last session was {ago} ago; muscles grow on the rest "
-            f"days, so if you go on today we'll keep it light: {_describe({**program, **light})}.",
+            "days, so if you go on today we'll keep it light.",
             light,
         )
     if since > timedelta(days=RESTART_DAYS):
         restart = {"sets": max(1, program.get("sets", 3) - 1), "reps": _fewer_reps(program.get("reps", 10))}
         return Advice(
             "restart",
-            f"It has been {since.days} days since your last session, so today is an easier restart: "
-            f"{_describe({**program, **restart})}.",
+            f"It has been {number(since.days)} days since your last session, so today is an easier restart.",
             restart,
         )
     week = [s for s in done if started(s) > now - timedelta(days=7)]
@@ -292,20 +288,14 @@ def recovery_rule(history: list[dict], program: dict, now: datetime) -> Advice |
         return Advice(
             "recovery",
             f"This is your {_ordinal(len(week) + 1)} session in a week, and two or three is the plan; "
-            f"we'll keep it light: {_describe({**program, **light})}.",
+            "we'll keep it light.",
             light,
         )
     return None
 
 
 def _ordinal(n: int) -> str:
-    return {4: "fourth", 5: "fifth", 6: "sixth", 7: "seventh"}.get(n, f"{n}th")
-
-
-def _describe(program: dict) -> str:
-    sets, reps = program.get("sets", 3), program.get("reps", 10)
-    name = NAMES.get(program.get("variation", ""), "reps")
-    return f"{_number(sets)} set{'s' if sets != 1 else ''} of {reps} {name}"
+    return {4: "fourth", 5: "fifth", 6: "sixth", 7: "seventh"}.get(n, f"{number(n)}th")
 
 
 # --- the entry points -------------------------------------------------------------------
@@ -338,11 +328,8 @@ def plan_for_today(history: list[dict], program: dict, now: datetime) -> tuple[s
     """
     done = trained(history)
     if not done:
-        return (
-            f"Welcome to your first session: {_describe(program)}; today we find your floor, "
-            "the point just before your back lifts.",
-            [],
-        )
+        # The plan itself is said once, right after the greeting (program.intro).
+        return "Welcome to your first session; today we find your floor, the point just before your back lifts.", []
     advice: list[Advice] = []
     rest = recovery_rule(history, program, now)
     if rest:
@@ -371,20 +358,20 @@ def plan_for_today(history: list[dict], program: dict, now: datetime) -> tuple[s
                               {"variation": up})
         elif "variation" in kept:
             name = NAMES[kept["variation"]]
-            progress = Advice("regress", f"Stay with {name} until a set of {PERFECT_REPS} is slow and perfect.",
+            progress = Advice("regress", f"Stay with {name} until a set of {number(PERFECT_REPS)} is slow and perfect.",
                               {"variation": kept["variation"]})
         if progress:
             advice.append(progress)
             today.update(progress.program)
         if not rest and best >= today.get("reps", 10) and best < PERFECT_REPS:
             more = {"reps": best + 1}
-            advice.append(Advice("progress", f"Every rep was perfect in a set last time, so today try {best + 1}.", more))
+            advice.append(Advice("progress", f"Every rep was perfect in a set last time, so today try {number(best + 1)}.", more))
             today.update(more)
         elif (not rest and kept.get("reps", 0) > today.get("reps", 10)
               and today.get("variation") == _variation(last, program)):  # a new variation starts afresh
             more = {"reps": kept["reps"]}
             tail = " until every one is perfect" if best < kept["reps"] else ""
-            advice.append(Advice("progress", f"Keep to {kept['reps']} reps a set{tail}.", more))
+            advice.append(Advice("progress", f"Keep to {number(kept['reps'])} reps a set{tail}.", more))
             today.update(more)
     moved = floor_rule(history, now)
     if moved:
@@ -392,7 +379,7 @@ def plan_for_today(history: list[dict], program: dict, now: datetime) -> tuple[s
     reps_today = today.get("reps", 10)
     aim = min(best + 1, reps_today) if not rest or rest.kind == "recovery" else min(best, reps_today)
     aim = max(1, aim)
-    greeting = f"Last time {best} of {planned}; today aim for {aim}"
+    greeting = f"Last time {number(best)} of {number(planned)}; today aim for {number(aim)}"
     floor = next((s["floor"] for s in reversed(sorted(history, key=started)) if s.get("floor") is not None), None)
     greeting += f"; your floor is at {_pct(floor)}." if floor is not None else "; today we find your floor."
     return greeting, advice
@@ -422,7 +409,7 @@ def after_session(history: list[dict], program: dict, now: datetime) -> list[Adv
         counted = (history[-1].get("counted") or 0) if history else 0
         if counted:
             sentence = (
-                f"Well done: {counted} perfect rep{'s' if counted != 1 else ''} today; "
+                f"Well done: {number(counted)} perfect rep{'s' if counted != 1 else ''} today; "
                 "rest a day or two before the next session."
             )
         else:

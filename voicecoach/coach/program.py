@@ -17,9 +17,31 @@ NUMBER_WORDS = (
 ).split()
 
 
+TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
 def number(n: int) -> str:
-    """``n`` as digits above twenty (espeak reads both the same)."""
-    return NUMBER_WORDS[n] if 0 <= n < len(NUMBER_WORDS) else str(n)
+    """``n`` in words ("forty-two", "one hundred and five"): every number the coach says
+    is a word, in the cue texts and the events file alike. Digits from ten thousand on."""
+    if n < 0:
+        return "minus " + number(-n)
+    if n < len(NUMBER_WORDS):
+        return NUMBER_WORDS[n]
+    if n < 100:
+        return TENS[n // 10] + ("-" + NUMBER_WORDS[n % 10] if n % 10 else "")
+    if n < 1000:
+        rest = n % 100
+        return f"{NUMBER_WORDS[n // 100]} hundred" + (f" and {number(rest)}" if rest else "")
+    if n < 10000:
+        rest = n % 1000
+        return f"{NUMBER_WORDS[n // 1000]} thousand" + (
+            "" if not rest else f" and {number(rest)}" if rest < 100 else f" {number(rest)}")
+    return str(n)
+
+
+def percent(share: float) -> str:
+    """0.7 -> "seventy percent"."""
+    return f"{number(round(share * 100))} percent"
 
 
 @dataclass(frozen=True)
@@ -93,7 +115,7 @@ def lower_phrase(breathing: str) -> str:
     return "Inhale, lower."
 
 
-WARMUP_LIFTS = ("Exhale, lift only to 45 degrees.", "Exhale, now all the way up, to 90 degrees.")
+WARMUP_LIFTS = ("Exhale, lift only to forty-five degrees.", "Exhale, now all the way up, to ninety degrees.")
 
 
 # --- counting -----------------------------------------------------------------
@@ -133,7 +155,7 @@ TENSION_CHECK = (
     "Crush the hand into the floor. Feel your abs tighten.",
     "Good. Take the hand out. That is the tension to keep.",
 )
-WARMUP_FIRST_REP = "First rep only to 45 degrees, then one to 90."
+WARMUP_FIRST_REP = "First rep only to forty-five degrees, then one to ninety."
 WARMUP_DONE = "Warm-up done."
 
 # --- sets, rest, summaries ----------------------------------------------------
