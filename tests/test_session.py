@@ -523,6 +523,28 @@ def test_warmup_teaches_the_first_session():
     assert texts.index(P.WARMUP_DONE) < texts.index("Set one of one.")
 
 
+def test_the_first_session_says_the_lesson_once_before_the_warmup():
+    texts = [c.text for c in speech(drive(new(warmup=True, reps=1), 400))]
+    assert [t for t in texts if t in P.TEACHING] == list(P.TEACHING)
+    intro = texts.index(P.intro("bent_knee", 1, 1))
+    assert intro < texts.index(P.TEACHING[0]) < texts.index(P.TEACHING[-1]) < texts.index(P.WARMUP_INTRO[0])
+
+
+def test_the_lesson_is_said_without_a_warmup_only_when_asked():
+    assert not [c for c in speech(drive(new(reps=1), 200)) if c.text in P.TEACHING]
+    asked = Session(program(reps=1), SR, durations=durations, teach=True)  # run --intro
+    texts = [c.text for c in speech(drive(asked, 200))]
+    assert [t for t in texts if t in P.TEACHING] == list(P.TEACHING)
+    assert texts.index(P.TEACHING[-1]) < texts.index("Set one of one.")
+
+
+def test_next_set_during_the_lesson_skips_it_and_the_warmup():
+    events = drive(new(warmup=True, reps=1), 400, [heard("next_set", 9.0)])
+    texts = [c.text for c in speech(events)]
+    assert P.SKIP_WARMUP in texts and P.TEACHING[-1] not in texts and P.WARMUP_INTRO[0] not in texts
+    assert len(of_type(events, Rep)) == 1
+
+
 def test_next_set_during_the_warmup_skips_it():
     events = drive(new(warmup=True, reps=1), 400, [heard("next_set", 12.0)])
     texts = [c.text for c in speech(events)]
@@ -620,3 +642,4 @@ def test_a_mark_said_twice_counts_once():
     assert len(speech(events, P.NOT_COUNTED)) == 1
     assert [c.text for c in played(events) if c.kind == "earcon"] == ["mark", "mark"]
     assert of_type(events, SetSummary)[0].marks == {"back_arched": 1}
+

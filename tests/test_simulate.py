@@ -342,3 +342,21 @@ def test_back_arched_two_sessions_running_ends_with_advice_to_go_easier(tmp_path
         warned = [c for c in of(events, "cue") if c["text"].startswith("Your last session was less than an hour ago")]
         assert len(warned) == (1 if session_no == 2 else 0)
     assert "single-leg" in advice[0]["text"]  # straight-leg -> the next easier variation
+
+
+@pytest.mark.model
+def test_the_first_session_teaches_once_and_the_second_does_not(tmp_path, vosk_model, voice):
+    config = tmp_path / "coach.toml"
+    cfg = write_config(config, sets=1, reps=1, warmup=True, rest_s=10)
+    db = tmp_path / "history.db"
+    end = max(c.t for c in dry_run(cfg, voice)) + 4.0
+    first = simulate(tmp_path, np.zeros(round(16000 * end), dtype=np.float32), config, db, "first", "--cue-only")
+    assert [c["text"] for c in of(first, "cue") if c["text"] in P.TEACHING] == list(P.TEACHING)
+    assert said(first, P.TEACHING[-1])[0]["t"] < said(first, P.WARMUP_INTRO[0])[0]["t"]
+    assert first[-1]["status"] == "completed" and len(of(first, "rep")) == 1
+    with Store(db) as store:
+        history = store.sessions()
+    end = max(c.t for c in dry_run(cfg, voice, history=history)) + 4.0
+    second = simulate(tmp_path, np.zeros(round(16000 * end), dtype=np.float32), config, db, "second", "--cue-only")
+    assert not [c for c in of(second, "cue") if c["text"] in P.TEACHING]
+    assert not said(second, P.WARMUP_INTRO[0]) and second[-1]["status"] == "completed"

@@ -100,9 +100,17 @@ class Voice:
         """The spoken length of ``text`` (renders it if it is not cached yet)."""
         return self._cache(text).get(text).duration
 
-    def prepare(self, texts) -> None:
-        for text in texts:
+    def prepare(self, texts, progress: Callable[[int, int, int], None] | None = None) -> None:
+        """Have every text's clip in memory, rendering those not on disk yet.
+
+        ``progress(done, total, rendered)`` after each; ``rendered`` counts real
+        syntheses so far (0 while every clip comes from the disk cache).
+        """
+        texts = list(texts)
+        for done, text in enumerate(texts, 1):
             self._cache(text).get(text)
+            if progress is not None:
+                progress(done, len(texts), self.speech.renders + self.counts.renders)
 
     def prepare_async(self, texts) -> list:
         """Render ``texts`` to the disk cache in the background (not kept in memory); their futures."""
@@ -132,6 +140,14 @@ class Runtime:
         :data:`SIMULATED` or :data:`LIVE`.
     on_event:
         Called with every event as it is logged (the live command prints notices).
+    view:
+        A :class:`voicecoach.view.View` (or ``None``): told every logged event,
+        every command heard with the session's answer, and the session's
+        :class:`~voicecoach.coach.session.Status` once per loop turn. It runs on
+        this loop's thread and only stores values or writes a line.
+    intro:
+        Say the first session's lesson even if this is not the first session
+        (``run --intro``); otherwise a first session says it, once, before its warm-up.
     started_at:
         When the session starts (aware, or naive local time): stored as its
         ``started_at`` and the "now" of the progression rules. ``None`` (the
@@ -154,6 +170,8 @@ class Runtime:
         recognizer_error: str | None = None,
         store_error: str | None = None,
         started_at: datetime | None = None,
+        view=None,
+        intro: bool = False,
     ):
         from voicecoach.audio.scheduler import Scheduler
 
@@ -186,6 +204,8 @@ class Runtime:
         self._store_open_error = store_error
         self._summary: SessionSummary | None = None
         self._started_at = started_at
+        self.view = view
+        self.intro = intro
 
     # -- setup -----------------------------------------------------------------------
 
@@ -215,11 +235,12 @@ class Runtime:
         plan = program if program != self.config["program"] else None
         self.session = Session(program, self.samplerate, floor=floor, greeting=greeting,
                                durations=self.voice.seconds, start=start,
-                               closing=closing_advice(self._history, self.config, program, plan, started_at))
+                               closing=closing_advice(self._history, self.config, program, plan, started_at),
+                               teach=True if self.intro else None)
         # The program's phrases are rendered before the first cue; those with
         # numbers in them on a worker thread while it runs (a summary is said
         # minutes later; if it is not ready by then, planning waits for it).
-        self.voice.prepare(self.session.phrases())
+        self.voice.prepare(self.session.phrases(), progress=self.view.preparing if self.view is not None else None)
         self.voice.prepare_async(self.session.numbered_phrases())
         if self.store is not None and not self._store_failed:
             try:
@@ -263,6 +284,9 @@ class Runtime:
                 now, margin = self.scheduler.now, self._margin_now()
                 self._handle(session.advance(now + margin + self._lookahead, now + margin))
                 self._log_started()
+                if self.view is not None:
+                    # As the session sees it: the block in flight (the margin) is played.
+                    self.view.turn(session.status(now + margin), now / self.samplerate)
                 if session.finished and (self.simulated or not self.scheduler.busy):
                     break
                 block = io.read_mic(timeout=0.5)
@@ -316,11 +340,14 @@ class Runtime:
 
     def _hear(self, heard: Heard | Withdrawn) -> None:
         if isinstance(heard, Withdrawn):
-            self._handle(self.session.withdraw(heard))
-            return
-        at = self.scheduler.now + self._margin_now()
-        self.heard.append((heard, at))
-        self._handle(self.session.hear(heard, at))
+            answer = self.session.withdraw(heard)
+        else:
+            at = self.scheduler.now + self._margin_now()
+            self.heard.append((heard, at))
+            answer = self.session.hear(heard, at)
+        self._handle(answer)
+        if self.view is not None:
+            self.view.heard(heard, answer, self.session.rep_for(heard.start), self.session.floor)
 
     def _recognize(self, block) -> list:
         if self.recognizer is None:
@@ -392,6 +419,8 @@ class Runtime:
                 self._events_failed(err)
         if self.on_event is not None:
             self.on_event(event)
+        if self.view is not None:
+            self.view.event(event)
 
     def _events_failed(self, err: OSError) -> None:
         # The events file is a log beside the history: a full disk under it (measured:

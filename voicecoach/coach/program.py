@@ -144,6 +144,18 @@ FLOOR_TEST = (
 """Said before a session's first lowering, which counts the full descent so the floor can move deeper."""
 TICK = "tick"
 
+# --- the first session's lesson -------------------------------------------------
+
+TEACHING = (
+    "Before we start, four things.",
+    "Use a mat or a thick towel, never a bed.",
+    "Barefoot or light shoes.",
+    "If your lower back hurts or your hips tilt forward, stretch your hip flexors and quads first.",
+    "And if your belly domes, stop, pull your belly button in and up, and say doming.",
+)
+"""The source article's advice, said once before the first session's warm-up
+(``voicecoach run --intro`` says it again)."""
+
 # --- warm-up ------------------------------------------------------------------
 
 WARMUP_INTRO = ("Let's warm up. On your hands and knees for five cat-cows.",)
@@ -261,6 +273,7 @@ def phrases(program: dict) -> list[str]:
     out: list[str] = []
     out += [intro(variation, sets, reps), HELP_HINT]
     out += list(VARIATION_TABLE[variation].setup)
+    out += list(TEACHING)
     out += list(WARMUP_INTRO) + [CAT, COW] + list(TENSION_CHECK) + [WARMUP_FIRST_REP, WARMUP_DONE]
     out += [f"{number(i).capitalize()}: {CAT}" for i in range(1, CAT_COWS + 1)]
     out += list(WARMUP_LIFTS)

@@ -71,6 +71,7 @@ FAILING_MARKS = ("back_arched", "doming")
 MARKS = ("stop_point", "back_arched", "good_rep", "doming")
 
 
+
 def _key(heard: Heard | Withdrawn) -> tuple[str, float, float]:
     """What a provisional command and its final one (or withdrawal) share."""
     return (heard.intent, heard.start, heard.end)
@@ -88,6 +89,30 @@ class Cancel(Event):
 def estimate_seconds(text: str) -> float:
     """A rough speech length for tests and dry runs: about 14 characters a second."""
     return 0.2 + 0.07 * len(text)
+
+
+@dataclass(frozen=True)
+class Status:
+    """Where the workout is at one output sample, for a display (:meth:`Session.status`).
+
+    A snapshot: immutable, so another thread may read it while the session moves on.
+    """
+
+    phase: str
+    """``intro``, ``warmup``, ``set``, ``rest``, ``end`` or ``paused``."""
+    set: int
+    sets: int
+    rep: int | None = None
+    """The rep being done (0 in the warm-up's practice reps), if any."""
+    reps: int = 0
+    stage: str | None = None
+    """Within a rep: ``lift``, ``top``, ``lowering`` or ``bottom``."""
+    beat: int = 0
+    beats: int = 0
+    """Within a lowering: count ``beat`` of ``beats``."""
+    left_s: float | None = None
+    """A rest's seconds still to go."""
+    floor: float | None = None
 
 
 # --- internal plan structures ----------------------------------------------------
@@ -139,6 +164,8 @@ class Segment:
     """A stretch of the workout, laid out on the clock only when it starts."""
 
     phase: str = "set"
+    timed: bool = False
+    """A timed stretch (a rest): :meth:`Session.status` says how long is left."""
 
     def make(self, s: "Session", start: int, out: list[Event]) -> _Plan:
         raise NotImplementedError
@@ -266,6 +293,7 @@ class SetEnd(Segment):
 
 class Rest(Segment):
     phase = "rest"
+    timed = True
 
     def __init__(self, seconds: float, first: bool = True):
         self.seconds, self.first = seconds, first
@@ -339,6 +367,10 @@ class Session:
         ``closing(reps, status) -> lines`` said after the session's summary: a pure
         function of this session's reps (e.g. the advice of
         :func:`voicecoach.progression.after_session` over the history before it).
+    teach:
+        Say the first session's lesson (:data:`~voicecoach.coach.program.TEACHING`)
+        before the first set. ``None`` (the default): with the warm-up, which only a
+        first session has; ``True``: always (``run --intro``).
     """
 
     def __init__(
@@ -351,8 +383,10 @@ class Session:
         durations: Callable[[str], float] | None = None,
         start: int = 0,
         closing: Callable[[list[Rep], str], Sequence[str]] | None = None,
+        teach: bool | None = None,
     ):
         self.program = dict(program)
+        self.teach = bool(program["warmup"]) if teach is None else bool(teach)
         self.samplerate = int(samplerate)
         self.floor: float | None = floor
         self.lift_s = float(program["lift_s"])
@@ -503,6 +537,40 @@ class Session:
         self._release(out)
         return out
 
+    def status(self, now: int) -> Status:
+        """Where the workout is at output sample ``now``: a pure query, it changes nothing."""
+        sets, reps = int(self.program["sets"]), int(self.program["reps"])
+        base = dict(set=self.set_no, sets=sets, reps=reps, floor=self.floor)
+        if self.paused:
+            return Status("paused", **base)
+        plan = next((p for p in self._plans if p.start <= now < p.end), None)
+        if plan is None:
+            return Status("end" if self.end_sample is not None or self._closed else self._phase(), **base)
+        seg, rep = plan.segment, plan.rep
+        if seg.timed:
+            return Status(seg.phase, left_s=round(max(0.0, (plan.end - now) / self.samplerate), 1), **base)
+        if rep is None:
+            return Status(seg.phase, **base)
+        beat = beats = 0
+        if now < rep.lift_end:
+            stage = "lift"
+        elif now < rep.lower_start:
+            stage = "top"
+        elif now < rep.lower_end:
+            stage = "lowering"
+            # Counted over the full descent; a lowering that stops at the floor ends early.
+            full = rep.full_end - rep.lower_start
+            beats = P.beats(full / self.samplerate)
+            beat = min(beats, 1 + (now - rep.lower_start) * beats // full)
+        else:
+            stage = "bottom"
+        return Status(seg.phase, rep=rep.rep, stage=stage, beat=beat, beats=beats, **base)
+
+    def rep_for(self, start_s: float) -> tuple[int, int] | None:
+        """``(set, rep)`` of the open rep a mark said at ``start_s`` seconds lands on, if any."""
+        rep = self._rep_at(self._n(start_s))
+        return None if rep is None else (rep.set, rep.rep)
+
     def counted(self, set_no: int | None = None) -> int:
         """Reps counted so far (in ``set_no``, or in all sets), counting a finished rep
         still open for marks as counted unless marked."""
@@ -520,6 +588,8 @@ class Session:
         cfg = self.program
         variation = P.VARIATION_TABLE[cfg["variation"]]
         yield Say([*self.greeting, P.intro(cfg["variation"], cfg["sets"], cfg["reps"]), P.HELP_HINT], "intro")
+        if self.teach and not self._skip_warmup:  # "next set" skips the lesson with the warm-up
+            yield Say([(line, 0.3) for line in P.TEACHING], "intro")
         if cfg["warmup"]:
             warm: list[Segment] = [Say(P.WARMUP_INTRO, "warmup")]
             warm += [CatCow(i) for i in range(1, P.CAT_COWS + 1)]

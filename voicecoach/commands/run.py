@@ -15,6 +15,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--input-device", metavar="DEV", help="microphone: name or index (default: [audio] input_device)")
     parser.add_argument("--events", metavar="EV.jsonl", help="also write every event as a JSON line to this file")
     parser.add_argument("--cue-only", action="store_true", help="do not listen for commands (no model needed)")
+    parser.add_argument("--intro", action="store_true",
+                        help="say the first session's advice (mat, shoes, stretches, doming) again before the sets")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no live view: print only problems and the final summary")
 
 
 def _device(value: str | None, configured):
@@ -26,10 +30,10 @@ def _device(value: str | None, configured):
 def main(args: argparse.Namespace) -> int:
     import sys
 
-    from voicecoach import runtime
+    from voicecoach import runtime, view
     from voicecoach.errors import UserError
     from voicecoach.resilient import DeviceGone, ResilientIO
-    from voicecoach.events import Command, Notice, Rep, SessionSummary, SetSummary
+    from voicecoach.events import Notice, SessionSummary
 
     cfg = runtime.load_config(args.config)
     audio = cfg["audio"]
@@ -55,24 +59,23 @@ def main(args: argparse.Namespace) -> int:
         except OSError as err:
             raise UserError(f"{args.events}: cannot write events: {err.strerror}") from None
 
+    # The live view (a panel on a terminal, plain lines in a pipe or the journal)
+    # observes the loop's events; --quiet leaves problems and the summary only.
+    shown = view.make_view(args.quiet)
+
     def show(event) -> None:
         if isinstance(event, Notice) and event.level != "info":
             runtime.stderr_notice(event.text)
-        elif isinstance(event, Command):
-            print(f"heard: {event.text}", flush=True)
-        elif isinstance(event, Rep):
-            marks = f" ({', '.join(m.replace('_', ' ') for m in event.marks)})" if event.marks else ""
-            print(f"set {event.set} rep {event.rep}: {'counted' if event.counted else 'not counted'}{marks}",
-                  flush=True)
-        elif isinstance(event, SetSummary):
-            print(f"set {event.set}: {event.counted} of {event.attempted} counted", flush=True)
-        elif isinstance(event, SessionSummary):
+        elif isinstance(event, SessionSummary) and shown is None:
             print(f"{event.status}: {event.counted} of {event.attempted} counted", flush=True)
 
     try:
         rt = runtime.Runtime(cfg, io, recognizer=recognizer, store=store, events=events,
                              timing=runtime.LIVE, simulated=False, on_event=show, voice=voice,
-                             recognizer_error=why, store_error=store_error)
+                             recognizer_error=why, store_error=store_error, view=shown,
+                             intro=args.intro)
+        if shown is not None:
+            shown.start()
         rt.run()
     except DeviceGone as err:
         print(f"voicecoach: {err}; the session so far is saved", file=sys.stderr)
@@ -81,6 +84,8 @@ def main(args: argparse.Namespace) -> int:
         print("voicecoach: stopped; the session so far is saved", file=sys.stderr)
         return 130
     finally:
+        if shown is not None:
+            shown.stop()
         io.stop()
         if store is not None:
             store.close()

@@ -31,6 +31,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="exit after N sessions (default 0: serve forever)")
     parser.add_argument("--idle-exit", metavar="S", type=float, default=0.0,
                         help="exit after waiting S seconds for the wake phrase (default 0: never)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="no live view of a session: log only its commands, reps and problems")
 
 
 def release_session_memory() -> None:
@@ -93,6 +95,7 @@ class Server:
         self._grammar = None
         self._grammar_key = None
         self._said_no_mic = False
+        self.view = None
 
     def _turns(self):
         return (self.turns, getattr(self.guard, "turns", None))
@@ -306,7 +309,7 @@ class Server:
 
     def coach(self, model, grammar, cfg: dict) -> None:
         """One session on resilient live audio, from the plan to the summary."""
-        from voicecoach import runtime
+        from voicecoach import runtime, view
         from voicecoach.resilient import DeviceGone, ResilientIO
         from voicecoach.speech.recognizer import CommandRecognizer
 
@@ -323,10 +326,14 @@ class Server:
         store, store_error = runtime.open_store(self.args.db, cfg)
         if store_error:
             log(store_error)
+        # The live view on a terminal; in the journal, its plain lines go where the log goes.
+        self.view = view.make_view(self.args.quiet, write=log)
         rt = runtime.Runtime(cfg, guard, recognizer=guard.wrap(recognizer), store=store,
                              timing=runtime.LIVE, simulated=False, voice=voice, on_event=self._on_event,
-                             store_error=store_error)
+                             store_error=store_error, view=self.view)
         try:
+            if self.view is not None:
+                self.view.start()
             result = rt.run()
             s = result.summary
             if s is not None:
@@ -334,6 +341,9 @@ class Server:
         except DeviceGone as err:
             log(f"session ended: {err}")
         finally:
+            if self.view is not None:
+                self.view.stop()
+                self.view = None
             if store is not None:
                 store.close()
             guard.stop()
@@ -345,7 +355,10 @@ class Server:
         from voicecoach.events import Command, Notice, Rep
 
         if isinstance(event, Notice):
-            log(event.text)
+            if self.view is None or event.level != "info":  # the view says the info ones
+                log(event.text)
+        elif self.view is not None:
+            return  # the view says the rest
         elif isinstance(event, Command):
             log(f"command {event.intent} ({event.text!r})")
         elif isinstance(event, Rep):
