@@ -195,3 +195,19 @@ def test_console_script_error_has_no_traceback(tmp_path: Path) -> None:
                           capture_output=True, text=True)
     assert proc.returncode == 2 and proc.stdout == ""
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr and "not a history database" in proc.stderr
+
+
+def test_history_and_report_show_the_plank_held(capsys) -> None:
+    path = Path(os.environ["VOICECOACH_DB"])
+    with Store(path) as store:
+        for day, held in ((0, 30.0), (2, 21.5)):
+            sid = store.begin_session(started_at=T0 + timedelta(days=day), config={"program": {"plank_s": 30.0}})
+            store.record_rep(sid, events.Rep(t=1.0, set=1, rep=1, counted=True))
+            store.end_session(sid, events.SessionSummary(t=90.0, sets=1, counted=1, attempted=1,
+                                                         plank_s=held, plank_target_s=30.0))
+    code, out, _ = run(capsys, "history")
+    assert code == 0 and "    plank: held 30 s of 30" in out and "    plank: held 21.5 s of 30" in out
+    data = json.loads(run(capsys, "history", "--json")[1])
+    assert [(s["plank_s"], s["plank_target_s"]) for s in data] == [(30.0, 30.0), (21.5, 30.0)]
+    code, out, _ = run(capsys, "report")
+    assert code == 0 and "Plank holds (held of planned seconds)" in out and "21.5 s of 30" in out

@@ -460,3 +460,37 @@ def test_any_history_gives_valid_advice(specs: list[dict], program_part: dict) -
     assert len(keys) == len(set(keys)), advice  # no two pieces of advice fight over a key
     assert "none" not in kinds(advice)
 
+
+# --- the plank finish -------------------------------------------------------------------
+
+
+def planked(ago: timedelta, held: float, target: float, sid: int) -> dict:
+    return {**make_session(ago, [(8, 10)], sid=sid), "plank_s": held, "plank_target_s": target}
+
+
+def test_two_full_plank_holds_in_a_row_add_ten_seconds() -> None:
+    program = {**PROGRAM, "plank_s": 30.0}
+    history = [planked(days(4), 30.0, 30.0, 1), planked(days(2), 30.0, 30.0, 2)]
+    greeting, advice = plan_for_today(history, program, NOW)
+    (plank,) = [a for a in advice if a.kind == "plank"]
+    assert plank.program == {"plank_s": 40.0}
+    assert plank.sentence == "You held the plank for the full thirty seconds twice in a row: today, forty."
+    # One full hold at the raised time is not two: it is kept, and not raised again, without a word.
+    history.append(planked(days(1.5), 40.0, 40.0, 3))
+    (kept,) = [a for a in plan_for_today(history, program, NOW)[1] if a.kind == "plank"]
+    assert kept.program == {"plank_s": 40.0} and kept.sentence == ""
+
+
+def test_a_plank_cut_short_or_switched_off_gets_no_more_time() -> None:
+    program = {**PROGRAM, "plank_s": 30.0}
+    short = [planked(days(4), 30.0, 30.0, 1), planked(days(2), 21.5, 30.0, 2)]
+    assert not [a for a in plan_for_today(short, program, NOW)[1] if a.kind == "plank"]
+    full = [planked(days(4), 30.0, 30.0, 1), planked(days(2), 30.0, 30.0, 2)]
+    assert not [a for a in plan_for_today(full, PROGRAM, NOW)[1] if a.kind == "plank"]  # plank_s = 0: off
+
+
+def test_the_closing_advice_says_the_plank_grows_next_time() -> None:
+    program = {**PROGRAM, "plank_s": 30.0}
+    history = [planked(days(2), 30.0, 30.0, 1), planked(timedelta(0), 30.0, 30.0, 2)]
+    (plank,) = [a for a in after_session(history, program, NOW) if a.kind == "plank"]
+    assert plank.sentence.endswith("next time, forty.")

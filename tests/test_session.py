@@ -643,3 +643,48 @@ def test_a_mark_said_twice_counts_once():
     assert [c.text for c in played(events) if c.kind == "earcon"] == ["mark", "mark"]
     assert of_type(events, SetSummary)[0].marks == {"back_arched": 1}
 
+
+# --- the plank finish ------------------------------------------------------------------
+
+
+def test_the_plank_is_counted_down_with_a_halfway_cue_and_held_in_full():
+    session = new(reps=1, plank_s=30.0)
+    events = drive(session, 300)
+    texts = [c.text for c in speech(events)]
+    go = speech(events, P.plank_go(30.0))[0]
+    hold = go.sample + round(durations(go.text) * SR)  # the hold starts as "Go" ends
+    (half,) = speech(events, P.HALFWAY)
+    assert half.sample == hold + 15 * SR
+    (done,) = speech(events, P.PLANK_DONE)
+    assert done.sample == hold + 30 * SR
+    assert [c.sample for c in speech(events) if c.text in ("Three.", "Two.", "One.")] == [
+        hold + 27 * SR, hold + 28 * SR, hold + 29 * SR]
+    assert texts.index(P.PLANK_SETUP) > texts.index("one of one counted.")
+    assert P.FINISH[0] not in texts  # "finish with a plank" is not said after one
+    (summary,) = of_type(events, SessionSummary)
+    assert summary.status == "completed" and (summary.plank_s, summary.plank_target_s) == (30.0, 30.0)
+    assert summary.t >= done.t
+
+
+@pytest.mark.parametrize("intent", ["stop_workout", "next_set", "pause"])
+def test_a_control_ends_the_plank_early_with_the_time_held(intent):
+    probe = drive(new(reps=1, plank_s=30.0), 300)
+    go = speech(probe, P.plank_go(30.0))[0]
+    hold_s = go.t + durations(go.text)
+    events = drive(new(reps=1, plank_s=30.0), 300, [heard(intent, hold_s + 9.0, hold_s + 9.6)])
+    (summary,) = of_type(events, SessionSummary)
+    assert summary.status == "completed"
+    assert 9.0 <= summary.plank_s <= 11.0 and summary.plank_target_s == 30.0
+    texts = [c.text for c in speech(played(events))]
+    assert P.plank_held(summary.plank_s) in texts and P.PLANK_DONE not in texts and P.HALFWAY not in texts
+    assert texts[-2].startswith("Workout done")
+
+
+def test_no_plank_unless_configured_and_its_status_counts_down():
+    assert not speech(drive(new(reps=1), 200), P.PLANK_SETUP)
+    session = new(reps=1, plank_s=20.0)
+    events = drive(session, 62.0)
+    go = speech(events, P.plank_go(20.0))[0]
+    status = session.status(go.sample + round((durations(go.text) + 5.0) * SR))
+    assert status.phase == "plank" and status.left_s == 15.0
+    assert not speech(events, P.TEN_SECONDS)  # at twenty seconds the halfway cue is that moment

@@ -345,6 +345,28 @@ def test_back_arched_two_sessions_running_ends_with_advice_to_go_easier(tmp_path
 
 
 @pytest.mark.model
+def test_the_plank_finish_is_placed_on_exact_samples_and_its_hold_is_stored(tmp_path, vosk_model, voice):
+    config = tmp_path / "coach.toml"
+    cfg = write_config(config, sets=1, reps=1, warmup=False, rest_s=10, plank_s=20.0)
+    db = tmp_path / "history.db"
+    end = max(c.t for c in dry_run(cfg, voice)) + 4.0
+    events = simulate(tmp_path, np.zeros(round(16000 * end), dtype=np.float32), config, db, "plank", "--cue-only")
+    (go,) = said(events, P.plank_go(20.0))
+    hold = go["sample"] + round(voice.seconds(go["text"]) * SR)  # the hold starts as "Go" ends
+    assert said(events, P.HALFWAY)[0]["sample"] == hold + 10 * SR
+    assert said(events, P.PLANK_DONE)[0]["sample"] == hold + 20 * SR
+    assert [c["sample"] for c in of(events, "cue") if c["kind"] == "tick" and c["sample"] > hold] == [
+        hold + 17 * SR, hold + 18 * SR, hold + 19 * SR]
+    assert_output_is_the_cues(tmp_path / "plank-out.wav", of(events, "cue"), voice)
+    summary = events[-1]
+    assert summary["type"] == "session" and summary["status"] == "completed"
+    assert (summary["plank_s"], summary["plank_target_s"]) == (20.0, 20.0)
+    with Store(db) as store:
+        (stored,) = store.sessions()
+    assert (stored["plank_s"], stored["plank_target_s"]) == (20.0, 20.0)
+
+
+@pytest.mark.model
 def test_the_first_session_teaches_once_and_the_second_does_not(tmp_path, vosk_model, voice):
     config = tmp_path / "coach.toml"
     cfg = write_config(config, sets=1, reps=1, warmup=True, rest_s=10)

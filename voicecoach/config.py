@@ -77,6 +77,8 @@ SCHEMA: dict[str, dict[str, Key]] = {
         "warmup": boolean(True),
         "ticks": boolean(True),
         "count_words": boolean(True),
+        # The plank finish: a timed hold after the last set, 0 = none.
+        "plank_s": float_range(0.0, 0.0, 300.0),
     },
     "audio": {
         "output_device": device(""),

@@ -179,6 +179,10 @@ class SessionSummary(Event):
     status: str = "completed"
     """``"completed"``, ``"stopped"`` (by the user), or ``"interrupted"``."""
     floor: float | None = None
+    plank_s: float | None = None
+    """Seconds the plank finish was held (``None``: no plank in this session)."""
+    plank_target_s: float | None = None
+    """The plank hold planned (``[program] plank_s``, perhaps raised by the progression)."""
 
 
 @dataclass(frozen=True)

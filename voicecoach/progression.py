@@ -246,6 +246,39 @@ def floor_rule(history: list[dict], now: datetime) -> Advice | None:
     return Advice("floor", sentence)
 
 
+PLANK_STEP_S = 10.0
+"""The plank hold grows by this much once it was held in full twice in a row."""
+
+
+def planks(history: list[dict]) -> list[dict]:
+    """Sessions with a plank hold, oldest first."""
+    return sorted((s for s in history if s.get("plank_s") is not None), key=started)
+
+
+def plank_rule(history: list[dict], program: dict) -> Advice | None:
+    """The last two plank holds both held in full, at the same time: ten seconds more.
+
+    Applied to today's ``plank_s`` (never below the config's); the raised hold is
+    then kept because it is the latest one planned. Needs ``plank_s`` on in the config.
+    """
+    configured = float(program.get("plank_s") or 0.0)
+    if configured <= 0:
+        return None
+    held = planks(history)
+    last = held[-1]["plank_target_s"] if held and held[-1].get("plank_target_s") else None
+    if last is None:
+        return None
+    full = [s for s in held[-2:] if s.get("plank_target_s") and s["plank_s"] >= s["plank_target_s"] - 0.5]
+    if len(full) == 2 and full[0]["plank_target_s"] == full[1]["plank_target_s"]:
+        more = min(300.0, max(configured, last + PLANK_STEP_S))
+        if more > last:
+            return Advice("plank", f"You held the plank for the full {number(round(last))} seconds twice in a row: "
+                                   f"today, {number(round(more))}.", {"plank_s": more})
+    if last > configured:  # a hold the coach raised earlier: keep to it
+        return Advice("plank", "", {"plank_s": last})
+    return None
+
+
 def _fewer_reps(reps: int) -> int:
     """About 70% of ``reps``, at least 3, but never more than ``reps`` (a plan of 2 stays 2)."""
     return min(reps, max(3, round(reps * 0.7)))
@@ -373,6 +406,10 @@ def plan_for_today(history: list[dict], program: dict, now: datetime) -> tuple[s
             tail = " until every one is perfect" if best < kept["reps"] else ""
             advice.append(Advice("progress", f"Keep to {number(kept['reps'])} reps a set{tail}.", more))
             today.update(more)
+    plank = plank_rule(history, program)
+    if plank:
+        advice.append(plank)
+        today.update(plank.program)
     moved = floor_rule(history, now)
     if moved:
         advice.append(moved)
@@ -405,6 +442,9 @@ def after_session(history: list[dict], program: dict, now: datetime) -> list[Adv
         moved = floor_rule(history, now) if marked_floor(history[-1]) else None
         if moved:
             advice.append(moved)
+        plank = plank_rule(history, program)
+        if plank and plank.sentence:
+            advice.append(Advice("plank", plank.sentence.replace("today,", "next time,"), plank.program))
     if not advice:
         counted = (history[-1].get("counted") or 0) if history else 0
         if counted:

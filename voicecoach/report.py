@@ -75,13 +75,19 @@ def text_summary(history: list[dict], program: dict, now: datetime) -> str:
             lines.append(f"  {local_start(s):%Y-%m-%d}  {percent(s['floor'])}")
     else:
         lines.append("  no stop point marked yet")
+    planks = [s for s in history if s.get("plank_s") is not None]
+    if planks:
+        lines += ["", "Plank holds (held of planned seconds)"]
+        for s in planks[-TEXT_SESSIONS:]:
+            target = s.get("plank_target_s")
+            lines.append(f"  {local_start(s):%Y-%m-%d}  {s['plank_s']:g} s" + (f" of {target:g}" if target else ""))
     lines += ["", _suggestion(history, program, now)]
     return "\n".join(lines)
 
 
 def _suggestion(history: list[dict], program: dict, now: datetime) -> str:
     greeting, advice = progression.plan_for_today(history, program, now)
-    return "\n".join(["Suggestion for the next session", f"  {greeting}"] + [f"  {a.sentence}" for a in advice])
+    return "\n".join(["Suggestion for the next session", f"  {greeting}"] + [f"  {a.sentence}" for a in advice if a.sentence])
 
 
 def write_png(history: list[dict], path: Path | str) -> Path:

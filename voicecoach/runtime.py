@@ -483,7 +483,7 @@ def plan_today(config: dict, history: list[dict], floor: float | None, now: date
     for a in advice:
         program.update({k: v for k, v in a.program.items() if k in program})
     program["warmup"] = bool(program["warmup"] and not progression.trained(history))
-    return program, floor, [greeting] + [a.sentence for a in advice]
+    return program, floor, [greeting] + [a.sentence for a in advice if a.sentence]
 
 
 def closing_advice(history: list[dict], config: dict, program: dict, plan: dict | None,
@@ -495,12 +495,14 @@ def closing_advice(history: list[dict], config: dict, program: dict, plan: dict 
     the session's own minutes do not matter, and the runtime reads no clock here."""
     from voicecoach import progression
 
-    def closing(reps: list[Rep], status: str) -> list[str]:
+    def closing(reps: list[Rep], status: str, plank: tuple[float, float] | None = None) -> list[str]:
         current = session_record(reps, status, config=config, program=program, plan=plan,
                                  started_at=started_at)
+        if plank is not None:  # (held, planned) seconds of today's plank finish
+            current["plank_s"], current["plank_target_s"] = plank
         advice = progression.after_session(history + [current], program, started_at)
         # "none" is a generic well-done; the session's own summary and finish lines say that.
-        return [a.sentence for a in advice if a.kind != "none"]
+        return [a.sentence for a in advice if a.kind != "none" and a.sentence]
 
     return closing
 

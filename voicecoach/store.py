@@ -47,7 +47,7 @@ from typing import Any, Callable, Iterator
 from voicecoach import events, paths
 from voicecoach.errors import UserError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The version :class:`Store` writes; kept in ``PRAGMA user_version``."""
 
 _CORRUPT_CODES = {11, 26}  # SQLITE_CORRUPT, SQLITE_NOTADB
@@ -138,7 +138,18 @@ def _migrate_2(db: sqlite3.Connection) -> None:
         db.execute("UPDATE sessions SET variation = ? WHERE id = ?", (_variation(_loads(config_json, {})), sid))
 
 
-MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_1, _migrate_2]
+def _migrate_3(db: sqlite3.Connection) -> None:
+    # v3: the plank finish, held and planned seconds (NULL: no plank that session).
+    _script(
+        db,
+        """
+        ALTER TABLE sessions ADD COLUMN plank_s REAL;
+        ALTER TABLE sessions ADD COLUMN plank_target_s REAL;
+        """
+    )
+
+
+MIGRATIONS: list[Callable[[sqlite3.Connection], None]] = [_migrate_1, _migrate_2, _migrate_3]
 """``MIGRATIONS[n]`` takes a database from version n to n+1."""
 
 assert len(MIGRATIONS) == SCHEMA_VERSION
@@ -515,9 +526,10 @@ class Store:
             "the session summary",
             (
                 "UPDATE sessions SET ended_at = ?, status = ?, sets = ?, counted = ?, attempted = ?, "
-                "floor = COALESCE(?, floor) WHERE id = ?",
+                "floor = COALESCE(?, floor), plank_s = ?, plank_target_s = ? WHERE id = ?",
                 (_utc_iso(datetime.now(timezone.utc)), summary.status or "completed", summary.sets,
-                 summary.counted, summary.attempted, summary.floor, session_id),
+                 summary.counted, summary.attempted, summary.floor, summary.plank_s, summary.plank_target_s,
+                 session_id),
             ),
         )
         self._open_sessions.discard(session_id)
@@ -554,7 +566,8 @@ class Store:
         Each dict: ``id, started_at, ended_at`` (ISO, UTC), ``status``
         (``in_progress``, ``completed``, ``stopped``, ``interrupted``),
         ``variation``, ``config``, ``plan``, ``counted``, ``attempted``,
-        ``marks`` (name -> count), ``floor``, ``sets`` (each with ``set,
+        ``marks`` (name -> count), ``floor``, ``plank_s`` and ``plank_target_s``
+        (the plank finish held and planned, or None), ``sets`` (each with ``set,
         counted, attempted, marks, reps``) and ``commands``. For a session that
         never ended, counts come from its recorded reps.
         """
@@ -624,6 +637,8 @@ class Store:
             "attempted": row["attempted"] if ended else sum(s["attempted"] for s in sets),
             "marks": marks,
             "floor": row["floor"] if row["floor"] is not None else floor,
+            "plank_s": row["plank_s"],
+            "plank_target_s": row["plank_target_s"],
             "commands": commands,
         }
 

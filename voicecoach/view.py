@@ -48,8 +48,9 @@ def words(intent: str) -> str:
 
 def phase_text(st: Status) -> str:
     """"set 2 of 3 · rep 4 · lowering 2 of 3", "rest 0:42", "warm-up"."""
-    if st.phase == "rest":
-        return f"rest {clock(st.left_s or 0)}" if st.left_s is not None else "rest"
+    if st.phase in ("rest", "plank"):
+        name = "rest" if st.phase == "rest" else "plank hold"
+        return f"{name} {clock(st.left_s or 0)}" if st.left_s is not None else name
     if st.phase in ("intro", "end", "paused"):
         return {"intro": "getting ready", "end": "finishing", "paused": "paused"}[st.phase]
     parts = ["warm-up"] if st.phase == "warmup" else [f"set {st.set} of {st.sets}"] if st.set else ["getting ready"]
@@ -115,7 +116,8 @@ class View:
             self.line(e.t, f"set {e.set}: {e.counted} of {e.attempted} counted")
         elif isinstance(e, SessionSummary):
             floor = f", floor {e.floor:.0%}" if e.floor is not None else ""
-            self.line(e.t, f"{e.status}: {e.counted} of {e.attempted} counted{floor}")
+            plank = f", plank held {e.plank_s:g} s" if e.plank_s is not None else ""
+            self.line(e.t, f"{e.status}: {e.counted} of {e.attempted} counted{floor}{plank}")
         elif isinstance(e, Notice) and e.level == "info":  # warnings and errors go to stderr
             self.line(e.t, f"note: {e.text}")
 

@@ -221,6 +221,25 @@ def session_stopped(counted: int) -> str:
 
 
 FINISH = ("Finish with a plank if you can.", "Rest a day or two before the next session.")
+FINISH_AFTER_PLANK = ("Rest a day or two before the next session.",)
+
+# --- the plank finish (``[program] plank_s``) ----------------------------------
+
+PLANK_SETUP = "Now a plank: forearms on the mat, elbows under your shoulders, body in one line."
+
+
+def plank_go(seconds: float) -> str:
+    return f"Hold for {number(round(seconds))} seconds. Go."
+
+
+HALFWAY = "Halfway."
+PLANK_DONE = "And down. Plank done."
+
+
+def plank_held(seconds: float) -> str:
+    """Said when a plank is ended early (stop workout, next set or pause)."""
+    held = int(seconds)
+    return f"Plank over: you held {number(held)} second{'s' if held != 1 else ''}."
 
 # --- marks and controls -------------------------------------------------------
 
@@ -286,7 +305,9 @@ def phrases(program: dict) -> list[str]:
     out += [set_start(n, sets) for n in range(1, sets + 1)]
     out += [ARCHED_HALF, arched_advice(variation)]
     out += [rest(program["rest_s"]), REST_RESUMED, TEN_SECONDS] + [countdown(k) for k in (3, 2, 1)]
-    out += list(FINISH)
+    out += list(FINISH) + list(FINISH_AFTER_PLANK)
+    if program.get("plank_s"):
+        out += [PLANK_SETUP, plank_go(program["plank_s"]), HALFWAY, PLANK_DONE]
     out += [NOT_COUNTED, DOMING, NO_REP, NO_LOWERING, PAUSED, RESUMING, FROM_THE_TOP, SLOWER, FASTER]
     out += [SLOWEST, FASTEST, NEXT_SET, SKIP_WARMUP, NOTHING_TO_REPEAT, HELP, CUE_ONLY, NOT_SAVED]
     out += list(FORM_REMINDERS)
@@ -306,4 +327,6 @@ def numbered_phrases(program: dict) -> list[str]:
     out += [how_many_set(n) for n in range(reps + 1)] + [how_many_total(n) for n in range(total + 1)]
     out += [session_done(c, total) for c in range(total, -1, -1)]
     out += [session_stopped(c) for c in range(total + 1)]
+    if program.get("plank_s"):
+        out += [plank_held(k) for k in range(int(program["plank_s"]) + 1)]
     return list(dict.fromkeys(out))

@@ -69,7 +69,9 @@ BOTTOM_S = 1.2
 FLOOR_MIN = 0.1
 FAILING_MARKS = ("back_arched", "doming")
 MARKS = ("stop_point", "back_arched", "good_rep", "doming")
-
+PLANK_ENDERS = ("stop_workout", "next_set", "pause")
+"""The controls that end a plank hold early. (A "stop" or "done" word waits for the
+recognizer's benchmark: "done" is what some voices' "doming" decodes to.)"""
 
 
 def _key(heard: Heard | Withdrawn) -> tuple[str, float, float]:
@@ -99,7 +101,7 @@ class Status:
     """
 
     phase: str
-    """``intro``, ``warmup``, ``set``, ``rest``, ``end`` or ``paused``."""
+    """``intro``, ``warmup``, ``set``, ``rest``, ``plank``, ``end`` or ``paused``."""
     set: int
     sets: int
     rep: int | None = None
@@ -111,7 +113,7 @@ class Status:
     beats: int = 0
     """Within a lowering: count ``beat`` of ``beats``."""
     left_s: float | None = None
-    """A rest's seconds still to go."""
+    """A rest's (or a plank hold's) seconds still to go."""
     floor: float | None = None
 
 
@@ -316,6 +318,43 @@ class Rest(Segment):
         return Rest(max(left, 5.0), first=False)
 
 
+class PlankHold(Segment):
+    """The optional timed plank after the last set: its set-up, "Go", the hold counted
+    down (halfway, ten seconds, three-two-one with ticks) and "Plank done".
+
+    The held time goes into the session's summary: all of it, or up to the moment a
+    stop workout, next set or pause ended it early (:meth:`Session._end_plank`).
+    """
+
+    phase = "plank"
+    timed = True
+
+    def __init__(self, seconds: float):
+        self.seconds = float(seconds)
+        self.hold_start = self.hold_end = 0
+
+    def make(self, s, start, out):
+        n = s._n
+        t = s._speak(start, P.PLANK_SETUP) + n(PAD_S + 1.5)  # time to get down on the forearms
+        self.hold_start = s._speak(t, P.plank_go(self.seconds))
+        self.hold_end = end = self.hold_start + n(self.seconds)
+        half = self.hold_start + n(self.seconds / 2)
+        s._speak(half, P.HALFWAY)
+        if self.seconds >= 30:  # at 20 s, "ten seconds" would be the halfway cue again
+            s._speak(end - n(10), P.TEN_SECONDS)
+        for k in (3, 2, 1):
+            at = end - n(k)
+            if at > half + n(1.5):
+                s._speak(at, P.countdown(k))
+                s._add(at, "tick", P.TICK)
+        s._plank = self
+        done = s._speak(end, P.PLANK_DONE)
+        return _Plan(self, start, done + n(0.5))
+
+    def left_s(self, now: int, samplerate: int) -> float:
+        return min(self.seconds, max(0.0, (self.hold_end - now) / samplerate))
+
+
 class End(Segment):
     phase = "end"
 
@@ -324,14 +363,20 @@ class End(Segment):
 
     def make(self, s, start, out):
         s._finalize(None, out, force=True)
+        if s._plank is not None:  # laid out and not cut short: held all the way
+            s.plank_held_s, s._plank = s._plank.seconds, None
         counted = sum(r.counted for r in s.reps)
         total = s.program["sets"] * s.program["reps"]
         if self.status == "completed":
-            lines = [P.session_done(counted, total), *P.FINISH]
+            lines = [P.session_done(counted, total), *(P.FINISH_AFTER_PLANK if s.plank_held_s is not None else P.FINISH)]
         else:
             lines = [P.session_stopped(counted)]
         if s._closing is not None:
-            lines += list(s._closing(list(s.reps), self.status))
+            if s.plank_held_s is not None:  # the closing advice weighs today's plank too
+                plank = (s.plank_held_s, float(s.program["plank_s"]))
+                lines += list(s._closing(list(s.reps), self.status, plank=plank))
+            else:
+                lines += list(s._closing(list(s.reps), self.status))
         t = start
         for line in lines:
             t = s._speak(t, line) + s._n(PAD_S)
@@ -420,6 +465,10 @@ class Session:
         self._floor_test_due = True
         self._last_instruction: str | None = None
         self._pause_reply: _Cue | None = None
+        self._plank: PlankHold | None = None
+        """The plank hold laid out and not finished yet."""
+        self.plank_held_s: float | None = None
+        """Seconds the plank was held, once it is over (``None``: no plank)."""
         self._script: Iterator[Segment] = self._workout()
 
     # -- public -------------------------------------------------------------------
@@ -501,6 +550,8 @@ class Session:
             out.append(Notice(self._sec(now), f"workout over; ignored {heard.intent!r}"))
         elif self._is_mark(heard):
             self._mark(heard, now, out, acknowledged=_key(heard) in self._acknowledged)
+        elif heard.intent in PLANK_ENDERS and self._plank is not None and self._phase() == "plank":
+            self._end_plank(now, out)
         else:
             handler = getattr(self, f"_on_{heard.intent}", None)
             if handler is None:
@@ -524,6 +575,9 @@ class Session:
         self._now = max(self._now, now)
         self._abort(now, out, replay=False)
         self._finalize(None, out, force=True)
+        if self._plank is not None:
+            self.plank_held_s = self._plank_held(self._plank, now)
+            self._plank = None
         out.append(self._summary(now, "interrupted"))
         self._closed = True
         return out
@@ -547,6 +601,8 @@ class Session:
         if plan is None:
             return Status("end" if self.end_sample is not None or self._closed else self._phase(), **base)
         seg, rep = plan.segment, plan.rep
+        if isinstance(seg, PlankHold):
+            return Status(seg.phase, left_s=round(seg.left_s(now, self.samplerate), 1), **base)
         if seg.timed:
             return Status(seg.phase, left_s=round(max(0.0, (plan.end - now) / self.samplerate), 1), **base)
         if rep is None:
@@ -619,6 +675,8 @@ class Session:
             yield SetEnd(set_no)
             if set_no < cfg["sets"]:
                 yield Rest(cfg["rest_s"])
+        if cfg.get("plank_s"):
+            yield PlankHold(cfg["plank_s"])
         yield End("completed")
 
     def _next_segment(self) -> Segment | None:
@@ -866,6 +924,18 @@ class Session:
                 return plan.segment.phase
         return self._replay[0].phase if self._replay else "set"
 
+    def _plank_held(self, plank: "PlankHold", now: int) -> float:
+        return round(min(plank.seconds, max(0.0, (now - plank.hold_start) / self.samplerate)), 1)
+
+    def _end_plank(self, now: int, out: list[Event]) -> None:
+        """A control during the plank ends it (held so far); the workout then ends completed."""
+        plank, self._plank = self._plank, None
+        self.plank_held_s = self._plank_held(plank, now)
+        self._abort(now, out, drop=lambda seg: isinstance(seg, PlankHold))
+        self._earcon("ack", now)
+        self.paused = False
+        self._reply(P.plank_held(self.plank_held_s), now)
+
     def _on_pause(self, now, out):
         if self.paused:
             out.append(Notice(self._sec(now), "already paused"))
@@ -958,4 +1028,6 @@ class Session:
             attempted=len(self.reps),
             status=status,
             floor=self.floor,
+            plank_s=self.plank_held_s,
+            plank_target_s=float(self.program["plank_s"]) if self.program.get("plank_s") else None,
         )

@@ -60,6 +60,9 @@ def format_session(s: dict) -> list[str]:
         f"floor {report.percent(s['floor'])}"
     )
     lines = [head + (f"  marks: {marks}" if marks else "")]
+    if s.get("plank_s") is not None:
+        target = s.get("plank_target_s")
+        lines.append(f"    plank: held {s['plank_s']:g} s" + (f" of {target:g}" if target else ""))
     for st in s["sets"]:
         set_marks = ", ".join(f"{k.replace('_', ' ')} {n}" for k, n in sorted(st["marks"].items()))
         lines.append(f"    set {st['set']}: {st['counted']}/{st['attempted']}" + (f"  {set_marks}" if set_marks else ""))
