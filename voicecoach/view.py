@@ -142,13 +142,14 @@ class View:
         (the first session renders them all, later ones read them from the disk cache)."""
         if rendered and not self._rendering:
             self._rendering = True
-            self.line(0.0, f"rendering the coach's voice, {total} phrases (once: later sessions reuse them)")
+            self.line(0.0, f"rendering the coach's voice: the phrases of {total} not heard before "
+                           "(once: later sessions reuse them)")
         if self._rendering:
             self.getting_ready = f"rendering the coach's voice: {done} of {total} phrases"
         if done == total:
             self.getting_ready = ""
             if self._rendering:
-                self.line(0.0, f"voice ready: {rendered} phrases rendered")
+                self.line(0.0, f"voice ready: {rendered} of {total} phrases newly rendered")
 
     def turn(self, status: Status, t: float) -> None:
         self.status = status
