@@ -437,6 +437,13 @@ def test_a_mark_after_lead_in_words_is_that_mark(rec):
     assert [h.intent for h in run(rec, audio)] == ["good_rep"]
 
 
+def test_doming_said_with_a_trailing_o_is_doming(rec):
+    # "dom-ing-o", in espeak-ng's phoneme notation: how MBROLA's voices say the
+    # word the model lacks. Its second spelling, "domingo", is what the decoder hears.
+    audio, _, _ = placed("[[d'0mIN@U]]", voice="en-us")
+    assert [h.intent for h in run(rec, audio)] == ["doming"]
+
+
 def test_explain_gives_each_candidate_the_rule_that_took_it(rec):
     # The render of "hold on a second" that the decoder hears as "oh say again"
     # (see the test above), then a command said on its own.
