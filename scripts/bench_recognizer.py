@@ -278,17 +278,18 @@ def _echo_cue_job(voice: str):
 
 
 def _barge_job(args):
-    text, intent, user_voice, offset, coach_voice, warmup = args
+    text, intent, user_voice, offset, coach_voice, warmup, delay_ms = args
     played, starts = coach_track(warmup_s=warmup, voice=coach_voice)
     user = speak(text, voice=user_voice)
     at = starts[1] + offset
-    mic = echo_of(played, gain=0.5, delay_ms=40) + build_track([(at, user)], len(played) / SR)
+    mic = echo_of(played, gain=0.5, delay_ms=delay_ms) + build_track([(at, user)], len(played) / SR)
     (heard, _, cpu, _), explained = _explained(lambda: _stream(np.clip(mic, -1, 1), reference=played))
     ok = [h.intent for h in heard] == [intent]
     return {
         "explained": explained,
         "intent": intent,
         "warmup": warmup,
+        "delay_ms": delay_ms,
         "ok": ok,
         "latency": heard[0].first - (at + speech_bounds(user)[1]) if ok else None,
         "heard": [h.intent for h in heard],
@@ -448,6 +449,8 @@ def main() -> int:
     ap.add_argument("--streams-only", action="store_true", help="only the two continuous negative streams")
     ap.add_argument("--verify", action="store_true", help="turn on the open-vocabulary second pass")
     ap.add_argument("--save", metavar="FILE", help="also pickle the raw per-clip results to FILE")
+    ap.add_argument("--echo-delays", default="40", metavar="MS,...",
+                    help="echo path delays (ms) the marks over the count are tried at; the first is the main table's")
     ap.add_argument("--grammar", metavar="FILE", help="a grammar file to measure instead of grammars/en.toml")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a RecognizerSettings field (e.g. min_confidence=0.5)")
@@ -492,7 +495,8 @@ def main() -> int:
             (20.0, 3.0),
         )
     )
-    barge = [(t, i, uv, off, cv, w) for (t, i), uv, off, cv, w in barge]
+    delays = [float(x) for x in args.echo_delays.split(",")]
+    barge = [(t, i, uv, off, cv, w, d) for (t, i), uv, off, cv, w in barge for d in delays]
     half = args.minutes / max(1, args.jobs)
     if args.streams_only:
         pos, neg, coach_voices, barge = [], [], (), []
@@ -595,7 +599,15 @@ def main() -> int:
     e_heard = [h for e in E for h in e["heard"]]
     print(f"\ncoach's own cues through the room: {len(e_heard)} commands from "
           f"{sum(e['audio_s'] for e in E) / 60:.1f} min of cues by {len(E)} coach voices" + (f" {e_heard}" if e_heard else ""))
-    print("\n| marks spoken over the count | recognised |\n|---|---|")
+    by_delay = sorted({b["delay_ms"] for b in B})
+    if len(by_delay) > 1:
+        print("\n| marks spoken over the count, echo delayed by | recognised |\n|---|---|")
+        for d in by_delay:
+            rows = [b for b in B if b["delay_ms"] == d]
+            print(f"| {d:g} ms | {pct(sum(b['ok'] for b in rows), len(rows))} |")
+    first_delay = float(args.echo_delays.split(",")[0])
+    B = [b for b in B if b["delay_ms"] == first_delay]
+    print(f"\n| marks spoken over the count (echo {first_delay:g} ms) | recognised |\n|---|---|")
     for w in sorted({b["warmup"] for b in B}, reverse=True):
         rows = [b for b in B if b["warmup"] == w]
         print(f"| after {w:g} s of coach speech | {pct(sum(b['ok'] for b in rows), len(rows))} |")
