@@ -1,12 +1,13 @@
 """Why a phrase the decoder heard is not a command: the rejection rules, in order.
 
-A :class:`Candidate` is a stretch of decoded words that is, exactly, up to two
-fillers and one phrase of the grammar (words that are the coach's echo were
-split out before). Each rule looks at it and at the evidence the recognizer
-keeps about the audio around it (levels, voicing, hiss, echo share per 10 ms
-frame: the :class:`Evidence` protocol), and returns True when it rejects. A rule's name is the reason ``voicecoach recognize
---explain`` prints. How each rule and its setting were chosen is in
-docs/recognizer.md.
+A :class:`Candidate` is a stretch of decoded words that is, exactly, the
+leading words the grammar allows (fillers; before a mark, lead-ins too) and
+one phrase (words that are the coach's echo were split out before). Each rule
+looks at it and at the evidence the recognizer keeps about the audio around
+it (levels, voicing, hiss, echo share per 10 ms frame: the :class:`Evidence`
+protocol), and returns True when it rejects. A rule's name is the reason
+``voicecoach recognize --explain`` prints. How each rule and its setting were
+chosen is in docs/recognizer.md.
 
 :data:`AT_ONCE` runs as soon as the words are decoded (a provisional command
 comes out when all pass); :data:`ON_SETTLING` runs once ``run_on_s`` after the
@@ -27,8 +28,9 @@ class Candidate:
     given to the decoder."""
 
     words: tuple[dict, ...]
-    """Vosk's words (``word``, ``start``, ``end``, ``conf``), fillers first."""
+    """Vosk's words (``word``, ``start``, ``end``, ``conf``), leading words first."""
     n_fillers: int
+    """How many of ``words`` come before the phrase (fillers or lead-ins)."""
     intent: Intent
     start_n: int
     end_n: int
