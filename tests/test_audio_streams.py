@@ -109,7 +109,8 @@ def test_reverb_is_the_room_impulse_applied_to_the_delayed_output(tmp_path):
     mic = mic_file(tmp_path / "mic.wav", 2.0, 16000)
     got = []
     for reverb in (False, True):
-        io = SimulatedIO(mic, tmp_path / "o.wav", samplerate=16000, echo_gain=0.5, echo_ms=10, reverb=reverb)
+        io = SimulatedIO(mic, tmp_path / "o.wav", samplerate=16000, echo_gain=0.5, echo_ms=10,
+                          echo_ir=room_impulse() if reverb else None)
         sched = Scheduler(16000)
         io.start(sched.render)
         sched.submit(tones.tick(16000), 4000)
@@ -124,6 +125,42 @@ def test_reverb_is_the_room_impulse_applied_to_the_delayed_output(tmp_path):
     expected = 0.5 * np.convolve(ref, room_impulse())[: len(ref)]
     expected = np.concatenate([np.zeros(160), expected[:-160]])
     np.testing.assert_allclose(wet_mic, expected, atol=3 / 32768)
+
+
+@pytest.mark.parametrize("ppm", [5000.0, -5000.0])
+def test_clock_drift_slides_the_echo_against_the_reference(tmp_path, ppm):
+    """With the speaker's clock faster (positive ppm), a sound played at
+    reference sample r reaches the mic at r / (1 + ppm 1e-6), plus the delay:
+    earlier and earlier; slower, later and later."""
+    mic = mic_file(tmp_path / "mic.wav", 2.5, 16000)
+    io = SimulatedIO(mic, tmp_path / "o.wav", samplerate=16000, echo_gain=0.5, echo_ms=100, echo_drift_ppm=ppm)
+    sched = Scheduler(16000)
+    io.start(sched.render)
+    tick = tones.tick(16000).samples.astype(np.float64)
+    played = (4000, 28000)
+    for at in played:
+        sched.submit(tones.tick(16000), at)
+    blocks = drain(io)
+    io.stop()
+    heard = np.concatenate([b.samples for b in blocks]).astype(np.float64) / 32768
+    ref = np.concatenate([b.reference for b in blocks])
+    assert np.argmax(np.correlate(ref[:12000], tick, "valid")) == played[0]  # the reference does not drift
+    for at in played:
+        window = heard[at - 2000:at + 4000]
+        found = at - 2000 + int(np.argmax(np.correlate(window, tick, "valid")))
+        assert found == pytest.approx(at / (1 + ppm * 1e-6) + 1600, abs=1.5)
+
+
+def test_a_person_can_answer_the_coach_in_the_audio_not_yet_read(tmp_path):
+    mic = mic_file(tmp_path / "mic.wav", 1.0, 16000)
+    io = SimulatedIO(mic, tmp_path / "o.wav", samplerate=16000)
+    io.start(Scheduler(16000).render)
+    first = io.read_mic()
+    io.add_to_mic(0.0, np.full(16000, 0.25, dtype=np.float32))  # the first block was heard already
+    rest = np.concatenate([b.samples for b in drain(io)])
+    io.stop()
+    assert not first.samples.any()
+    assert np.all(rest == round(0.25 * 32767))
 
 
 def test_bad_mic_file(tmp_path):

@@ -234,6 +234,33 @@ def test_bad_mic_file_is_one_line(tmp_path, capsys):
     assert code != 0 and err.count("\n") == 1 and err.startswith("voicecoach: ")
 
 
+@pytest.mark.parametrize("flags, says", [
+    (["--echo-gain", "0.5", "--echo-drift-ppm", "5000"], "--echo-drift-ppm 5000 is not allowed"),
+    (["--echo-drift-ppm", "50"], "give --echo-gain too"),
+    (["--echo-gain", "0.5", "--echo-ir", "missing.wav"], "missing.wav: no such WAV file"),
+    (["--echo-gain", "0.5", "--echo-ir", "silent.wav"], "an impulse response must hold sound"),
+])
+def test_bad_echo_settings_are_one_line(tmp_path, capsys, monkeypatch, flags, says):
+    monkeypatch.chdir(tmp_path)
+    write_wav(tmp_path / "mic.wav", np.zeros(16000, dtype=np.float32))
+    write_wav(tmp_path / "silent.wav", np.zeros(800, dtype=np.float32))
+    code = cli.main(["simulate", "--mic", "mic.wav", "--out", "o.wav", "--events", "e.jsonl", "--cue-only", *flags])
+    err = capsys.readouterr().err
+    assert code != 0 and err.count("\n") == 1 and says in err
+    assert not (tmp_path / "e.jsonl").exists()  # refused before anything was written
+
+
+def test_a_room_and_a_drifting_clock_are_accepted(tmp_path):
+    from voicecoach.audio.streams import room_impulse
+
+    write_wav(tmp_path / "mic.wav", np.zeros(16000 * 3, dtype=np.float32))
+    write_wav(tmp_path / "room.wav", room_impulse())
+    code = cli.main(["simulate", "--mic", str(tmp_path / "mic.wav"), "--out", str(tmp_path / "o.wav"),
+                     "--events", str(tmp_path / "e.jsonl"), "--cue-only", "--echo-gain", "0.5",
+                     "--echo-ir", str(tmp_path / "room.wav"), "--echo-drift-ppm", "-150"])
+    assert code == 0 and (tmp_path / "o.wav").stat().st_size > 44
+
+
 @pytest.mark.model
 def test_history_that_cannot_be_saved_does_not_stop_the_workout(tmp_path, vosk_model, capsys):
     config = tmp_path / "coach.toml"

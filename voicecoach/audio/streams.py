@@ -106,9 +106,16 @@ class SimulatedIO:
         Output rate.
     block_ms:
         Mic block length (the last one may be shorter).
-    echo_gain, echo_ms, reverb:
+    echo_gain, echo_ms, echo_ir:
         With ``echo_gain > 0`` the coach's output is mixed back into the mic
-        ``echo_ms`` later at that gain, through :func:`room_impulse` if ``reverb``.
+        ``echo_ms`` later at that gain, convolved with ``echo_ir`` (a room's
+        impulse response at 16 kHz, e.g. :func:`room_impulse`) if given.
+    echo_drift_ppm:
+        The speaker's clock against the microphone's, in parts per million:
+        the echo is the output resampled (soxr) by ``1 + ppm * 1e-6``, so at
+        +150 ppm it arrives 9 ms earlier every minute than :attr:`MicBlock.reference`
+        says it was played, and at -150 ppm 9 ms later. The output is rendered
+        as far ahead as the faster speaker has played.
 
     Each :meth:`read_mic` first renders the output up to the end of the block it
     returns (a few ms beyond, for the resampler), so second t of the output is
@@ -119,7 +126,7 @@ class SimulatedIO:
 
     def __init__(self, mic_wav: str | Path, out_wav: str | Path, *, samplerate: int = 22050,
                  block_ms: float = 20, echo_gain: float = 0.0, echo_ms: float = 0.0,
-                 reverb: bool = False):
+                 echo_ir: np.ndarray | None = None, echo_drift_ppm: float = 0.0):
         if samplerate <= 0:
             raise UserError(f"output sample rate must be positive, not {samplerate}")
         if not 1 <= block_ms <= 1000:
@@ -135,10 +142,18 @@ class SimulatedIO:
         self._block_out = max(int(round(block_ms * self.samplerate / 1000)), 1)
         self._echo_gain = float(echo_gain)
         self._echo_delay = int(round(echo_ms * VOSK_RATE / 1000))
-        self._ir = room_impulse() if reverb else np.ones(1, dtype=np.float32)
+        self._ir = np.ones(1, dtype=np.float32) if echo_ir is None else np.asarray(echo_ir, dtype=np.float32)
+        if self._ir.ndim != 1 or not 1 <= len(self._ir) <= 4 * VOSK_RATE:
+            raise UserError("an echo impulse response must be mono and 1 sample to 4 seconds long")
+        self._drift = 1.0 + float(echo_drift_ppm) * 1e-6
         # Far-end history at 16 kHz: everything rendered so far (the run renders a little ahead).
-        self._ref = np.zeros(len(self._mic) + 2 * VOSK_RATE + 4 * self._block16, dtype=np.float32)
+        spare = 2 * VOSK_RATE + 4 * self._block16 + int(abs(self._drift - 1.0) * len(self._mic))
+        self._ref = np.zeros(len(self._mic) + spare, dtype=np.float32)
         self._ref_len = 0
+        # What reaches the mic before the room: the far end on the mic's clock.
+        self._src = self._ref if self._drift == 1.0 else np.zeros_like(self._ref)
+        self._src_len = 0
+        self._drift_rs = None
         self._pos16 = 0
         self._render: Render | None = None
         self._writer: WavWriter | None = None
@@ -161,6 +176,17 @@ class SimulatedIO:
         self._writer = WavWriter(self.out_wav, self.samplerate, max_frames=self._out_len)
         if self.samplerate != VOSK_RATE:
             self._rs = soxr.ResampleStream(self.samplerate, VOSK_RATE, 1, dtype="float32", quality="HQ")
+        if self._drift != 1.0:
+            self._drift_rs = soxr.ResampleStream(VOSK_RATE * self._drift, VOSK_RATE, 1, dtype="float32", quality="HQ")
+
+    def add_to_mic(self, start_s: float, samples: np.ndarray) -> None:
+        """Mix 16 kHz float samples into the microphone from ``start_s`` on (what
+        a benchmark's person says in reply to a cue). Only audio not yet read can
+        change: the part before the next block is dropped."""
+        a = int(round(start_s * VOSK_RATE))
+        lo, hi = max(a, self._pos16), min(a + len(samples), len(self._mic))
+        if hi > lo:
+            self._mic[lo:hi] += np.asarray(samples, dtype=np.float32)[lo - a:hi - a]
 
     def _render_block(self) -> None:
         buf = self._buf
@@ -170,6 +196,13 @@ class SimulatedIO:
         n = min(len(ref16), len(self._ref) - self._ref_len)
         self._ref[self._ref_len:self._ref_len + n] = ref16[:n]
         self._ref_len += n
+        if self._drift_rs is not None:
+            src = self._drift_rs.resample_chunk(ref16[:n])
+            m = min(len(src), len(self._src) - self._src_len)
+            self._src[self._src_len:self._src_len + m] = src[:m]
+            self._src_len += m
+        else:
+            self._src_len = self._ref_len
 
     def read_mic(self, timeout: float | None = None) -> MicBlock | None:
         """Render the output over the next block's span and return that mic block (None at the end)."""
@@ -181,7 +214,7 @@ class SimulatedIO:
         if a >= len(self._mic):
             return None
         b = min(a + self._block16, len(self._mic))
-        while self._ref_len < b and self._ref_len < len(self._ref):
+        while (self._ref_len < b or self._src_len < b - self._echo_delay) and self._ref_len < len(self._ref):
             self._render_block()
         mic = self._mic[a:b].copy()
         if self._echo_gain > 0:
@@ -195,14 +228,14 @@ class SimulatedIO:
             out = np.zeros(b - a, dtype=np.float32)
             lo, hi = max(a - d, 0), b - d
             if hi > lo:
-                out[lo - (a - d):] = self._ref[lo:hi]
+                out[lo - (a - d):] = self._src[lo:hi]
             return out
         taps = len(self._ir)
         lo = a - d - taps + 1
         seg = np.zeros(b - lo, dtype=np.float64)
         src_lo, src_hi = max(lo, 0), max(b - d, 0)
         if src_hi > src_lo:
-            seg[src_lo - lo:src_hi - lo] = self._ref[src_lo:src_hi]
+            seg[src_lo - lo:src_hi - lo] = self._src[src_lo:src_hi]
         n = self._fft_n
         y = np.fft.irfft(np.fft.rfft(seg, n) * self._ir_fft, n)
         return y[taps - 1:taps - 1 + (b - a)].astype(np.float32)

@@ -21,6 +21,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="mix the coach's output back into the mic at this gain (0..1, default 0)")
     parser.add_argument("--echo-ms", metavar="D", type=float, default=0.0,
                         help="delay of that echo in milliseconds (default 0)")
+    parser.add_argument("--echo-ir", metavar="IR.wav",
+                        help="a room's impulse response (any WAV): the echo is the output convolved with it")
+    parser.add_argument("--echo-drift-ppm", metavar="P", type=float, default=0.0,
+                        help="the speaker's clock runs P parts per million faster than the mic's (negative: "
+                             "slower): the echo slides against what the coach knows it played (default 0)")
     parser.add_argument("--cue-only", action="store_true", help="do not listen for commands (no model needed)")
     parser.add_argument("--samplerate", metavar="HZ", type=int, default=0,
                         help="output rate (default: the config's, else 22050)")
@@ -47,6 +52,18 @@ def parse_started_at(text: str | None) -> datetime | None:
     return moment
 
 
+def read_impulse_response(path: str):
+    """``--echo-ir``: the WAV mixed to mono at 16 kHz, at most 4 s long."""
+    from voicecoach.audio.wavio import VOSK_RATE, read_wav, resample
+    from voicecoach.errors import UserError
+
+    samples, rate = read_wav(path)
+    ir = resample(samples, rate, VOSK_RATE)
+    if not 0 < len(ir) <= 4 * VOSK_RATE or not ir.any():
+        raise UserError(f"{path}: an impulse response must hold sound and last at most 4 seconds")
+    return ir
+
+
 def main(args: argparse.Namespace) -> int:
     from voicecoach import runtime
     from voicecoach.audio.streams import SimulatedIO
@@ -56,6 +73,11 @@ def main(args: argparse.Namespace) -> int:
         raise UserError(f"--echo-gain {args.echo_gain:g} is not allowed; use a number from 0 to 1")
     if not 0.0 <= args.echo_ms <= 2000.0:
         raise UserError(f"--echo-ms {args.echo_ms:g} is not allowed; use 0 to 2000 milliseconds")
+    if not -1000.0 <= args.echo_drift_ppm <= 1000.0:
+        raise UserError(f"--echo-drift-ppm {args.echo_drift_ppm:g} is not allowed; use -1000 to 1000")
+    if (args.echo_ir or args.echo_drift_ppm) and args.echo_gain == 0:
+        raise UserError("--echo-ir and --echo-drift-ppm shape the echo: give --echo-gain too")
+    echo_ir = read_impulse_response(args.echo_ir) if args.echo_ir else None
     started_at = parse_started_at(args.started_at)
     cfg = runtime.load_config(args.config)
     rate = args.samplerate or cfg["audio"]["samplerate"] or 22050
@@ -63,7 +85,8 @@ def main(args: argparse.Namespace) -> int:
         raise UserError(f"--samplerate {rate} is not allowed; use 8000 to 192000")
     recognizer, why = (None, None) if args.cue_only else runtime.make_recognizer(cfg)
     # The mic is read before the history is opened: a bad WAV leaves the database untouched.
-    io = SimulatedIO(args.mic, args.out, samplerate=rate, echo_gain=args.echo_gain, echo_ms=args.echo_ms)
+    io = SimulatedIO(args.mic, args.out, samplerate=rate, echo_gain=args.echo_gain, echo_ms=args.echo_ms,
+                     echo_ir=echo_ir, echo_drift_ppm=args.echo_drift_ppm)
     if io.mic_duration == 0:
         raise UserError(f"{args.mic}: the WAV file holds no audio (zero frames)")
     # Before anything is written: an unwritable --out must not cost the events file
