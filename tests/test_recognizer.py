@@ -224,14 +224,19 @@ def test_a_command_followed_by_silence_is_not_kept_waiting_for_the_decoder(vosk_
 
 
 def test_a_phrase_whose_words_have_voice_between_them_is_no_command(rec):
-    # This render of "hold on a second" comes out of the decoder as "oh say
-    # again" (a filler and a phrase of repeat), every word above the
-    # confidence floor: the decoder passed over voice between two of its words.
+    # The decoder hears this render of "hold on a second" as a command's
+    # phrase, every word above the confidence floor: it passed over voice
+    # between two of the words. Which words it picks depends on the model and
+    # the render, so only "a phrase of some command" is required of them;
+    # test_rule_cases checks that voice_between_words is the rule that refuses it.
     audio, _, _ = placed("hold on a second", at=0.5, voice="en-us+m3", speed=135, pitch=70)
     rec.trace = []
     try:
         assert run(rec, audio) == []
-        assert [w.split(":")[0] for w in rec.trace[0].split()] == ["oh", "say", "again"]
+        decoded = [w.split(":") for w in rec.trace[0].split()]
+        # Otherwise the clip no longer tests the rule: nothing would be a command anyway.
+        assert rec.grammar.match([w for w, _ in decoded]) is not None, decoded
+        assert min(float(c) for _, c in decoded) >= rec.settings.min_confidence, decoded
     finally:
         rec.trace = None
 
