@@ -151,6 +151,24 @@ def test_clock_drift_slides_the_echo_against_the_reference(tmp_path, ppm):
         assert found == pytest.approx(at / (1 + ppm * 1e-6) + 1600, abs=1.5)
 
 
+def test_what_is_rendered_beyond_a_block_comes_with_it(tmp_path):
+    """``ahead`` is the output after the block, as the next blocks' references will show it."""
+    mic = mic_file(tmp_path / "mic.wav", 2.5, 16000)
+    io = SimulatedIO(mic, tmp_path / "o.wav", samplerate=16000, echo_gain=0.5, echo_drift_ppm=20000)
+    sched = Scheduler(16000)
+    io.start(sched.render)
+    sched.submit(tones.earcon("chime", 16000), 1000)
+    blocks = drain(io)
+    io.stop()
+    ref = np.concatenate([b.reference for b in blocks])
+    assert max(len(b.ahead) for b in blocks) > 0  # a speaker clock 2 % fast has played ahead
+    for i, b in enumerate(blocks):
+        at = int(round(b.end * 16000))
+        known = ref[at:at + len(b.ahead)]  # the mic ends before the output does
+        np.testing.assert_array_equal(b.ahead[:len(known)], known)
+        np.testing.assert_array_equal(b.far_end, np.concatenate([b.reference, b.ahead]))
+
+
 def test_a_person_can_answer_the_coach_in_the_audio_not_yet_read(tmp_path):
     mic = mic_file(tmp_path / "mic.wav", 1.0, 16000)
     io = SimulatedIO(mic, tmp_path / "o.wav", samplerate=16000)

@@ -353,7 +353,7 @@ class Runtime:
         if self.recognizer is None:
             return []
         try:
-            return self.recognizer.feed(block.samples, block.start, block.reference)
+            return self.recognizer.feed(block.samples, block.start, block.far_end)
         except Exception as err:  # any failure of Vosk or the AEC: coach on without ears
             self._cue_only(err)
             return []

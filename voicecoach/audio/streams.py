@@ -33,6 +33,8 @@ from voicecoach.audio.wavio import VOSK_RATE, WavWriter, float_to_int16, read_wa
 from voicecoach.errors import UserError
 
 Render = Callable[[np.ndarray], None]
+AHEAD_S = 0.5
+"""The most of the output beyond a mic block that :attr:`MicBlock.ahead` holds."""
 
 
 @dataclass
@@ -47,6 +49,15 @@ class MicBlock:
     """float32 16 kHz, same length: what the speaker played over this span (the
     far-end signal for echo cancellation), aligned as well as known: exactly in
     simulation, to within the latency estimate live."""
+    ahead: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32), repr=False)
+    """float32 16 kHz: what the output has rendered after this span, as far as
+    known (at most :data:`AHEAD_S`; may be empty). An echo canceller needs it
+    when the speaker's clock runs ahead of the microphone's."""
+
+    @property
+    def far_end(self) -> np.ndarray:
+        """``reference`` followed by ``ahead``: what the recognizer's ``feed`` takes."""
+        return np.concatenate((self.reference, self.ahead)) if len(self.ahead) else self.reference
 
     @property
     def duration(self) -> float:
@@ -220,7 +231,8 @@ class SimulatedIO:
         if self._echo_gain > 0:
             mic += self._echo_gain * self._echo(a, b)
         self._pos16 = b
-        return MicBlock(float_to_int16(mic), a / VOSK_RATE, self._ref[a:b].copy())
+        ahead = self._ref[b:min(self._ref_len, b + int(AHEAD_S * VOSK_RATE))].copy()
+        return MicBlock(float_to_int16(mic), a / VOSK_RATE, self._ref[a:b].copy(), ahead)
 
     def _echo(self, a: int, b: int) -> np.ndarray:
         d = self._echo_delay
@@ -453,7 +465,10 @@ class LiveIO:
         start16 = self._in16
         self._in16 += len(x)
         start = self._mic_offset + start16 / VOSK_RATE
-        return MicBlock(float_to_int16(x), start, self._reference(start, len(x)))
+        end = start + len(x) / VOSK_RATE
+        rendered = int(min(AHEAD_S, self._frames_out / self.samplerate - end) * VOSK_RATE)
+        ahead = self._reference(end, rendered) if rendered > 0 else np.zeros(0, dtype=np.float32)
+        return MicBlock(float_to_int16(x), start, self._reference(start, len(x)), ahead)
 
     def _reference(self, start: float, n16: int) -> np.ndarray:
         """What the output played over [start, start + n16/16k) on the output clock, at 16 kHz.

@@ -24,6 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from voicecoach.speech.alignment import EchoAligner
+
 FRAME = 160
 """Samples per AEC3 frame at 16 kHz (10 ms)."""
 
@@ -306,6 +308,7 @@ class FrontEnd:
         self.reset()
 
     def reset(self) -> None:
+        self._align: EchoAligner | None = None
         self._lin: LinearEchoCanceller | None = None
         self._aec3 = None
         self._ns = None
@@ -321,9 +324,13 @@ class FrontEnd:
         """True once echo cancellation runs (a reference has been given)."""
         return self._lin is not None or self._aec3 is not None
 
-    def process(self, near: np.ndarray, far: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    def process(self, near: np.ndarray, far: np.ndarray | None,
+                ahead: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``ahead``: what the output rendered after this block (``MicBlock.ahead``), which
+        lets the echo be followed when the speaker's clock runs ahead of the mic's."""
         near = np.asarray(near, dtype=np.int16)
         if far is not None and self.aec_kind is not None and not self.cancelling:
+            self._align = EchoAligner(self.samplerate)
             if self.aec_kind == "linear":
                 self._lin = LinearEchoCanceller(self.samplerate)
             if self.webrtc:
@@ -334,6 +341,8 @@ class FrontEnd:
             far = np.asarray(far, dtype=np.float32).reshape(-1)
             if len(far) != len(near):
                 far = np.resize(far, len(near)) if len(far) else np.zeros(len(near), np.float32)
+        if self._align is not None:
+            far = self._align.align(near, far, ahead)
         self._near = np.concatenate([self._near, near])
         self._far = np.concatenate([self._far, far])
         hop = self._lin.n if self._lin is not None else FRAME

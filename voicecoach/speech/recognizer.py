@@ -187,20 +187,25 @@ class CommandRecognizer:
         Args:
             samples: int16 mono at 16 kHz (float in [-1, 1] is converted).
             start: the block's first sample on the microphone timeline, seconds.
-            reference: float32 16 kHz, same length: what the speaker played
-                over this span, or None when it played nothing.
+            reference: float32 16 kHz: what the speaker played over this
+                span, or None when it played nothing; samples beyond the
+                block's length are what the output rendered after it
+                (``MicBlock.far_end``), which the echo canceller reads when
+                the speaker's clock runs ahead of the microphone's.
         """
         block = _as_int16(samples)
         if len(block) == 0:
             return []
         self._anchors.append((self._n_in, float(start)))
         self._n_in += len(block)
+        ahead = None
         if reference is not None:
             reference = np.asarray(reference, dtype=np.float32).reshape(-1)
+            reference, ahead = reference[: len(block)], reference[len(block):]
             if not self._want_aec:
                 self._gate.update(reference, float(start), self.samplerate)
                 reference = None
-        clean, echo, power = self._front.process(block, reference)
+        clean, echo, power = self._front.process(block, reference, ahead)
         return self._decode(clean, echo, power)
 
     @property

@@ -1,0 +1,84 @@
+"""EchoAligner: the coach's voice kept on the microphone's clock when the two drift.
+
+The far end here is noise in bursts (1 s on, 0.4 s off), not speech: it is what
+the aligner and the canceller see of any sound, and it keeps the test short.
+The clocks' drift is made with soxr, as ``simulate --echo-drift-ppm`` makes it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soxr
+
+from voicecoach.speech.alignment import EchoAligner
+from voicecoach.speech.echo import FrontEnd
+
+SR = 16000
+DELAY = 640  # 40 ms
+
+
+def far_end(seconds: float, seed: int = 0) -> np.ndarray:
+    """Noise in bursts, low-passed at 4 kHz as speech mostly is."""
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal(int(seconds * SR)) * 0.1
+    taps = np.arange(-32, 33)
+    x = np.convolve(x, 0.5 * np.sinc(0.5 * taps) * np.hanning(len(taps)), "same").astype(np.float32)
+    on = (np.arange(len(x)) % int(1.4 * SR)) < SR
+    return x * on
+
+
+def echo_with_drift(far: np.ndarray, ppm: float) -> np.ndarray:
+    """The far end played on a speaker clock ``ppm`` faster than the mic's, 40 ms later, at half level."""
+    src = soxr.resample(far, SR * (1 + ppm * 1e-6), SR) if ppm else far
+    src = np.concatenate([np.zeros(DELAY, np.float32), src])[: len(far)]
+    src = np.pad(src, (0, len(far) - len(src)))
+    noise = np.random.default_rng(9).standard_normal(len(far)) * 0.001
+    return (np.clip(0.5 * src + noise, -1, 1) * 32767).astype(np.int16)
+
+
+def run(far: np.ndarray, mic: np.ndarray, through, block: int = 800):
+    """Feed 50 ms blocks with 300 ms of the far end rendered ahead; returns what ``through`` gave back."""
+    out = []
+    for i in range(0, len(mic) - block + 1, block):
+        out.append(through(mic[i:i + block], far[i:i + block], far[i + block:i + block + 4800]))
+    return out
+
+
+@pytest.mark.parametrize("ppm", [300.0, -300.0])
+def test_the_echo_delay_and_the_drift_are_followed(ppm):
+    far = far_end(90)
+    mic = echo_with_drift(far, ppm)
+    aligner = EchoAligner(SR)
+    run(far, mic, aligner.align)
+    n = len(mic) - 800
+    # A sound the speaker plays at far sample k reaches the mic at k / (1 + ppm 1e-6) + 40 ms.
+    assert aligner.delay_at(n) == pytest.approx(DELAY - ppm * 1e-6 * n, abs=1.0)
+    assert aligner.drift_ppm == pytest.approx(-ppm, rel=0.05)
+
+
+def test_before_any_measurement_the_far_end_passes_unchanged():
+    far = far_end(0.5)
+    aligner = EchoAligner(SR)
+    got = np.concatenate(run(far, echo_with_drift(far, 0.0), aligner.align))
+    assert aligner.delay_at(len(got)) is None
+    np.testing.assert_array_equal(got, far[: len(got)])
+
+
+def erle_db(mic: np.ndarray, out: np.ndarray, far: np.ndarray, last_s: float = 20.0) -> float:
+    """Echo return loss enhancement over the last seconds where the far end plays."""
+    k = int(last_s * SR)
+    m, o, f = mic[-k:].astype(np.float64), out[-k:].astype(np.float64), far[-k - 1:-1][:k]
+    playing = np.abs(f) > 0
+    return 10 * np.log10(np.sum(m[playing] ** 2) / np.sum(o[playing] ** 2))
+
+
+@pytest.mark.parametrize("ppm", [0.0, 300.0, -300.0])
+def test_the_canceller_keeps_cancelling_when_the_clocks_drift(ppm):
+    """At 300 ppm the echo has slid 27 ms against the reference after 90 s; the
+    canceller still takes it out (without the aligner: about 3 dB)."""
+    far = far_end(90, seed=1)
+    mic = echo_with_drift(far, ppm)
+    fe = FrontEnd(SR, aec="linear", noise_suppression=None)
+    out = np.concatenate([o for o, _, _ in run(far, mic, fe.process)])
+    assert erle_db(mic[: len(out)], out, far[: len(out) + 1]) > 20.0

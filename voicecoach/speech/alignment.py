@@ -1,0 +1,192 @@
+"""Keeping the coach's voice (the far end) on the microphone's clock.
+
+The speaker and a USB microphone run on clocks of their own: tens to a
+hundred parts per million apart, so the echo slides against the reference the
+recogniser is given (at 150 ppm, 9 ms a minute; 270 ms in half an hour). The
+echo canceller's filter covers a fixed span and adapts far too slowly to
+follow even 50 ppm. :class:`EchoAligner` measures where the echo is and hands
+the canceller the far end resampled so that the echo path it sees stays put.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_TAPS = 8
+"""Half-length of the windowed-sinc interpolator (16 taps: flat to about 7 kHz at 16 kHz)."""
+_PHASES = 256
+"""Fractional positions tabulated (a 1/256-sample step: far below what the canceller can tell)."""
+
+
+def _sinc_table() -> np.ndarray:
+    x = np.arange(_PHASES + 1)[:, None] / _PHASES - np.arange(-_TAPS + 1, _TAPS + 1)[None, :]
+    return np.sinc(x) * (0.5 + 0.5 * np.cos(np.pi * x / _TAPS))
+
+
+_WEIGHTS = _sinc_table()
+
+
+class EchoAligner:
+    """The far end, read where the echo in the microphone says it is.
+
+    Once every ``every_s`` of far-end activity it finds the echo's delay by
+    GCC-PHAT between the last ``window_s`` of microphone and far end (from
+    ``max_lead_s`` early to ``max_lag_s`` late), keeps the confident ones from
+    the last ``memory_s``, and fits a line through them (robustly: the median
+    of pairwise slopes); the slope is the clock drift. :meth:`align` returns
+    the far end read along that line, less ``target_s``, so the canceller finds
+    the echo ``target_s`` into its filter. Until the first measurement it
+    returns the far end unchanged.
+
+    An echo that arrives before the reference says it was played (a faster
+    speaker clock) can be followed as far as the output has rendered beyond
+    the block (``ahead``).
+    """
+
+    def __init__(self, samplerate: int = 16000, *, target_s: float = 0.03, window_s: float = 2.0,
+                 every_s: float = 1.0, max_lag_s: float = 0.5, max_lead_s: float = 0.3, memory_s: float = 120.0,
+                 min_peak: float = 6.0):
+        self.samplerate = samplerate
+        self.target = target_s * samplerate
+        self.window = int(window_s * samplerate)
+        self.every = int(every_s * samplerate)
+        self.max_lag = int(max_lag_s * samplerate)
+        self.max_lead = int(max_lead_s * samplerate)
+        self.memory = memory_s * samplerate
+        self.min_peak = min_peak
+        keep = self.window + self.max_lag + 2 * _TAPS + self.max_lead + 8 * samplerate
+        self._far = np.zeros(keep, dtype=np.float64)
+        self._far_base = -(self.window + self.max_lag + _TAPS)
+        """Absolute sample index of ``_far[0]`` (negative: the silence before the start)."""
+        self._far_known = 0
+        """Absolute index up to which the far end is known (the blocks and what came ahead)."""
+        self._mic = np.zeros(self.window, dtype=np.float64)
+        self._n = 0
+        """Microphone samples seen (the absolute index of the next one)."""
+        self._since = 0
+        self._active = 0
+        self.measured: list[tuple[int, float, float]] = []
+        """(mic sample, echo delay in samples, peak sharpness) of every measurement kept."""
+        self._offset = None
+        self._slope = 0.0
+        self._anchor = 0
+
+    @property
+    def drift_ppm(self) -> float:
+        """The drift fitted so far (positive: the echo comes later and later)."""
+        return self._slope * 1e6
+
+    def delay_at(self, n: int) -> float | None:
+        """The echo's delay (samples) behind the far end at mic sample ``n``, or None before any measurement."""
+        if self._offset is None:
+            return None
+        return self._offset + self._slope * (n - self._anchor)
+
+    def align(self, near: np.ndarray, far: np.ndarray, ahead: np.ndarray | None = None) -> np.ndarray:
+        """The far end for these ``near`` samples, on the microphone's clock (float32, same length)."""
+        n = len(near)
+        self._store_far(far, ahead)
+        self._push_mic(near)
+        self._since += n
+        if float(np.dot(far, far)) > 1e-5 * n:
+            self._active += n
+        if self._since >= self.every and self._active >= self.every // 2:
+            self._measure()
+            self._since = self._active = 0
+        start = self._n - n
+        delay = self.delay_at(start)
+        if delay is None:
+            return np.asarray(far, dtype=np.float32)
+        pos = np.arange(start, self._n, dtype=np.float64)
+        pos -= self._offset + self._slope * (pos - self._anchor) - self.target
+        return self._read(pos)
+
+    # -- internals ---------------------------------------------------------------
+
+    def _store_far(self, far: np.ndarray, ahead: np.ndarray | None) -> None:
+        start = self._n
+        chunks = [np.asarray(far, dtype=np.float64)]
+        if ahead is not None and len(ahead):
+            chunks.append(np.asarray(ahead[: self.max_lead + 2 * _TAPS], dtype=np.float64))
+        x = np.concatenate(chunks)
+        end = start + len(x)
+        need = end - self._far_base - len(self._far)
+        if need > 0:  # drop the oldest
+            self._far = np.roll(self._far, -need)
+            self._far[-need:] = 0.0
+            self._far_base += need
+        self._far[start - self._far_base:end - self._far_base] = x
+        self._far_known = max(self._far_known, end)
+
+    def _push_mic(self, near: np.ndarray) -> None:
+        x = np.asarray(near, dtype=np.float64) / 32768.0
+        if len(x) >= self.window:
+            self._mic[:] = x[-self.window:]
+        else:
+            self._mic = np.roll(self._mic, -len(x))
+            self._mic[-len(x):] = x
+        self._n += len(near)
+
+    def _segment(self, lo: int, hi: int) -> np.ndarray:
+        """Far-end samples [lo, hi) by absolute index; zeros where unknown."""
+        out = np.zeros(hi - lo)
+        a, b = max(lo, self._far_base), min(hi, self._far_known, self._far_base + len(self._far))
+        if b > a:
+            out[a - lo:b - lo] = self._far[a - self._far_base:b - self._far_base]
+        return out
+
+    def _measure(self) -> None:
+        """One GCC-PHAT delay estimate over the last window; kept if its peak is sharp."""
+        end = self._n
+        lead = int(min(self.max_lead, max(0, self._far_known - end)))
+        lo = end - self.window - self.max_lag
+        far = self._segment(lo, end + lead)
+        mic = self._mic
+        size = 1 << int(np.ceil(np.log2(len(far) + len(mic))))
+        cross = np.fft.rfft(mic, size) * np.conj(np.fft.rfft(far, size))
+        cross /= np.abs(cross) + 1e-12
+        gcc = np.fft.irfft(cross, size)
+        # gcc[k] pairs mic[i] (absolute end - window + i) with far[i - k] (absolute lo + i - k):
+        # an echo delayed by d samples peaks at k = d - max_lag, for d from -lead to max_lag.
+        ks = np.arange(-lead - self.max_lag, 1)
+        values = gcc[ks % size]
+        best = int(np.argmax(values))
+        peak = values[best]
+        spread = float(np.median(np.abs(values))) + 1e-12
+        if peak / spread < self.min_peak:
+            return
+        frac = 0.0
+        if 0 < best < len(values) - 1:
+            y0, y1, y2 = values[best - 1], values[best], values[best + 1]
+            denom = y0 - 2 * y1 + y2
+            frac = 0.5 * (y0 - y2) / denom if denom else 0.0
+        delay = self.max_lag + ks[best] + frac
+        self.measured.append((end - self.window // 2, float(delay), float(peak / spread)))
+        self.measured = [m for m in self.measured if m[0] > end - self.memory]
+        self._fit()
+
+    def _fit(self) -> None:
+        pts = self.measured
+        t = np.array([p[0] for p in pts], dtype=np.float64)
+        d = np.array([p[1] for p in pts], dtype=np.float64)
+        slope = 0.0
+        if len(pts) >= 4:
+            i, j = np.triu_indices(len(pts), 1)
+            span = t[j] - t[i]
+            ok = span > self.samplerate * 5
+            if ok.any():
+                slope = float(np.clip(np.median((d[j] - d[i])[ok] / span[ok]), -5e-4, 5e-4))
+        self._anchor = int(t[-1])
+        self._slope = slope
+        self._offset = float(np.median(d + slope * (self._anchor - t)))
+
+    def _read(self, pos: np.ndarray) -> np.ndarray:
+        """The far end at fractional absolute positions (windowed-sinc interpolation)."""
+        base = np.floor(pos).astype(np.int64)
+        phase = np.rint((pos - base) * _PHASES).astype(np.int64)
+        lo, hi = int(base[0]) - _TAPS + 1, int(base[-1]) + _TAPS + 1
+        seg = self._segment(lo, hi)
+        if not phase.any() and np.all(np.diff(base) == 1):  # whole-sample shift: a plain copy
+            return seg[_TAPS - 1:_TAPS - 1 + len(pos)].astype(np.float32)
+        idx = (base - base[0])[:, None] + np.arange(2 * _TAPS)[None, :]
+        return np.einsum("ij,ij->i", seg[idx], _WEIGHTS[phase]).astype(np.float32)
