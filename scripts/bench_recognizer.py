@@ -61,6 +61,7 @@ from scripts.corpus import (  # noqa: E402
     ENGINES,
     HELDOUT_VOICES,
     PROSODY,
+    QUICK_VOICES,
     make_negative,
     make_positive,
     negative_specs,
@@ -338,12 +339,6 @@ def _print_streams(dev: list[dict], heldout: list[dict], heldout_seed: int) -> N
               f"({sum(intent in MARKS for intent, _ in s_back)} of them marks, whose earcon sounds)" + (f"  {s_back[:8]}" if s_back else ""))
 
 
-QUICK_VOICES = {
-    "espeak": ("en-us", "en-us+f2", "en-gb-x-rp"),
-    "espeak-mbrola": ("mbrola:us1", "mbrola:en1"),
-    "festival-mbrola": ("festival:us1_mbrola", "festival:us3_mbrola"),
-    "festival": ("festival:kal_diphone", "festival:don_diphone"),
-}
 SNR_ORDER = ("clean", "20 dB", "10 dB", "5 dB")
 
 

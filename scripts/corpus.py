@@ -84,6 +84,13 @@ ENGINES = {
     "festival": tuple(v for v in FESTIVAL_VOICES if engine_of(v) == "festival"),
 }
 """The voices of each engine (``scripts/setup --bench`` installs all but espeak-ng's)."""
+QUICK_VOICES = {
+    "espeak": ("en-us", "en-us+f2", "en-gb-x-rp"),
+    "espeak-mbrola": ("mbrola:us1", "mbrola:en1"),
+    "festival-mbrola": ("festival:us1_mbrola", "festival:us3_mbrola"),
+    "festival": ("festival:kal_diphone", "festival:don_diphone"),
+}
+"""Nine of them, two or three per engine (the benchmarks' ``--quick`` set)."""
 PROSODY = ((150, 50), (175, 35), (135, 70))
 """(speed words/min, pitch 0-99) variants."""
 SNRS = (None, 20, 10, 5)

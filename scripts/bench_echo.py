@@ -1,0 +1,356 @@
+#!/usr/bin/env python3
+"""Marks said over the coach's count while its own voice reaches the microphone:
+a fixed echo, speaker and microphone clocks that drift apart, and rooms.
+
+    python scripts/bench_echo.py                          # 30-minute sessions, every condition
+    python scripts/bench_echo.py --minutes 5 --conditions delay,drift+150
+
+Each condition is one whole session through the runtime ``voicecoach simulate``
+uses (SimulatedIO, the coach's real espeak-ng cues, the real Vosk recognizer
+and its echo canceller). A person answers the coach: in every counted lowering
+they say one mark ("back arched", "good rep", "doming"; in the first lowering,
+the floor test, "stop point" at 2.1 s), starting 0.2, 0.5 or 0.8 s after its
+first tick, in turn in each of the nine voices of the recognizer's quick dev
+corpus (four engines), 6 dB below, level with or 6 dB above the coach's echo at
+the microphone ("loud": 10 dB below). The person's clips are the same in every
+condition; the session without any echo is the reference.
+
+Per condition it prints: marks heard (exactly that intent, within a second of
+its words), per level and per engine; commands no one said (the coach's own
+voice taken for a command, or a mark heard as another); marks heard per 10
+minutes (does it get worse as the clocks slide?); and the linear canceller's
+echo return loss enhancement per 5 minutes, over the frames where the coach
+plays and the person is silent.
+
+Rooms are shoebox rooms from pyroomacoustics (``scripts/setup --bench``),
+normalised to the energy of the direct echo so that the person's level means
+the same in every room.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import itertools
+import json
+import multiprocessing as mp
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scripts.corpus import QUICK_VOICES  # noqa: E402
+from tests.speech_support import engine_of, pink_noise, speak, write_wav  # noqa: E402
+
+SR16 = 16000
+GAIN = 0.5  # the coach's echo at the microphone, against its output
+DELAY_MS = 40.0
+LEVELS = (-6.0, 0.0, 6.0)
+LOUD_LEVEL = -10.0
+PHRASES = (("back arched", "back_arched"), ("good rep", "good_rep"), ("doming", "doming"))
+OFFSETS = (0.2, 0.5, 0.8)
+FLOOR_TEST = ("stop point", "stop_point", 2.1)
+NOISE_FLOOR_RMS = 0.002  # a quiet room through a USB microphone, about -54 dBFS
+
+
+@dataclass(frozen=True)
+class Condition:
+    name: str
+    gain: float = GAIN
+    drift_ppm: float = 0.0
+    room: str | None = None
+    levels: tuple[float, ...] = LEVELS
+
+
+ROOMS = {
+    # dimensions (m), RT60 (s), speaker and microphone positions (m)
+    "small": ((3.5, 3.0, 2.5), 0.3, (1.0, 1.0, 1.2), (2.0, 1.2, 0.4)),
+    "large": ((8.0, 6.0, 3.0), 0.6, (1.5, 1.5, 1.2), (4.3, 2.4, 0.4)),
+}
+
+CONDITIONS = {c.name: c for c in (
+    Condition("none", gain=0.0),
+    Condition("none-quiet", gain=0.0, levels=(LOUD_LEVEL,)),
+    Condition("delay"),
+    Condition("drift+50", drift_ppm=50.0),
+    Condition("drift-50", drift_ppm=-50.0),
+    Condition("drift+150", drift_ppm=150.0),
+    Condition("drift-150", drift_ppm=-150.0),
+    Condition("room-small", room="small"),
+    Condition("room-large", room="large"),
+    Condition("loud", room="large", levels=(LOUD_LEVEL,)),
+)}
+"""``none`` is the reference for every condition but ``loud``, whose person is quieter (``none-quiet``)."""
+
+
+def room_ir(name: str) -> np.ndarray:
+    """A shoebox room's impulse response at 16 kHz, scaled to unit energy."""
+    import pyroomacoustics as pra
+
+    dims, rt60, speaker, mic = ROOMS[name]
+    absorption, max_order = pra.inverse_sabine(rt60, dims)
+    room = pra.ShoeBox(dims, fs=SR16, materials=pra.Material(absorption), max_order=max_order)
+    room.add_source(speaker)
+    room.add_microphone(mic)
+    room.compute_rir()
+    ir = np.asarray(room.rir[0][0], dtype=np.float64)
+    return (ir / np.sqrt(np.sum(ir**2))).astype(np.float32)
+
+
+@dataclass
+class Said:
+    """One mark the person said."""
+
+    intent: str
+    text: str
+    start: float
+    end: float
+    voice: str
+    level: float
+    heard: bool = False
+
+
+@dataclass
+class Person:
+    """Answers the coach: one mark in every counted lowering, mixed into the mic not yet read."""
+
+    io: object
+    clips: dict
+    plan: list
+    lower_phrase: str
+    ends_at: float
+    said: list[Said] = field(default_factory=list)
+    events: list = field(default_factory=list)
+    _armed: bool = False
+    _turn: int = 0
+
+    def on_event(self, event) -> None:
+        from voicecoach.events import Cue
+
+        self.events.append(event)
+        if not isinstance(event, Cue):
+            return
+        if event.kind == "speech":
+            self._armed = event.text == self.lower_phrase
+        elif event.kind == "tick" and self._armed:
+            self._armed = False
+            self._say(event.t)
+
+    def _say(self, tick_t: float) -> None:
+        if self._turn == 0:
+            text, intent, offset = FLOOR_TEST
+            voice, level = self.plan[0][0], 0.0
+        else:
+            voice, (text, intent), level, offset = self.plan[(self._turn - 1) % len(self.plan)]
+        self._turn += 1
+        clip, gain = self.clips[voice, text, level]
+        at = tick_t + offset
+        if at + len(clip) / SR16 > self.ends_at - 2.0:
+            return  # the session would end while it is being decided
+        self.io.add_to_mic(at, gain * clip)
+        self.said.append(Said(intent, text, at, at + len(clip) / SR16, voice, level))
+
+
+def person_plan(levels: tuple[float, ...], seed: int = 0) -> list:
+    """Every (voice, phrase, level, offset) once, in a fixed shuffled order."""
+    voices = [v for vs in QUICK_VOICES.values() for v in vs]
+    plan = list(itertools.product(voices, PHRASES, levels, OFFSETS))
+    np.random.default_rng(seed).shuffle(plan)
+    return plan
+
+
+def active_rms(x: np.ndarray) -> float:
+    """RMS over the 20 ms frames within 30 dB of the loudest (speech, not the gaps)."""
+    n = len(x) // 320
+    p = np.mean(x[: n * 320].astype(np.float64).reshape(n, 320) ** 2, axis=1)
+    return float(np.sqrt(np.mean(p[p > p.max() * 1e-3])))
+
+
+def echo_level(cfg: dict) -> float:
+    """Active RMS of the coach's count ("one-one-thousand") at the mic, at gain 1 and a unit-energy path."""
+    from voicecoach.runtime import Voice
+
+    voice = Voice(SR16, cfg["speech"])
+    try:
+        count = np.asarray(voice.clip("speech", "one-one-thousand").samples, dtype=np.float64)
+    finally:
+        voice.close()
+    if np.abs(count).max() > 1.5:  # int16
+        count = count / 32768.0
+    return active_rms(count) * float(cfg["audio"]["volume"])
+
+
+def run_condition(args) -> dict:
+    name, minutes, workdir = args
+    from voicecoach.audio.streams import SimulatedIO
+    from voicecoach.coach import program as P
+    from voicecoach.config import validate
+    from voicecoach.events import Command, Withdrawn
+    from voicecoach.runtime import SIMULATED, Runtime, make_recognizer
+    from voicecoach.speech.echo import FrontEnd
+
+    cond = CONDITIONS[name]
+    cfg = validate({"program": dict(sets=8, reps=30, rest_s=10.0, warmup=False)})
+    work = Path(workdir) / name
+    work.mkdir(parents=True, exist_ok=True)
+    seconds = minutes * 60.0
+    mic_path = work / "mic.wav"
+    write_wav(mic_path, pink_noise(seconds, seed=11)[: int(seconds * SR16)] * (NOISE_FLOOR_RMS / 0.1), SR16)
+
+    # The person's level is set against the echo of the default condition, so
+    # the same clips are said in every condition (and in "none").
+    target = GAIN * echo_level(cfg)
+    plan = person_plan(cond.levels)
+    clips = {}
+    for voice, (text, _), level, _ in plan + [(plan[0][0], FLOOR_TEST[:2], 0.0, 0)]:
+        if (voice, text, level) not in clips:
+            clip = speak(text, voice=voice, speed=150, pitch=50, samplerate=SR16)
+            clips[voice, text, level] = (clip, target * 10 ** (level / 20) / active_rms(clip))
+
+    ir = room_ir(cond.room) if cond.room else None
+    io = SimulatedIO(mic_path, work / "out.wav", samplerate=22050, echo_gain=cond.gain, echo_ms=DELAY_MS,
+                     echo_ir=ir, echo_drift_ppm=cond.drift_ppm)
+    n = int(seconds * SR16)
+    mic_log, ref_log, logged = np.zeros(n, np.int16), np.zeros(n, np.float32), [0]
+    read = io.read_mic
+
+    def read_and_log(timeout=None):
+        block = read(timeout)
+        if block is not None:
+            i, k = logged[0], min(len(block.samples), n - logged[0])
+            mic_log[i:i + k], ref_log[i:i + k] = block.samples[:k], block.reference[:k]
+            logged[0] += k
+        return block
+
+    io.read_mic = read_and_log
+    person = Person(io, clips, plan, P.lower_phrase(cfg["program"]["breathing"]), seconds)
+    recognizer, why = make_recognizer(cfg)
+    assert recognizer is not None, why
+    t0, c0 = time.monotonic(), time.process_time()
+    Runtime(cfg, io, recognizer=recognizer, timing=SIMULATED, on_event=person.on_event).run()
+    wall, cpu = time.monotonic() - t0, time.process_time() - c0
+
+    commands = [e for e in person.events if isinstance(e, Command)]
+    withdrawn = [e for e in person.events if isinstance(e, Withdrawn)]
+    unmatched = list(commands)
+    for s in person.said:
+        for c in unmatched:
+            if c.intent == s.intent and abs(c.start - s.start) <= 1.0:
+                s.heard = True
+                unmatched.remove(c)
+                break
+    return {
+        "name": name,
+        "said": [s.__dict__ for s in person.said],
+        "extra": [(c.intent, c.text, round(c.start, 2)) for c in unmatched],
+        "withdrawn": [(w.intent, round(w.start, 2)) for w in withdrawn],
+        "erle": erle_per_window(mic_log[:logged[0]], ref_log[:logged[0]], person.said, FrontEnd) if cond.gain else [],
+        "audio_s": logged[0] / SR16,
+        "wall_s": wall,
+        "cpu_s": cpu,
+    }
+
+
+def erle_per_window(mic: np.ndarray, ref: np.ndarray, said: list[Said], front_end_cls, window_s: float = 300.0) -> list:
+    """Echo return loss enhancement (dB) of the recognizer's echo canceller per window:
+    mic power over cancelled power, in the 10 ms frames where the coach plays and the person is silent."""
+    fe = front_end_cls(SR16, aec="linear", noise_suppression=None)
+    outs, block = [], 800
+    for i in range(0, len(mic) - block + 1, block):
+        out, _, _ = fe.process(mic[i:i + block], ref[i:i + block])
+        outs.append(out)
+    out = np.concatenate(outs).astype(np.float64) / 32768
+    k = len(out) // 160
+    p_in = np.mean((mic[: k * 160].astype(np.float64) / 32768).reshape(k, 160) ** 2, axis=1)
+    p_out = np.mean(out[: k * 160].reshape(k, 160) ** 2, axis=1)
+    p_ref = np.mean(ref[: k * 160].astype(np.float64).reshape(k, 160) ** 2, axis=1)
+    use = p_ref > 1e-5  # the coach plays (above -50 dBFS)
+    for s in said:
+        use[max(0, int((s.start - 0.3) * 100)):int((s.end + 0.5) * 100)] = False
+    rows = []
+    per = int(window_s * 100)
+    for w in range(0, k, per):
+        sel = use[w:w + per]
+        if sel.sum() > 100:
+            rows.append((w / 100, 10 * np.log10(p_in[w:w + per][sel].sum() / (p_out[w:w + per][sel].sum() + 1e-15))))
+    return rows
+
+
+def pct(a: int, n: int) -> str:
+    return f"{100.0 * a / n:.1f}% ({a}/{n})" if n else "-"
+
+
+def report(results: dict, minutes: float) -> None:
+    def heard(rows):
+        return sum(r["heard"] for r in rows), len(rows)
+
+    print(f"\n## Marks over the count, {minutes:g}-minute sessions (echo gain {GAIN}, {DELAY_MS:g} ms)\n")
+    print("| condition | marks heard | person 6 dB below the echo | level | 6 dB above | 10 dB below "
+          "| commands no one said | marks withdrawn |\n|---|---|---|---|---|---|---|---|")
+    for name, r in results.items():
+        by = collections.defaultdict(list)
+        for s in r["said"]:
+            by[s["level"]].append(s)
+        cells = [pct(*heard(by[lv])) if by[lv] else "-" for lv in (-6.0, 0.0, 6.0, LOUD_LEVEL)]
+        print(f"| {name} | {pct(*heard(r['said']))} | {' | '.join(cells)} | {len(r['extra'])} | {len(r['withdrawn'])} |")
+
+    print("\n| condition | " + " | ".join(QUICK_VOICES) + " |\n|---|" + "---|" * len(QUICK_VOICES))
+    for name, r in results.items():
+        by = collections.defaultdict(list)
+        for s in r["said"]:
+            by[engine_of(s["voice"])].append(s)
+        print(f"| {name} | " + " | ".join(pct(*heard(by[e])) for e in QUICK_VOICES) + " |")
+
+    print("\n| condition | heard per 10 minutes |\n|---|---|")
+    for name, r in results.items():
+        cells = []
+        for lo in range(0, int(minutes * 60), 600):
+            cells.append(pct(*heard([s for s in r["said"] if lo <= s["start"] < lo + 600])))
+        print(f"| {name} | {' · '.join(cells)} |")
+
+    print("\n| condition | echo return loss enhancement per 5 minutes (dB) |\n|---|---|")
+    for name, r in results.items():
+        if r["erle"]:
+            print(f"| {name} | {' · '.join(f'{e:.1f}' for _, e in r['erle'])} |")
+
+    print("\n| condition | audio | wall | CPU | real-time factor (recognizer, canceller and coach) |\n|---|---|---|---|---|")
+    for name, r in results.items():
+        print(f"| {name} | {r['audio_s'] / 60:.1f} min | {r['wall_s']:.0f} s | {r['cpu_s']:.0f} s "
+              f"| {r['cpu_s'] / r['audio_s']:.3f} |")
+    for name, r in results.items():
+        missed = [(s["intent"], s["voice"], s["level"], round(s["start"], 1)) for s in r["said"] if not s["heard"]]
+        if missed or r["extra"]:
+            print(f"\n{name}: missed {missed[:12]}{' ...' if len(missed) > 12 else ''}; no one said {r['extra'][:8]}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--minutes", type=float, default=30.0, help="length of each session (default 30)")
+    ap.add_argument("--conditions", default=",".join(CONDITIONS),
+                    help=f"comma-separated, from: {', '.join(CONDITIONS)}")
+    ap.add_argument("--jobs", type=int, default=2, help="sessions at a time (default 2)")
+    ap.add_argument("--save", metavar="FILE", help="write every mark and command as JSON")
+    args = ap.parse_args()
+    names = [c for c in args.conditions.split(",") if c]
+    unknown = [c for c in names if c not in CONDITIONS]
+    if unknown:
+        ap.error(f"unknown condition(s) {', '.join(unknown)}; known: {', '.join(CONDITIONS)}")
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp, mp.get_context("spawn").Pool(args.jobs) as pool:
+        done = pool.map(run_condition, [(n, args.minutes, tmp) for n in names], chunksize=1)
+    results = {r["name"]: r for r in done}
+    report(results, args.minutes)
+    print(f"\n{len(names)} sessions in {(time.monotonic() - t0) / 60:.1f} min wall")
+    if args.save:
+        Path(args.save).write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
