@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Callable
 
 from voicecoach.coach import program as P
 from voicecoach.coach.session import Cancel, Session
@@ -49,8 +50,10 @@ def drive(
     *,
     step_s: float = 0.02,
     lookahead_s: float = 0.1,
+    watch: Callable[[int], object] | None = None,
 ) -> list[Event]:
-    """Run ``session`` to ``until_s`` seconds (or its end); returns every event in order."""
+    """Run ``session`` to ``until_s`` seconds (or its end); returns every event in order.
+    ``watch(now)`` is called at every step, after the session has planned (as the live view is)."""
     out: list[Event] = []
     sr = session.samplerate
     queue = sorted(heard_events, key=lambda h: h.emitted)
@@ -58,6 +61,8 @@ def drive(
     now = 0
     while now < until_s * sr and not session.finished:
         out += session.advance(now + ahead, now)
+        if watch is not None:
+            watch(now)
         now += step
         while queue and queue[0].emitted * sr <= now:
             event = queue.pop(0)

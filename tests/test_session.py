@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from itertools import groupby
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -678,6 +679,43 @@ def test_a_control_ends_the_plank_early_with_the_time_held(intent):
     texts = [c.text for c in speech(played(events))]
     assert P.plank_held(summary.plank_s) in texts and P.PLANK_DONE not in texts and P.HALFWAY not in texts
     assert texts[-2].startswith("Workout done")
+
+
+def _steps(items) -> list:
+    return [k for k, _ in groupby(items)]
+
+
+def test_status_follows_each_rep_the_rest_and_the_end():
+    """What the live view shows at every moment: each rep's lift, top, the lowering's
+    beats (all of them in the floor test, only down to the floor after it), bottom;
+    the rest counting down; the end."""
+    session = new(floor=0.5, sets=2, reps=2)
+    seen = []
+    drive(session, 300, watch=lambda now: seen.append(session.status(now)))
+    assert session.finished
+    assert {(s.sets, s.reps, s.floor) for s in seen} == {(2, 2, 0.5)}
+    assert _steps(s.phase for s in seen) == ["intro", "set", "rest", "set", "end"]
+
+    def rep(set_no, rep_no, beats_done):
+        return [(set_no, rep_no, "lift", 0, 0), (set_no, rep_no, "top", 0, 0),
+                *[(set_no, rep_no, "lowering", b, 3) for b in range(1, beats_done + 1)],
+                (set_no, rep_no, "bottom", 0, 0)]
+    # Half of a 3 s descent is the first two of its three beats.
+    assert _steps((s.set, s.rep, s.stage, s.beat, s.beats) for s in seen if s.rep is not None) == [
+        *rep(1, 1, 3), *rep(1, 2, 2), *rep(2, 1, 2), *rep(2, 2, 2)]
+    assert {(s.rep, s.stage, s.beat, s.beats) for s in seen if s.phase != "set"} == {(None, None, 0, 0)}
+    left = [s.left_s for s in seen if s.phase == "rest"]
+    assert left[0] == 10.0 and 0.0 <= left[-1] <= 0.1 and left == sorted(left, reverse=True)
+    assert {s.left_s for s in seen if s.phase != "rest"} == {None}
+
+
+def test_status_while_paused():
+    session = new(floor=0.5, reps=2)
+    seen = []
+    drive(session, 300, [heard("pause", 31.0), heard("resume", 40.0)], watch=lambda now: seen.append(session.status(now)))
+    assert _steps(s.phase for s in seen) == ["intro", "set", "paused", "set", "end"]
+    paused = [s for s in seen if s.phase == "paused"]
+    assert {(s.set, s.sets, s.reps, s.rep, s.stage, s.floor) for s in paused} == {(1, 1, 2, None, None, 0.5)}
 
 
 def test_no_plank_unless_configured_and_its_status_counts_down():
