@@ -384,6 +384,26 @@ def test_pause_in_rest_resumes_with_what_is_left():
     assert len(of_type(events, Rep)) == 2
 
 
+def test_a_rest_resumed_with_little_left_lasts_five_seconds():
+    # Paused 2 s before the end of the rest: what is left is too short to get
+    # ready in, so the rest starts again at five seconds, counted down on its
+    # seconds, with no count on the words that open it.
+    cfg = dict(sets=2, reps=1, rest_s=10.0)
+    rest_at = speech(drive(new(**cfg), 400), "Rest for")[0].t
+    events = drive(new(**cfg), 400, [heard("pause", rest_at + 7.4), heard("resume", rest_at + 15)])
+    (again,) = speech(events, P.REST_RESUMED)
+    assert again.t > rest_at + 15
+    counts = [c for c in speech(events) if c.text in ("Three.", "Two.", "One.") and c.sample > again.sample]
+    assert [(c.text, c.sample - again.sample) for c in counts] == [("Two.", 3 * SR), ("One.", 4 * SR)]
+    assert speech(events, "Set two of two.")[0].sample >= again.sample + 5 * SR
+
+
+def test_a_twenty_second_rest_still_says_ten_seconds():
+    events = drive(new(sets=2, reps=1, rest_s=20.0), 400)
+    rest = speech(events, P.rest(20))[0]
+    assert [c.sample - rest.sample for c in speech(events, P.TEN_SECONDS)] == [10 * SR]
+
+
 def test_rest_ends_with_a_countdown_on_the_seconds():
     events = drive(new(sets=2, reps=1, rest_s=30.0), 400)
     rest = speech(events, P.rest(30))[0]
@@ -490,6 +510,9 @@ def test_half_the_reps_arched_suggests_an_easier_variation():
     events = drive(new(), 300, marks)
     assert speech(events, P.ARCHED_HALF)
     assert speech(events, "Try the dead bug instead, or put your hands under your hips.")
+    one_of_four = drive(new(), 300, marks[:1])
+    assert of_type(one_of_four, SetSummary)[0].marks == {"back_arched": 1}
+    assert not speech(one_of_four, P.ARCHED_HALF) and not speech(one_of_four, "Try the dead bug")
 
 
 def test_shielding_breathing_changes_the_breath_cues():
@@ -656,6 +679,7 @@ def test_the_plank_is_counted_down_with_a_halfway_cue_and_held_in_full():
     hold = go.sample + round(durations(go.text) * SR)  # the hold starts as "Go" ends
     (half,) = speech(events, P.HALFWAY)
     assert half.sample == hold + 15 * SR
+    assert [c.sample for c in speech(events, P.TEN_SECONDS)] == [hold + 20 * SR]
     (done,) = speech(events, P.PLANK_DONE)
     assert done.sample == hold + 30 * SR
     assert [c.sample for c in speech(events) if c.text in ("Three.", "Two.", "One.")] == [
