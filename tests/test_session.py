@@ -379,7 +379,7 @@ def test_pause_in_rest_resumes_with_what_is_left():
     dry = drive(new(**cfg), 400)
     rest_at = speech(dry, "Rest for")[0].t
     events = drive(new(**cfg), 400, [heard("pause", rest_at + 5), heard("resume", rest_at + 20)])
-    assert speech(events, P.REST_RESUMED)
+    assert speech(events, P.REST_RESUMED) and not speech(events, P.FROM_THE_TOP)  # no rep was cut
     assert [c.text for c in speech(events) if c.text in ("Three.", "Two.", "One.")] == ["Three.", "Two.", "One."]
     assert len(of_type(events, Rep)) == 2
 
@@ -488,6 +488,25 @@ def test_slower_and_faster_change_the_lowering():
 def test_faster_at_the_fastest_says_so():
     events = drive(new(reps=1, lift_s=1.0), 100, [heard("faster", 2.0)])
     assert speech(events, P.FASTEST)
+
+
+def test_each_control_obeyed_chimes_ack_and_one_that_cannot_be_done_chimes_error():
+    """A resume when not paused, and a second pause, change nothing: no chime, a notice in the log."""
+    # "slower" from a 3 s lift: 3.5 s and a 4 s lowering, then 4 s and 4 s, the slowest.
+    intents = ["help", "repeat", "how_many", "resume", "slower", "slower", "slower", "faster", "pause", "pause",
+               "resume", "stop_workout"]
+    events = drive(new(reps=8, lift_s=3.0), 400, [heard(i, 20.0 + 6 * k) for k, i in enumerate(intents)])
+    commands = of_type(events, Command)
+    assert [c.intent for c in commands] == intents
+    chimes = [(c.text, c.sample) for c in played(events) if c.kind == "earcon"]
+    expected = {3: None, 6: "error", 9: None}
+    assert chimes == [(expected.get(k, "ack"), round(c.t * SR)) for k, c in enumerate(commands)
+                      if expected.get(k, "ack")]
+    assert len(speech(events, P.SLOWEST)) == 1 and not speech(events, P.FASTEST)
+    assert len(speech(events, P.PAUSED)) == 1 and len(speech(events, P.RESUMING)) == 1
+    notices = [(n.t, n.text) for n in of_type(events, Notice)]
+    for k in (3, 9):
+        assert any(t == commands[k].t and "paused" in text for t, text in notices), (commands[k], notices)
 
 
 def test_repeat_says_the_last_instruction_again():
@@ -702,6 +721,8 @@ def test_a_control_ends_the_plank_early_with_the_time_held(intent):
     assert 9.0 <= summary.plank_s <= 11.0 and summary.plank_target_s == 30.0
     texts = [c.text for c in speech(played(events))]
     assert P.plank_held(summary.plank_s) in texts and P.PLANK_DONE not in texts and P.HALFWAY not in texts
+    (command,) = of_type(events, Command)
+    assert [(c.text, c.sample) for c in played(events) if c.kind == "earcon"] == [("ack", round(command.t * SR))]
     assert texts[-2].startswith("Workout done")
 
 
