@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from session_support import SR, drive, durations, heard, of_type, played, program, speech
+from session_support import SR, drive, durations, heard, lowering_starts, of_type, played, program, speech
 from voicecoach.coach import program as P
 from voicecoach.coach.session import FLOOR_MIN, GRACE_S, PAD_S, Cancel, Session
 from voicecoach.events import Command, Cue, Heard, Notice, Rep, SessionSummary, SetSummary, Withdrawn
@@ -159,7 +159,33 @@ def test_a_mark_outside_any_rep_is_refused():
     events = drive(new(), 200, [heard("back_arched", 1.0)])
     assert all(r.counted for r in of_type(events, Rep))
     assert [c.text for c in played(events) if c.kind == "earcon"] == ["error"]
-    assert of_type(events, Notice)
+    assert of_type(events, Notice) and speech(events, P.NO_REP)
+
+
+def test_only_the_floor_tests_back_arched_moves_the_floor_and_doming_never_does():
+    """And a rep already not counted is not said to be not counted again."""
+    # The floor test's lowering, then two lowerings to the floor. A mark's replies
+    # push the workout on, so each lowering is found with the marks before it said.
+    said = [[("doming", 0.5)], [("back_arched", 0.5)], [("back_arched", 0.3), ("doming", 1.2)]]
+    marks = []
+    for k, rep_marks in enumerate(said):
+        lowering = lowering_starts(played(drive(new(floor=0.5, reps=3), 200, marks)))[k]
+        marks += [heard(intent, lowering + after) for intent, after in rep_marks]
+    session = new(floor=0.5, reps=3)
+    events = drive(session, 200, marks)
+    assert session.floor == 0.5 and [r.stop_point for r in of_type(events, Rep)] == [None, None, None]
+    assert [r.marks for r in of_type(events, Rep)] == [("doming",), ("back_arched",), ("back_arched", "doming")]
+    assert [c.text for c in speech(events) if c.text in (P.NOT_COUNTED, P.DOMING)] == [
+        P.NOT_COUNTED, P.DOMING, P.NOT_COUNTED, P.NOT_COUNTED, P.DOMING]
+
+
+def test_a_stop_point_chimes_mark_in_the_lowering_and_error_before_it():
+    dry = lowering_starts(played(drive(new(floor=0.5, reps=2), 200)))
+    events = drive(new(floor=0.5, reps=2), 200, [heard("stop_point", dry[1] - 2.0), heard("stop_point", dry[1] + 0.5)])
+    early, late = of_type(events, Command)
+    assert [(c.text, c.sample) for c in played(events) if c.kind == "earcon"] == [
+        ("error", round(early.t * SR)), ("mark", round(late.t * SR))]
+    assert len(speech(events, P.NO_LOWERING)) == 1
 
 
 def test_stop_point_sets_the_floor_and_later_lowerings_end_there():
