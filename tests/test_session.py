@@ -650,6 +650,29 @@ def test_close_logs_what_is_open_as_interrupted():
     assert summary.attempted == len(of_type(events, Rep))
 
 
+def test_close_right_after_a_rep_logs_it_withdraws_what_was_queued_and_happens_once():
+    first = of_type(drive(new(), 200), Rep)[0]
+    session = new()
+    at = first.t + 0.3  # within the rep's grace for late marks: not logged yet
+    events = drive(session, at, lookahead_s=2.0)
+    assert not of_type(events, Rep)
+    closed = session.close(round(at * SR))
+    assert [type(e) for e in closed] == [Cancel, Rep, SessionSummary]
+    assert closed[0].sample == round(at * SR) and closed[1] == first
+    assert (closed[2].status, closed[2].counted, closed[2].attempted) == ("interrupted", 1, 1)
+    assert session.close(round((at + 1) * SR)) == [] and session.finished
+
+
+def test_close_during_the_plank_keeps_the_time_held():
+    probe = drive(new(reps=1, plank_s=30.0), 300)
+    go = speech(probe, P.plank_go(30.0))[0]
+    at = go.t + durations(go.text) + 7.0
+    session = new(reps=1, plank_s=30.0)
+    drive(session, at)
+    (summary,) = session.close(round(at * SR))
+    assert (summary.status, summary.plank_s, summary.plank_target_s) == ("interrupted", 7.0, 30.0)
+
+
 def test_phrases_cover_everything_spoken():
     session = new(sets=2, reps=3, warmup=True, variation="dead_bug", rest_s=20.0)
     marks = [heard("back_arched", 80), heard("how_many", 90), heard("slower", 95), heard("help", 100)]
