@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from session_support import SR, drive, durations, heard, lowering_starts, of_type, played, program, speech
 from voicecoach.coach import program as P
 from voicecoach.coach.session import FLOOR_MIN, GRACE_S, PAD_S, Cancel, Session
-from voicecoach.events import Command, Cue, Heard, Notice, Rep, SessionSummary, SetSummary, Withdrawn
+from voicecoach.events import Command, Cue, Heard, Notice, Rep, SessionSummary, SetSummary, Tick, Withdrawn
 
 
 def new(floor=None, **over) -> Session:
@@ -43,7 +43,7 @@ def test_a_plain_set_counts_every_rep_and_summarises():
     assert speech(events, P.set_summary(4, 4))
     (done,) = of_type(events, SessionSummary)
     assert (done.status, done.counted, done.attempted) == ("completed", 4, 4)
-    assert speech(events, "Workout done: four of four counted.")
+    assert [c.text for c in speech(events)][-len(P.FINISH) - 1:] == ["Workout done: four of four counted.", *P.FINISH]
 
 
 def test_each_count_is_on_its_beat():
@@ -648,6 +648,38 @@ def test_close_logs_what_is_open_as_interrupted():
     summary = of_type(events, SessionSummary)[-1]
     assert summary.status == "interrupted" and session.finished
     assert summary.attempted == len(of_type(events, Rep))
+
+
+def test_handle_is_advance_hear_and_withdraw_by_the_events_type():
+    pause, resume = heard("pause", 20.0), heard("resume", 30.0)
+    gone = Withdrawn("stop_point", "stop point", 31.0, 31.5, 32.0)
+    direct, by_event = new(), new()
+    expected = (direct.advance(21 * SR) + direct.hear(pause, 21 * SR) + direct.advance(31 * SR)
+                + direct.hear(resume, 31 * SR) + direct.withdraw(gone) + direct.advance(40 * SR))
+    got = (by_event.handle(Tick(21 * SR)) + by_event.handle(pause) + by_event.handle(Tick(31 * SR))
+           + by_event.handle(resume, 31 * SR) + by_event.handle(gone) + by_event.handle(Tick(40 * SR)))
+    assert got == expected and [c.intent for c in of_type(got, Command)] == ["pause", "resume"]
+    with pytest.raises(TypeError, match="'cue'"):
+        by_event.handle(Cue(0.0, 0, "speech", "hello"))
+
+
+def test_the_closing_advice_follows_the_summary_and_weighs_the_plank():
+    calls = []
+
+    def closing(reps, status, plank=None):  # as progression's advice is called: a pure function
+        calls.append(([r.rep for r in reps], status, plank))
+        return [f"Advice after {len(reps)}."]
+
+    events = drive(Session(program(reps=1, plank_s=20.0), SR, durations=durations, closing=closing), 300)
+    texts = [c.text for c in speech(events)]
+    assert texts[-len(P.FINISH_AFTER_PLANK) - 2:] == [P.session_done(1, 1), *P.FINISH_AFTER_PLANK, "Advice after 1."]
+    assert calls == [([1], "completed", (20.0, 20.0))]
+    calls.clear()
+    starts = rep_starts(drive(new(), 200))
+    stopped = drive(Session(program(), SR, durations=durations, closing=closing), 300,
+                    [heard("stop_workout", starts[1] / SR + 1.0)])
+    assert [c.text for c in speech(stopped)][-2:] == [P.session_stopped(1), "Advice after 1."]
+    assert calls == [([1], "stopped", None)]
 
 
 def test_close_right_after_a_rep_logs_it_withdraws_what_was_queued_and_happens_once():
