@@ -835,6 +835,25 @@ def test_status_follows_each_rep_the_rest_and_the_end():
     assert {s.left_s for s in seen if s.phase != "rest"} == {None}
 
 
+def test_status_in_the_warmup_shows_its_practice_reps():
+    session = new(reps=1, warmup=True)
+    seen = []
+    drive(session, 300, watch=lambda now: seen.append(session.status(now)))
+    assert _steps(s.phase for s in seen) == ["intro", "warmup", "set", "end"]
+    practice = [(s.set, s.rep, s.stage) for s in seen if s.phase == "warmup" and s.rep is not None]
+    assert _steps(practice) == [(0, r, stage) for r in (1, 2) for stage in ("lift", "top", "lowering", "bottom")]
+    assert _steps((s.rep, s.stage) for s in seen if s.phase == "set" and s.rep is not None) == [
+        (1, "lift"), (1, "top"), (1, "lowering"), (1, "bottom")]
+
+
+def test_rep_for_names_the_rep_a_mark_said_then_lands_on():
+    session = new(floor=0.5, reps=2)
+    events = drive(session, 38.0)
+    lowerings = lowering_starts(played(events))
+    assert session.rep_for(lowerings[1] + 0.5) == (1, 2)
+    assert session.rep_for(1.0) is None  # the greeting: no rep
+
+
 def test_status_while_paused():
     session = new(floor=0.5, reps=2)
     seen = []

@@ -105,7 +105,7 @@ class Status:
     set: int
     sets: int
     rep: int | None = None
-    """The rep being done (0 in the warm-up's practice reps), if any."""
+    """The rep being done (the warm-up's practice reps are 1, 2, ... of set 0), if any."""
     reps: int = 0
     stage: str | None = None
     """Within a rep: ``lift``, ``top``, ``lowering`` or ``bottom``."""
