@@ -45,6 +45,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts.bench_args import parse_settings  # noqa: E402
 from scripts.corpus import QUICK_VOICES  # noqa: E402
 from tests.speech_support import engine_of, pink_noise, speak, write_wav  # noqa: E402
 
@@ -114,6 +115,8 @@ class Said:
     voice: str
     level: float
     heard: bool = False
+    why: list = field(default_factory=list)
+    """For a missed one: (words, verdict) of every candidate the decoder produced around it."""
 
 
 @dataclass
@@ -187,12 +190,16 @@ def echo_level(cfg: dict) -> float:
 
 
 def run_condition(args) -> dict:
-    name, minutes, workdir = args
+    name, minutes, workdir, settings = args
     from voicecoach.audio.streams import SimulatedIO
     from voicecoach.coach import program as P
     from voicecoach.config import validate
     from voicecoach.events import Command, Withdrawn
-    from voicecoach.runtime import SIMULATED, Runtime, make_recognizer
+    from voicecoach.model import load_model
+    from voicecoach.runtime import SIMULATED, Runtime
+    from voicecoach.speech.grammar import load_grammar
+    from voicecoach.speech.recognizer import CommandRecognizer
+    from voicecoach.speech.settings import RecognizerSettings
     from voicecoach.speech.echo import FrontEnd
 
     cond = CONDITIONS[name]
@@ -230,8 +237,9 @@ def run_condition(args) -> dict:
 
     io.read_mic = read_and_log
     person = Person(io, clips, plan, P.lower_phrase(cfg["program"]["breathing"]), seconds)
-    recognizer, why = make_recognizer(cfg)
-    assert recognizer is not None, why
+    recognizer = CommandRecognizer(load_model(), load_grammar(None), provisional=True,
+                                   settings=RecognizerSettings(**settings))
+    recognizer.explain = []
     t0, c0 = time.monotonic(), time.process_time()
     Runtime(cfg, io, recognizer=recognizer, timing=SIMULATED, on_event=person.on_event).run()
     wall, cpu = time.monotonic() - t0, time.process_time() - c0
@@ -245,6 +253,9 @@ def run_condition(args) -> dict:
                 s.heard = True
                 unmatched.remove(c)
                 break
+    for s in person.said:
+        if not s.heard:  # what the decoder made of it, and which rule took it
+            s.why = [(x.words, x.verdict) for x in recognizer.explain if x.start < s.end + 0.3 and x.end > s.start - 0.3]
     return {
         "name": name,
         "said": [s.__dict__ for s in person.said],
@@ -263,7 +274,8 @@ def erle_per_window(mic: np.ndarray, ref: np.ndarray, said: list[Said], front_en
     fe = front_end_cls(SR16, aec="linear", noise_suppression=None)
     outs, block = [], 800
     for i in range(0, len(mic) - block + 1, block):
-        out, _, _ = fe.process(mic[i:i + block], ref[i:i + block])
+        # The reference is logged whole: what lies after a block is what the run had as its ``ahead``.
+        out, _, _ = fe.process(mic[i:i + block], ref[i:i + block], ref[i + block:i + block + 4800])
         outs.append(out)
     out = np.concatenate(outs).astype(np.float64) / 32768
     k = len(out) // 160
@@ -323,6 +335,15 @@ def report(results: dict, minutes: float) -> None:
     for name, r in results.items():
         print(f"| {name} | {r['audio_s'] / 60:.1f} min | {r['wall_s']:.0f} s | {r['cpu_s']:.0f} s "
               f"| {r['cpu_s'] / r['audio_s']:.3f} |")
+    print("\n| condition | why marks were missed (the verdict on the words nearest each) |\n|---|---|")
+    for name, r in results.items():
+        why = collections.Counter()
+        for s in r["said"]:
+            if not s["heard"]:
+                verdicts = [v for _, v in s.get("why", [])]
+                why["no words" if not verdicts else "heard as another command" if "command" in verdicts
+                    else verdicts[0]] += 1
+        print(f"| {name} | {', '.join(f'{k} {n}' for k, n in why.most_common()) or '-'} |")
     for name, r in results.items():
         missed = [(s["intent"], s["voice"], s["level"], round(s["start"], 1)) for s in r["said"] if not s["heard"]]
         if missed or r["extra"]:
@@ -335,15 +356,20 @@ def main() -> int:
     ap.add_argument("--conditions", default=",".join(CONDITIONS),
                     help=f"comma-separated, from: {', '.join(CONDITIONS)}")
     ap.add_argument("--jobs", type=int, default=2, help="sessions at a time (default 2)")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                    help="a recognizer setting (voicecoach.speech.settings), e.g. echo_judge=linear")
     ap.add_argument("--save", metavar="FILE", help="write every mark and command as JSON")
     args = ap.parse_args()
     names = [c for c in args.conditions.split(",") if c]
     unknown = [c for c in names if c not in CONDITIONS]
     if unknown:
         ap.error(f"unknown condition(s) {', '.join(unknown)}; known: {', '.join(CONDITIONS)}")
+    settings = parse_settings(args.set)
+    if settings:
+        print(f"settings: {settings}")
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp, mp.get_context("spawn").Pool(args.jobs) as pool:
-        done = pool.map(run_condition, [(n, args.minutes, tmp) for n in names], chunksize=1)
+        done = pool.map(run_condition, [(n, args.minutes, tmp, settings) for n in names], chunksize=1)
     results = {r["name"]: r for r in done}
     report(results, args.minutes)
     print(f"\n{len(names)} sessions in {(time.monotonic() - t0) / 60:.1f} min wall")

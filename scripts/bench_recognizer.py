@@ -56,6 +56,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scripts.bench_args import parse_settings, setting_value  # noqa: E402
 from scripts.corpus import (  # noqa: E402
     DEV_VOICES,
     ENGINES,
@@ -353,21 +354,6 @@ def installed_engines() -> list[str]:
     return [e for e in ENGINES if have[e]]
 
 
-def _value(text: str):
-    """A setting's value from the command line: a number, true/false/none, a tuple
-    of names joined by "+" ("coach+numbers", "coach+" for one name, "()" for none), or text."""
-    if text == "()" or "+" in text:
-        return tuple(t for t in text.strip("()").split("+") if t)
-    try:
-        return int(text)
-    except ValueError:
-        pass
-    try:
-        return float(text)
-    except ValueError:
-        return {"true": True, "false": False, "none": None}.get(text.lower(), text)
-
-
 def _snr_name(r) -> str:
     return "clean" if r["snr"] is None else f"{r['snr']} dB"
 
@@ -404,7 +390,7 @@ def sweep(spec: str, settings: dict, voices, prosody, jobs: int, engines: list[s
     as much as ten missed commands.
     """
     key, _, values = spec.partition("=")
-    values = [_value(v) for v in values.split(",")]
+    values = [setting_value(v) for v in values.split(",")]
     pos = list(positive_specs(voices=voices, prosody=prosody, snrs=snrs))
     neg = [n for n in negative_specs(voices=voices, prosody=prosody[:1]) if n["kind"] not in ("means",)]
     print(f"sweep {key} over {values}: {len(pos)} positive, {len(neg)} negative clips; engines {', '.join(engines)}",
@@ -457,9 +443,7 @@ def main() -> int:
                     help="leave one engine out: clips only, once per value of a RecognizerSettings field")
     args = ap.parse_args()
     settings = {"verify": True} if args.verify else {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        settings[key] = _value(value)
+    settings.update(parse_settings(args.set))
     if args.grammar:
         settings["_grammar"] = args.grammar
     if settings:

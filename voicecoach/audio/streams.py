@@ -165,6 +165,9 @@ class SimulatedIO:
         self._src = self._ref if self._drift == 1.0 else np.zeros_like(self._ref)
         self._src_len = 0
         self._drift_rs = None
+        # A faster speaker has played past the echo the mic hears now, and a device
+        # holds some more in its buffer: what an echo canceller can read ahead.
+        self._src_margin = int(0.04 * VOSK_RATE) if self._drift > 1.0 else 0
         self._pos16 = 0
         self._render: Render | None = None
         self._writer: WavWriter | None = None
@@ -225,7 +228,8 @@ class SimulatedIO:
         if a >= len(self._mic):
             return None
         b = min(a + self._block16, len(self._mic))
-        while (self._ref_len < b or self._src_len < b - self._echo_delay) and self._ref_len < len(self._ref):
+        while (self._ref_len < b or self._src_len < b - self._echo_delay + self._src_margin) \
+                and self._ref_len < len(self._ref):
             self._render_block()
         mic = self._mic[a:b].copy()
         if self._echo_gain > 0:

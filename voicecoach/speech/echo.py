@@ -153,11 +153,15 @@ class LinearEchoCanceller:
     background filter worse, so it is then not copied (and is reset from the
     foreground when it has clearly diverged).
 
-    ``tail_s`` is the longest echo path covered (delay plus room reverb).
+    ``tail_s`` is the longest echo path covered (delay plus room reverb);
+    after ``trust_after_s`` of far end the filter's estimate is trusted even if
+    it never removed much (there was no echo to remove).
     """
 
-    def __init__(self, samplerate: int = 16000, *, tail_s: float = 0.3, mu: float = 0.4, block: int = 2 * FRAME):
+    def __init__(self, samplerate: int = 16000, *, tail_s: float = 0.3, mu: float = 0.4, block: int = 2 * FRAME,
+                 trust_after_s: float = 5.0):
         self.n = block
+        self.trust_after = int(trust_after_s * samplerate)
         self.p = max(1, int(np.ceil(tail_s * samplerate / block)))
         self.mu = mu
         self.samplerate = samplerate
@@ -184,6 +188,7 @@ class LinearEchoCanceller:
         reports the whole mic power as possible echo (half-duplex until the
         canceller can be trusted)."""
         self.converged = False
+        self._heard_far = 0
         self._near_s = 0.0
         self._out_s = 0.0
 
@@ -267,10 +272,13 @@ class LinearEchoCanceller:
             self._sb = self._sf
         echo_pow = float(np.dot(yf, yf)) / n
         if not self.converged and float(np.dot(x, x)) / n > 1e-6:
-            # Echo return loss enhancement over ~1 s of far-end activity.
+            # Echo return loss enhancement over ~1 s of far-end activity; or, when
+            # there is no echo to remove (a quiet or distant speaker), enough far end
+            # heard that the filter would have found one.
             self._near_s = 0.99 * self._near_s + float(np.dot(d, d))
             self._out_s = 0.99 * self._out_s + float(np.dot(ef, ef))
-            if self._near_s > 1e-3 and self._near_s > 4.0 * self._out_s:
+            self._heard_far += n
+            if (self._near_s > 1e-3 and self._near_s > 4.0 * self._out_s) or self._heard_far >= self.trust_after:
                 self.converged = True
             else:
                 echo_pow = max(echo_pow, float(np.dot(d, d)) / n)
@@ -290,6 +298,9 @@ class FrontEnd:
             AEC3's output itself; None does no cancellation. Cancellation
             starts with the first block that comes with a reference.
         noise_suppression: WebRTC noise suppression level 0-3, or None.
+        judge: with ``aec="linear"``, what says how much of a frame is echo:
+            ``"aec3"`` (as above) or ``"linear"``, the linear canceller's own
+            echo estimate (the whole frame until it has converged).
 
     :meth:`process` returns the cleaned int16 samples ready so far and, per
     10 ms frame of them, the share (0..1) of that frame's power that is
@@ -298,11 +309,15 @@ class FrontEnd:
     makes a poor voice-activity signal).
     """
 
-    def __init__(self, samplerate: int = 16000, *, aec: str | None = "linear", noise_suppression: int | None = 1):
+    def __init__(self, samplerate: int = 16000, *, aec: str | None = "linear", noise_suppression: int | None = 1,
+                 judge: str = "aec3"):
         if aec not in ("linear", "webrtc", None):
             raise ValueError(f"aec must be 'linear', 'webrtc' or None, not {aec!r}")
+        if judge not in ("aec3", "linear"):
+            raise ValueError(f"judge must be 'aec3' or 'linear', not {judge!r}")
         self.samplerate = samplerate
         self.aec_kind = aec
+        self.judge = judge
         self.webrtc = aec_available()
         self.ns_level = noise_suppression if self.webrtc else None
         self.reset()
@@ -333,7 +348,7 @@ class FrontEnd:
             self._align = EchoAligner(self.samplerate)
             if self.aec_kind == "linear":
                 self._lin = LinearEchoCanceller(self.samplerate)
-            if self.webrtc:
+            if self.webrtc and (self.aec_kind == "webrtc" or self.judge == "aec3"):
                 self._aec3 = EchoCanceller(self.samplerate)
         if far is None:
             far = np.zeros(len(near), dtype=np.float32)

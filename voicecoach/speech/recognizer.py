@@ -138,6 +138,7 @@ class CommandRecognizer:
             samplerate,
             aec=self.settings.aec if self._want_aec else None,
             noise_suppression=self.settings.noise_suppression,
+            judge=self.settings.echo_judge,
         )
         self._gate = EchoGate()
         self._sound = SoundDetector(self.settings, samplerate)
