@@ -5,6 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 
+STOP_DEFERRED = True
+"""wsgiref's handler swallows any exception raised in a request (KeyboardInterrupt
+too, as a 500), so a stop signal raised there would be lost: it is noted instead
+and the serving loop looks at it between requests."""
+STOP_POLL_S = 0.5
+
 HELP = "serve a read-only progress page (plan, charts, sessions); --host 0.0.0.0 for a phone, with a token"
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
@@ -48,8 +54,13 @@ def main(args: argparse.Namespace) -> int:
     print("voicecoach web: read-only; Ctrl-C to stop", file=sys.stderr)
     if not db.exists():
         print(f"voicecoach web: no history yet at {db}; the page says so until the first session", file=sys.stderr)
+    from voicecoach import stopping
+
+    httpd.timeout = STOP_POLL_S  # handle_request returns at least this often to look for a stop
     try:
-        httpd.serve_forever()
+        while not stopping.requested():
+            httpd.handle_request()
     finally:
         httpd.server_close()
+    print("voicecoach web: stopped", file=sys.stderr)
     return 0

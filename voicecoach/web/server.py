@@ -67,6 +67,8 @@ def _route(environ: dict, db: Path, program: dict, token: str | None, now) -> tu
 
 
 class _QuietHandler(WSGIRequestHandler):
+    # One request at a time: a client that stops sending must not hold the page for long.
+    timeout = 10
     def log_message(self, format: str, *args) -> None:  # noqa: A002
         pass  # a log line per request would fill the Pi's journal; errors still show
 
