@@ -15,13 +15,13 @@ body{background:var(--bg);color:var(--fg);font:16px/1.45 system-ui,sans-serif;ma
 h1{font-size:1.35em;margin:.2em 0}h2{font-size:1.1em;margin:1.2em 0 .4em}
 .plan{border-left:4px solid var(--c0);padding:.2em .8em}.muted{color:var(--muted)}
 figure{margin:1em 0}figcaption{font-weight:600}.chart{width:100%;height:auto}
-.grid{stroke:var(--grid)}.axis{fill:var(--muted);font-size:13px}
-.line{fill:none;stroke-width:2.5}.s0{stroke:var(--c0);fill:var(--c0);background:var(--c0)}
+.grid{stroke:var(--grid)}.axis{fill:var(--muted);font-size:11px}
+.line{fill:none;stroke-width:2}.s0{stroke:var(--c0);fill:var(--c0);background:var(--c0)}
 .s1{stroke:var(--c1);fill:var(--c1);background:var(--c1)}.s2{stroke:var(--c2);fill:var(--c2);background:var(--c2)}
 .s3{stroke:var(--c3);fill:var(--c3);background:var(--c3)}.line.s0,.line.s1,.line.s2,.line.s3{fill:none}
 .legend{font-size:.9em}.key{margin-right:1em;white-space:nowrap}.key i{display:inline-block;width:.8em;height:.8em;margin-right:.3em}
 table{border-collapse:collapse;width:100%;font-size:.92em}td,th{padding:.3em .4em;border-bottom:1px solid var(--grid);text-align:left}
-a{color:var(--c0)}
+a{color:var(--c0)}td:first-child{white-space:nowrap}
 """
 
 
@@ -61,17 +61,21 @@ def home(data: view.Overview, token: str | None) -> str:
         parts.append(svg.lines("Plank hold", labels, [("held", [p.plank_s for p in data.points]),
                                                       ("planned", [p.plank_target_s for p in data.points])],
                                y_unit=" s"))
-    rows = "".join(_session_row(s, token) for s in data.sessions)
+    year = report.local_start(data.sessions[0]).year
+    rows = "".join(_session_row(s, token, year) for s in data.sessions)
     parts.append(f'<h2>Sessions</h2><table id="sessions"><tr><th>date</th><th>exercise</th><th>perfect</th>'
-                 f"<th>floor</th><th>status</th></tr>{rows}</table>")
+                 f"<th>floor</th></tr>{rows}</table>")
     return _page("voicecoach", "".join(parts))
 
 
-def _session_row(s: dict, token: str | None) -> str:
+def _session_row(s: dict, token: str | None, year: int) -> str:
     href = escape(_link(f"/session/{s['id']}", token))
-    return (f'<tr><td><a href="{href}">{report.local_start(s):%Y-%m-%d %H:%M}</a></td>'
-            f"<td>{escape(view.variation_name(s))}</td><td>{s.get('counted') or 0}/{s.get('attempted') or 0}</td>"
-            f"<td>{report.percent(s.get('floor'))}</td><td>{escape(s['status'])}</td></tr>")
+    when = report.local_start(s)
+    # Four short columns fit 360 px: the year only when it is not the latest's, the status only when unusual.
+    day = f"{when:%d %b}" if when.year == year else f"{when:%d %b %Y}"
+    status = "" if s["status"] == "completed" else f' <span class="muted">({escape(s["status"].replace("_", " "))})</span>'
+    return (f'<tr><td><a href="{href}">{day}</a></td><td>{escape(view.variation_name(s))}{status}</td>'
+            f"<td>{s.get('counted') or 0}/{s.get('attempted') or 0}</td><td>{report.percent(s.get('floor'))}</td></tr>")
 
 
 def session(s: dict, token: str | None) -> str:

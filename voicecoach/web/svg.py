@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from html import escape
 
-WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 40, 10, 10, 28
+WIDTH, HEIGHT = 360, 170
+"""A phone's width in CSS pixels: the labels are drawn at about their size on a phone."""
+LEFT, RIGHT, TOP, BOTTOM = 36, 6, 8, 22
 
 
 def _frame(title: str, y_max: float, y_label: str, labels: list[str], body: list[str], legend: list[str]) -> str:
@@ -21,10 +22,10 @@ def _frame(title: str, y_max: float, y_label: str, labels: list[str], body: list
         y = TOP + inner_h - inner_h * i / 4
         parts.append(f'<line class="grid" x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}"/>')
         parts.append(f'<text class="axis" x="{LEFT - 4}" y="{y + 4:.1f}" text-anchor="end">{value:g}{y_label}</text>')
-    step = max(1, len(labels) // 6)  # at most ~7 date labels: they stay legible at 360 px
+    step = max(1, -(-len(labels) // 5))  # at most 5 date labels: they must not overlap at 360 px
     for i, text in enumerate(labels):
-        if i % step == 0 or i == len(labels) - 1:
-            parts.append(f'<text class="axis" x="{_x(i, len(labels)):.1f}" y="{HEIGHT - 8}" '
+        if (len(labels) - 1 - i) % step == 0:  # counted back from the latest, which always shows
+            parts.append(f'<text class="axis" x="{_x(i, len(labels)):.1f}" y="{HEIGHT - 6}" '
                          f'text-anchor="middle">{escape(text)}</text>')
     parts += body
     parts.append("</svg>")
@@ -58,7 +59,7 @@ def lines(title: str, labels: list[str], series: list[tuple[str, list[float | No
                 continue
             x, y = _x(i, len(labels)), _y(v, top)
             run.append(f"{x:.1f},{y:.1f}")
-            body.append(f'<circle class="dot s{k}" cx="{x:.1f}" cy="{y:.1f}" r="3"><title>{labels[i]}: {v:g}{y_unit}</title></circle>')
+            body.append(f'<circle class="dot s{k}" cx="{x:.1f}" cy="{y:.1f}" r="2.5"><title>{labels[i]}: {v:g}{y_unit}</title></circle>')
     return _frame(title, top, y_unit, labels, body, [name for name, _ in series])
 
 
