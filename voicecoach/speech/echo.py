@@ -30,6 +30,8 @@ from voicecoach.speech.alignment import EchoAligner
 
 FRAME = 160
 """Samples per AEC3 frame at 16 kHz (10 ms)."""
+ECHO_TAIL_S = 0.4
+"""How long the coach stays audible at the mic after it stops playing: the room's tail and the output latency."""
 
 
 def aec_available() -> bool:
@@ -105,7 +107,7 @@ class EchoGate:
     ``hangover_s`` covers the room's echo tail and the output latency.
     """
 
-    def __init__(self, *, threshold_db: float = -45.0, hangover_s: float = 0.4):
+    def __init__(self, *, threshold_db: float = -45.0, hangover_s: float = ECHO_TAIL_S):
         self.threshold_db = threshold_db
         self.hangover_s = hangover_s
         self._spans: list[tuple[float, float]] = []
@@ -144,12 +146,12 @@ class CoachWords:
     The coach says the very phrases it listens for ("... and say stop point
     where it starts to lift", the help list). What the canceller leaves of
     that echo decodes as the phrase itself, so a phrase heard while the coach
-    says it, or within ``hangover_s`` after (the room's tail and the output
-    latency, as :class:`EchoGate`), is the coach's and not the person's. Times
-    are seconds on the mic timeline.
+    says it, or within ``hangover_s`` after (:data:`ECHO_TAIL_S`, as for
+    :class:`EchoGate`), is the coach's and not the person's. Times are seconds
+    on the mic timeline.
     """
 
-    def __init__(self, grammar, *, hangover_s: float = 0.4):
+    def __init__(self, grammar, *, hangover_s: float = ECHO_TAIL_S):
         self.grammar = grammar
         self.hangover_s = hangover_s
         self._spans: deque[tuple[float, float, frozenset[str]]] = deque(maxlen=64)
