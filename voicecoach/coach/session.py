@@ -69,9 +69,8 @@ BOTTOM_S = 1.2
 FLOOR_MIN = 0.1
 FAILING_MARKS = ("back_arched", "doming")
 MARKS = ("stop_point", "back_arched", "good_rep", "doming")
-PLANK_ENDERS = ("stop_workout", "next_set", "pause")
-"""The controls that end a plank hold early. (A "stop" or "done" word waits for the
-recognizer's benchmark: "done" is what some voices' "doming" decodes to.)"""
+PLANK_ENDERS = ("end_hold", "stop_workout", "next_set", "pause")
+"""The controls that end a plank hold early ("end_hold" is "stop" or "done")."""
 
 
 def _key(heard: Heard | Withdrawn) -> tuple[str, float, float]:
@@ -323,7 +322,7 @@ class PlankHold(Segment):
     down (halfway, ten seconds, three-two-one with ticks) and "Plank done".
 
     The held time goes into the session's summary: all of it, or up to the moment a
-    stop workout, next set or pause ended it early (:meth:`Session._end_plank`).
+    "stop", "done", stop workout, next set or pause ended it early (:meth:`Session._end_plank`).
     """
 
     phase = "plank"
@@ -989,6 +988,11 @@ class Session:
         self.paused = False
         self.stopped = True
         self._script = iter([End("stopped")])
+
+    def _on_end_hold(self, now, out):
+        # Outside the plank hold a lone "stop" or "done" is left alone, with no sound:
+        # "stop workout" is the command that stops, and a false one must cost nothing.
+        out.append(Notice(self._sec(now), "'stop' and 'done' end only the plank hold; ignored"))
 
     def _on_how_many(self, now, out):
         self._earcon("ack", now)
