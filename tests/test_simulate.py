@@ -431,17 +431,17 @@ def test_the_plank_finish_is_placed_on_exact_samples_and_its_hold_is_stored(tmp_
 
 
 @pytest.mark.model
-def test_done_said_in_the_plank_ends_it_with_the_time_held(tmp_path, vosk_model, voice):
-    """A real "done" 6 s into the hold, the coach's voice in the mic too (its plank
-    set-up says "done" as well: that echo must not end the hold)."""
+def test_stop_said_in_the_plank_ends_it_with_the_time_held(tmp_path, vosk_model, voice):
+    """A real "stop" 6 s into the hold, the coach's voice in the mic too (its plank
+    set-up says "stop" as well: that echo must not end the hold)."""
     config = tmp_path / "coach.toml"
     cfg = write_config(config, sets=1, reps=1, warmup=False, rest_s=10, plank_s=20.0)
     db = tmp_path / "history.db"
     (go,) = [c for c in dry_run(cfg, voice) if c.text == P.plank_go(20.0)]
     hold_s = go.t + voice.seconds(go.text)
     at = hold_s + 6.0
-    track = build_track([(at, speak("done", **VOICE))], hold_s + 20.0)
-    events = simulate(tmp_path, track, config, db, "done", "--echo-gain", "0.5", "--echo-ms", "40")
+    track = build_track([(at, speak("stop", **VOICE))], hold_s + 20.0)
+    events = simulate(tmp_path, track, config, db, "stop", "--echo-gain", "0.5", "--echo-ms", "40")
     ((intent, start),) = [(c["intent"], c["start"]) for c in of(events, "command")]
     assert intent == "end_hold" and abs(start - at) < 0.4
     summary = events[-1]

@@ -226,7 +226,7 @@ FINISH_AFTER_PLANK = ("Rest a day or two before the next session.",)
 # --- the plank finish (``[program] plank_s``) ----------------------------------
 
 PLANK_SETUP = ("Now a plank: forearms on the mat, elbows under your shoulders, body in one line. "
-               "Say done to end it early.")
+               "Say stop to end it early.")
 
 
 def plank_go(seconds: float) -> str:
