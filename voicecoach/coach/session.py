@@ -550,7 +550,7 @@ class Session:
         elif self._is_mark(heard):
             self._mark(heard, now, out, acknowledged=_key(heard) in self._acknowledged)
         elif heard.intent in PLANK_ENDERS and self._plank is not None and self._phase() == "plank":
-            self._end_plank(now, out)
+            self._end_plank(now, out, said=self._n(heard.end))
         else:
             handler = getattr(self, f"_on_{heard.intent}", None)
             if handler is None:
@@ -926,10 +926,11 @@ class Session:
     def _plank_held(self, plank: "PlankHold", now: int) -> float:
         return round(min(plank.seconds, max(0.0, (now - plank.hold_start) / self.samplerate)), 1)
 
-    def _end_plank(self, now: int, out: list[Event]) -> None:
-        """A control during the plank ends it (held so far); the workout then ends completed."""
+    def _end_plank(self, now: int, out: list[Event], said: int) -> None:
+        """A control during the plank ends it, held until ``said`` (the end of its words:
+        not the recognizer's wait after them); the workout then ends completed."""
         plank, self._plank = self._plank, None
-        self.plank_held_s = self._plank_held(plank, now)
+        self.plank_held_s = self._plank_held(plank, min(now, said))
         self._abort(now, out, drop=lambda seg: isinstance(seg, PlankHold))
         self._earcon("ack", now)
         self.paused = False
