@@ -31,7 +31,9 @@ CONFIG=/etc/voicecoach/config.toml
 DATA_DIR=/var/lib/voicecoach
 CACHE_DIR=/var/cache/voicecoach
 UNIT=/etc/systemd/system/voicecoach.service
-APT_PACKAGES=(python3 python3-venv python3-pip espeak-ng libespeak-ng1 libportaudio2 alsa-utils)
+# libatomic1: vosk's aarch64 wheel links it and a minimal arm64 Debian lacks it
+# (found by scripts/check-arm64: "import vosk" failed without it).
+APT_PACKAGES=(python3 python3-venv python3-pip espeak-ng libespeak-ng1 libportaudio2 alsa-utils libatomic1)
 
 ROOT=""
 DRY=false
