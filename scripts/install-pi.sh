@@ -316,5 +316,15 @@ elif have_systemd; then
     fi
     say "done; say \"start workout\". Logs: journalctl -u voicecoach -f; checks: sudo -u $SERVICE_USER $VENV/bin/voicecoach doctor"
 else
-    say "systemd is not running here: the unit is installed but not started"
+    # A chroot or an image being built: no systemd to ask, so enable the unit as
+    # systemctl enable would (the link multi-user.target.wants), so it starts at boot.
+    wants=/etc/systemd/system/multi-user.target.wants/voicecoach.service
+    if [[ -L "$wants" ]]; then
+        say "ok: voicecoach.service enabled"
+    else
+        run mkdir -p "$(dirname "$wants")"
+        run ln -sf "$UNIT" "$wants"
+        say "enabled voicecoach.service (starts at boot)"
+    fi
+    say "systemd is not running here: the unit is installed and enabled but not started"
 fi
