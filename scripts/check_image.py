@@ -47,18 +47,29 @@ def checks(root: Path):
     models = list((root / "var/lib/voicecoach").rglob("*.conf")) if (root / "var/lib/voicecoach").is_dir() else []
     yield "the model is under /var/lib/voicecoach", bool(models)
     yield f"/{UNIT} installed", (root / UNIT).is_file()
+    wants = root / "etc/systemd/system/multi-user.target.wants/voicecoach.service"
+    yield "the unit is enabled (multi-user.target wants it: it starts at boot)", wants.is_symlink()
     tool = shutil.which("systemd-analyze")
     if tool is None:
         print("check_image: systemd-analyze is not on this host: the unit is not verified")
         return
-    # verify resolves the unit's dependencies inside --root: lend it this host's unit library.
+    # verify resolves the unit's dependencies (sysinit.target ...) inside --root: lend it
+    # this host's unit library where the root lacks units (alsa-utils brings a few).
     lib = root / "usr/lib/systemd/system"
-    lent = not lib.exists()
-    if lent:
-        shutil.copytree("/usr/lib/systemd/system", lib, symlinks=True)
-    proc = subprocess.run([tool, "verify", f"--root={root}", "/" + UNIT], capture_output=True, text=True)
-    if lent:
-        shutil.rmtree(lib)
+    lent = [u for u in Path("/usr/lib/systemd/system").iterdir() if not (lib / u.name).exists()
+            and not (lib / u.name).is_symlink()]
+    lib.mkdir(parents=True, exist_ok=True)
+    for unit in lent:
+        if unit.is_dir() and not unit.is_symlink():
+            shutil.copytree(unit, lib / unit.name, symlinks=True)
+        else:
+            shutil.copy2(unit, lib / unit.name, follow_symlinks=False)
+    try:
+        proc = subprocess.run([tool, "verify", f"--root={root}", "/" + UNIT], capture_output=True, text=True)
+    finally:
+        for unit in lent:
+            target = lib / unit.name
+            shutil.rmtree(target) if target.is_dir() and not target.is_symlink() else target.unlink()
     for line in proc.stderr.strip().splitlines():
         print(f"    systemd-analyze: {line}")
     yield "systemd-analyze verify accepts the unit (no warnings)", proc.returncode == 0 and not proc.stderr.strip()
