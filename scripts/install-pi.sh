@@ -10,6 +10,9 @@
 #   sudo scripts/install-pi.sh --uninstall        stop and remove the service and the
 #                                                 app; keep config, history and model
 #   sudo scripts/install-pi.sh --uninstall --purge   also remove those and the user
+#   sudo scripts/install-pi.sh --web              also the read-only progress page as a
+#                                                 second unit, voicecoach-web.service
+#                                                 (docs/web.md)
 #   scripts/install-pi.sh --root DIR ...          install under DIR (an image being
 #                                                 built, or a scratch dir for tests):
 #                                                 no apt, no user, no service start
@@ -31,6 +34,7 @@ CONFIG=/etc/voicecoach/config.toml
 DATA_DIR=/var/lib/voicecoach
 CACHE_DIR=/var/cache/voicecoach
 UNIT=/etc/systemd/system/voicecoach.service
+WEB_UNIT=/etc/systemd/system/voicecoach-web.service
 # libatomic1: vosk's aarch64 wheel links it and a minimal arm64 Debian lacks it
 # (found by scripts/check-arm64: "import vosk" failed without it).
 APT_PACKAGES=(python3 python3-venv python3-pip espeak-ng libespeak-ng1 libportaudio2 alsa-utils libatomic1)
@@ -43,6 +47,7 @@ UNINSTALL=false
 PURGE=false
 PY=python3
 SYSTEM_SITE=false
+WEB=false
 
 say() { printf 'install-pi: %s\n' "$*"; }
 die() { printf 'install-pi: error: %s\n' "$*" >&2; exit 1; }
@@ -60,6 +65,7 @@ while (($#)); do
         --purge) PURGE=true ;;
         --python) [[ $# -ge 2 ]] || die "--python needs an interpreter"; PY=$2; shift ;;
         --system-site-packages) SYSTEM_SITE=true ;;
+        --web) WEB=true ;;
         -h|--help) usage; exit 0 ;;
         *) die "unknown option $1 (see --help)" ;;
     esac
@@ -87,6 +93,19 @@ run() {
 
 have_systemd() { [[ -z "$ROOT" && -d /run/systemd/system ]] && command -v systemctl >/dev/null; }
 
+# A chroot or an image being built: no systemd to ask, so enable a unit as
+# systemctl enable would (its multi-user.target.wants link), so it starts at boot.
+WANTS=/etc/systemd/system/multi-user.target.wants
+enable_by_link() {
+    if [[ -L "$(r "$WANTS/$1")" ]]; then
+        say "ok: $1 enabled"
+    else
+        run mkdir -p "$(r "$WANTS")"
+        run ln -sf "/etc/systemd/system/$1" "$(r "$WANTS/$1")"
+        say "enabled $1 (starts at boot)"
+    fi
+}
+
 # Write stdin to $1 (mode $2) only if the content differs; returns 0 if it changed.
 put_file() {
     local dest=$1 mode=$2 tmp
@@ -109,15 +128,16 @@ put_file() {
 }
 
 render_unit() {
+    local template=${1:-voicecoach.service}
     sed -e "s|@APP_DIR@|$APP_DIR|g" -e "s|@VENV@|$VENV|g" -e "s|@CONFIG@|$CONFIG|g" \
         -e "s|@USER@|$SERVICE_USER|g" -e "s|@DATA_DIR@|$DATA_DIR|g" -e "s|@CACHE_DIR@|$CACHE_DIR|g" \
-        "$SRC/scripts/voicecoach.service"
+        "$SRC/scripts/$template"
 }
 
 # The files of the source that make the installed app, and a hash of them.
 source_files() {
     local parts=() p
-    for p in pyproject.toml README.md voicecoach grammars docs scripts/voicecoach.service; do
+    for p in pyproject.toml README.md voicecoach grammars docs scripts/voicecoach.service scripts/voicecoach-web.service; do
         [[ -e "$SRC/$p" ]] && parts+=("$p")
     done
     (cd "$SRC" && find "${parts[@]}" -type f ! -path '*/__pycache__/*' ! -name '*.pyc' | LC_ALL=C sort)
@@ -126,6 +146,20 @@ source_stamp() { (cd "$SRC" && source_files | xargs -d '\n' sha256sum | sha256su
 
 # ------------------------------------------------------------------- uninstall
 uninstall() {
+    if [[ -e "$(r "$WEB_UNIT")" ]]; then
+        if have_systemd; then
+            systemctl is-enabled --quiet voicecoach-web.service 2>/dev/null && run systemctl disable voicecoach-web.service
+            systemctl is-active --quiet voicecoach-web.service 2>/dev/null && run systemctl stop voicecoach-web.service
+        elif [[ -n "$ROOT" ]] && command -v systemctl >/dev/null \
+            && systemctl --root="$ROOT" is-enabled --quiet voicecoach-web.service 2>/dev/null; then
+            run systemctl --root="$ROOT" --quiet disable voicecoach-web.service
+        fi
+        run rm -f "$(r "$WEB_UNIT")"
+    fi
+    # Links enable_by_link made where systemctl was not there to disable them.
+    for u in voicecoach-web.service voicecoach.service; do
+        [[ -L "$(r "$WANTS/$u")" ]] && run rm -f "$(r "$WANTS/$u")"
+    done
     if have_systemd; then
         systemctl is-enabled --quiet voicecoach.service 2>/dev/null && run systemctl disable voicecoach.service
         systemctl is-active --quiet voicecoach.service 2>/dev/null && run systemctl stop voicecoach.service
@@ -298,6 +332,8 @@ if [[ -n "$ROOT" ]]; then
         else
             run systemctl --root="$ROOT" --quiet enable voicecoach.service
         fi
+    else
+        enable_by_link voicecoach.service
     fi
     say "done under $ROOT (nothing started)"
 elif have_systemd; then
@@ -316,15 +352,31 @@ elif have_systemd; then
     fi
     say "done; say \"start workout\". Logs: journalctl -u voicecoach -f; checks: sudo -u $SERVICE_USER $VENV/bin/voicecoach doctor"
 else
-    # A chroot or an image being built: no systemd to ask, so enable the unit as
-    # systemctl enable would (the link multi-user.target.wants), so it starts at boot.
-    wants=/etc/systemd/system/multi-user.target.wants/voicecoach.service
-    if [[ -L "$wants" ]]; then
-        say "ok: voicecoach.service enabled"
-    else
-        run mkdir -p "$(dirname "$wants")"
-        run ln -sf "$UNIT" "$wants"
-        say "enabled voicecoach.service (starts at boot)"
-    fi
+    enable_by_link voicecoach.service
     say "systemd is not running here: the unit is installed and enabled but not started"
+fi
+
+# ------------------------------------------------- 8. the web page (optional)
+if $WEB; then
+    if render_unit voicecoach-web.service | put_file "$(r "$WEB_UNIT")" 0644; then
+        say "installed unit $WEB_UNIT"
+        web_changed=true
+    else
+        say "ok: unit $WEB_UNIT"
+        web_changed=false
+    fi
+    if [[ -n "$ROOT" ]]; then
+        if ! command -v systemctl >/dev/null; then
+            enable_by_link voicecoach-web.service
+        elif ! systemctl --root="$ROOT" is-enabled --quiet voicecoach-web.service 2>/dev/null; then
+            run systemctl --root="$ROOT" --quiet enable voicecoach-web.service
+        fi
+    elif have_systemd; then
+        $web_changed && run systemctl daemon-reload
+        systemctl is-enabled --quiet voicecoach-web.service 2>/dev/null || run systemctl enable voicecoach-web.service
+        if $web_changed || $package_changed; then run systemctl restart voicecoach-web.service; fi
+        say "web page: journalctl -u voicecoach-web prints its address; [web] host in $CONFIG opens it to the network"
+    else
+        enable_by_link voicecoach-web.service
+    fi
 fi

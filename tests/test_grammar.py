@@ -108,6 +108,17 @@ def test_the_decoder_is_given_only_filler_phrases_the_grammar_accepts():
     assert "my pause" not in sentences and "my say again" not in sentences
 
 
+@pytest.mark.parametrize("text, intents", [
+    ("Floor test: ... and say stop point where it starts to lift.", {"stop_point"}),
+    ("Stop, pull your belly button in and up, and say doming.", {"doming"}),  # as written, not "doe ming"
+    ("Paused. Say resume when you're ready.", {"resume"}),
+    ("The pauses between reps are short.", set()),  # a phrase only as a whole word
+    ("Set one of eight.", set()),
+])
+def test_the_commands_a_sentence_names(text, intents):
+    assert load_grammar().intents_in(text) == intents
+
+
 def test_sounds_like_maps_both_ways():
     g = load_grammar()
     assert g.to_model("doming") == "doe ming"

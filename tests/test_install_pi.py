@@ -134,6 +134,28 @@ def test_systemd_analyze_verify_accepts_the_unit(installed):
     assert proc.stderr.strip() == "", proc.stderr  # no warnings either (unknown keys are warnings)
 
 
+def test_web_adds_a_second_unit_that_verifies_and_uninstalls(installed, tmp_path):
+    checkout, installed_root, _ = installed
+    root = tmp_path / "root"  # a copy: the fixture's root stays without the page
+    shutil.copytree(installed_root, root, symlinks=True)
+    proc = _install(checkout, "--root", str(root), "--system-site-packages", "--no-model", "--web")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    web_unit = root / "etc/systemd/system/voicecoach-web.service"
+    text = web_unit.read_text()
+    assert "ExecStart=/opt/voicecoach/venv/bin/voicecoach web\n" in text and "User=voicecoach" in text
+    assert (root / "etc/systemd/system/multi-user.target.wants/voicecoach-web.service").is_symlink()
+    lib = root / "usr/lib/systemd/system"
+    if not lib.exists():
+        shutil.copytree("/usr/lib/systemd/system", lib, symlinks=True)
+    verify = subprocess.run(["systemd-analyze", "verify", f"--root={root}", "/etc/systemd/system/voicecoach-web.service"],
+                            capture_output=True, text=True)
+    assert verify.returncode == 0 and verify.stderr.strip() == "", verify.stderr
+    proc = _install(checkout, "--root", str(root), "--uninstall")
+    assert proc.returncode == 0, proc.stderr
+    assert not web_unit.exists()
+    assert not (root / "etc/systemd/system/multi-user.target.wants/voicecoach-web.service").is_symlink()
+
+
 def test_dry_run_prints_everything_and_writes_nothing(tmp_path, model_path):
     checkout = _checkout(tmp_path / "checkout")
     root = tmp_path / "root"

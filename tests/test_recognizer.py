@@ -58,8 +58,13 @@ def rec(vosk_model) -> CommandRecognizer:
     return CommandRecognizer(vosk_model, load_grammar(model=vosk_model))
 
 
-def run(rec: CommandRecognizer, mic: np.ndarray, reference: np.ndarray | None = None, t0: float = 0.0) -> list[Heard]:
+def run(rec: CommandRecognizer, mic: np.ndarray, reference: np.ndarray | None = None, t0: float = 0.0,
+        coach_says: tuple[tuple[str, float, float], ...] = ()) -> list[Heard]:
+    """Feed ``mic`` to ``rec`` from a fresh start, told first what the coach says when
+    (``(text, start, end)`` in seconds of the track)."""
     rec.reset()
+    for text, start, end in coach_says:
+        rec.coach_says(text, t0 + start, t0 + end)
     pcm = to_int16(mic) if mic.dtype != np.int16 else mic
     out: list[Heard] = []
     for i in range(0, len(pcm), BLOCK):

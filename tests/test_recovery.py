@@ -181,6 +181,9 @@ class _Person:
         self.said.append(say)
         return [Heard(say, "control", say.replace("_", " "), start, start, start, 1.0)]
 
+    def coach_says(self, text, start, end):
+        pass
+
     def finish(self):
         return []
 

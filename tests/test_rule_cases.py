@@ -9,7 +9,8 @@ stood between the clip and a false command) or another rule's verdict (a
 later rule catches it too). Removing a rule from the package fails its case.
 
 The two rules that need another recognizer set-up say so: ``coach_speaking``
-runs only without an echo canceller, ``not_confirmed`` only with ``verify``.
+runs only without an echo canceller, ``not_confirmed`` only with ``verify``;
+``coach_said_it`` needs to be told what the coach says.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pytest
 
 from tests.speech_support import build_track, echo_of, speak
 from tests.test_recognizer import placed, run, sentence_with_a_pause
+from voicecoach.coach.program import HELP
 from voicecoach.speech import rules
 from voicecoach.speech.grammar import load_grammar
 from voicecoach.speech.recognizer import CommandRecognizer, RecognizerSettings
@@ -39,6 +41,8 @@ class Case:
     """How the recognizer is made (``echo_canceller``, ``settings``)."""
     full_model: bool = False
     """Decode with the model's whole vocabulary available (``verify`` needs it)."""
+    coach_says: Callable[[], tuple[tuple[str, float, float], ...]] = tuple
+    """What the coach's sentences say and when (``(text, start, end)``, seconds)."""
 
 
 def _alone(text: str, **voice) -> Callable:
@@ -60,6 +64,21 @@ def _the_coach_says(text: str) -> Callable:
     return clip
 
 
+def _echo_behind_its_reference(text: str, late_s: float) -> Callable:
+    """The coach's sentence at 0.5 s, its reference ``late_s`` behind the echo (a
+    latency estimate that far off, more than the canceller's reach)."""
+    def clip():
+        said = speak(text, voice="en-us")
+        length = 0.5 + len(said) / 16000 + 2.0
+        played = build_track([(0.5, said)], length)
+        return echo_of(played, gain=0.5, delay_ms=40), build_track([(0.5 + late_s, said)], length)
+    return clip
+
+
+def _spoken(text: str) -> tuple[str, float, float]:
+    return text, 0.5, 0.5 + len(speak(text, voice="en-us")) / 16000
+
+
 CASES = [
     # "kelp", said once, is heard as "help" the decoder is unsure of.
     Case("low_confidence", _alone("kelp", voice="en-gb-x-rp"), without="help"),
@@ -68,6 +87,9 @@ CASES = [
     # "hold on a second" decoded as "oh say again": the decoder passed over voice.
     Case("voice_between_words", _soft("hold on a second", 1.0, voice="en-us+m3", speed=135, pitch=70),
          without="repeat"),
+    # The help list's echo, not cancelled: its own "stop point".
+    Case("coach_said_it", _echo_behind_its_reference(HELP, 0.5), without="stop_point",
+         coach_says=lambda: (_spoken(HELP),)),
     # Without a canceller the coach's own "pause" reaches the decoder whole.
     Case("coach_speaking", _the_coach_says("pause"), without="pause", options={"echo_canceller": False}),
     # The start of a sentence: a vowel goes straight on after "resume".
@@ -99,7 +121,7 @@ def full_model():
 def _hear(model, case: Case, audio, played) -> tuple[list[str], list[str]]:
     rec = CommandRecognizer(model, load_grammar(model=model), **case.options)
     rec.explain = []
-    heard = run(rec, audio, played)
+    heard = run(rec, audio, played, coach_says=case.coach_says())
     return [h.intent for h in heard], [e.verdict for e in rec.explain]
 
 

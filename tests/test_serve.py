@@ -455,6 +455,9 @@ class _Nothing:
     def feed(self, samples, start, reference=None):
         return []
 
+    def coach_says(self, text, start, end):
+        pass
+
     def finish(self):
         return []
 
@@ -486,6 +489,9 @@ class _Person:
             self.said.add(say)
             out = out + [Heard(say, "control", say.replace("_", " "), start, start, start, 1.0)]
         return out
+
+    def coach_says(self, text, start, end):
+        self.inner.coach_says(text, start, end)
 
     def finish(self):
         return self.inner.finish()

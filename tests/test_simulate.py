@@ -285,6 +285,9 @@ class _FailingRecognizer:
             raise RuntimeError("decoder crashed")
         return []
 
+    def coach_says(self, text, start, end):
+        pass
+
     def finish(self):
         return []
 
@@ -339,6 +342,37 @@ def test_a_cue_withdrawn_after_it_was_handed_to_the_scheduler_is_not_logged(tmp_
     quiet = [e["text"] for e in of(events, "cue") if pause["t"] <= e["t"] < resume["t"]]
     assert quiet == ["ack", P.PAUSED]
     assert_output_is_the_cues(out, of(events, "cue"), voice)
+
+
+@pytest.mark.model
+def test_the_recognizer_is_told_each_sentence_as_it_starts(tmp_path, vosk_model, voice):
+    """The recognizer rejects a phrase inside the coach's own sentence ("... say stop
+    point where it starts to lift"): for that it is told, as each spoken cue starts,
+    its text and its span on the mic timeline (the cue's sample and its clip's length)."""
+    from voicecoach.audio.streams import SimulatedIO
+    from voicecoach.runtime import Runtime
+    from voicecoach.speech.grammar import load_grammar
+    from voicecoach.speech.recognizer import CommandRecognizer
+
+    told = []
+
+    class Listening(CommandRecognizer):
+        def coach_says(self, text, start, end):
+            told.append((text, start, end))
+            super().coach_says(text, start, end)
+
+    cfg = validate({"program": dict(sets=1, reps=1, warmup=False, rest_s=10.0)})
+    mic, ev = tmp_path / "mic.wav", tmp_path / "ev.jsonl"
+    write_wav(mic, np.zeros(16000 * 40, dtype=np.float32))
+    with open(ev, "w") as events_file:
+        Runtime(cfg, SimulatedIO(mic, tmp_path / "out.wav", samplerate=SR),
+                recognizer=Listening(vosk_model, load_grammar(model=vosk_model)), events=events_file).run()
+    spoken = [e for e in of([json.loads(x) for x in ev.read_text().splitlines()], "cue") if e["kind"] == "speech"]
+    assert P.FLOOR_TEST in [e["text"] for e in spoken]
+    assert [text for text, _, _ in told] == [e["text"] for e in spoken]
+    for (text, start, end), cue in zip(told, spoken):
+        assert start == pytest.approx(cue["sample"] / SR, abs=1e-9)
+        assert end - start == pytest.approx(len(voice.clip("speech", text).samples) / SR, abs=1e-9)
 
 
 @pytest.mark.model

@@ -95,6 +95,11 @@ SCHEMA: dict[str, dict[str, Key]] = {
     "store": {
         "db": text(""),
     },
+    # voicecoach web: 127.0.0.1 unless the page is opened to the network (with a token).
+    "web": {
+        "host": text("127.0.0.1"),
+        "port": int_range(8421, 1, 65535),
+    },
 }
 """Tables and keys. ``samplerate``/``blocksize`` 0 and empty strings mean "choose for me"."""
 

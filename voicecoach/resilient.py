@@ -440,6 +440,9 @@ class _GuardedRecognizer:
             return out
         return out + list(self.inner.feed(samples, start, reference))
 
+    def coach_says(self, text, start, end):
+        self.inner.coach_says(text, start, end)
+
     def finish(self):
         if self.guard.lost or self.guard.cue_only:
             return self.guard._take_injected(0.0)

@@ -358,6 +358,15 @@ class Runtime:
             self._cue_only(err)
             return []
 
+    def _tell_recognizer(self, text: str, start: float, end: float) -> None:
+        """The recognizer hears the coach's sentences too: it is told what they say."""
+        if self.recognizer is None:
+            return
+        try:
+            self.recognizer.coach_says(text, start, end)
+        except Exception as err:
+            self._cue_only(err)
+
     def _finish_recognizer(self) -> list:
         if self.recognizer is None:
             return []
@@ -396,7 +405,10 @@ class Runtime:
             cue = self._submitted.pop(cue_id, None)
             if cue is None:
                 continue
-            self._log(Cue(round(sample / self.samplerate, 6), sample, cue.kind, cue.text))
+            start = sample / self.samplerate
+            self._log(Cue(round(start, 6), sample, cue.kind, cue.text))
+            if cue.kind == "speech":
+                self._tell_recognizer(cue.text, start, start + self.voice.seconds(cue.text))
         # A lost speaker's queue is cleared: those cues will never be reported as started.
         # (They cannot start before the clear takes effect either, with no stream running.)
         cleared = self.scheduler.cleared_below

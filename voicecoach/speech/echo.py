@@ -22,12 +22,16 @@ over the coach are lost).
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 
 from voicecoach.speech.alignment import EchoAligner
 
 FRAME = 160
 """Samples per AEC3 frame at 16 kHz (10 ms)."""
+ECHO_TAIL_S = 0.4
+"""How long the coach stays audible at the mic after it stops playing: the room's tail and the output latency."""
 
 
 def aec_available() -> bool:
@@ -103,7 +107,7 @@ class EchoGate:
     ``hangover_s`` covers the room's echo tail and the output latency.
     """
 
-    def __init__(self, *, threshold_db: float = -45.0, hangover_s: float = 0.4):
+    def __init__(self, *, threshold_db: float = -45.0, hangover_s: float = ECHO_TAIL_S):
         self.threshold_db = threshold_db
         self.hangover_s = hangover_s
         self._spans: list[tuple[float, float]] = []
@@ -131,6 +135,36 @@ class EchoGate:
 
     def overlaps(self, start: float, end: float) -> bool:
         return any(s < end and start < e for s, e in self._spans)
+
+    def reset(self) -> None:
+        self._spans.clear()
+
+
+class CoachWords:
+    """Which commands the coach's own sentences name, and when they are audible.
+
+    The coach says the very phrases it listens for ("... and say stop point
+    where it starts to lift", the help list). What the canceller leaves of
+    that echo decodes as the phrase itself, so a phrase heard while the coach
+    says it, or within ``hangover_s`` after (:data:`ECHO_TAIL_S`, as for
+    :class:`EchoGate`), is the coach's and not the person's. Times are seconds
+    on the mic timeline.
+    """
+
+    def __init__(self, grammar, *, hangover_s: float = ECHO_TAIL_S):
+        self.grammar = grammar
+        self.hangover_s = hangover_s
+        self._spans: deque[tuple[float, float, frozenset[str]]] = deque(maxlen=64)
+
+    def add(self, text: str, start: float, end: float) -> None:
+        """The coach says ``text`` from ``start`` to ``end``."""
+        intents = self.grammar.intents_in(text)
+        if intents:
+            self._spans.append((start, end + self.hangover_s, intents))
+
+    def said(self, intent: str, start: float, end: float) -> bool:
+        """True when a sentence naming ``intent`` was audible between ``start`` and ``end``."""
+        return any(s < end and start < e and intent in names for s, e, names in self._spans)
 
     def reset(self) -> None:
         self._spans.clear()

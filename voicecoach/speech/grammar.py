@@ -157,6 +157,13 @@ class Grammar:
         """``intent``'s phrases in every model spelling."""
         return tuple(s for p in intent.phrases for s in self._spellings_of(p))
 
+    def intents_in(self, text: str) -> frozenset[str]:
+        """The names of the intents one of whose phrases ``text`` holds, as whole
+        words in the grammar's own spelling ("... and say stop point where ..." ->
+        ``{"stop_point"}``)."""
+        padded = f" {normalise(text)} "
+        return frozenset(it.name for it in self.intents if any(f" {p} " in padded for p in it.phrases))
+
     @property
     def phrases(self) -> tuple[str, ...]:
         """Every phrase in the model's spelling."""

@@ -52,7 +52,7 @@ import numpy as np
 
 from voicecoach.events import Heard, Withdrawn
 from voicecoach.speech import rules
-from voicecoach.speech.echo import FRAME, EchoGate, FrontEnd, aec_available
+from voicecoach.speech.echo import FRAME, CoachWords, EchoGate, FrontEnd, aec_available
 from voicecoach.speech.endpointing import Endpointer
 from voicecoach.speech.features import MIN_VOICED_RUN, FrameHistory, SoundDetector
 from voicecoach.speech.grammar import Grammar
@@ -141,6 +141,7 @@ class CommandRecognizer:
             judge=self.settings.echo_judge,
         )
         self._gate = EchoGate()
+        self._coach_words = CoachWords(grammar)
         self._sound = SoundDetector(self.settings, samplerate)
         self._frames = FrameHistory(samplerate)
         """Features of the decoded frames; owns the count of decoded samples."""
@@ -161,6 +162,7 @@ class CommandRecognizer:
         self._rec = self._new_decoder()
         self._front.reset()
         self._gate.reset()
+        self._coach_words.reset()
         self._sound.reset()
         self._frames.reset()
         self._ends.reset()
@@ -208,6 +210,13 @@ class CommandRecognizer:
                 reference = None
         clean, echo, power = self._front.process(block, reference, ahead)
         return self._decode(clean, echo, power)
+
+    def coach_says(self, text: str, start: float, end: float) -> None:
+        """The coach's voice says ``text`` from ``start`` to ``end`` (mic-timeline
+        seconds); tell it as soon as the cue starts, before feeding the blocks that
+        hold its echo. A command whose phrase the sentence holds, heard while it is
+        audible, is its echo (rule ``coach_said_it``)."""
+        self._coach_words.add(text, float(start), float(end))
 
     @property
     def _n_dec(self) -> int:
@@ -489,6 +498,10 @@ class CommandRecognizer:
     def coach_was_speaking(self, c: rules.Candidate) -> bool:
         """True when the words overlap the half-duplex gate (coach audible, no canceller)."""
         return self._gate.overlaps(self._time_of(c.start_n), self._time_of(c.end_n))
+
+    def coach_said(self, c: rules.Candidate) -> bool:
+        """True when the coach was saying a sentence that holds the candidate's phrase."""
+        return self._coach_words.said(c.intent.name, self._time_of(c.start_n), self._time_of(c.end_n))
 
     def confirmed(self, c: rules.Candidate) -> bool:
         """True when an open-vocabulary decode of the words' audio holds the phrase."""

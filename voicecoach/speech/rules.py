@@ -51,6 +51,7 @@ class Evidence(Protocol):
     settings: object
 
     def coach_was_speaking(self, c: Candidate) -> bool: ...
+    def coach_said(self, c: Candidate) -> bool: ...
     def broken_spelling(self, words) -> bool: ...
     def passes_over_voice(self, words) -> bool: ...
     def speech_after(self, end_n: int) -> bool: ...
@@ -83,6 +84,11 @@ def voice_between_words(ev: Evidence, c: Candidate) -> bool:
 def coach_speaking(ev: Evidence, c: Candidate) -> bool:
     """Heard while the coach was audible and no canceller ran (half-duplex fallback)."""
     return ev.coach_was_speaking(c)
+
+
+def coach_said_it(ev: Evidence, c: Candidate) -> bool:
+    """The coach was saying a sentence with this very phrase in it: its echo."""
+    return ev.coach_said(c)
 
 
 def talk_right_after(ev: Evidence, c: Candidate) -> bool:
@@ -125,6 +131,7 @@ AT_ONCE: tuple[Rule, ...] = (
     broken_spelling,
     voice_between_words,
     coach_speaking,
+    coach_said_it,
     talk_right_after,
     talk_right_before,
     control_after_voice,
