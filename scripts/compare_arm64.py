@@ -1,18 +1,25 @@
 """The inputs scripts/check-arm64 feeds to both platforms, and the comparison of what each heard and said.
 
     compare_arm64.py inputs DIR          clips and a session's mic track, spoken by espeak-ng here
+    compare_arm64.py render EVENTS       each spoken cue's phrase rendered now, in order (JSON lines)
     compare_arm64.py compare X86 ARM64   recognize.jsonl and events.jsonl of each; exit 1 on a difference
 
-Inputs are rendered once, on x86, so a difference is the platform's and not the
-renderer's. Strings, booleans and integers (intents, words, rep numbers, cue
-samples) must be equal; floats (times in seconds, confidences) within TOLERANCE,
-because Vosk's float arithmetic may round differently on another CPU.
+Inputs, and the coach's cue clips, are rendered once, on x86, so a difference is
+the platform's and not the renderer's (espeak-ng's render of a phrase depends on
+what its process rendered before). Strings, booleans and integers (intents,
+words, rep numbers, cue samples) must be equal; floats (times in seconds,
+confidences) within TOLERANCE, because Vosk's float arithmetic may round
+differently on another CPU. Each side's own renders (``render``) are compared
+and printed, not required to be equal: a different espeak-ng build may speak
+differently without anything being wrong.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -36,6 +43,45 @@ def make_inputs(out: Path) -> None:
     write_wav(out / "session-mic.wav", track)
     lines = ["[program]"] + [f"{k} = {json.dumps(v)}" for k, v in SESSION.items()]
     (out / "session.toml").write_text("\n".join(lines) + "\n")
+
+
+def spoken_phrases(events: list[dict]) -> list[str]:
+    """Each distinct speech cue's text, in the order first spoken."""
+    return list(dict.fromkeys(e["text"] for e in events if e["type"] == "cue" and e["kind"] == "speech"))
+
+
+def render(events: Path) -> None:
+    """Print each phrase's clip as this platform renders it from a fresh process: samples and a hash."""
+    from voicecoach.speech.tts import ClipCache
+
+    with tempfile.TemporaryDirectory(prefix="voicecoach-render-") as tmp:
+        cache = ClipCache(22050, cache_dir=Path(tmp))
+        for text in spoken_phrases(read_jsonl(events)):
+            pcm = cache.get(text).pcm
+            digest = hashlib.sha256(pcm.tobytes()).hexdigest()[:16]
+            print(json.dumps({"text": text, "samples": len(pcm), "rate": cache.get(text).samplerate,
+                              "sha256": digest, "espeak": cache.version}))
+
+
+def compare_renders(x86_dir: Path, arm_dir: Path) -> None:
+    """Print how each side's own espeak-ng renders compare (information: not a difference)."""
+    own = arm_dir / "own-renders.txt"
+    if own.exists():
+        n = len(own.read_text().split())
+        print(f"cue clips: arm64 simulated with x86's renders; it rendered {n} phrase(s) itself"
+              + (" (not in x86's cache: a phrase x86's run never asked for, or another espeak-ng version)"
+                 if n else ""))
+    if not (x86_dir / "renders.jsonl").exists() or not (arm_dir / "renders.jsonl").exists():
+        return
+    rx = {r["text"]: r for r in read_jsonl(x86_dir / "renders.jsonl")}
+    ra = {r["text"]: r for r in read_jsonl(arm_dir / "renders.jsonl")}
+    both = [t for t in rx if t in ra]
+    same = sum(rx[t]["sha256"] == ra[t]["sha256"] for t in both)
+    gap = max((abs(rx[t]["samples"] - ra[t]["samples"]) for t in both), default=0)
+    versions = {r["espeak"] for r in rx.values()}, {r["espeak"] for r in ra.values()}
+    print(f"each side's own espeak-ng ({'/'.join(sorted(versions[0]))} on x86, {'/'.join(sorted(versions[1]))} on "
+          f"arm64), {len(both)} phrases rendered in the same order: {same} identical, largest length "
+          f"difference {gap} samples")
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -82,6 +128,7 @@ def compare(x86_dir: Path, arm_dir: Path) -> int:
               f"{sum(e['type'] == kind for e in ev_a)} on arm64")
     print("  intents: " + " ".join(e["intent"] for e in ev_x if e["type"] == "command"))
     print("  reps counted: " + " ".join(str(e.get("counted")) for e in ev_x if e["type"] == "rep"))
+    compare_renders(x86_dir, arm_dir)
     print(f"strings, booleans, integers (cue samples included) equal; floats within {TOLERANCE}; largest float gaps:")
     for key, gap in sorted(worst.items()):
         print(f"  {key}: {gap:.4f}")
@@ -98,9 +145,12 @@ def main(argv: list[str]) -> int:
     if len(argv) == 2 and argv[0] == "inputs":
         make_inputs(Path(argv[1]))
         return 0
+    if len(argv) == 2 and argv[0] == "render":
+        render(Path(argv[1]))
+        return 0
     if len(argv) == 3 and argv[0] == "compare":
         return compare(Path(argv[1]), Path(argv[2]))
-    print(__doc__.strip().splitlines()[2:4], file=sys.stderr)
+    print("\n".join(__doc__.strip().splitlines()[2:5]), file=sys.stderr)
     return 2
 
 
