@@ -20,6 +20,7 @@ from tests.speech_support import (
     coach_track,
     echo_of,
     hum_noise,
+    noise_gain,
     pink_noise,
     speak,
     speech_bounds,
@@ -504,3 +505,32 @@ def test_stop_and_done_are_listened_for_in_the_plank_only(vosk_model):
     assert [h.intent for h in heard] == ["end_hold", "end_hold", "stop_point"], heard
     for h, (at, clip) in zip(heard, clips[2:5]):
         assert abs(h.start - (at + speech_bounds(clip)[0])) < 0.3, (h, at)
+
+
+def in_noise(text: str, voice: str, snr: float, seed: int, lead: float) -> np.ndarray:
+    """``text`` said ``lead`` seconds into a clip with pink noise ``snr`` dB under it throughout."""
+    speech = speak(text, voice=voice, speed=150)
+    track = build_track([(lead, speech)], lead + len(speech) / SR + 1.5)
+    noise = pink_noise(len(track) / SR + 0.05, seed=seed)[: len(track)]
+    return np.clip(track + noise_gain(speech, noise, snr) * noise, -1, 1).astype(np.float32)
+
+
+# Clips of the bench's corpus (scripts/corpus.py) whose first decode hears no phrase.
+@pytest.mark.parametrize("text, intent, voice, snr, seed, lead", [
+    ("my back arched", "back_arched", "en-us+f2", 5, 1637, 0.846),
+    ("uh back arched", "back_arched", "en-us+f2", 5, 1547, 1.175),
+    ("how many", "how_many", "en-us", 5, 817, 1.122),
+])
+def test_a_phrase_the_first_decode_loses_in_noise_is_found_by_a_second_listen(vosk_model, text, intent, voice, snr, seed, lead):
+    mic = in_noise(text, voice, snr, seed, lead)
+    words_end = lead + len(speak(text, voice=voice, speed=150)) / SR
+
+    def heard(**settings):
+        rec = CommandRecognizer(vosk_model, load_grammar(model=vosk_model), provisional=True,
+                                settings=RecognizerSettings(**settings))
+        return [h for h in run(rec, mic) if isinstance(h, Heard) and h.final]
+
+    assert heard(relisten_warps=()) == []  # the case needs the second listen
+    found = heard()
+    assert [h.intent for h in found] == [intent]
+    assert words_end - 0.2 < found[0].end < words_end + 0.3

@@ -56,6 +56,7 @@ from voicecoach.speech.echo import FRAME, CoachWords, EchoGate, FrontEnd, aec_av
 from voicecoach.speech.endpointing import Endpointer
 from voicecoach.speech.features import MIN_VOICED_RUN, FrameHistory, SoundDetector
 from voicecoach.speech.grammar import Grammar
+from voicecoach.speech.relisten import Relistener
 from voicecoach.speech.settings import RecognizerSettings
 from voicecoach.speech.vocabulary import distractors
 
@@ -156,6 +157,7 @@ class CommandRecognizer:
         """Features of the decoded frames; owns the count of decoded samples."""
         self._ends = Endpointer(self.settings, samplerate)
         self._rec = None
+        self._relisten = Relistener(model, self.settings.relisten_warps, samplerate) if self.settings.relisten_warps else None
         self._free = None  # open-vocabulary decoder for the optional second pass
         self.trace: list[str] | None = None
         """Set to a list to collect every decoded utterance (for tuning and debugging)."""
@@ -185,6 +187,7 @@ class CommandRecognizer:
         self._n_front = 0  # samples out of the front end (decoded or not)
         self._unsettled: list[tuple[Heard, rules.Candidate]] = []  # commands waiting for run_on_s
         self._word_starts: deque[int] = deque(maxlen=64)  # decoder sample index of the person's recent words, fillers aside
+        self._matched = False  # the utterance being judged held a phrase
         self._idle = False  # True while the decoder rests (no voice for idle_after_s)
         self._preroll: deque[tuple] = deque()  # the last preroll_s of blocks, decoded or not
         self._preroll_len = 0
@@ -457,6 +460,28 @@ class CommandRecognizer:
         words = result.get("result") or []
         if self._rec_origin_s:
             words = [dict(w, start=w["start"] + self._rec_origin_s, end=w["end"] + self._rec_origin_s) for w in words]
+        before = (self._last_word_end, list(self._word_starts))
+        self._matched = False
+        out = self._evaluate_words(words)
+        if self._matched or self._relisten is None or not self._audio or not self._ends.sound_in_utterance():
+            return out
+        if self._audio_len > self.settings.relisten_max_s * self.samplerate:
+            return out  # long talk, not a command: not worth a second decode
+        again = self._relisten.words(np.concatenate(self._audio), self._grammar_json, self._is_phrase)
+        if again is None:
+            return out
+        # The second decode replaces the first: its words are judged as if
+        # the first had not been heard.
+        self._last_word_end, starts = before
+        self._word_starts.clear()
+        self._word_starts.extend(starts)
+        offset = self._audio_start / self.samplerate
+        return self._evaluate_words([{**w, "start": w["start"] + offset, "end": w["end"] + offset} for w in again[1]])
+
+    def _is_phrase(self, words: list[dict]) -> bool:
+        return self.grammar.match([w["word"] for w in words]) is not None
+
+    def _evaluate_words(self, words: list[dict]) -> list[Heard | Withdrawn]:
         if self.trace is not None and words:
             self.trace.append(" ".join(f"{w['word']}:{w.get('conf', 0):.2f}" for w in words))
         if not words:
@@ -495,6 +520,7 @@ class CommandRecognizer:
         if found is None:
             self._explain(group, "[unk] among the words" if UNK in names else "not a phrase")
             return []
+        self._matched = True
         n_fillers, intent = found
         candidate = rules.Candidate(tuple(group), n_fillers, intent,
                                     self._sample_of(group[0]["start"]), self._sample_of(group[-1]["end"]))
