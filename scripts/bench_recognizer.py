@@ -401,7 +401,7 @@ def sweep(spec: str, settings: dict, voices, prosody, jobs: int, engines: list[s
     """
     key, _, values = spec.partition("=")
     values = [setting_value(v) for v in values.split(",")]
-    pos = list(positive_specs(voices=voices, prosody=prosody, snrs=snrs))
+    pos = list(positive_specs(voices=voices, prosody=prosody, snrs=snrs, during=settings.get("_during")))
     neg = [n for n in negative_specs(voices=voices, prosody=prosody[:1]) if n["kind"] not in ("means",)]
     print(f"sweep {key} over {values}: {len(pos)} positive, {len(neg)} negative clips; engines {', '.join(engines)}",
           flush=True)
@@ -476,7 +476,7 @@ def main() -> int:
     snrs = tuple(None if x == "clean" else int(x) for x in args.snrs.split(","))
     if args.sweep:
         return sweep(args.sweep, settings, voices, prosody, args.jobs, engines, snrs)
-    pos = list(positive_specs(voices=voices, prosody=prosody, snrs=snrs))
+    pos = list(positive_specs(voices=voices, prosody=prosody, snrs=snrs, during=args.during))
     neg = list(negative_specs(voices=voices, prosody=prosody[:2]))
     coach_voices = ("en-gb-x-rp", "en-us", "en-us+f4")
     barge = list(

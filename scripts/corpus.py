@@ -61,8 +61,11 @@ REQUIRED = {
     "repeat": ["repeat"],
     "help": ["help", "what can I say"],
     "start_workout": ["start workout"],
-    "end_hold": ["stop", "done"],
 }
+DURING = {"plank": {"end_hold": ["stop", "done"]}}
+"""Phrases listened for only in one phase of a session (the grammar's ``during``):
+in the corpus only when that phase is measured, after all the others, so that the
+clips of the other phrases are the same whichever phase is measured."""
 FILLED = {
     "stop_point": ["okay stop point"],
     "back_arched": ["uh back arched", "my back arched"],
@@ -123,13 +126,16 @@ def _place(speech: np.ndarray, *, lead: float, tail: float, noise: str, snr: flo
     return track, lead
 
 
-def positive_specs(voices=DEV_VOICES, prosody=PROSODY, snrs=SNRS, noises=("pink", "breathing", "hum"), fillers=True, seed=0):
-    """Describe positive clips (cheap to pass between processes); build one with :func:`make_positive`."""
+def positive_specs(voices=DEV_VOICES, prosody=PROSODY, snrs=SNRS, noises=("pink", "breathing", "hum"), fillers=True,
+                   seed=0, during: str | None = None):
+    """Describe positive clips (cheap to pass between processes); build one with
+    :func:`make_positive`. ``during``: a phase whose own phrases (:data:`DURING`) are added."""
     rng = np.random.default_rng(seed)
     cases = [(i, p) for i, ps in REQUIRED.items() for p in ps]
     if fillers:
         cases += [(i, p) for i, ps in FILLED.items() for p in ps]
         cases += [(i, p) for i, ps in CARRIED.items() for p in ps]
+    cases += [(i, p) for i, ps in DURING.get(during, {}).items() for p in ps]
     conds = []
     for snr in snrs:
         if snr is None:
