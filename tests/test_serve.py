@@ -393,7 +393,7 @@ def test_a_microphone_that_vanishes_keeps_the_speaker_going_and_comes_back(sinks
     guard = ResilientIO({}, open_io=open_io, say=say, stall_s=2.0,
                         recovery=Recovery(Backoff(first_s=0.2, factor=2.0, max_s=0.4)))
     sched = Scheduler(guard.samplerate)
-    guard.start(sched.render)
+    guard.start(sched)
     wrapped = guard.wrap(_Nothing())
     heard = []
     frames_while_lost = []
@@ -428,7 +428,7 @@ def test_no_microphone_at_all_means_cue_only_and_saying_so(pulse, monkeypatch):
     assert guard.cue_only and [s.action for s in guard.steps] == ["cue_only"]
     assert guard.wrap(object()) is None  # the runtime gets no recognizer
     sched = Scheduler(guard.samplerate)
-    guard.start(sched.render)
+    guard.start(sched)
     try:
         for _ in range(10):
             block = guard.read_mic(timeout=0.2)

@@ -158,7 +158,7 @@ def check_output(cfg: dict):
 
     sched = Scheduler(io.samplerate)
     try:
-        io.start(sched.render)
+        io.start(sched)
         time.sleep(0.3)
     except UserError as err:
         return Check("output", "fail", str(err), _busy_fix(str(err))), None
@@ -187,7 +187,7 @@ def check_input(cfg: dict) -> Check:
     sched = Scheduler(io.samplerate)
     got = 0
     try:
-        io.start(sched.render)
+        io.start(sched)
         end = time.monotonic() + 3.0
         while time.monotonic() < end and got < 3200:
             block = io.read_mic(timeout=0.5)
@@ -247,7 +247,7 @@ def check_loopback(cfg: dict, *, freq: float = 1000.0, level: float = 0.25) -> C
     tone = Clip((level * env * np.sin(2 * np.pi * freq * tt)).astype(np.float32), rate, "doctor tone")
     mic = []
     try:
-        io.start(sched.render)
+        io.start(sched)
         t_end = time.monotonic() + 4.0
         submitted = False
         heard_s = 0.0

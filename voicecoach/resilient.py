@@ -143,7 +143,6 @@ class ResilientIO:
         self._injected: deque[tuple[str, str]] = deque()
         self._notices: deque[str] = deque()
         self._xruns_done: dict[str, int] = {}
-        self._render = None
         self._sched = None
         self._offset_s = 0.0
         self._started = False
@@ -183,9 +182,11 @@ class ResilientIO:
             return int(self._sched.now)
         return int(getattr(self.io, "frames_out", 0))
 
-    def start(self, render) -> None:
-        self._render = render
-        self._sched = getattr(render, "__self__", None)
+    def start(self, scheduler) -> None:
+        """Start the speaker on ``scheduler`` (a :class:`~voicecoach.audio.scheduler.Scheduler`):
+        besides rendering it, this clears it when a lost speaker comes back and
+        says the policy's sentences through it."""
+        self._sched = scheduler
         try:
             self._start_io(self.io)
         except UserError as err:
@@ -273,7 +274,7 @@ class ResilientIO:
     def _start_io(self, io) -> None:
         # The new stream counts from 0 while the scheduler's clock goes on from here.
         self._offset_s = (self._sched.now / self.samplerate) if self._sched is not None else 0.0
-        io.start(self._render)
+        io.start(self._sched)
         now = self.clock()
         self._last_block = now
         self._got_block = False
@@ -578,7 +579,7 @@ def play_once(audio: dict, clip_for: Callable[[int], object], *, timeout: float 
     sched = Scheduler(io.samplerate, volume=float(audio.get("volume", 1.0)))
     try:
         clip = clip_for(io.samplerate)
-        io.start(sched.render)
+        io.start(sched)
         sched.submit(clip, sched.now + int(0.05 * io.samplerate))
         end = time.monotonic() + timeout
         while time.monotonic() < end and (sched.busy or sched.now == 0):

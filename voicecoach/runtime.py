@@ -193,7 +193,6 @@ class Runtime:
         """The sessions before this one (for the greeting and the closing advice)."""
         self.session_id: int | None = None
         self.result = Result(None)
-        self._submitted: dict[int, Cue] = {}
         self._store_failed = False
         self._told_store = False
         self.heard: list[tuple[Heard, int]] = []
@@ -277,7 +276,7 @@ class Runtime:
         self._begin()
         session = self.session
         io = self.io
-        io.start(self.scheduler.render)
+        io.start(self.scheduler)
         try:
             while True:
                 if stopping.requested():
@@ -401,13 +400,9 @@ class Runtime:
     def _handle(self, events: list[Event]) -> None:
         for e in events:
             if isinstance(e, Cue):
-                cue_id = self.scheduler.submit(self.voice.clip(e.kind, e.text), e.sample, tag=e.kind)
-                self._submitted[cue_id] = e
+                self.scheduler.submit(self.voice.clip(e.kind, e.text), e.sample, tag=e.kind, key=e)
             elif isinstance(e, Cancel):
-                for cue_id, cue in list(self._submitted.items()):
-                    if cue.sample >= e.sample:
-                        self.scheduler.cancel(cue_id)
-                        del self._submitted[cue_id]
+                self.scheduler.cancel_from(e.sample)
                 self._log(e)
             else:
                 self._log(e)
@@ -415,20 +410,13 @@ class Runtime:
 
     def _log_started(self) -> None:
         """Log each cue as it starts, at the sample where the scheduler placed it."""
-        for cue_id, sample in self.scheduler.started():
-            cue = self._submitted.pop(cue_id, None)
-            if cue is None:
-                continue
+        for cue, sample in self.scheduler.started():
+            if not isinstance(cue, Cue):
+                continue  # a clip the session did not place (a device sentence)
             start = sample / self.samplerate
             self._log(Cue(round(start, 6), sample, cue.kind, cue.text))
             if cue.kind == "speech":
                 self._tell_recognizer(cue.text, start, start + self.voice.seconds(cue.text))
-        # A lost speaker's queue is cleared: those cues will never be reported as started.
-        # (They cannot start before the clear takes effect either, with no stream running.)
-        cleared = self.scheduler.cleared_below
-        if cleared:
-            for cue_id in [k for k in self._submitted if k < cleared]:
-                del self._submitted[cue_id]
 
     def _log(self, event: Event, deferred: bool = False) -> None:
         if isinstance(event, SessionSummary) and not deferred:

@@ -4,7 +4,7 @@ The coach runtime does the same thing with either::
 
     io = SimulatedIO(mic_wav, out_wav)            # or LiveIO(output_device=...)
     sched = Scheduler(io.samplerate)
-    io.start(sched.render)                        # the output side now runs sched.render
+    io.start(sched)                               # the output side now calls sched(out)
     while (block := io.read_mic(timeout=0.5)) is not None:
         ...                                       # feed block.samples to the recognizer
     io.stop()
@@ -29,6 +29,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from voicecoach.audio.scheduler import Scheduler
 from voicecoach.audio.wavio import VOSK_RATE, WavWriter, float_to_int16, read_wav, resample
 from voicecoach.errors import UserError
 
@@ -509,8 +510,8 @@ class LiveIO:
         import sounddevice as sd
 
         self._render = render
-        if hasattr(render, "__self__") and hasattr(render.__self__, "reserve"):
-            render.__self__.reserve(max(len(self._buf), self.blocksize))
+        if isinstance(render, Scheduler):  # its mixing buffers, before the audio thread needs them
+            render.reserve(max(len(self._buf), self.blocksize))
         try:
             self._out = self._open_output(sd)
             if self.input is not None:
