@@ -142,6 +142,11 @@ class GeneratedIO:
         self._ring[idx] = ref
         self._ref_len += len(ref)
 
+    listening = True
+
+    def device_events(self) -> list:
+        return []
+
     def read_mic(self, timeout=None):
         from voicecoach.audio.streams import MicBlock
         from voicecoach.audio.wavio import float_to_int16

@@ -159,8 +159,8 @@ class _Person:
     """What the person on the mat says, as commands: "next set" at once (skipping the
     first-session introduction, which this test has no use for) and "stop workout" once
     ``stop()`` is true. No speech recognizer: this test is about the devices (recognising
-    the commands spoken is the recognizer's own test); the ResilientIO wrapper around it
-    adds the pause and resume of a lost device, as it does around the real one."""
+    the commands spoken is the recognizer's own test); a lost device pauses and resumes the
+    session through ResilientIO's device events, as it does with the real one."""
 
     def __init__(self, stop):
         self.stop = stop
@@ -261,7 +261,7 @@ def test_a_speaker_lost_mid_count_plays_nothing_of_the_old_plan_after_the_resume
                                  for e in logged)
 
     person = _Person(redone_count_started)
-    rt = Runtime(cfg, guard, recognizer=guard.wrap(person), timing=LIVE, simulated=False, voice=voice,
+    rt = Runtime(cfg, guard, recognizer=person, timing=LIVE, simulated=False, voice=voice,
                  on_event=on_event)
     try:
         result = rt.run()

@@ -5,7 +5,6 @@
 protocol, so :class:`voicecoach.runtime.Runtime` runs on it unchanged::
 
     guard = ResilientIO(config["audio"], say=clips.get)
-    recognizer = guard.wrap(recognizer)        # None in cue-only mode stays None
     Runtime(config, guard, recognizer=recognizer, timing=LIVE, simulated=False).run()
 
 What it does:
@@ -13,11 +12,14 @@ What it does:
 - A device is lost when its stream raises, or stops delivering: no mic block
   for ``stall_s`` (input) or an output sample counter that stops (output).
   USB unplugging shows up as either, depending on the host API.
-- The session is paused and resumed through the recognizer it wraps: the
-  wrapper hands the session a ``pause`` command when a device is lost and a
-  ``resume`` when it is back (the text says why: "(microphone lost)"), so the
-  rep in progress is withdrawn and redone from the top, and every rep that
-  ended is already in the history. The runtime needs no special code.
+- The session is paused and resumed by events: :meth:`ResilientIO.device_events`
+  reports a :class:`~voicecoach.events.DeviceLost` when a device is lost and a
+  :class:`~voicecoach.events.DeviceBack` when it is back (``why`` says what
+  happened: "microphone lost"), which the runtime hands the session like any
+  other event, so the rep in progress is withdrawn and redone from the top,
+  and every rep that ended is already in the history. While a device is away
+  :attr:`ResilientIO.listening` is False: the runtime feeds its recognizer
+  nothing, and resets it when the device is back.
 - A speaker that comes back starts from silence: whatever the scheduler held
   when it went (the rest of a cut count word, cues due within the runtime's
   margin) or was given while it was away (the pause's acknowledgement) is
@@ -48,7 +50,7 @@ from typing import Callable
 import numpy as np
 
 from voicecoach.errors import UserError
-from voicecoach.events import Heard
+from voicecoach.events import DeviceBack, DeviceLost
 from voicecoach.recovery import Recovery, Step
 
 VOSK_RATE = 16000
@@ -140,7 +142,8 @@ class ResilientIO:
         self.lost = False
         self.turns = 0
         """Calls of :meth:`read_mic` so far: the caller's loop is alive while this moves."""
-        self._injected: deque[tuple[str, str]] = deque()
+        self._injected: deque[tuple[type, str]] = deque()
+        self._events: list = []
         self._notices: deque[str] = deque()
         self._xruns_done: dict[str, int] = {}
         self._sched = None
@@ -205,7 +208,29 @@ class ResilientIO:
         self._started = True
 
     def read_mic(self, timeout: float | None = None):
-        """A mic block on the session's clock; silent blocks while a device is away."""
+        """A mic block on the session's clock; silent blocks while a device is away.
+
+        A device lost or back on this call is reported by :meth:`device_events`,
+        at the start of the block returned (or of the output clock, with none)."""
+        block = self._read(timeout)
+        if self._injected:
+            t = block.start if block is not None else self._silence().start
+            while self._injected:
+                kind, why = self._injected.popleft()
+                self._events.append(kind(t, why))
+        return block
+
+    def device_events(self) -> list:
+        """The :class:`DeviceLost` and :class:`DeviceBack` events since the last call."""
+        events, self._events = self._events, []
+        return events
+
+    @property
+    def listening(self) -> bool:
+        """True while the microphone delivers (not lost, not cue-only)."""
+        return not (self.lost or self.cue_only)
+
+    def _read(self, timeout: float | None):
         self.turns += 1
         self._prev_turn, self._this_turn = getattr(self, "_this_turn", None), self.clock()
         if self.lost:
@@ -250,24 +275,6 @@ class ResilientIO:
         """Say ``text`` as soon as the speaker is free (needs :meth:`start` and ``say``)."""
         self._notices.append(text)
         self._speak_pending()
-
-    # --- the recognizer wrapper ---------------------------------------------------------
-
-    def wrap(self, recognizer):
-        """The runtime's recognizer, wrapped so device losses pause and resume the session.
-
-        Returns ``None`` in cue-only mode (no microphone at the start).
-        """
-        if self.cue_only or recognizer is None:
-            return None
-        return _GuardedRecognizer(recognizer, self)
-
-    def _take_injected(self, t: float) -> list[Heard]:
-        out = []
-        while self._injected:
-            intent, why = self._injected.popleft()
-            out.append(Heard(intent, "control", f"({why})", t, t, t, 1.0))
-        return out
 
     # --- detection ----------------------------------------------------------------------
 
@@ -388,13 +395,13 @@ class ResilientIO:
         if step.detail:
             self.log(step.detail)
         if step.action == "pause":
-            self._injected.append(("pause", step.detail.split(":")[0]))
+            self._injected.append((DeviceLost, step.detail.split(":")[0]))
         elif step.action in ("resume", "cue_only"):
             self.lost = False
             if step.action == "cue_only":
                 self.cue_only = True
             if self._started:
-                self._injected.append(("resume", step.detail.split(";")[0]))
+                self._injected.append((DeviceBack, step.detail.split(";")[0]))
         elif step.action == "end":
             self.lost = False
             if step.say:
@@ -424,36 +431,6 @@ class ResilientIO:
         n = VOSK_RATE // 50  # 20 ms
         t = (self._sched.now / self.samplerate) if self._sched is not None else 0.0
         return MicBlock(np.zeros(n, dtype=np.int16), t, np.zeros(n, dtype=np.float32))
-
-
-class _GuardedRecognizer:
-    """The runtime's recognizer, plus the pause/resume commands for lost devices."""
-
-    def __init__(self, inner, guard: ResilientIO):
-        self.inner = inner
-        self.guard = guard
-
-    def feed(self, samples, start, reference=None):
-        out = self.guard._take_injected(float(start))
-        if any(h.intent == "resume" for h in out):
-            self.inner.reset()  # its timeline and echo path are stale after a reopen
-        if self.guard.lost or self.guard.cue_only:
-            return out
-        return out + list(self.inner.feed(samples, start, reference))
-
-    def coach_says(self, text, start, end):
-        self.inner.coach_says(text, start, end)
-
-    def listen_during(self, phase):
-        self.inner.listen_during(phase)
-
-    def finish(self):
-        if self.guard.lost or self.guard.cue_only:
-            return self.guard._take_injected(0.0)
-        return self.inner.finish()
-
-    def reset(self):
-        self.inner.reset()
 
 
 def _active(io, attr: str) -> bool:

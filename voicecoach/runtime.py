@@ -17,6 +17,11 @@ Failures while coaching never stop the workout:
 
 - the recognizer raises: the coach goes on cue-only and says so (a :class:`Notice`
   and a spoken line);
+- a device is lost (the IO reports :class:`~voicecoach.events.DeviceLost`): the
+  session pauses, and the recognizer is fed nothing while the IO is not
+  ``listening``; when the device is back (:class:`~voicecoach.events.DeviceBack`)
+  the recognizer is reset (its timeline and echo path are stale) and the
+  session resumes;
 - the history cannot be written (:class:`~voicecoach.store.StoreError`): the
   coach says once that history is not being saved, and goes on.
 """
@@ -33,7 +38,19 @@ from typing import IO, Callable
 from voicecoach import stopping
 from voicecoach.coach import program as P
 from voicecoach.coach.session import Cancel, Session
-from voicecoach.events import Command, Cue, Event, Heard, Notice, Rep, SessionSummary, SetSummary, Withdrawn
+from voicecoach.events import (
+    Command,
+    Cue,
+    DeviceBack,
+    DeviceLost,
+    Event,
+    Heard,
+    Notice,
+    Rep,
+    SessionSummary,
+    SetSummary,
+    Withdrawn,
+)
 
 COUNT_RATE_FACTOR = 1.3
 """Counts are spoken this much faster than other speech so that "two-one-thousand" fits its one-second beat."""
@@ -293,6 +310,8 @@ class Runtime:
                 if session.finished and (self.simulated or not self.scheduler.busy):
                     break
                 block = io.read_mic(timeout=0.5)
+                for event in io.device_events():
+                    self._device(event)
                 if block is None:
                     if self.simulated:
                         break
@@ -352,8 +371,19 @@ class Runtime:
         if self.view is not None:
             self.view.heard(heard, answer, self.session.rep_for(heard.start), self.session.floor)
 
+    def _device(self, event: DeviceLost | DeviceBack) -> None:
+        if isinstance(event, DeviceBack) and self.recognizer is not None:
+            try:
+                self.recognizer.reset()  # its timeline and echo path are stale after a reopen
+            except Exception as err:
+                self._cue_only(err)
+        answer = self.session.device(event, self._ahead())
+        self._handle(answer)
+        if self.view is not None:
+            self.view.device(event, answer)
+
     def _recognize(self, block) -> list:
-        if self.recognizer is None:
+        if self.recognizer is None or not self.io.listening:
             return []
         try:
             return self.recognizer.feed(block.samples, block.start, block.far_end)
@@ -381,7 +411,7 @@ class Runtime:
             self._cue_only(err)
 
     def _finish_recognizer(self) -> list:
-        if self.recognizer is None:
+        if self.recognizer is None or not self.io.listening:
             return []
         try:
             return self.recognizer.finish()

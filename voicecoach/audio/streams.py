@@ -184,6 +184,13 @@ class SimulatedIO:
         """Output samples rendered so far (written to the file up to its length)."""
         return self._writer.frames if self._writer else 0
 
+    listening = True
+    """The mic file always delivers (until it ends)."""
+
+    def device_events(self) -> list:
+        """Files are never lost: always empty."""
+        return []
+
     def start(self, render: Render) -> None:
         import soxr
 
@@ -404,6 +411,16 @@ class LiveIO:
         self.blocks += 1
         self.cpu_seconds += time.thread_time() - c0
         self.callback_seconds += time.monotonic() - m0
+
+    @property
+    def listening(self) -> bool:
+        """True when an input stream was asked for (``use_input``)."""
+        return self.input is not None
+
+    def device_events(self) -> list:
+        """Always empty: a lost device shows in :attr:`input_active` / :attr:`output_active`;
+        :class:`voicecoach.resilient.ResilientIO` turns that into events."""
+        return []
 
     def output_latency(self) -> float:
         """The output stream's latency as PortAudio reports it (seconds)."""

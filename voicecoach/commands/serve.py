@@ -328,7 +328,7 @@ class Server:
             log(store_error)
         # The live view on a terminal; in the journal, its plain lines go where the log goes.
         self.view = view.make_view(self.args.quiet, write=log)
-        rt = runtime.Runtime(cfg, guard, recognizer=guard.wrap(recognizer), store=store,
+        rt = runtime.Runtime(cfg, guard, recognizer=recognizer, store=store,
                              timing=runtime.LIVE, simulated=False, voice=voice, on_event=self._on_event,
                              store_error=store_error, view=self.view)
         try:
