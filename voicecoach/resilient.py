@@ -49,6 +49,7 @@ from typing import Callable
 
 import numpy as np
 
+from voicecoach.audio.streams import running
 from voicecoach.errors import UserError
 from voicecoach.events import DeviceBack, DeviceLost
 from voicecoach.recovery import Recovery, Step
@@ -146,6 +147,8 @@ class ResilientIO:
         self._events: list = []
         self._notices: deque[str] = deque()
         self._xruns_done: dict[str, int] = {}
+        self._retired = None  # the stopped io whose xruns are in _xruns_done
+        self._this_turn: float | None = None
         self._sched = None
         self._offset_s = 0.0
         self._started = False
@@ -155,8 +158,6 @@ class ResilientIO:
         else:
             self._open_first()
         self.samplerate = int(self.io.samplerate)
-        self.input_name = getattr(getattr(self.io, "input", None), "name", None)
-        self.output_name = getattr(getattr(self.io, "output", None), "name", None)
 
     def _open_first(self) -> None:
         try:
@@ -174,8 +175,9 @@ class ResilientIO:
     @property
     def xruns(self) -> dict[str, int]:
         total = dict(self._xruns_done)
-        for k, v in getattr(self.io, "xruns", {}).items():
-            total[k] = total.get(k, 0) + v
+        if self.io is not self._retired:
+            for k, v in self.io.xruns.items():
+                total[k] = total.get(k, 0) + v
         return total
 
     @property
@@ -183,7 +185,22 @@ class ResilientIO:
         """Output samples rendered (the scheduler's clock when it is the render function)."""
         if self._sched is not None:
             return int(self._sched.now)
-        return int(getattr(self.io, "frames_out", 0))
+        return self.io.frames_out
+
+    @property
+    def block_in_flight(self) -> int:
+        """0: the runtime keeps its own live margin (``LIVE.margin_s``). The runtime's
+        probe for the block length never found one here, and this keeps that as it was;
+        whether a live run should widen the margin by the stream's block is open."""
+        return 0
+
+    @property
+    def input_active(self) -> bool:
+        return self.io.input_active
+
+    @property
+    def output_active(self) -> bool:
+        return self.io.output_active
 
     def start(self, scheduler) -> None:
         """Start the speaker on ``scheduler`` (a :class:`~voicecoach.audio.scheduler.Scheduler`):
@@ -232,7 +249,7 @@ class ResilientIO:
 
     def _read(self, timeout: float | None):
         self.turns += 1
-        self._prev_turn, self._this_turn = getattr(self, "_this_turn", None), self.clock()
+        self._prev_turn, self._this_turn = self._this_turn, self.clock()
         if self.lost:
             return self._recovering_turn(timeout)
         self._speak_pending()
@@ -253,10 +270,10 @@ class ResilientIO:
         if block is not None:
             self._last_block = now
             self._got_block = True
-        elif now - self._last_block >= stall or not _active(self.io, "_in"):
+        elif now - self._last_block >= stall or not self.io.input_active:
             gap = now - (self._prev_turn or now)
             self._lose("input", f"no microphone audio for {now - self._last_block:.1f} s (loop turn {gap:.1f} s)"
-                       + ("" if _active(self.io, "_in") else " (stream stopped)"))
+                       + ("" if self.io.input_active else " (stream stopped)"))
             return self._silence()
         self._check_output()
         if self.lost:
@@ -285,25 +302,23 @@ class ResilientIO:
         now = self.clock()
         self._last_block = now
         self._got_block = False
-        self._last_frames = getattr(io, "frames_out", 0)
+        self._last_frames = io.frames_out
         self._last_frames_t = now
 
     def _check_output(self) -> None:
-        frames = getattr(self.io, "frames_out", None)
-        if frames is None:
-            return
+        frames = self.io.frames_out
         now = self.clock()
         stall = self.stall_s if frames else max(self.stall_s, self.STARTUP_S)
-        if frames != self._last_frames and _active(self.io, "_out"):
+        if frames != self._last_frames and self.io.output_active:
             self._last_frames, self._last_frames_t = frames, now
-        elif now - self._last_frames_t >= stall or not _active(self.io, "_out"):
+        elif now - self._last_frames_t >= stall or not self.io.output_active:
             self._lose("output", f"the speaker stream stopped for {now - self._last_frames_t:.1f} s")
 
     def _lose(self, device: str, reason: str) -> None:
         self.lost = True
         self._lost_at = self.clock()
         # A headset takes both with it: check the other stream before saying anything.
-        both = device == "input" and not _active(self.io, "_out")
+        both = device == "input" and not self.io.output_active
         if device == "output" or both:
             self._stop_io()
         if both:
@@ -381,13 +396,14 @@ class ResilientIO:
     """Grace for a freshly opened stream's first data before it counts as stalled."""
 
     def _stop_io(self) -> None:
-        for k, v in getattr(self.io, "xruns", {}).items():
-            self._xruns_done[k] = self._xruns_done.get(k, 0) + v
         try:
             self.io.stop()
         except Exception:
             pass
-        self.io.xruns = {k: 0 for k in getattr(self.io, "xruns", {})}
+        if self.io is not self._retired:  # count a stream's xruns once, however often it is stopped
+            for k, v in self.io.xruns.items():
+                self._xruns_done[k] = self._xruns_done.get(k, 0) + v
+            self._retired = self.io
         self._output_running = False
 
     def _act(self, step: Step) -> None:
@@ -431,18 +447,6 @@ class ResilientIO:
         n = VOSK_RATE // 50  # 20 ms
         t = (self._sched.now / self.samplerate) if self._sched is not None else 0.0
         return MicBlock(np.zeros(n, dtype=np.int16), t, np.zeros(n, dtype=np.float32))
-
-
-def _active(io, attr: str) -> bool:
-    """Is ``io``'s PortAudio stream still running? (PortAudio stops a stream whose device
-    failed.) LiveIO keeps its streams in ``_in``/``_out``; no stream there counts as running."""
-    stream = getattr(io, attr, None)
-    if stream is None:
-        return True
-    try:
-        return bool(stream.active)
-    except Exception:  # a closed stream raises
-        return False
 
 
 def _one_line(err: BaseException) -> str:
@@ -528,7 +532,7 @@ class Microphone:
 
     @property
     def alive(self) -> bool:
-        if self._stream is None or not _active(self, "_stream"):
+        if self._stream is None or not running(self._stream):
             return False
         grace = self.stall_s if self._got else max(self.stall_s, ResilientIO.STARTUP_S)
         return time.monotonic() - self._last < grace

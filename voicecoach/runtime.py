@@ -266,7 +266,7 @@ class Runtime:
                 )
             except StoreError as err:
                 self._store_error(err)
-        for line in getattr(self.store, "notices", []) or []:
+        for line in self.store.notices if self.store is not None else []:
             self._log(Notice(start / self.samplerate, line, "warning"))
         if self._recognizer_error:
             self._cue_only(self._recognizer_error)
@@ -351,10 +351,9 @@ class Runtime:
         could already have started and would be cut, so the margin covers it.
         """
         margin = self._margin
-        frames = getattr(self.io, "log_frames", None)
-        blocks = getattr(self.io, "blocks", 0)
-        if frames is not None and blocks:
-            margin = max(margin, int(frames[(blocks - 1) % len(frames)]) + self._margin // 2)
+        block = self.io.block_in_flight
+        if block:
+            margin = max(margin, block + self._margin // 2)
         return margin
 
     def _ahead(self) -> int:

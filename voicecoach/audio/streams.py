@@ -70,19 +70,49 @@ class MicBlock:
 
 
 class AudioIO(Protocol):
+    """What the runtime (and :class:`voicecoach.resilient.ResilientIO`) may ask of a
+    stream pair; :class:`LiveIO`, :class:`SimulatedIO` and ``ResilientIO`` speak it."""
+
     samplerate: int
     """Output rate (the scheduler's rate)."""
     xruns: dict[str, int]
     """Counted under/overruns, e.g. ``{"output_underflow": 0, "input_overflow": 0}``."""
 
     def start(self, render: Render) -> None:
-        """Start the output side calling ``render(out)`` for each block (``Scheduler.render``)."""
+        """Start the output side calling ``render(out)`` for each block: the
+        :class:`~voicecoach.audio.scheduler.Scheduler` itself (a bare render
+        function does for the plain streams)."""
 
     def read_mic(self, timeout: float | None = None) -> MicBlock | None:
         """The next mic block; None when the input ended (simulation) or timed out (live)."""
 
     def stop(self) -> None:
         """Stop the streams (and write the output file, in simulation)."""
+
+    @property
+    def frames_out(self) -> int:
+        """Output samples rendered so far."""
+
+    @property
+    def block_in_flight(self) -> int:
+        """Samples the output side may render between a caller's reading the
+        scheduler's clock and the scheduler's seeing a command: the last output
+        block live, 0 where the output renders on the caller's thread (simulation)."""
+
+    @property
+    def input_active(self) -> bool:
+        """False once the input stream has stopped under us (its device failed); True with no input."""
+
+    @property
+    def output_active(self) -> bool:
+        """False once the output stream has stopped under us (its device failed)."""
+
+    @property
+    def listening(self) -> bool:
+        """True while microphone blocks carry what the microphone hears (feed them to a recognizer)."""
+
+    def device_events(self) -> list:
+        """The :class:`~voicecoach.events.DeviceLost` / ``DeviceBack`` events since the last call."""
 
 
 def _xruns() -> dict[str, int]:
@@ -170,6 +200,7 @@ class SimulatedIO:
         # holds some more in its buffer: what an echo canceller can read ahead.
         self._src_margin = int(0.04 * VOSK_RATE) if self._drift > 1.0 else 0
         self._pos16 = 0
+        self._frames_out = 0
         self._render: Render | None = None
         self._writer: WavWriter | None = None
         self._buf = np.zeros(self._block_out, dtype=np.float32)
@@ -184,11 +215,14 @@ class SimulatedIO:
         """Output samples rendered so far (written to the file up to its length)."""
         return self._writer.frames if self._writer else 0
 
-    listening = True
-    """The mic file always delivers (until it ends)."""
+    @property
+    def frames_out(self) -> int:
+        return self._frames_out
+
+    block_in_flight = 0  # the output renders inside read_mic, on the caller's thread
+    input_active = output_active = listening = True  # files are never lost
 
     def device_events(self) -> list:
-        """Files are never lost: always empty."""
         return []
 
     def start(self, render: Render) -> None:
@@ -213,6 +247,7 @@ class SimulatedIO:
     def _render_block(self) -> None:
         buf = self._buf
         self._render(buf)
+        self._frames_out += len(buf)
         self._writer.write(buf)
         ref16 = self._rs.resample_chunk(buf) if self._rs is not None else buf
         n = min(len(ref16), len(self._ref) - self._ref_len)
@@ -272,6 +307,17 @@ class SimulatedIO:
             self._render_block()
         self._writer.close()
         self._writer = None
+
+
+def running(stream) -> bool:
+    """Is a PortAudio stream still running? PortAudio stops a stream whose device
+    failed; a closed one raises. No stream (``None``) counts as running."""
+    if stream is None:
+        return True
+    try:
+        return bool(stream.active)
+    except Exception:
+        return False
 
 
 def _chirp(rate: int) -> np.ndarray:
@@ -421,6 +467,19 @@ class LiveIO:
         """Always empty: a lost device shows in :attr:`input_active` / :attr:`output_active`;
         :class:`voicecoach.resilient.ResilientIO` turns that into events."""
         return []
+
+    @property
+    def input_active(self) -> bool:
+        return running(self._in)
+
+    @property
+    def output_active(self) -> bool:
+        return running(self._out)
+
+    @property
+    def block_in_flight(self) -> int:
+        """The length of the last output block (0 before the first)."""
+        return int(self.log_frames[(self.blocks - 1) % self.LOG_BLOCKS]) if self.blocks else 0
 
     def output_latency(self) -> float:
         """The output stream's latency as PortAudio reports it (seconds)."""

@@ -98,7 +98,8 @@ class Server:
         self.view = None
 
     def _turns(self):
-        return (self.turns, getattr(self.guard, "turns", None))
+        guard = self.guard  # another thread may clear it between two reads
+        return (self.turns, guard.turns if guard is not None else None)
 
     def close(self) -> None:
         self.notifier.stopping("stopping")
