@@ -156,6 +156,15 @@ class Cue(Event):
 
 
 @dataclass(frozen=True)
+class Cancel(Event):
+    """Withdraw every cue released at or after ``sample`` that has not started (session -> runtime)."""
+
+    type: ClassVar[str] = "cancel"
+    t: float
+    sample: int
+
+
+@dataclass(frozen=True)
 class Command(Event):
     """The coach acted on a heard command at ``t``."""
 

@@ -50,11 +50,11 @@ from typing import Callable
 import numpy as np
 
 from voicecoach.audio.streams import running
+from voicecoach.audio.wavio import VOSK_RATE
 from voicecoach.errors import UserError
 from voicecoach.events import DeviceBack, DeviceLost
 from voicecoach.recovery import Recovery, Step
 
-VOSK_RATE = 16000
 
 
 class DeviceGone(KeyboardInterrupt):

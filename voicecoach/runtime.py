@@ -37,8 +37,9 @@ from typing import IO, Callable
 
 from voicecoach import stopping
 from voicecoach.coach import program as P
-from voicecoach.coach.session import Cancel, Session
+from voicecoach.coach.session import Session
 from voicecoach.events import (
+    Cancel,
     Command,
     Cue,
     DeviceBack,

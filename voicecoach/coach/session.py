@@ -40,10 +40,11 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from voicecoach.coach import program as P
 from voicecoach.events import (
+    Cancel,
     Command,
     Cue,
     DeviceBack,
@@ -78,15 +79,6 @@ PLANK_ENDERS = ("end_hold", "stop_workout", "next_set", "pause")
 def _key(heard: Heard | Withdrawn) -> tuple[str, float, float]:
     """What a provisional command and its final one (or withdrawal) share."""
     return (heard.intent, heard.start, heard.end)
-
-
-@dataclass(frozen=True)
-class Cancel(Event):
-    """Withdraw every cue released at or after ``sample`` that has not started (session -> runtime)."""
-
-    type: ClassVar[str] = "cancel"
-    t: float
-    sample: int
 
 
 def estimate_seconds(text: str) -> float:
