@@ -85,7 +85,7 @@ def offline(minutes: float, tmp: Path) -> None:
     plan.sort(key=lambda p: p[0])
     io = SimulatedIO(mic, tmp / "out.wav", samplerate=SR, block_ms=20)
     sched = Scheduler(SR)
-    io.start(sched.render)
+    io.start(sched)
     planned: dict[int, tuple[int, object, float]] = {}
     upfront = len(plan) // 3  # the first third submitted before the run, the rest just in time
     for at, clip, gain in plan[:upfront]:
@@ -251,7 +251,7 @@ def live(seconds: int, tmp: Path, latency) -> None:
     io = LiveIO(output_device="pulse", use_input=False, latency=latency)
     sched = Scheduler(io.samplerate)
     tick = tones.tick(io.samplerate)
-    io.start(sched.render)
+    io.start(sched)
     flowing = io.wait_flowing(timeout=5)
     sr = io.samplerate
     first = sched.now + sr // 2
@@ -347,7 +347,7 @@ def alignment(calibrate: bool, stream_times: bool = True) -> None:
     io = LiveIO(output_device="pulse", input_device="pulse", stream_times=stream_times)
     sched = Scheduler(io.samplerate)
     clip = Clip(chirp(io.samplerate), io.samplerate, "chirp")
-    io.start(sched.render)
+    io.start(sched)
     io.wait_flowing(timeout=5)
     if calibrate:
         err = io.calibrate(sched)

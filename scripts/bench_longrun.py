@@ -142,6 +142,11 @@ class GeneratedIO:
         self._ring[idx] = ref
         self._ref_len += len(ref)
 
+    listening = True
+
+    def device_events(self) -> list:
+        return []
+
     def read_mic(self, timeout=None):
         from voicecoach.audio.streams import MicBlock
         from voicecoach.audio.wavio import float_to_int16
@@ -271,9 +276,8 @@ def bench_session(minutes: float, cue_only: bool) -> None:
 
     def watching_started():
         got = started()
-        for cue_id, sample in got:
-            cue = rt._submitted.get(cue_id)
-            if cue is not None:
+        for cue, sample in got:
+            if isinstance(cue, Cue):  # the scheduler's key for a session cue
                 starts.append((cue.kind, cue.text, cue.sample, sample))
         return got
 
@@ -354,7 +358,7 @@ def bench_serve(minutes: float) -> None:
 
     room = Room(every_s=600.0, seed=3, phrase=(said_at, "start workout"))
     io = GeneratedIO(seconds, room, samplerate=sr, block_ms=50, on_output=on_output)
-    io.start(sched.render)
+    io.start(sched)
     probe = Probe(300.0)
     heard = []
     t0 = time.monotonic()

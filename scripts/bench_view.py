@@ -54,7 +54,7 @@ def one(kind: str, reps: int) -> dict:
         sink = os.fdopen(slave, "w", buffering=1)
         shown = view.LiveView(sink)
         shown.console.size = (100, 30)
-    rt = runtime.Runtime(cfg, io, recognizer=io.wrap(recognizer), timing=runtime.LIVE, simulated=False,
+    rt = runtime.Runtime(cfg, io, recognizer=None if io.cue_only else recognizer, timing=runtime.LIVE, simulated=False,
                          voice=voice, view=shown)
     r0, t0 = resource.getrusage(resource.RUSAGE_SELF), time.monotonic()
     if shown is not None:

@@ -344,7 +344,7 @@ def test_a_headset_that_vanishes_mid_session_is_recovered_and_no_rep_is_lost(sin
 
     store = Store(tmp_path / "h.db")
     recognizer = CommandRecognizer(vosk_model, load_grammar(model=vosk_model))
-    person = _Person(guard.wrap(recognizer), stop_after=lambda: len(reps) >= 2)
+    person = _Person(recognizer, stop_after=lambda: len(reps) >= 2)
     rt = runtime.Runtime(cfg, guard, recognizer=person, store=store, timing=runtime.LIVE,
                          simulated=False, voice=voice, on_event=on_event)
     result = rt.run()
@@ -393,24 +393,23 @@ def test_a_microphone_that_vanishes_keeps_the_speaker_going_and_comes_back(sinks
     guard = ResilientIO({}, open_io=open_io, say=say, stall_s=2.0,
                         recovery=Recovery(Backoff(first_s=0.2, factor=2.0, max_s=0.4)))
     sched = Scheduler(guard.samplerate)
-    guard.start(sched.render)
-    wrapped = guard.wrap(_Nothing())
+    guard.start(sched)
     heard = []
     frames_while_lost = []
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         block = guard.read_mic(timeout=0.5)
         if block is not None:
-            heard += wrapped.feed(block.samples, block.start, block.reference)
+            heard += guard.device_events()
         if guard.turns == 5:
             fails["left"] = 2
             guard.io._in.abort()
         if guard.lost:
             frames_while_lost.append(sched.now)
-        if "resume" in [h.intent for h in heard]:
+        if "device_back" in [h.type for h in heard]:
             break
     guard.stop()
-    assert [h.intent for h in heard] == ["pause", "resume"]
+    assert [type(h).__name__ for h in heard] == ["DeviceLost", "DeviceBack"]  # the session pauses, then resumes
     assert [s.action for s in guard.steps][:2] == ["pause", "retry"]
     assert frames_while_lost[-1] > frames_while_lost[0], "the speaker stopped while only the mic was away"
     assert any("microphone" in text for text in said)
@@ -426,9 +425,9 @@ def test_no_microphone_at_all_means_cue_only_and_saying_so(pulse, monkeypatch):
     guard = ResilientIO({})
     guard.say = lambda text: said.append(text) or Clip(np.zeros(100, np.float32), guard.samplerate, text)
     assert guard.cue_only and [s.action for s in guard.steps] == ["cue_only"]
-    assert guard.wrap(object()) is None  # the runtime gets no recognizer
+    assert not guard.listening  # the runtime feeds no recognizer
     sched = Scheduler(guard.samplerate)
-    guard.start(sched.render)
+    guard.start(sched)
     try:
         for _ in range(10):
             block = guard.read_mic(timeout=0.2)
@@ -447,25 +446,6 @@ def test_serve_without_a_microphone_says_so_and_keeps_looking(cli, pulse, model_
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.count("no microphone") == 1  # said once, looked for again quietly
     assert "exiting (--idle-exit)" in proc.stderr
-
-
-class _Nothing:
-    """A recognizer that hears nothing (this test is about the devices, not speech)."""
-
-    def feed(self, samples, start, reference=None):
-        return []
-
-    def coach_says(self, text, start, end):
-        pass
-
-    def listen_during(self, phase):
-        pass  # the phase's own phrases: not this fake's concern
-
-    def finish(self):
-        return []
-
-    def reset(self):
-        pass
 
 
 class _Person:

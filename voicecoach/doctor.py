@@ -158,7 +158,7 @@ def check_output(cfg: dict):
 
     sched = Scheduler(io.samplerate)
     try:
-        io.start(sched.render)
+        io.start(sched)
         time.sleep(0.3)
     except UserError as err:
         return Check("output", "fail", str(err), _busy_fix(str(err))), None
@@ -171,6 +171,7 @@ def check_output(cfg: dict):
 
 def check_input(cfg: dict) -> Check:
     """The microphone opens (at the output's rate or its own) and delivers audio."""
+    from voicecoach.audio.wavio import VOSK_RATE
     from voicecoach.errors import UserError
     from voicecoach.resilient import open_live
 
@@ -187,7 +188,7 @@ def check_input(cfg: dict) -> Check:
     sched = Scheduler(io.samplerate)
     got = 0
     try:
-        io.start(sched.render)
+        io.start(sched)
         end = time.monotonic() + 3.0
         while time.monotonic() < end and got < 3200:
             block = io.read_mic(timeout=0.5)
@@ -199,7 +200,7 @@ def check_input(cfg: dict) -> Check:
         io.stop()
     if got == 0:
         return Check("input", "fail", f"{io.input.name!r} opened but delivered no audio in 3 s", _busy_fix(""))
-    how = f"{io.in_rate} Hz" + (" resampled to 16 kHz" if io.in_rate != 16000 else "")
+    how = f"{io.in_rate} Hz" + (" resampled to 16 kHz" if io.in_rate != VOSK_RATE else "")
     return Check("input", "ok", f"{io.input.index} {io.input.name!r} records at {how}")
 
 
@@ -232,6 +233,7 @@ def check_loopback(cfg: dict, *, freq: float = 1000.0, level: float = 0.25) -> C
 
     from voicecoach.audio.clips import Clip
     from voicecoach.audio.scheduler import Scheduler
+    from voicecoach.audio.wavio import VOSK_RATE
     from voicecoach.errors import UserError
     from voicecoach.resilient import open_live
 
@@ -247,7 +249,7 @@ def check_loopback(cfg: dict, *, freq: float = 1000.0, level: float = 0.25) -> C
     tone = Clip((level * env * np.sin(2 * np.pi * freq * tt)).astype(np.float32), rate, "doctor tone")
     mic = []
     try:
-        io.start(sched.render)
+        io.start(sched)
         t_end = time.monotonic() + 4.0
         submitted = False
         heard_s = 0.0
@@ -256,7 +258,7 @@ def check_loopback(cfg: dict, *, freq: float = 1000.0, level: float = 0.25) -> C
             if block is None:
                 continue
             mic.append(block.samples)
-            heard_s += len(block.samples) / 16000
+            heard_s += len(block.samples) / VOSK_RATE
             if not submitted and heard_s >= 0.4:  # room first, then the tone
                 sched.submit(tone, sched.now + int(0.1 * rate))
                 submitted = True
@@ -270,8 +272,8 @@ def check_loopback(cfg: dict, *, freq: float = 1000.0, level: float = 0.25) -> C
     if np.max(np.abs(x)) == 0.0:
         return Check("loopback", "fail", "the microphone hears digital silence (muted or dead)",
                      "unmute it (alsamixer -c CARD, capture) or try another microphone")
-    band, broad = _band_db(x, 16000, freq)
-    head = max(1, int(0.35 * 16000 / 800))  # before the tone can arrive
+    band, broad = _band_db(x, VOSK_RATE, freq)
+    head = max(1, int(0.35 * VOSK_RATE / 800))  # before the tone can arrive
     room = float(np.median(broad[:head]))
     room_band = float(np.median(band[:head]))
     tone_db = float(np.max(band))

@@ -112,6 +112,30 @@ class Tick(Event):
     """Output sample index that has not been played yet."""
 
 
+@dataclass(frozen=True)
+class DeviceLost(Event):
+    """The microphone or the speaker went away (the live streams -> coach): the
+    session pauses, as for a spoken "pause", and logs it as that command."""
+
+    type: ClassVar[str] = "device_lost"
+    t: float
+    """Seconds on the output clock: the start of the mic block it came with."""
+    why: str
+    """What happened, e.g. ``"speaker lost"``: the logged command's text, in parentheses."""
+
+
+@dataclass(frozen=True)
+class DeviceBack(Event):
+    """The lost device is back, or the coach goes on without the microphone
+    (cue-only) (the live streams -> coach): the session resumes, as for a spoken
+    "resume", and logs it as that command."""
+
+    type: ClassVar[str] = "device_back"
+    t: float
+    why: str
+    """E.g. ``"speaker back after 3.2 s"``."""
+
+
 # --- outputs of the coach (and the simulate --events log) ----------------------
 
 
@@ -129,6 +153,15 @@ class Cue(Event):
     kind: str
     """``"speech"`` (text is spoken), ``"tick"`` or ``"earcon"`` (text names it)."""
     text: str
+
+
+@dataclass(frozen=True)
+class Cancel(Event):
+    """Withdraw every cue released at or after ``sample`` that has not started (session -> runtime)."""
+
+    type: ClassVar[str] = "cancel"
+    t: float
+    sample: int
 
 
 @dataclass(frozen=True)

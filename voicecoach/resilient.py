@@ -5,7 +5,6 @@
 protocol, so :class:`voicecoach.runtime.Runtime` runs on it unchanged::
 
     guard = ResilientIO(config["audio"], say=clips.get)
-    recognizer = guard.wrap(recognizer)        # None in cue-only mode stays None
     Runtime(config, guard, recognizer=recognizer, timing=LIVE, simulated=False).run()
 
 What it does:
@@ -13,11 +12,14 @@ What it does:
 - A device is lost when its stream raises, or stops delivering: no mic block
   for ``stall_s`` (input) or an output sample counter that stops (output).
   USB unplugging shows up as either, depending on the host API.
-- The session is paused and resumed through the recognizer it wraps: the
-  wrapper hands the session a ``pause`` command when a device is lost and a
-  ``resume`` when it is back (the text says why: "(microphone lost)"), so the
-  rep in progress is withdrawn and redone from the top, and every rep that
-  ended is already in the history. The runtime needs no special code.
+- The session is paused and resumed by events: :meth:`ResilientIO.device_events`
+  reports a :class:`~voicecoach.events.DeviceLost` when a device is lost and a
+  :class:`~voicecoach.events.DeviceBack` when it is back (``why`` says what
+  happened: "microphone lost"), which the runtime hands the session like any
+  other event, so the rep in progress is withdrawn and redone from the top,
+  and every rep that ended is already in the history. While a device is away
+  :attr:`ResilientIO.listening` is False: the runtime feeds its recognizer
+  nothing, and resets it when the device is back.
 - A speaker that comes back starts from silence: whatever the scheduler held
   when it went (the rest of a cut count word, cues due within the runtime's
   margin) or was given while it was away (the pause's acknowledgement) is
@@ -47,11 +49,12 @@ from typing import Callable
 
 import numpy as np
 
+from voicecoach.audio.streams import running
+from voicecoach.audio.wavio import VOSK_RATE
 from voicecoach.errors import UserError
-from voicecoach.events import Heard
+from voicecoach.events import DeviceBack, DeviceLost
 from voicecoach.recovery import Recovery, Step
 
-VOSK_RATE = 16000
 
 
 class DeviceGone(KeyboardInterrupt):
@@ -140,10 +143,12 @@ class ResilientIO:
         self.lost = False
         self.turns = 0
         """Calls of :meth:`read_mic` so far: the caller's loop is alive while this moves."""
-        self._injected: deque[tuple[str, str]] = deque()
+        self._injected: deque[tuple[type, str]] = deque()
+        self._events: list = []
         self._notices: deque[str] = deque()
         self._xruns_done: dict[str, int] = {}
-        self._render = None
+        self._retired = None  # the stopped io whose xruns are in _xruns_done
+        self._this_turn: float | None = None
         self._sched = None
         self._offset_s = 0.0
         self._started = False
@@ -153,8 +158,6 @@ class ResilientIO:
         else:
             self._open_first()
         self.samplerate = int(self.io.samplerate)
-        self.input_name = getattr(getattr(self.io, "input", None), "name", None)
-        self.output_name = getattr(getattr(self.io, "output", None), "name", None)
 
     def _open_first(self) -> None:
         try:
@@ -172,8 +175,9 @@ class ResilientIO:
     @property
     def xruns(self) -> dict[str, int]:
         total = dict(self._xruns_done)
-        for k, v in getattr(self.io, "xruns", {}).items():
-            total[k] = total.get(k, 0) + v
+        if self.io is not self._retired:
+            for k, v in self.io.xruns.items():
+                total[k] = total.get(k, 0) + v
         return total
 
     @property
@@ -181,11 +185,28 @@ class ResilientIO:
         """Output samples rendered (the scheduler's clock when it is the render function)."""
         if self._sched is not None:
             return int(self._sched.now)
-        return int(getattr(self.io, "frames_out", 0))
+        return self.io.frames_out
 
-    def start(self, render) -> None:
-        self._render = render
-        self._sched = getattr(render, "__self__", None)
+    @property
+    def block_in_flight(self) -> int:
+        """0: the runtime keeps its own live margin (``LIVE.margin_s``). The runtime's
+        probe for the block length never found one here, and this keeps that as it was;
+        whether a live run should widen the margin by the stream's block is open."""
+        return 0
+
+    @property
+    def input_active(self) -> bool:
+        return self.io.input_active
+
+    @property
+    def output_active(self) -> bool:
+        return self.io.output_active
+
+    def start(self, scheduler) -> None:
+        """Start the speaker on ``scheduler`` (a :class:`~voicecoach.audio.scheduler.Scheduler`):
+        besides rendering it, this clears it when a lost speaker comes back and
+        says the policy's sentences through it."""
+        self._sched = scheduler
         try:
             self._start_io(self.io)
         except UserError as err:
@@ -204,9 +225,31 @@ class ResilientIO:
         self._started = True
 
     def read_mic(self, timeout: float | None = None):
-        """A mic block on the session's clock; silent blocks while a device is away."""
+        """A mic block on the session's clock; silent blocks while a device is away.
+
+        A device lost or back on this call is reported by :meth:`device_events`,
+        at the start of the block returned (or of the output clock, with none)."""
+        block = self._read(timeout)
+        if self._injected:
+            t = block.start if block is not None else self._silence().start
+            while self._injected:
+                kind, why = self._injected.popleft()
+                self._events.append(kind(t, why))
+        return block
+
+    def device_events(self) -> list:
+        """The :class:`DeviceLost` and :class:`DeviceBack` events since the last call."""
+        events, self._events = self._events, []
+        return events
+
+    @property
+    def listening(self) -> bool:
+        """True while the microphone delivers (not lost, not cue-only)."""
+        return not (self.lost or self.cue_only)
+
+    def _read(self, timeout: float | None):
         self.turns += 1
-        self._prev_turn, self._this_turn = getattr(self, "_this_turn", None), self.clock()
+        self._prev_turn, self._this_turn = self._this_turn, self.clock()
         if self.lost:
             return self._recovering_turn(timeout)
         self._speak_pending()
@@ -227,10 +270,10 @@ class ResilientIO:
         if block is not None:
             self._last_block = now
             self._got_block = True
-        elif now - self._last_block >= stall or not _active(self.io, "_in"):
+        elif now - self._last_block >= stall or not self.io.input_active:
             gap = now - (self._prev_turn or now)
             self._lose("input", f"no microphone audio for {now - self._last_block:.1f} s (loop turn {gap:.1f} s)"
-                       + ("" if _active(self.io, "_in") else " (stream stopped)"))
+                       + ("" if self.io.input_active else " (stream stopped)"))
             return self._silence()
         self._check_output()
         if self.lost:
@@ -250,52 +293,32 @@ class ResilientIO:
         self._notices.append(text)
         self._speak_pending()
 
-    # --- the recognizer wrapper ---------------------------------------------------------
-
-    def wrap(self, recognizer):
-        """The runtime's recognizer, wrapped so device losses pause and resume the session.
-
-        Returns ``None`` in cue-only mode (no microphone at the start).
-        """
-        if self.cue_only or recognizer is None:
-            return None
-        return _GuardedRecognizer(recognizer, self)
-
-    def _take_injected(self, t: float) -> list[Heard]:
-        out = []
-        while self._injected:
-            intent, why = self._injected.popleft()
-            out.append(Heard(intent, "control", f"({why})", t, t, t, 1.0))
-        return out
-
     # --- detection ----------------------------------------------------------------------
 
     def _start_io(self, io) -> None:
         # The new stream counts from 0 while the scheduler's clock goes on from here.
         self._offset_s = (self._sched.now / self.samplerate) if self._sched is not None else 0.0
-        io.start(self._render)
+        io.start(self._sched)
         now = self.clock()
         self._last_block = now
         self._got_block = False
-        self._last_frames = getattr(io, "frames_out", 0)
+        self._last_frames = io.frames_out
         self._last_frames_t = now
 
     def _check_output(self) -> None:
-        frames = getattr(self.io, "frames_out", None)
-        if frames is None:
-            return
+        frames = self.io.frames_out
         now = self.clock()
         stall = self.stall_s if frames else max(self.stall_s, self.STARTUP_S)
-        if frames != self._last_frames and _active(self.io, "_out"):
+        if frames != self._last_frames and self.io.output_active:
             self._last_frames, self._last_frames_t = frames, now
-        elif now - self._last_frames_t >= stall or not _active(self.io, "_out"):
+        elif now - self._last_frames_t >= stall or not self.io.output_active:
             self._lose("output", f"the speaker stream stopped for {now - self._last_frames_t:.1f} s")
 
     def _lose(self, device: str, reason: str) -> None:
         self.lost = True
         self._lost_at = self.clock()
         # A headset takes both with it: check the other stream before saying anything.
-        both = device == "input" and not _active(self.io, "_out")
+        both = device == "input" and not self.io.output_active
         if device == "output" or both:
             self._stop_io()
         if both:
@@ -373,13 +396,14 @@ class ResilientIO:
     """Grace for a freshly opened stream's first data before it counts as stalled."""
 
     def _stop_io(self) -> None:
-        for k, v in getattr(self.io, "xruns", {}).items():
-            self._xruns_done[k] = self._xruns_done.get(k, 0) + v
         try:
             self.io.stop()
         except Exception:
             pass
-        self.io.xruns = {k: 0 for k in getattr(self.io, "xruns", {})}
+        if self.io is not self._retired:  # count a stream's xruns once, however often it is stopped
+            for k, v in self.io.xruns.items():
+                self._xruns_done[k] = self._xruns_done.get(k, 0) + v
+            self._retired = self.io
         self._output_running = False
 
     def _act(self, step: Step) -> None:
@@ -387,13 +411,13 @@ class ResilientIO:
         if step.detail:
             self.log(step.detail)
         if step.action == "pause":
-            self._injected.append(("pause", step.detail.split(":")[0]))
+            self._injected.append((DeviceLost, step.detail.split(":")[0]))
         elif step.action in ("resume", "cue_only"):
             self.lost = False
             if step.action == "cue_only":
                 self.cue_only = True
             if self._started:
-                self._injected.append(("resume", step.detail.split(";")[0]))
+                self._injected.append((DeviceBack, step.detail.split(";")[0]))
         elif step.action == "end":
             self.lost = False
             if step.say:
@@ -423,48 +447,6 @@ class ResilientIO:
         n = VOSK_RATE // 50  # 20 ms
         t = (self._sched.now / self.samplerate) if self._sched is not None else 0.0
         return MicBlock(np.zeros(n, dtype=np.int16), t, np.zeros(n, dtype=np.float32))
-
-
-class _GuardedRecognizer:
-    """The runtime's recognizer, plus the pause/resume commands for lost devices."""
-
-    def __init__(self, inner, guard: ResilientIO):
-        self.inner = inner
-        self.guard = guard
-
-    def feed(self, samples, start, reference=None):
-        out = self.guard._take_injected(float(start))
-        if any(h.intent == "resume" for h in out):
-            self.inner.reset()  # its timeline and echo path are stale after a reopen
-        if self.guard.lost or self.guard.cue_only:
-            return out
-        return out + list(self.inner.feed(samples, start, reference))
-
-    def coach_says(self, text, start, end):
-        self.inner.coach_says(text, start, end)
-
-    def listen_during(self, phase):
-        self.inner.listen_during(phase)
-
-    def finish(self):
-        if self.guard.lost or self.guard.cue_only:
-            return self.guard._take_injected(0.0)
-        return self.inner.finish()
-
-    def reset(self):
-        self.inner.reset()
-
-
-def _active(io, attr: str) -> bool:
-    """Is ``io``'s PortAudio stream still running? (PortAudio stops a stream whose device
-    failed.) LiveIO keeps its streams in ``_in``/``_out``; no stream there counts as running."""
-    stream = getattr(io, attr, None)
-    if stream is None:
-        return True
-    try:
-        return bool(stream.active)
-    except Exception:  # a closed stream raises
-        return False
 
 
 def _one_line(err: BaseException) -> str:
@@ -550,7 +532,7 @@ class Microphone:
 
     @property
     def alive(self) -> bool:
-        if self._stream is None or not _active(self, "_stream"):
+        if self._stream is None or not running(self._stream):
             return False
         grace = self.stall_s if self._got else max(self.stall_s, ResilientIO.STARTUP_S)
         return time.monotonic() - self._last < grace
@@ -578,7 +560,7 @@ def play_once(audio: dict, clip_for: Callable[[int], object], *, timeout: float 
     sched = Scheduler(io.samplerate, volume=float(audio.get("volume", 1.0)))
     try:
         clip = clip_for(io.samplerate)
-        io.start(sched.render)
+        io.start(sched)
         sched.submit(clip, sched.now + int(0.05 * io.samplerate))
         end = time.monotonic() + timeout
         while time.monotonic() < end and (sched.busy or sched.now == 0):

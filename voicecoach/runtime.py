@@ -17,6 +17,11 @@ Failures while coaching never stop the workout:
 
 - the recognizer raises: the coach goes on cue-only and says so (a :class:`Notice`
   and a spoken line);
+- a device is lost (the IO reports :class:`~voicecoach.events.DeviceLost`): the
+  session pauses, and the recognizer is fed nothing while the IO is not
+  ``listening``; when the device is back (:class:`~voicecoach.events.DeviceBack`)
+  the recognizer is reset (its timeline and echo path are stale) and the
+  session resumes;
 - the history cannot be written (:class:`~voicecoach.store.StoreError`): the
   coach says once that history is not being saved, and goes on.
 """
@@ -32,8 +37,21 @@ from typing import IO, Callable
 
 from voicecoach import stopping
 from voicecoach.coach import program as P
-from voicecoach.coach.session import Cancel, Session
-from voicecoach.events import Command, Cue, Event, Heard, Notice, Rep, SessionSummary, SetSummary, Withdrawn
+from voicecoach.coach.session import Session
+from voicecoach.events import (
+    Cancel,
+    Command,
+    Cue,
+    DeviceBack,
+    DeviceLost,
+    Event,
+    Heard,
+    Notice,
+    Rep,
+    SessionSummary,
+    SetSummary,
+    Withdrawn,
+)
 
 COUNT_RATE_FACTOR = 1.3
 """Counts are spoken this much faster than other speech so that "two-one-thousand" fits its one-second beat."""
@@ -193,7 +211,6 @@ class Runtime:
         """The sessions before this one (for the greeting and the closing advice)."""
         self.session_id: int | None = None
         self.result = Result(None)
-        self._submitted: dict[int, Cue] = {}
         self._store_failed = False
         self._told_store = False
         self.heard: list[tuple[Heard, int]] = []
@@ -250,7 +267,7 @@ class Runtime:
                 )
             except StoreError as err:
                 self._store_error(err)
-        for line in getattr(self.store, "notices", []) or []:
+        for line in self.store.notices if self.store is not None else []:
             self._log(Notice(start / self.samplerate, line, "warning"))
         if self._recognizer_error:
             self._cue_only(self._recognizer_error)
@@ -277,7 +294,7 @@ class Runtime:
         self._begin()
         session = self.session
         io = self.io
-        io.start(self.scheduler.render)
+        io.start(self.scheduler)
         try:
             while True:
                 if stopping.requested():
@@ -294,6 +311,8 @@ class Runtime:
                 if session.finished and (self.simulated or not self.scheduler.busy):
                     break
                 block = io.read_mic(timeout=0.5)
+                for event in io.device_events():
+                    self._device(event)
                 if block is None:
                     if self.simulated:
                         break
@@ -333,10 +352,9 @@ class Runtime:
         could already have started and would be cut, so the margin covers it.
         """
         margin = self._margin
-        frames = getattr(self.io, "log_frames", None)
-        blocks = getattr(self.io, "blocks", 0)
-        if frames is not None and blocks:
-            margin = max(margin, int(frames[(blocks - 1) % len(frames)]) + self._margin // 2)
+        block = self.io.block_in_flight
+        if block:
+            margin = max(margin, block + self._margin // 2)
         return margin
 
     def _ahead(self) -> int:
@@ -353,8 +371,19 @@ class Runtime:
         if self.view is not None:
             self.view.heard(heard, answer, self.session.rep_for(heard.start), self.session.floor)
 
+    def _device(self, event: DeviceLost | DeviceBack) -> None:
+        if isinstance(event, DeviceBack) and self.recognizer is not None:
+            try:
+                self.recognizer.reset()  # its timeline and echo path are stale after a reopen
+            except Exception as err:
+                self._cue_only(err)
+        answer = self.session.device(event, self._ahead())
+        self._handle(answer)
+        if self.view is not None:
+            self.view.device(event, answer)
+
     def _recognize(self, block) -> list:
-        if self.recognizer is None:
+        if self.recognizer is None or not self.io.listening:
             return []
         try:
             return self.recognizer.feed(block.samples, block.start, block.far_end)
@@ -382,7 +411,7 @@ class Runtime:
             self._cue_only(err)
 
     def _finish_recognizer(self) -> list:
-        if self.recognizer is None:
+        if self.recognizer is None or not self.io.listening:
             return []
         try:
             return self.recognizer.finish()
@@ -401,13 +430,9 @@ class Runtime:
     def _handle(self, events: list[Event]) -> None:
         for e in events:
             if isinstance(e, Cue):
-                cue_id = self.scheduler.submit(self.voice.clip(e.kind, e.text), e.sample, tag=e.kind)
-                self._submitted[cue_id] = e
+                self.scheduler.submit(self.voice.clip(e.kind, e.text), e.sample, tag=e.kind, key=e)
             elif isinstance(e, Cancel):
-                for cue_id, cue in list(self._submitted.items()):
-                    if cue.sample >= e.sample:
-                        self.scheduler.cancel(cue_id)
-                        del self._submitted[cue_id]
+                self.scheduler.cancel_from(e.sample)
                 self._log(e)
             else:
                 self._log(e)
@@ -415,20 +440,13 @@ class Runtime:
 
     def _log_started(self) -> None:
         """Log each cue as it starts, at the sample where the scheduler placed it."""
-        for cue_id, sample in self.scheduler.started():
-            cue = self._submitted.pop(cue_id, None)
-            if cue is None:
-                continue
+        for cue, sample in self.scheduler.started():
+            if not isinstance(cue, Cue):
+                continue  # a clip the session did not place (a device sentence)
             start = sample / self.samplerate
             self._log(Cue(round(start, 6), sample, cue.kind, cue.text))
             if cue.kind == "speech":
                 self._tell_recognizer(cue.text, start, start + self.voice.seconds(cue.text))
-        # A lost speaker's queue is cleared: those cues will never be reported as started.
-        # (They cannot start before the clear takes effect either, with no stream running.)
-        cleared = self.scheduler.cleared_below
-        if cleared:
-            for cue_id in [k for k in self._submitted if k < cleared]:
-                del self._submitted[cue_id]
 
     def _log(self, event: Event, deferred: bool = False) -> None:
         if isinstance(event, SessionSummary) and not deferred:

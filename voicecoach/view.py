@@ -21,7 +21,19 @@ import sys
 from typing import Callable, TextIO
 
 from voicecoach.coach.session import Status
-from voicecoach.events import Command, Cue, Event, Heard, Notice, Rep, SessionSummary, SetSummary, Withdrawn
+from voicecoach.events import (
+    Command,
+    Cue,
+    DeviceBack,
+    DeviceLost,
+    Event,
+    Heard,
+    Notice,
+    Rep,
+    SessionSummary,
+    SetSummary,
+    Withdrawn,
+)
 
 REFRESH_PER_SECOND = 4
 """How often rich redraws the panel (its own thread; the loop only stores values)."""
@@ -136,6 +148,13 @@ class View:
         t = next((e.t for e in answer if isinstance(e, Command)), heard.emitted)
         self._recent(f'"{heard.text}" {heard.confidence:.2f} → {done}')
         self.line(t, f'command {heard.intent}: "{heard.text}" (confidence {heard.confidence:.2f}) → {done}')
+
+    def device(self, event: DeviceLost | DeviceBack, answer: list[Event]) -> None:
+        """A device lost or back (``event.why`` says which), and what the session did."""
+        notes = [e.text for e in answer if isinstance(e, Notice)]
+        done = notes[0] if notes else "paused" if isinstance(event, DeviceLost) else "resumed"
+        self._recent(f"{event.why} → {done}")
+        self.line(event.t, f"{event.why} → {done}")
 
     def preparing(self, done: int, total: int, rendered: int) -> None:
         """The session's phrases being made ready; ``rendered``: real syntheses so far

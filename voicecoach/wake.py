@@ -25,9 +25,10 @@ from collections import deque
 
 import numpy as np
 
+from voicecoach.audio.wavio import VOSK_RATE
 from voicecoach.events import Heard
 
-RATE = 16000
+RATE = VOSK_RATE
 FRAME = 160
 """10 ms at 16 kHz."""
 

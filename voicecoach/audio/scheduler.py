@@ -5,16 +5,22 @@ is what the output callback does: it fills the next block with every clip due in
 it, each starting exactly at the sample it was submitted for, and advances
 :attr:`Scheduler.now` by the block length. Other threads talk to it only
 through :meth:`~Scheduler.submit`, :meth:`~Scheduler.cancel`,
-:meth:`~Scheduler.clear` and :meth:`~Scheduler.duck`, which append a command
+:meth:`~Scheduler.cancel_from`, :meth:`~Scheduler.clear` and
+:meth:`~Scheduler.duck`, which append a command
 to a lock-free inbox (``collections.deque.append``/``popleft`` are atomic in
 CPython) that ``render`` drains at the start of each block. So the audio
 thread never waits on a lock, never does file or TTS work, and mixes into
 preallocated buffers.
 
+It is the one owner of the cues in flight: a caller names each cue by a key
+of its own (the runtime: the session's :class:`~voicecoach.events.Cue`) and
+learns from :meth:`~Scheduler.started` where each began; a cue cancelled or
+cleared before it starts is simply never reported.
+
 Typical use::
 
     sched = Scheduler(io.samplerate)
-    io.start(sched.render)
+    io.start(sched)                                             # the stream calls sched(out)
     cue = sched.submit(clip, at=sched.now + sched.samplerate)   # in one second
     ...
     for cue_id, sample in sched.started(): ...                  # where cues began
@@ -38,7 +44,10 @@ FADE_S = 0.010
 @dataclass(order=True)
 class _Voice:
     at: int
-    cue_id: int
+    seq: int  # submission order: breaks ties of ``at`` (keys need not be comparable)
+    cue_id: object = field(compare=False)  # the caller's key
+    sample: int = field(compare=False)  # the sample asked for (``at`` moves if the cue is late)
+    keyed: bool = field(compare=False)  # the caller gave the key: cancel_from applies
     samples: np.ndarray = field(compare=False)  # int16 or float32 (Clip.pcm)
     gain: float = field(compare=False, default=1.0)
     tag: str = field(compare=False, default="")
@@ -83,7 +92,6 @@ class Scheduler:
         self.dropped = 0
         self._now = 0
         self._ids = itertools.count(1)
-        self._cleared_below = 0
         self._inbox: deque[tuple] = deque()
         # Bounded so that a caller who never drains it cannot grow memory for ever.
         self._started: deque[tuple[int, int]] = deque(maxlen=1 << 16)
@@ -103,10 +111,13 @@ class Scheduler:
         """Index of the next sample :meth:`render` will produce (samples played or in flight before it)."""
         return self._now
 
-    def submit(self, clip: Clip, at: int, *, gain: float = 1.0, tag: str = "") -> int:
+    def submit(self, clip: Clip, at: int, *, gain: float = 1.0, tag: str = "", key=None):
         """Place ``clip`` so that its first sample is output sample ``at``. Thread-safe.
 
-        Returns the cue id (for :meth:`cancel`, :meth:`duck`, :meth:`started`).
+        ``key`` names the cue (any hashable; the runtime gives the session's
+        :class:`~voicecoach.events.Cue`); without one the scheduler issues an int.
+        Returns the key (for :meth:`cancel`, :meth:`duck`, :meth:`started`).
+        Only cues submitted with a key are withdrawn by :meth:`cancel_from`.
         If ``at`` has already been rendered when the audio thread sees the cue,
         the cue starts at once and :attr:`late` is incremented. The clip's
         buffer (int16 or float32) is taken here, on the caller's thread: a
@@ -117,8 +128,9 @@ class Scheduler:
             raise ValueError(
                 f"clip {clip.label!r} is at {clip.samplerate} Hz, the scheduler at {self.samplerate} Hz"
             )
-        cue_id = next(self._ids)
-        voice = _Voice(int(at), cue_id, clip.pcm, float(gain), tag, scale=clip.scale)
+        seq = next(self._ids)
+        cue_id = seq if key is None else key
+        voice = _Voice(int(at), seq, cue_id, int(at), key is not None, clip.pcm, float(gain), tag, scale=clip.scale)
         self._inbox.append(("submit", voice))
         return cue_id
 
@@ -129,6 +141,16 @@ class Scheduler:
         """
         self._inbox.append(("cancel", cue_id, tag))
 
+    def cancel_from(self, sample: int) -> None:
+        """Withdraw every keyed cue (see :meth:`submit`) placed at ``sample`` or later. Thread-safe.
+
+        What the session's :class:`~voicecoach.events.Cancel` asks for: a waiting
+        cue is dropped, one already sounding fades out over 10 ms as with
+        :meth:`cancel`; clips submitted without a key (the device sentences, a
+        calibration chirp) are left alone.
+        """
+        self._inbox.append(("cancel_from", int(sample)))
+
     def clear(self) -> None:
         """Drop every cue submitted before this call, sounding or waiting, at once (no fade). Thread-safe.
 
@@ -136,18 +158,10 @@ class Scheduler:
         that was sounding stopped mid-word, and what was waiting belongs to a plan
         made before the loss, so the next stream must start from silence. A fade,
         as :meth:`cancel` does, would replay 10 ms of the cut word. Takes effect
-        at the next rendered block; cues submitted after the call are kept.
+        at the next rendered block; cues submitted after the call are kept. A
+        dropped cue that had not started is never reported by :meth:`started`.
         """
-        # Ids are issued in order, so one number says which cues this drops.
-        self._cleared_below = next(self._ids)
         self._inbox.append(("clear",))
-
-    @property
-    def cleared_below(self) -> int:
-        """Cues with an id under this were submitted before the last :meth:`clear`
-        (0: never cleared): any of them that :meth:`started` has not reported by
-        the time that clear reaches the audio thread never starts."""
-        return self._cleared_below
 
     def duck(self, gain: float, *, cue_id: int | None = None, tag: str | None = None) -> None:
         """Ramp the gain of cues (sounding or not yet started) to ``gain`` over 10 ms.
@@ -182,6 +196,10 @@ class Scheduler:
         if len(self._scratch) < blocksize:
             self._scratch = np.zeros(blocksize, dtype=np.float32)
             self._env = np.zeros(blocksize, dtype=np.float32)
+
+    def __call__(self, out: np.ndarray) -> None:
+        """The scheduler is the output side's render function: ``io.start(sched)``."""
+        self.render(out)
 
     def render(self, out: np.ndarray) -> None:
         """Fill the float32 1-D ``out`` with the next ``len(out)`` samples and advance :attr:`now`.
@@ -239,14 +257,10 @@ class Scheduler:
                 self._active.clear()
             elif kind == "cancel":
                 _, cue_id, tag = cmd
-                kept = [v for v in self._pending if not _selected(v, cue_id, tag)]
-                if len(kept) != len(self._pending):
-                    heapq.heapify(kept)
-                    self._pending = kept
-                for v in self._active:
-                    if _selected(v, cue_id, tag) and not v.stopping:
-                        v.stopping = True
-                        self._ramp(v, 0.0)
+                self._stop(lambda v: _selected(v, cue_id, tag))
+            elif kind == "cancel_from":
+                sample = cmd[1]
+                self._stop(lambda v: v.keyed and v.sample >= sample)
             else:  # duck
                 _, gain, cue_id, tag = cmd
                 for v in self._pending:
@@ -255,6 +269,17 @@ class Scheduler:
                 for v in self._active:
                     if _selected(v, cue_id, tag) and not v.stopping:
                         self._ramp(v, gain)
+
+    def _stop(self, selected) -> None:
+        """Drop the selected waiting cues; fade out the selected sounding ones."""
+        kept = [v for v in self._pending if not selected(v)]
+        if len(kept) != len(self._pending):
+            heapq.heapify(kept)
+            self._pending = kept
+        for v in self._active:
+            if selected(v) and not v.stopping:
+                v.stopping = True
+                self._ramp(v, 0.0)
 
     def _ramp(self, v: _Voice, target: float) -> None:
         v.ramp_from = self._gain_now(v)

@@ -4,7 +4,7 @@ The coach runtime does the same thing with either::
 
     io = SimulatedIO(mic_wav, out_wav)            # or LiveIO(output_device=...)
     sched = Scheduler(io.samplerate)
-    io.start(sched.render)                        # the output side now runs sched.render
+    io.start(sched)                               # the output side now calls sched(out)
     while (block := io.read_mic(timeout=0.5)) is not None:
         ...                                       # feed block.samples to the recognizer
     io.stop()
@@ -29,6 +29,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
+from voicecoach.audio.scheduler import Scheduler
 from voicecoach.audio.wavio import VOSK_RATE, WavWriter, float_to_int16, read_wav, resample
 from voicecoach.errors import UserError
 
@@ -69,19 +70,49 @@ class MicBlock:
 
 
 class AudioIO(Protocol):
+    """What the runtime (and :class:`voicecoach.resilient.ResilientIO`) may ask of a
+    stream pair; :class:`LiveIO`, :class:`SimulatedIO` and ``ResilientIO`` speak it."""
+
     samplerate: int
     """Output rate (the scheduler's rate)."""
     xruns: dict[str, int]
     """Counted under/overruns, e.g. ``{"output_underflow": 0, "input_overflow": 0}``."""
 
     def start(self, render: Render) -> None:
-        """Start the output side calling ``render(out)`` for each block (``Scheduler.render``)."""
+        """Start the output side calling ``render(out)`` for each block: the
+        :class:`~voicecoach.audio.scheduler.Scheduler` itself (a bare render
+        function does for the plain streams)."""
 
     def read_mic(self, timeout: float | None = None) -> MicBlock | None:
         """The next mic block; None when the input ended (simulation) or timed out (live)."""
 
     def stop(self) -> None:
         """Stop the streams (and write the output file, in simulation)."""
+
+    @property
+    def frames_out(self) -> int:
+        """Output samples rendered so far."""
+
+    @property
+    def block_in_flight(self) -> int:
+        """Samples the output side may render between a caller's reading the
+        scheduler's clock and the scheduler's seeing a command: the last output
+        block live, 0 where the output renders on the caller's thread (simulation)."""
+
+    @property
+    def input_active(self) -> bool:
+        """False once the input stream has stopped under us (its device failed); True with no input."""
+
+    @property
+    def output_active(self) -> bool:
+        """False once the output stream has stopped under us (its device failed)."""
+
+    @property
+    def listening(self) -> bool:
+        """True while microphone blocks carry what the microphone hears (feed them to a recognizer)."""
+
+    def device_events(self) -> list:
+        """The :class:`~voicecoach.events.DeviceLost` / ``DeviceBack`` events since the last call."""
 
 
 def _xruns() -> dict[str, int]:
@@ -169,6 +200,7 @@ class SimulatedIO:
         # holds some more in its buffer: what an echo canceller can read ahead.
         self._src_margin = int(0.04 * VOSK_RATE) if self._drift > 1.0 else 0
         self._pos16 = 0
+        self._frames_out = 0
         self._render: Render | None = None
         self._writer: WavWriter | None = None
         self._buf = np.zeros(self._block_out, dtype=np.float32)
@@ -182,6 +214,16 @@ class SimulatedIO:
     def rendered(self) -> int:
         """Output samples rendered so far (written to the file up to its length)."""
         return self._writer.frames if self._writer else 0
+
+    @property
+    def frames_out(self) -> int:
+        return self._frames_out
+
+    block_in_flight = 0  # the output renders inside read_mic, on the caller's thread
+    input_active = output_active = listening = True  # files are never lost
+
+    def device_events(self) -> list:
+        return []
 
     def start(self, render: Render) -> None:
         import soxr
@@ -205,6 +247,7 @@ class SimulatedIO:
     def _render_block(self) -> None:
         buf = self._buf
         self._render(buf)
+        self._frames_out += len(buf)
         self._writer.write(buf)
         ref16 = self._rs.resample_chunk(buf) if self._rs is not None else buf
         n = min(len(ref16), len(self._ref) - self._ref_len)
@@ -264,6 +307,17 @@ class SimulatedIO:
             self._render_block()
         self._writer.close()
         self._writer = None
+
+
+def running(stream) -> bool:
+    """Is a PortAudio stream still running? PortAudio stops a stream whose device
+    failed; a closed one raises. No stream (``None``) counts as running."""
+    if stream is None:
+        return True
+    try:
+        return bool(stream.active)
+    except Exception:
+        return False
 
 
 def _chirp(rate: int) -> np.ndarray:
@@ -404,6 +458,29 @@ class LiveIO:
         self.cpu_seconds += time.thread_time() - c0
         self.callback_seconds += time.monotonic() - m0
 
+    @property
+    def listening(self) -> bool:
+        """True when an input stream was asked for (``use_input``)."""
+        return self.input is not None
+
+    def device_events(self) -> list:
+        """Always empty: a lost device shows in :attr:`input_active` / :attr:`output_active`;
+        :class:`voicecoach.resilient.ResilientIO` turns that into events."""
+        return []
+
+    @property
+    def input_active(self) -> bool:
+        return running(self._in)
+
+    @property
+    def output_active(self) -> bool:
+        return running(self._out)
+
+    @property
+    def block_in_flight(self) -> int:
+        """The length of the last output block (0 before the first)."""
+        return int(self.log_frames[(self.blocks - 1) % self.LOG_BLOCKS]) if self.blocks else 0
+
     def output_latency(self) -> float:
         """The output stream's latency as PortAudio reports it (seconds)."""
         return float(self._out.latency) if self._out is not None else 0.0
@@ -509,8 +586,8 @@ class LiveIO:
         import sounddevice as sd
 
         self._render = render
-        if hasattr(render, "__self__") and hasattr(render.__self__, "reserve"):
-            render.__self__.reserve(max(len(self._buf), self.blocksize))
+        if isinstance(render, Scheduler):  # its mixing buffers, before the audio thread needs them
+            render.reserve(max(len(self._buf), self.blocksize))
         try:
             self._out = self._open_output(sd)
             if self.input is not None:

@@ -40,12 +40,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, ClassVar, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from voicecoach.coach import program as P
 from voicecoach.events import (
+    Cancel,
     Command,
     Cue,
+    DeviceBack,
+    DeviceLost,
     Event,
     Heard,
     Notice,
@@ -76,15 +79,6 @@ PLANK_ENDERS = ("end_hold", "stop_workout", "next_set", "pause")
 def _key(heard: Heard | Withdrawn) -> tuple[str, float, float]:
     """What a provisional command and its final one (or withdrawal) share."""
     return (heard.intent, heard.start, heard.end)
-
-
-@dataclass(frozen=True)
-class Cancel(Event):
-    """Withdraw every cue released at or after ``sample`` that has not started (session -> runtime)."""
-
-    type: ClassVar[str] = "cancel"
-    t: float
-    sample: int
 
 
 def estimate_seconds(text: str) -> float:
@@ -486,11 +480,14 @@ class Session:
         return P.numbered_phrases(self.program)
 
     def handle(self, event: Event, now: int | None = None) -> list[Event]:
-        """Event-style entry: ``Tick(until)`` advances, ``Heard`` needs ``now``, ``Withdrawn`` forgets."""
+        """Event-style entry: ``Tick(until)`` advances, ``Heard`` and the device events
+        need ``now``, ``Withdrawn`` forgets."""
         if isinstance(event, Tick):
             return self.advance(event.now)
         if isinstance(event, Heard):
             return self.hear(event, self._until if now is None else now)
+        if isinstance(event, (DeviceLost, DeviceBack)):
+            return self.device(event, self._until if now is None else now)
         if isinstance(event, Withdrawn):
             return self.withdraw(event)
         raise TypeError(f"a session cannot handle {event.type!r} events")
@@ -543,22 +540,38 @@ class Session:
                 self._release(out)
             return out
         command = Command(heard.intent, heard.text, heard.start, heard.end, self._sec(now))
-        self.commands.append(command)
-        out.append(command)
-        if self._closed or (self.end_sample is not None and heard.intent != "how_many"):
-            out.append(Notice(self._sec(now), f"workout over; ignored {heard.intent!r}"))
-        elif self._is_mark(heard):
-            self._mark(heard, now, out, acknowledged=_key(heard) in self._acknowledged)
-        elif heard.intent in PLANK_ENDERS and self._plank is not None and self._phase() == "plank":
-            self._end_plank(now, out, said=self._n(heard.end))
-        else:
-            handler = getattr(self, f"_on_{heard.intent}", None)
-            if handler is None:
-                out.append(Notice(self._sec(now), f"unknown command {heard.intent!r}", "warning"))
-            else:
-                handler(now, out)
+        self._obey(command, now, out, mark=heard if self._is_mark(heard) else None)
         self._release(out)
         return out
+
+    def device(self, event: DeviceLost | DeviceBack, now: int) -> list[Event]:
+        """A device went away (pause) or came back (resume): obeyed as that control,
+        logged as that command with ``(why)`` as its text; ``now`` as for :meth:`hear`."""
+        out: list[Event] = []
+        self._now = max(self._now, now)
+        self._finalize(self._until, out)
+        now = self._now
+        intent = "pause" if isinstance(event, DeviceLost) else "resume"
+        self._obey(Command(intent, f"({event.why})", event.t, event.t, self._sec(now)), now, out)
+        self._release(out)
+        return out
+
+    def _obey(self, command: Command, now: int, out: list[Event], mark: Heard | None = None) -> None:
+        """Log ``command`` and act on it (``mark``: the words of a mark, kept on its rep)."""
+        self.commands.append(command)
+        out.append(command)
+        if self._closed or (self.end_sample is not None and command.intent != "how_many"):
+            out.append(Notice(self._sec(now), f"workout over; ignored {command.intent!r}"))
+        elif mark is not None:
+            self._mark(mark, now, out, acknowledged=_key(mark) in self._acknowledged)
+        elif command.intent in PLANK_ENDERS and self._plank is not None and self._phase() == "plank":
+            self._end_plank(now, out, said=self._n(command.end))
+        else:
+            handler = getattr(self, f"_on_{command.intent}", None)
+            if handler is None:
+                out.append(Notice(self._sec(now), f"unknown command {command.intent!r}", "warning"))
+            else:
+                handler(now, out)
 
     def withdraw(self, withdrawn: Withdrawn) -> list[Event]:
         """The recognizer took back a provisional command: nothing was kept for it."""

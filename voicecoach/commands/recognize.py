@@ -50,8 +50,10 @@ def main(args) -> int:
             for h in heard:
                 _print(name, h, args.json)
 
+    from voicecoach.audio.wavio import VOSK_RATE
+
     failed = 0
-    step = int(BLOCK_S * 16000)
+    step = int(BLOCK_S * VOSK_RATE)
     for name in args.files:
         try:
             blocks = _blocks_16k(name, read_wav, to_16k_int16)
@@ -65,11 +67,11 @@ def main(args) -> int:
                     pcm = np.concatenate([pending, pcm])
                 usable = len(pcm) // step * step
                 for i in range(0, usable, step):
-                    show(name, rec.feed(pcm[i : i + step], n / 16000))
+                    show(name, rec.feed(pcm[i : i + step], n / VOSK_RATE))
                     n += step
                 pending = pcm[usable:]
             if pending is not None and len(pending):
-                show(name, rec.feed(pending, n / 16000))
+                show(name, rec.feed(pending, n / VOSK_RATE))
             show(name, rec.finish())
         except UserError as err:
             print(f"voicecoach: {err}", file=sys.stderr)
@@ -87,6 +89,8 @@ def _blocks_16k(name, read_wav, to_16k_int16):
     import wave
 
     import numpy as np
+
+    from voicecoach.audio.wavio import VOSK_RATE
 
     from voicecoach.errors import UserError
 
@@ -110,7 +114,7 @@ def _blocks_16k(name, read_wav, to_16k_int16):
             # A header claiming 1 Hz would stream 16000x its size into the decoder.
             raise UserError(f"{name}: not a usable WAV file (sample rate {rate} Hz is outside "
                             f"{MIN_RATE} to {MAX_RATE} Hz)")
-        stream = soxr.ResampleStream(rate, 16000, 1, dtype="float32") if rate != 16000 else None
+        stream = soxr.ResampleStream(rate, VOSK_RATE, 1, dtype="float32") if rate != VOSK_RATE else None
         while True:
             try:
                 raw = w.readframes(rate)

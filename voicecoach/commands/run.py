@@ -50,7 +50,6 @@ def main(args: argparse.Namespace) -> int:
     io.say = voice.speech.get
     if io.cue_only:
         recognizer = None  # no microphone: ResilientIO has said so
-    recognizer = io.wrap(recognizer)
     store, store_error = runtime.open_store(args.db, cfg)
     events = None
     if args.events:

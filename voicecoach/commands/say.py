@@ -34,7 +34,7 @@ def main(args: argparse.Namespace) -> int:
     io = LiveIO(output_device=device, samplerate=args.samplerate, use_input=False)
     clip = ClipCache(io.samplerate, voice=args.voice, rate=args.rate).get(args.text)
     sched = Scheduler(io.samplerate)
-    io.start(sched.render)
+    io.start(sched)
     try:
         io.wait_flowing(timeout=5.0)
         # A short lead so the first syllable is never cut by a stream still settling.

@@ -98,7 +98,8 @@ class Server:
         self.view = None
 
     def _turns(self):
-        return (self.turns, getattr(self.guard, "turns", None))
+        guard = self.guard  # another thread may clear it between two reads
+        return (self.turns, guard.turns if guard is not None else None)
 
     def close(self) -> None:
         self.notifier.stopping("stopping")
@@ -328,7 +329,7 @@ class Server:
             log(store_error)
         # The live view on a terminal; in the journal, its plain lines go where the log goes.
         self.view = view.make_view(self.args.quiet, write=log)
-        rt = runtime.Runtime(cfg, guard, recognizer=guard.wrap(recognizer), store=store,
+        rt = runtime.Runtime(cfg, guard, recognizer=recognizer, store=store,
                              timing=runtime.LIVE, simulated=False, voice=voice, on_event=self._on_event,
                              store_error=store_error, view=self.view)
         try:

@@ -173,6 +173,17 @@ def _release_engine() -> None:
     _ENGINE.clear()
 
 
+def _espeak_driver(engine):
+    """pyttsx3's espeak driver behind ``engine``: pyttsx3 has no public call for it
+    (its private ``proxy._driver``), and the driver must be driven directly (see below)."""
+    return engine.proxy._driver
+
+
+def _espeak_default_voice(driver_class) -> str:
+    """The voice espeak starts with: pyttsx3 keeps it only in a private class attribute."""
+    return driver_class._defaultVoice
+
+
 def _render_pyttsx3(text: str, voice: str, rate: int) -> tuple[np.ndarray, int] | None:
     """Render on the TTS thread with the shared pyttsx3 engine; None if it wrote no audio."""
     from voicecoach.audio.wavio import read_wav
@@ -195,7 +206,7 @@ def _render_pyttsx3(text: str, voice: str, rate: int) -> tuple[np.ndarray, int] 
     # espeak driver is driven directly and synchronously on this thread: set voice and
     # rate (voice first: espeak resets the rate with it), save_to_file, startLoop.
     try:
-        EspeakDriver.setProperty("voice", voice or EspeakDriver._defaultVoice)
+        EspeakDriver.setProperty("voice", voice or _espeak_default_voice(EspeakDriver))
     except ValueError:
         raise UserError(f"unknown espeak-ng voice {voice!r}; list them with: espeak-ng --voices") from None
     EspeakDriver.setProperty("rate", rate)
@@ -203,7 +214,7 @@ def _render_pyttsx3(text: str, voice: str, rate: int) -> tuple[np.ndarray, int] 
         out = Path(tmp) / "say.wav"
         saved = sys.stdout
         sys.stdout = _MuteForeign(saved)
-        driver = engine.proxy._driver
+        driver = _espeak_driver(engine)
         try:
             driver.save_to_file(text, str(out))
             driver.startLoop()  # returns when espeak reports the end of the message
@@ -377,7 +388,7 @@ class ClipCache:
             except concurrent.futures.TimeoutError:
                 # Unstick the driver's loop if it is what hangs; renders go to the CLI from now on.
                 if _ENGINE:
-                    _ENGINE[0].proxy._driver.endLoop()
+                    _espeak_driver(_ENGINE[0]).endLoop()
                 self._fall_back(f"pyttsx3 did not finish within {RENDER_TIMEOUT_S:g} s")
             except UserError:
                 raise
