@@ -320,9 +320,11 @@ class CommandRecognizer:
         out: list[Heard | Withdrawn] = []
         if self._idle:
             # No voice has been heard for a while: the decoder rests (most of
-            # a session is silence or breathing) until the next voiced sound;
-            # the preroll brings along the unvoiced start of a word ("st" in "stop").
-            if not voiced.any():
+            # a session is silence, breathing or the coach talking) until the
+            # person's next voiced sound; the preroll brings along the unvoiced
+            # start of a word ("st" in "stop"). What the canceller leaves of the
+            # coach's voice does not wake it, as it does not keep it awake.
+            if not (voiced & FrameHistory.theirs(echo, len(voiced))).any():
                 return []
             self._idle = False
             if self._wanted != self._phase and self._audio_len:
