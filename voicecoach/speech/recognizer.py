@@ -472,13 +472,26 @@ class CommandRecognizer:
         again = self._relisten.words(np.concatenate(self._audio), self._grammar_json, self._is_phrase)
         if again is None:
             return out
+        offset = self._audio_start / self.samplerate
+        words = [{**w, "start": w["start"] + offset, "end": w["end"] + offset} for w in again[1]]
+        if self._voice_outside(words) > self.settings.relisten_voice_outside_s:
+            # A phrase found inside a longer sentence ("how are you doing" as "doe ming").
+            self._explain(words, "second listen: voice outside its words")
+            return out
         # The second decode replaces the first: its words are judged as if
         # the first had not been heard.
         self._last_word_end, starts = before
         self._word_starts.clear()
         self._word_starts.extend(starts)
-        offset = self._audio_start / self.samplerate
-        return self._evaluate_words([{**w, "start": w["start"] + offset, "end": w["end"] + offset} for w in again[1]])
+        return self._evaluate_words(words)
+
+    def _voice_outside(self, words: list[dict]) -> float:
+        """Seconds of the person's voice in the utterance held in ``self._audio``
+        before ``words`` start or after they end (word-time slack aside)."""
+        first, last = self._audio_start, self._audio_start + self._audio_len
+        start_n, end_n = self._sample_of(words[0]["start"]), self._sample_of(words[-1]["end"])
+        return (self._frames.their_voice_s(first, start_n - self._slack_n, min_frames=1)
+                + self._frames.their_voice_s(end_n + self._slack_n, last, min_frames=1))
 
     def _is_phrase(self, words: list[dict]) -> bool:
         return self.grammar.match([w["word"] for w in words]) is not None

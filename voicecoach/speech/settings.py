@@ -35,6 +35,10 @@ class RecognizerSettings:
     warped by these factors in turn (:mod:`~voicecoach.speech.relisten`); empty: never."""
     relisten_max_s: float = 4.0
     """Utterances longer than this are talk: they get no second listen."""
+    relisten_voice_outside_s: float = 0.15
+    """A second listen's words must hold the person's voice: with more of it than
+    this (about a short syllable) in the utterance outside them, they are a phrase
+    found inside other talk, and are dropped."""
 
     # -- front end ---------------------------------------------------------------
     noise_suppression: int | None = 1
