@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import sqlite3
 import stat
@@ -686,3 +687,177 @@ def test_any_session_round_trips(tmp_path: Path, reps, commands, end) -> None:
         assert store.floor() == (in_order[-1] if in_order else None)
         assert sorted(stops) == sorted(in_order)
         assert json.loads(json.dumps(s)) == s
+
+
+# --- what mutation testing found unguarded (scripts/bench_mutation.py, docs/testing.md) ------------
+
+
+def test_a_failed_write_names_what_was_not_saved_and_why(tmp_path: Path) -> None:
+    """Another process holding the write lock: each write fails in one line naming what
+    was lost and SQLite's reason, holds no lock after, and the next write goes through."""
+    path = tmp_path / "h.db"
+    with Store(path) as store:
+        sid = store.begin_session(started_at=T0, config=CONFIG)
+    store = Store(path, timeout=0)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        writes = [
+            (lambda: store.begin_session(started_at=T0, config=CONFIG), "the session"),
+            (lambda: store.record_rep(sid, rep(1, 1)), "rep 1 of set 1"),
+            (lambda: store.record_set(sid, events.SetSummary(t=1.0, set=1, counted=1, attempted=1)), "set 1"),
+            (lambda: store.record_command(sid, events.Command(intent="pause", text="pause", start=0, end=1, t=1)),
+             "the command 'pause'"),
+            (lambda: store.end_session(sid, events.SessionSummary(t=2.0, sets=1, counted=1, attempted=1)),
+             "the session summary"),
+        ]
+        for write, what in writes:
+            with pytest.raises(StoreError) as err:
+                write()
+            assert str(err.value) == f"could not save {what} to {path}: database is locked"
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    store.record_rep(sid, rep(1, 1))
+    store.close()
+
+
+def test_a_write_that_fails_half_way_leaves_no_lock_behind(tmp_path: Path) -> None:
+    path = tmp_path / "h.db"
+    with Store(path) as store:
+        with pytest.raises(StoreError, match="FOREIGN KEY"):
+            store.record_rep(12345, rep(1, 1))  # no such session
+        other = sqlite3.connect(path, isolation_level=None, timeout=0)
+        other.execute("BEGIN IMMEDIATE")  # "database is locked" if the failed write kept its transaction
+        other.execute("ROLLBACK")
+        other.close()
+        # A call interrupted between BEGIN and COMMIT (test_interrupt_inside_...): the next write rolls it back.
+        store._db.execute("BEGIN IMMEDIATE")
+        sid = store.begin_session(started_at=T0, config=CONFIG)
+        assert [s["id"] for s in store.sessions()] == [sid]
+    with pytest.raises(StoreError, match=f"^history database {path} is closed$"):
+        store.record_rep(sid, rep(1, 1))
+
+
+def test_the_last_session_ended_lets_another_process_clean_up_dead_ones(tmp_path: Path) -> None:
+    """A session left in progress by a process that died is marked interrupted by the next
+    one to open the history, unless a live session is open; once a store has ended all of
+    its sessions it no longer counts as live."""
+    path = tmp_path / "h.db"
+    live = Store(path)
+    with Store(path) as dead:  # closed without ending its session, as a killed process would
+        dead_sid = dead.begin_session(started_at=T0, config=CONFIG)
+    first = live.begin_session(started_at=T0, config=CONFIG)
+    second = live.begin_session(started_at=T0, config=CONFIG)
+    live.end_session(first, events.SessionSummary(t=1.0, sets=1, counted=1, attempted=1))
+    with Store(path) as probe:  # `second` is still open: nothing is touched
+        assert {s["id"]: s["status"] for s in probe.sessions()}[dead_sid] == "in_progress"
+    live.end_session(second, events.SessionSummary(t=1.0, sets=1, counted=1, attempted=1))
+    with Store(path) as probe:
+        assert {s["id"]: s["status"] for s in probe.sessions()} == {
+            dead_sid: "interrupted", first: "completed", second: "completed"}
+    live.close()
+
+
+def test_every_damaged_copy_is_kept(tmp_path: Path) -> None:
+    """A damaged history goes aside as <name>.corrupt-<UTC time>, then -1, -2 ... when that
+    name is taken: no older copy is overwritten."""
+    path = tmp_path / "h.db"
+    now = datetime.now(timezone.utc)
+    # The names the next few seconds would take, and their first alternative, already taken.
+    for s in range(30):
+        stamp = (now + timedelta(seconds=s)).strftime("%Y%m%dT%H%M%SZ")
+        for name in (f"h.db.corrupt-{stamp}", f"h.db.corrupt-{stamp}-1"):
+            (tmp_path / name).write_text("older")
+    path.write_bytes(b"not sqlite\n" * 100)
+    with Store(path) as store:
+        record_session(store)
+    [moved] = [p for p in _aside(path) if p.read_bytes() == b"not sqlite\n" * 100]
+    assert re.fullmatch(r"h\.db\.corrupt-\d{8}T\d{6}Z-2", moved.name), moved.name
+    assert all(p.read_text() == "older" for p in _aside(path) if p != moved)
+    with Store(path) as store:
+        assert [s["counted"] for s in store.sessions()] == [3]
+
+
+def test_the_plan_names_the_variation_and_a_bare_program_table_is_a_config(tmp_path: Path) -> None:
+    with Store(tmp_path / "h.db") as store:
+        store.begin_session(started_at=T0, config=CONFIG, plan={"variation": "dead_bug", "sets": 2})
+        store.begin_session(started_at=T0, config={"variation": "hanging", "sets": 3})
+        store.begin_session(started_at=T0, config={"program": "not a table"})
+        store.begin_session(started_at=T0, config={"program": {"variation": 3}})
+        assert [s["variation"] for s in store.sessions()] == ["dead_bug", "hanging", None, None]
+
+
+def test_odd_configs_of_old_sessions_migrate_without_a_variation(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(V1_SCHEMA)
+    for sid, config_json in enumerate(['["a", "list"]', '"text"', "{not json", '{"variation": "hanging"}'], 1):
+        db.execute("INSERT INTO sessions VALUES (?, ?, NULL, 'completed', ?, 1, 1, 1)",
+                   (sid, f"2026-10-0{sid}T18:00:00+00:00", config_json))
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert [s["variation"] for s in store.sessions()] == [None, None, None, "hanging"]
+
+
+def test_times_are_stored_in_utc_whatever_the_local_zone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        with Store(tmp_path / "h.db") as store:
+            store.begin_session(started_at=datetime(2026, 11, 2, 20, 30, tzinfo=timezone(timedelta(hours=2))),
+                                config=CONFIG)
+            store.begin_session(started_at=datetime(2026, 11, 2, 13, 30), config=CONFIG)  # naive: local time
+            assert [s["started_at"] for s in store.sessions()] == ["2026-11-02T18:30:00+00:00",
+                                                                   "2026-11-02T18:30:00+00:00"]
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_parse_time_reads_a_time_without_an_offset_as_utc() -> None:
+    from voicecoach.store import parse_time
+
+    assert parse_time("2026-11-02T18:30:00") == T0 and parse_time("2026-11-02T18:30:00").tzinfo == timezone.utc
+    aware = parse_time("2026-11-02T20:30:00+02:00")
+    assert aware == T0 and aware.utcoffset() == timedelta(hours=2)
+
+
+def test_a_set_without_reps_and_a_rep_without_marks_read_back_empty(tmp_path: Path) -> None:
+    with Store(tmp_path / "h.db") as store:
+        sid = store.begin_session(started_at=T0, config=CONFIG)
+        store.record_set(sid, events.SetSummary(t=1.0, set=1, counted=0, attempted=0))
+        store.record_rep(sid, rep(2, 1))
+        store._db.execute("UPDATE reps SET marks_json = ''")  # as a damaged value reads
+        [s] = store.sessions()
+    assert [(st["set"], st["reps"]) for st in s["sets"]][0] == (1, [])
+    assert s["sets"][1]["reps"][0]["marks"] == [] and s["sets"][1]["marks"] == {}
+
+
+def test_the_readers_find_the_history_the_config_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from voicecoach.store import open_existing
+
+    monkeypatch.delenv("VOICECOACH_DB")
+    configured = tmp_path / "elsewhere" / "mine.db"
+    assert open_existing(None, {"store": {"db": str(configured)}}) is None  # nothing recorded yet
+    with Store(configured) as store:
+        record_session(store)
+    with open_existing(None, {"store": {"db": str(configured)}}) as store:
+        assert store.path == configured and [s["counted"] for s in store.sessions()] == [3]
+        with pytest.raises(ValueError, match="^unknown table 'nope'$"):
+            store.table("nope")
+
+
+def test_sqlite_reasons_in_the_users_terms() -> None:
+    from voicecoach.store import _reason
+
+    full = sqlite3.OperationalError("database or disk is full")
+    full.sqlite_errorcode = 13
+    assert _reason(full) == "disk full"
+    assert _reason(sqlite3.OperationalError("attempt to write a readonly database")) == \
+        "the file or its directory is read-only"
+    assert _reason(sqlite3.OperationalError("read-only file system")) == "the file or its directory is read-only"
+    assert _reason(sqlite3.OperationalError("database is locked")) == "database is locked"
+    assert _reason(OSError(28, "No space left on device")) == "No space left on device"
+    assert _reason(OSError("no errno")) == "no errno"
