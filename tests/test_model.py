@@ -142,7 +142,7 @@ def test_tar_absolute_and_dotdot_are_refused(tmp_path):
         info = tarfile.TarInfo(name)
         info.size = 1
         src = make_tar(tmp_path / "bad.tar.gz", [info])
-        with pytest.raises(UserError, match="absolute|escapes"):
+        with pytest.raises(UserError, match=f"^{re.escape(str(src))}: refused: member '{name}' (has an absolute|escapes)"):
             model.install_path(src, tmp_path / "data" / "model")
         assert not (tmp_path / "data" / "model").exists()
 
@@ -422,6 +422,10 @@ def test_grammar_only_model_recognizes_with_a_grammar_and_says_so(model_path, tm
     rec.AcceptWaveform(bytes(3200))
     assert json.loads(rec.FinalResult())["text"] == ""
     assert capfd.readouterr().err == ""
+    # Without the language model, only a recognizer with a grammar can be made.
+    with pytest.raises(Exception, match="Failed to create a recognizer"):
+        vosk.KaldiRecognizer(slim, 16000)
+    assert json.loads(vosk.KaldiRecognizer(full, 16000).FinalResult())["text"] == ""
 
 
 def test_fst_output_symbols_refuses_what_is_not_an_fst(tmp_path):
@@ -545,6 +549,16 @@ def test_damaged_tar_members_and_special_files_are_refused(tmp_path):
     cut.write_bytes(whole[: len(whole) - 30])  # the gzip stream ends early
     with pytest.raises(UserError, match=f"^{re.escape(str(cut))}: corrupt or truncated tar archive"):
         model.install_path(cut, dest)
+    plain = tmp_path / "cut.tar"  # whole headers, the last member's data cut short
+    with tarfile.open(plain, "w") as tf:
+        for name, data in {**MODEL_FILES, "graph/last.bin": b"f" * 5000}.items():
+            info = tarfile.TarInfo("model/" + name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    raw = plain.read_bytes()
+    plain.write_bytes(raw[: raw.index(b"f" * 5000) + 100])
+    with pytest.raises(UserError, match=f"^{re.escape(str(plain))}: corrupt or truncated tar archive"):
+        model.install_path(plain, dest)
     fifo = tarfile.TarInfo("model/pipe")
     fifo.type = tarfile.FIFOTYPE
     src = make_tar(tmp_path / "fifo.tar.gz", [fifo])
@@ -744,7 +758,7 @@ def test_the_model_view_links_the_parts_adds_the_options_and_leaves_out_the_lang
     list, graph/ without Gr.fst (the general language model) and with that list."""
     src = fake_model(tmp_path / "model", {**MODEL_FILES, "graph/words.txt": b"old 0\n",
                                           "graph/disambig_tid.int": b"1\n",
-                                          "conf/model.conf": b"--beam=10 # caf\xe9"})  # no last newline
+                                          "conf/model.conf": b"\n--beam=10 # caf\xe9 MAX \n\n"})
     words = tmp_path / "words.txt"
     words.write_text("stop 1\n")
     view = tmp_path / "view"
@@ -753,12 +767,13 @@ def test_the_model_view_links_the_parts_adds_the_options_and_leaves_out_the_lang
     assert model._model_view(src, view, options, words) == view
     assert (view / "am").is_symlink() and (view / "am").resolve() == (src / "am").resolve()
     assert not (view / "conf").is_symlink()
-    assert (view / "conf" / "model.conf").read_text() == "--beam=10 # caf\ufffd\n--frames-per-chunk=8\n--beam=11\n"
+    # Only the last newlines go: the text is kept as it was, up to its last character.
+    assert (view / "conf" / "model.conf").read_text() == "\n--beam=10 # caf\ufffd MAX \n--frames-per-chunk=8\n--beam=11\n"
     assert (view / "conf" / "mfcc.conf").read_text() == "\n--dither=0\n"
     assert sorted(p.name for p in (view / "graph").iterdir()) == ["HCLr.fst", "disambig_tid.int", "words.txt"]
     assert (view / "graph" / "words.txt").resolve() == words.resolve()
     assert (view / "graph" / "HCLr.fst").resolve() == (src / "graph" / "HCLr.fst").resolve()
-    assert src.joinpath("conf/model.conf").read_bytes() == b"--beam=10 # caf\xe9"  # the installed file untouched
+    assert src.joinpath("conf/model.conf").read_bytes() == b"\n--beam=10 # caf\xe9 MAX \n\n"  # untouched
 
     whole = tmp_path / "whole"
     whole.mkdir()
@@ -784,8 +799,8 @@ def test_the_word_list_is_read_once_from_the_language_model_and_cached_privately
 
     (two / "graph" / "words.txt").write_text("doming 1\n")  # a model that ships its list: that one
     assert model._word_table(two, scratch) == two / "graph" / "words.txt"
-    hclg = fake_model(tmp_path / "hclg", {"am/final.mdl": b"m", "conf/model.conf": b"", "graph/HCLG.fst": b"f",
-                                          "graph/Gr.fst": b"f"})
+    hclg = fake_model(tmp_path / "hclg", {"am/final.mdl": b"m", "conf/model.conf": b"", "graph/HCLG.fst": b"f"})
+    write_fst(hclg / "graph" / "Gr.fst", None, [(b"<eps>", 0)])
     assert model._word_table(hclg, scratch) is None  # HCLG holds its words and is needed whole
     unreadable = fake_model(tmp_path / "odd")  # a Gr.fst this reader does not know: the whole model is loaded
     assert model._word_table(unreadable, scratch) is None
