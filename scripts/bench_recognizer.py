@@ -5,6 +5,7 @@
     python scripts/bench_recognizer.py --minutes 10    # shorter continuous negative streams
     python scripts/bench_recognizer.py --streams-only --heldout-seed 200   # false accepts per hour on fresh seeds
     python scripts/bench_recognizer.py --quick --sweep min_confidence=0.5,0.6,0.7   # leave one engine out
+    python scripts/bench_recognizer.py --quick --during plank   # as the plank hold listens ("stop", "done" too)
 
 Voices come from several engines (scripts/corpus.py ENGINES; ``scripts/setup
 --bench`` installs MBROLA and festival); every accuracy figure is also given
@@ -110,10 +111,12 @@ def _init(settings: dict | None = None) -> None:
     from voicecoach.model import load_model
 
     grammar_path = settings.pop("_grammar", None)
+    phase = settings.pop("_during", None)
     model = load_model(grammar_only=not settings.get("verify"))
     grammar = load_grammar(grammar_path, model=model)
     _W["rec"] = CommandRecognizer(model, grammar, provisional=True, settings=RecognizerSettings(**settings))
-    _W["model"], _W["grammar"] = model, grammar
+    _W["rec"].listen_during(phase)  # kept through each clip's reset
+    _W["model"], _W["grammar"] = model, grammar.listening(phase)
 
 
 def _plain(audio: np.ndarray) -> list[str]:
@@ -440,6 +443,8 @@ def main() -> int:
     ap.add_argument("--echo-delays", default="40", metavar="MS,...",
                     help="echo path delays (ms) the marks over the count are tried at; the first is the main table's")
     ap.add_argument("--grammar", metavar="FILE", help="a grammar file to measure instead of grammars/en.toml")
+    ap.add_argument("--during", metavar="PHASE",
+                    help="listen as in that phase of a session (plank: with \"stop\" and \"done\")")
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="override a RecognizerSettings field (e.g. min_confidence=0.5)")
     ap.add_argument("--engines", default=",".join(installed_engines()),
@@ -453,6 +458,8 @@ def main() -> int:
     settings.update(parse_settings(args.set))
     if args.grammar:
         settings["_grammar"] = args.grammar
+    if args.during:
+        settings["_during"] = args.during
     if settings:
         print(f"settings: {settings}")
     engines = [e for e in args.engines.split(",") if e]

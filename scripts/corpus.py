@@ -61,6 +61,7 @@ REQUIRED = {
     "repeat": ["repeat"],
     "help": ["help", "what can I say"],
     "start_workout": ["start workout"],
+    "end_hold": ["stop", "done"],
 }
 FILLED = {
     "stop_point": ["okay stop point"],

@@ -35,7 +35,9 @@ DATA_DIR=/var/lib/voicecoach
 CACHE_DIR=/var/cache/voicecoach
 UNIT=/etc/systemd/system/voicecoach.service
 WEB_UNIT=/etc/systemd/system/voicecoach-web.service
-APT_PACKAGES=(python3 python3-venv python3-pip espeak-ng libespeak-ng1 libportaudio2 alsa-utils)
+# libatomic1: vosk's aarch64 wheel links it and a minimal arm64 Debian lacks it
+# (found by scripts/check-arm64: "import vosk" failed without it).
+APT_PACKAGES=(python3 python3-venv python3-pip espeak-ng libespeak-ng1 libportaudio2 alsa-utils libatomic1)
 
 ROOT=""
 DRY=false
@@ -91,6 +93,19 @@ run() {
 
 have_systemd() { [[ -z "$ROOT" && -d /run/systemd/system ]] && command -v systemctl >/dev/null; }
 
+# A chroot or an image being built: no systemd to ask, so enable a unit as
+# systemctl enable would (its multi-user.target.wants link), so it starts at boot.
+WANTS=/etc/systemd/system/multi-user.target.wants
+enable_by_link() {
+    if [[ -L "$(r "$WANTS/$1")" ]]; then
+        say "ok: $1 enabled"
+    else
+        run mkdir -p "$(r "$WANTS")"
+        run ln -sf "/etc/systemd/system/$1" "$(r "$WANTS/$1")"
+        say "enabled $1 (starts at boot)"
+    fi
+}
+
 # Write stdin to $1 (mode $2) only if the content differs; returns 0 if it changed.
 put_file() {
     local dest=$1 mode=$2 tmp
@@ -141,6 +156,10 @@ uninstall() {
         fi
         run rm -f "$(r "$WEB_UNIT")"
     fi
+    # Links enable_by_link made where systemctl was not there to disable them.
+    for u in voicecoach-web.service voicecoach.service; do
+        [[ -L "$(r "$WANTS/$u")" ]] && run rm -f "$(r "$WANTS/$u")"
+    done
     if have_systemd; then
         systemctl is-enabled --quiet voicecoach.service 2>/dev/null && run systemctl disable voicecoach.service
         systemctl is-active --quiet voicecoach.service 2>/dev/null && run systemctl stop voicecoach.service
@@ -313,6 +332,8 @@ if [[ -n "$ROOT" ]]; then
         else
             run systemctl --root="$ROOT" --quiet enable voicecoach.service
         fi
+    else
+        enable_by_link voicecoach.service
     fi
     say "done under $ROOT (nothing started)"
 elif have_systemd; then
@@ -331,7 +352,8 @@ elif have_systemd; then
     fi
     say "done; say \"start workout\". Logs: journalctl -u voicecoach -f; checks: sudo -u $SERVICE_USER $VENV/bin/voicecoach doctor"
 else
-    say "systemd is not running here: the unit is installed but not started"
+    enable_by_link voicecoach.service
+    say "systemd is not running here: the unit is installed and enabled but not started"
 fi
 
 # ------------------------------------------------- 8. the web page (optional)
@@ -344,12 +366,17 @@ if $WEB; then
         web_changed=false
     fi
     if [[ -n "$ROOT" ]]; then
-        command -v systemctl >/dev/null && ! systemctl --root="$ROOT" is-enabled --quiet voicecoach-web.service 2>/dev/null \
-            && run systemctl --root="$ROOT" --quiet enable voicecoach-web.service
+        if ! command -v systemctl >/dev/null; then
+            enable_by_link voicecoach-web.service
+        elif ! systemctl --root="$ROOT" is-enabled --quiet voicecoach-web.service 2>/dev/null; then
+            run systemctl --root="$ROOT" --quiet enable voicecoach-web.service
+        fi
     elif have_systemd; then
         $web_changed && run systemctl daemon-reload
         systemctl is-enabled --quiet voicecoach-web.service 2>/dev/null || run systemctl enable voicecoach-web.service
         if $web_changed || $package_changed; then run systemctl restart voicecoach-web.service; fi
         say "web page: journalctl -u voicecoach-web prints its address; [web] host in $CONFIG opens it to the network"
+    else
+        enable_by_link voicecoach-web.service
     fi
 fi

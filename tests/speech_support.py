@@ -406,12 +406,15 @@ CONTAINS_A_PHRASE = (
     "next set of stairs is steep",
     "the cat's back arched when it saw the dog",
     "they say again and again that it helps",
+    "are we done yet",
+    "don't stop now",
 )
 """Sentences that hold a command phrase among other words, meaning something else: not commands."""
 
 MEANS_A_COMMAND = (
     ("my back arched a lot in that one", "back_arched"),
     ("say again what you said about the floor", "repeat"),
+    ("I'm done", "end_hold"),
 )
 """Sentences that ask for a command in more words. Either the command or nothing
 is right (a command is said on its own, but a coach that takes these is not wrong);

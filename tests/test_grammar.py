@@ -109,8 +109,9 @@ def test_the_decoder_is_given_only_filler_phrases_the_grammar_accepts():
 
 
 @pytest.mark.parametrize("text, intents", [
-    ("Floor test: ... and say stop point where it starts to lift.", {"stop_point"}),
-    ("Stop, pull your belly button in and up, and say doming.", {"doming"}),  # as written, not "doe ming"
+    ("Floor test: ... and say stop point where it starts to lift.", {"stop_point", "end_hold"}),
+    ("Stop, pull your belly button in and up, and say doming.", {"doming", "end_hold"}),  # as written, not "doe ming"
+    ("And down. Plank done.", {"end_hold"}),  # the plank's own phrases too: the coach may say them in any phase
     ("Paused. Say resume when you're ready.", {"resume"}),
     ("The pauses between reps are short.", set()),  # a phrase only as a whole word
     ("Set one of eight.", set()),
@@ -216,4 +217,21 @@ def test_missing_and_unreadable_files(tmp_path):
     p = tmp_path / "bin.toml"
     p.write_bytes(b"\xff\xfe\x00garbage")
     with pytest.raises(UserError, match=str(p)):
+        load_grammar(p)
+
+
+def test_an_intent_kept_for_a_phase_is_left_out_of_the_others(tmp_path):
+    g = load_grammar(_write(tmp_path, '[intents.stop_point]\nkind = "mark"\nphrases = ["stop point"]\n\n'
+                                      '[intents.end_hold]\nkind = "control"\nphrases = ["stop", "done"]\n'
+                                      'during = "plank"\n'))
+    assert g.phases == ("plank",)
+    assert g.listening(None).phrases == ("stop point",) == g.listening("set").phrases
+    assert set(g.listening("plank").phrases) == {"stop point", "stop", "done"}
+    assert g.listening("plank").match(["done"])[1].name == "end_hold" and g.listening(None).match(["done"]) is None
+    assert load_grammar().intent("end_hold").during == "plank"  # the shipped grammar's "stop" / "done"
+
+
+def test_during_names_a_phase_or_is_an_error_with_its_line(tmp_path):
+    p = _write(tmp_path, '[intents.end_hold]\nkind = "control"\nphrases = ["done"]\nduring = "lunch"\n')
+    with pytest.raises(UserError, match=re.escape(f"{p}:4:") + ".*during must be one of 'plank', not 'lunch'"):
         load_grammar(p)

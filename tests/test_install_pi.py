@@ -41,8 +41,10 @@ def _checkout(dest: Path) -> Path:
     return dest
 
 
-def _install(checkout: Path, *args: str) -> subprocess.CompletedProcess:
+def _install(checkout: Path, *args: str, path: str | None = None) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("VOICECOACH_")}
+    if path is not None:
+        env["PATH"] = path
     return subprocess.run(
         ["bash", str(checkout / "scripts" / "install-pi.sh"), *args],
         capture_output=True, text=True, env=env, timeout=300,
@@ -154,6 +156,39 @@ def test_web_adds_a_second_unit_that_verifies_and_uninstalls(installed, tmp_path
     assert proc.returncode == 0, proc.stderr
     assert not web_unit.exists()
     assert not (root / "etc/systemd/system/multi-user.target.wants/voicecoach-web.service").is_symlink()
+
+
+def _path_without(tmp_path: Path, name: str) -> str:
+    """A PATH with every command of this one but ``name`` (as in an image being built without systemd)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for d in os.environ["PATH"].split(os.pathsep):
+        if not os.path.isdir(d):
+            continue
+        for entry in os.scandir(d):
+            target = bin_dir / entry.name
+            if entry.name != name and not target.exists() and os.access(entry.path, os.X_OK):
+                target.symlink_to(entry.path)
+    return str(bin_dir)
+
+
+def test_without_systemctl_the_units_are_enabled_by_their_wants_links(installed, tmp_path):
+    checkout, installed_root, _ = installed
+    root = tmp_path / "root"
+    shutil.copytree(installed_root, root, symlinks=True)
+    wants = root / "etc/systemd/system/multi-user.target.wants"
+    (wants / "voicecoach.service").unlink()
+    path = _path_without(tmp_path, "systemctl")
+    proc = _install(checkout, "--root", str(root), "--system-site-packages", "--python", sys.executable,
+                    "--no-model", "--web", path=path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for unit in ("voicecoach.service", "voicecoach-web.service"):
+        # The link is read inside the booted image, so it names the unit's path there.
+        assert os.readlink(wants / unit) == f"/etc/systemd/system/{unit}"
+        assert f"enabled {unit} (starts at boot)" in proc.stdout
+    proc = _install(checkout, "--root", str(root), "--uninstall", path=path)
+    assert proc.returncode == 0, proc.stderr
+    assert not any(p.is_symlink() for p in wants.glob("voicecoach*"))
 
 
 def test_dry_run_prints_everything_and_writes_nothing(tmp_path, model_path):

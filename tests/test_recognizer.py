@@ -20,6 +20,7 @@ from tests.speech_support import (
     coach_track,
     echo_of,
     hum_noise,
+    noise_gain,
     pink_noise,
     speak,
     speech_bounds,
@@ -483,3 +484,53 @@ def test_cli_explain_prints_a_verdict_for_every_candidate(tmp_path, cli):
     assert [r for r in rows if r["start"] > 3.0 and r["verdict"] != "command"]
     text = cli("recognize", "--explain", str(path)).stdout
     assert "-> command" in text
+
+
+def test_stop_and_done_are_listened_for_in_the_plank_only(vosk_model):
+    """end_hold's phrases ("stop", "done") are kept for the plank (``during``): the
+    decoder of the other phases never has them, and the switch between decoders,
+    made between utterances, keeps the words' times on the stream's timeline."""
+    rec = CommandRecognizer(vosk_model, load_grammar(model=vosk_model))
+    said = [(1.0, "done"), (4.0, "stop"), (9.0, "done"), (12.0, "stop"), (17.0, "stop point"), (20.0, "done")]
+    # (espeak-ng's default "done" is heard as no words at all, in the plank too: the
+    # bench's 73 % for "done"; this tests where it is listened for, not how well.)
+    clips = [(at, speak(text, voice="en-us", speed=175)) for at, text in said]
+    pcm = to_int16(build_track(clips, 23.0))
+    heard = []
+    for i in range(0, len(pcm), BLOCK):
+        t = i / SR
+        rec.listen_during("plank" if 7.0 <= t < 15.0 else "set")
+        heard += rec.feed(pcm[i : i + BLOCK], t)
+    heard += rec.finish()
+    assert [h.intent for h in heard] == ["end_hold", "end_hold", "stop_point"], heard
+    for h, (at, clip) in zip(heard, clips[2:5]):
+        assert abs(h.start - (at + speech_bounds(clip)[0])) < 0.3, (h, at)
+
+
+def in_noise(text: str, voice: str, snr: float, seed: int, lead: float) -> np.ndarray:
+    """``text`` said ``lead`` seconds into a clip with pink noise ``snr`` dB under it throughout."""
+    speech = speak(text, voice=voice, speed=150)
+    track = build_track([(lead, speech)], lead + len(speech) / SR + 1.5)
+    noise = pink_noise(len(track) / SR + 0.05, seed=seed)[: len(track)]
+    return np.clip(track + noise_gain(speech, noise, snr) * noise, -1, 1).astype(np.float32)
+
+
+# Clips of the bench's corpus (scripts/corpus.py) whose first decode hears no phrase.
+@pytest.mark.parametrize("text, intent, voice, snr, seed, lead", [
+    ("my back arched", "back_arched", "en-us+f2", 5, 1637, 0.846),
+    ("uh back arched", "back_arched", "en-us+f2", 5, 1547, 1.175),
+    ("how many", "how_many", "en-us", 5, 817, 1.122),
+])
+def test_a_phrase_the_first_decode_loses_in_noise_is_found_by_a_second_listen(vosk_model, text, intent, voice, snr, seed, lead):
+    mic = in_noise(text, voice, snr, seed, lead)
+    words_end = lead + len(speak(text, voice=voice, speed=150)) / SR
+
+    def heard(**settings):
+        rec = CommandRecognizer(vosk_model, load_grammar(model=vosk_model), provisional=True,
+                                settings=RecognizerSettings(**settings))
+        return [h for h in run(rec, mic) if isinstance(h, Heard) and h.final]
+
+    assert heard(relisten_warps=()) == []  # the case needs the second listen
+    found = heard()
+    assert [h.intent for h in found] == [intent]
+    assert words_end - 0.2 < found[0].end < words_end + 0.3

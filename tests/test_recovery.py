@@ -184,6 +184,9 @@ class _Person:
     def coach_says(self, text, start, end):
         pass
 
+    def listen_during(self, phase):
+        pass  # the phase's own phrases: not this fake's concern
+
     def finish(self):
         return []
 

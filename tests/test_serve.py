@@ -458,6 +458,9 @@ class _Nothing:
     def coach_says(self, text, start, end):
         pass
 
+    def listen_during(self, phase):
+        pass  # the phase's own phrases: not this fake's concern
+
     def finish(self):
         return []
 
@@ -492,6 +495,9 @@ class _Person:
 
     def coach_says(self, text, start, end):
         self.inner.coach_says(text, start, end)
+
+    def listen_during(self, phase):
+        self.inner.listen_during(phase)
 
     def finish(self):
         return self.inner.finish()

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from session_support import drive, heard, lowering_starts, of, write_config
-from speech_support import build_track, speak, write_wav
+from speech_support import build_track, speak, speech_bounds, write_wav
 from voicecoach import cli
 from voicecoach.coach import program as P
 from voicecoach.coach.session import MARKS, Session
@@ -288,6 +288,9 @@ class _FailingRecognizer:
     def coach_says(self, text, start, end):
         pass
 
+    def listen_during(self, phase):
+        pass  # the phase's own phrases: not this fake's concern
+
     def finish(self):
         return []
 
@@ -425,6 +428,30 @@ def test_the_plank_finish_is_placed_on_exact_samples_and_its_hold_is_stored(tmp_
     with Store(db) as store:
         (stored,) = store.sessions()
     assert (stored["plank_s"], stored["plank_target_s"]) == (20.0, 20.0)
+
+
+@pytest.mark.model
+def test_stop_said_in_the_plank_ends_it_with_the_time_held(tmp_path, vosk_model, voice):
+    """A real "stop" 6 s into the hold, the coach's voice in the mic too (its plank
+    set-up says "stop" as well: that echo must not end the hold)."""
+    config = tmp_path / "coach.toml"
+    cfg = write_config(config, sets=1, reps=1, warmup=False, rest_s=10, plank_s=20.0)
+    db = tmp_path / "history.db"
+    (go,) = [c for c in dry_run(cfg, voice) if c.text == P.plank_go(20.0)]
+    hold_s = go.t + voice.seconds(go.text)
+    at = hold_s + 6.0
+    track = build_track([(at, speak("stop", **VOICE))], hold_s + 20.0)
+    events = simulate(tmp_path, track, config, db, "stop", "--echo-gain", "0.5", "--echo-ms", "40")
+    ((intent, start),) = [(c["intent"], c["start"]) for c in of(events, "command")]
+    assert intent == "end_hold" and abs(start - at) < 0.4
+    summary = events[-1]
+    assert summary["status"] == "completed" and summary["plank_target_s"] == 20.0
+    clip = speak("stop", **VOICE)
+    assert summary["plank_s"] == pytest.approx(6.0 + speech_bounds(clip)[1], abs=0.3)  # to the end of the words
+    assert said(events, P.plank_held(summary["plank_s"])) and not said(events, P.PLANK_DONE)
+    with Store(db) as store:
+        (stored,) = store.sessions()
+    assert (stored["plank_s"], stored["plank_target_s"]) == (summary["plank_s"], 20.0)
 
 
 @pytest.mark.model

@@ -178,6 +178,7 @@ def test_migration_from_v1_keeps_every_row(tmp_path: Path) -> None:
     assert all(len(st["reps"]) == 10 for s in sessions for st in s["sets"])
     assert sessions[0]["sets"][0]["reps"][0]["marks"] == ["back_arched"]
     assert sessions[0]["commands"] == []
+    assert {(s["plank_s"], s["plank_target_s"]) for s in sessions} == {(None, None)}  # v3: no plank then
     # The upgraded file takes new sessions.
     with Store(path) as store:
         record_session(store, T0)

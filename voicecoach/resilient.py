@@ -443,6 +443,9 @@ class _GuardedRecognizer:
     def coach_says(self, text, start, end):
         self.inner.coach_says(text, start, end)
 
+    def listen_during(self, phase):
+        self.inner.listen_during(phase)
+
     def finish(self):
         if self.guard.lost or self.guard.cue_only:
             return self.guard._take_injected(0.0)

@@ -206,6 +206,7 @@ class Runtime:
         self._started_at = started_at
         self.view = view
         self.intro = intro
+        self._phase_told: str | None = None
 
     # -- setup -----------------------------------------------------------------------
 
@@ -284,9 +285,12 @@ class Runtime:
                 now, margin = self.scheduler.now, self._margin_now()
                 self._handle(session.advance(now + margin + self._lookahead, now + margin))
                 self._log_started()
-                if self.view is not None:
+                if self.view is not None or self.recognizer is not None:
                     # As the session sees it: the block in flight (the margin) is played.
-                    self.view.turn(session.status(now + margin), now / self.samplerate)
+                    status = session.status(now + margin)
+                    if self.view is not None:
+                        self.view.turn(status, now / self.samplerate)
+                    self._tell_phase(status.phase)
                 if session.finished and (self.simulated or not self.scheduler.busy):
                     break
                 block = io.read_mic(timeout=0.5)
@@ -364,6 +368,16 @@ class Runtime:
             return
         try:
             self.recognizer.coach_says(text, start, end)
+        except Exception as err:
+            self._cue_only(err)
+
+    def _tell_phase(self, phase: str) -> None:
+        """The recognizer listens for a phase's own phrases ("done" in the plank) only in it."""
+        if self.recognizer is None or phase == self._phase_told:
+            return
+        self._phase_told = phase
+        try:
+            self.recognizer.listen_during(phase)
         except Exception as err:
             self._cue_only(err)
 

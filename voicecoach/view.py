@@ -142,8 +142,9 @@ class View:
         (the first session renders them all, later ones read them from the disk cache)."""
         if rendered and not self._rendering:
             self._rendering = True
-            self.line(0.0, f"rendering the coach's voice: the phrases of {total} not heard before "
-                           "(once: later sessions reuse them)")
+            # Said at the first real synthesis, before it is known how many are new.
+            self.line(0.0, f"rendering the coach's voice for the phrases not heard before, of {total} "
+                           "in this session (once: later sessions reuse them)")
         if self._rendering:
             self.getting_ready = f"rendering the coach's voice: {done} of {total} phrases"
         if done == total:

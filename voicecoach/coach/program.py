@@ -225,7 +225,8 @@ FINISH_AFTER_PLANK = ("Rest a day or two before the next session.",)
 
 # --- the plank finish (``[program] plank_s``) ----------------------------------
 
-PLANK_SETUP = "Now a plank: forearms on the mat, elbows under your shoulders, body in one line."
+PLANK_SETUP = ("Now a plank: forearms on the mat, elbows under your shoulders, body in one line. "
+               "Say stop to end it early.")
 
 
 def plank_go(seconds: float) -> str:
@@ -237,7 +238,7 @@ PLANK_DONE = "And down. Plank done."
 
 
 def plank_held(seconds: float) -> str:
-    """Said when a plank is ended early (stop workout, next set or pause)."""
+    """Said when a plank is ended early ("stop" or "done", stop workout, next set or pause)."""
     held = int(seconds)
     return f"Plank over: you held {number(held)} second{'s' if held != 1 else ''}."
 

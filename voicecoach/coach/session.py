@@ -69,9 +69,8 @@ BOTTOM_S = 1.2
 FLOOR_MIN = 0.1
 FAILING_MARKS = ("back_arched", "doming")
 MARKS = ("stop_point", "back_arched", "good_rep", "doming")
-PLANK_ENDERS = ("stop_workout", "next_set", "pause")
-"""The controls that end a plank hold early. (A "stop" or "done" word waits for the
-recognizer's benchmark: "done" is what some voices' "doming" decodes to.)"""
+PLANK_ENDERS = ("end_hold", "stop_workout", "next_set", "pause")
+"""The controls that end a plank hold early ("end_hold" is "stop" or "done")."""
 
 
 def _key(heard: Heard | Withdrawn) -> tuple[str, float, float]:
@@ -323,7 +322,7 @@ class PlankHold(Segment):
     down (halfway, ten seconds, three-two-one with ticks) and "Plank done".
 
     The held time goes into the session's summary: all of it, or up to the moment a
-    stop workout, next set or pause ended it early (:meth:`Session._end_plank`).
+    "stop", "done", stop workout, next set or pause ended it early (:meth:`Session._end_plank`).
     """
 
     phase = "plank"
@@ -551,7 +550,7 @@ class Session:
         elif self._is_mark(heard):
             self._mark(heard, now, out, acknowledged=_key(heard) in self._acknowledged)
         elif heard.intent in PLANK_ENDERS and self._plank is not None and self._phase() == "plank":
-            self._end_plank(now, out)
+            self._end_plank(now, out, said=self._n(heard.end))
         else:
             handler = getattr(self, f"_on_{heard.intent}", None)
             if handler is None:
@@ -927,10 +926,11 @@ class Session:
     def _plank_held(self, plank: "PlankHold", now: int) -> float:
         return round(min(plank.seconds, max(0.0, (now - plank.hold_start) / self.samplerate)), 1)
 
-    def _end_plank(self, now: int, out: list[Event]) -> None:
-        """A control during the plank ends it (held so far); the workout then ends completed."""
+    def _end_plank(self, now: int, out: list[Event], said: int) -> None:
+        """A control during the plank ends it, held until ``said`` (the end of its words:
+        not the recognizer's wait after them); the workout then ends completed."""
         plank, self._plank = self._plank, None
-        self.plank_held_s = self._plank_held(plank, now)
+        self.plank_held_s = self._plank_held(plank, min(now, said))
         self._abort(now, out, drop=lambda seg: isinstance(seg, PlankHold))
         self._earcon("ack", now)
         self.paused = False
@@ -989,6 +989,11 @@ class Session:
         self.paused = False
         self.stopped = True
         self._script = iter([End("stopped")])
+
+    def _on_end_hold(self, now, out):
+        # Outside the plank hold a lone "stop" or "done" is left alone, with no sound:
+        # "stop workout" is the command that stops, and a false one must cost nothing.
+        out.append(Notice(self._sec(now), "'stop' and 'done' end only the plank hold; ignored"))
 
     def _on_how_many(self, now, out):
         self._earcon("ack", now)

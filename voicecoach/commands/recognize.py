@@ -16,9 +16,13 @@ BLOCK_S = 0.05
 
 
 def configure(parser) -> None:
+    from voicecoach.speech.grammar import PHASES  # light: no model, no Vosk
+
     parser.add_argument("files", nargs="+", metavar="FILE.wav", help="recordings (any rate, mono or stereo)")
     parser.add_argument("--json", action="store_true", help="one JSON object per command")
     parser.add_argument("--grammar", metavar="FILE", help="grammar TOML (default: grammars/en.toml)")
+    parser.add_argument("--during", choices=PHASES, metavar="PHASE",
+                        help="listen as the coach does in that phase of a session (plank: \"stop\" and \"done\" too)")
     parser.add_argument("--explain", action="store_true",
                         help="print every phrase candidate the decoder produced, its words with their "
                              "confidences, and the rule that took it (or \"command\")")
@@ -36,6 +40,7 @@ def main(args) -> int:
     model = load_model()
     grammar = load_grammar(args.grammar, model=model)
     rec = CommandRecognizer(model, grammar)
+    rec.listen_during(args.during)
 
     def show(name: str, heard: list) -> None:
         # --explain prints every verdict reached so far (the commands among them) instead.

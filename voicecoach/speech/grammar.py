@@ -13,6 +13,11 @@ A grammar is a TOML file a user can edit (``grammars/en.toml``)::
     kind = "mark"           # or "control"
     phrases = ["stop point"]
 
+    [intents.end_hold]
+    kind = "control"
+    phrases = ["done"]
+    during = "plank"        # listened for only in that phase of the session
+
 Load it with :func:`load_grammar`; pass the Vosk ``model`` to have every word
 checked against the model's vocabulary (a missing word is a
 :class:`~voicecoach.errors.UserError` naming the file, the line and the word).
@@ -32,6 +37,8 @@ from pathlib import Path
 from voicecoach.errors import UserError
 
 KINDS = ("mark", "control")
+PHASES = ("plank",)
+"""The phases an intent may be kept for (``during``): a session's ``Status.phase``."""
 _WORD = re.compile(r"^[a-z][a-z']*$")
 MAX_FILLERS = 2
 """At most this many filler words may precede a phrase."""
@@ -54,6 +61,10 @@ class Intent:
     """``"mark"`` (about the rep in progress) or ``"control"``."""
     phrases: tuple[str, ...]
     """Normalised phrases as the user wrote them, e.g. ``("stop point",)``."""
+    during: str | None = None
+    """The one phase of the session it is listened for in (one of :data:`PHASES`), or
+    ``None``: always. A short phrase kept for one phase costs the others nothing:
+    the decoder of the other phases never has it (see :meth:`Grammar.listening`)."""
 
 
 @dataclass(frozen=True)
@@ -176,6 +187,20 @@ class Grammar:
             ws.update(p.split())
         return tuple(sorted(ws))
 
+    @property
+    def phases(self) -> tuple[str, ...]:
+        """The phases some intent is kept for (``during``)."""
+        return tuple(sorted({it.during for it in self.intents if it.during}))
+
+    def listening(self, phase: str | None) -> "Grammar":
+        """This grammar as listened for in ``phase``: without the intents kept for
+        another phase (``None``: without any kept for one)."""
+        kept = tuple(it for it in self.intents if it.during in (None, phase))
+        if kept == self.intents:
+            return self
+        return Grammar(intents=kept, fillers=self.fillers, source=self.source, sounds_like=self.sounds_like,
+                       mark_fillers=self.mark_fillers, lead_ins=self.lead_ins)
+
     def intent(self, name: str) -> Intent:
         for it in self.intents:
             if it.name == name:
@@ -265,10 +290,14 @@ def load_grammar(path: Path | str | None = None, *, model=None) -> Grammar:
         header = f"[intents.{name}]"
         if not isinstance(body, dict):
             raise UserError(f"{where(name)}: intent {name!r} must be a table with kind and phrases")
-        extra = set(body) - {"kind", "phrases"}
+        extra = set(body) - {"kind", "phrases", "during"}
         if extra:
             key = sorted(extra)[0]
-            raise UserError(f"{where(key, header)}: intent {name!r}: unknown key {key!r} (allowed: kind, phrases)")
+            raise UserError(f"{where(key, header)}: intent {name!r}: unknown key {key!r} (allowed: kind, phrases, during)")
+        during = body.get("during")
+        if during is not None and during not in PHASES:
+            raise UserError(f"{where('during', header)}: intent {name!r}: during must be one of "
+                            f"{', '.join(repr(p) for p in PHASES)}, not {during!r}")
         kind = body.get("kind")
         if kind not in KINDS:
             raise UserError(f"{where('kind', header)}: intent {name!r}: kind must be 'mark' or 'control', not {kind!r}")
@@ -295,7 +324,7 @@ def load_grammar(path: Path | str | None = None, *, model=None) -> Grammar:
                 raise UserError(f"{where(p, header)}: phrase {p!r} is also {what}")
             seen[norm] = name
             phrases.append(norm)
-        intents.append(Intent(name=name, kind=kind, phrases=tuple(phrases)))
+        intents.append(Intent(name=name, kind=kind, phrases=tuple(phrases), during=during))
 
     grammar = Grammar(
         intents=tuple(intents), fillers=tuple(fillers), source=str(path), sounds_like=sounds,

@@ -30,6 +30,12 @@ class RecognizerSettings:
     max_utterance_s: float = 8.0
     """Audio kept for that second decode; longer utterances are not confirmed."""
 
+    relisten_warps: tuple[float, ...] = (1.1, 0.9)
+    """When an utterance's decode holds no phrase, decode it again with its voice
+    warped by these factors in turn (:mod:`~voicecoach.speech.relisten`); empty: never."""
+    relisten_max_s: float = 4.0
+    """Utterances longer than this are talk: they get no second listen."""
+
     # -- front end ---------------------------------------------------------------
     noise_suppression: int | None = 1
     """WebRTC noise suppression level 0-3 before decoding, or None for none."""

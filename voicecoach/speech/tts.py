@@ -4,7 +4,10 @@
 at the output rate whose first sample is the start of speech. Renders go to
 ``<cache_dir>/<sha256>.wav`` (the raw engine output, trimmed), keyed by the
 text, voice, rate and engine version, so a phrase is synthesised once per
-machine. In memory a phrase is kept as that same int16 audio at the engine's
+machine. The key does not fix the audio: espeak-ng's render of a phrase depends
+on what the same process rendered before it (up to ~80 ms of length for one
+phrase across orders; the same order gives the same samples), so cue timings of
+one session can differ between a warm cache and an empty one. In memory a phrase is kept as that same int16 audio at the engine's
 rate (22,050 Hz); at another output rate :meth:`ClipCache.get` returns a
 :class:`~voicecoach.audio.clips.ResampledClip` that is converted when it is
 mixed (a session's phrases took ~25 MB as float32 at 44.1 kHz, ~6 MB so).
