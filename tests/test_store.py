@@ -101,7 +101,7 @@ def test_private_files(tmp_path: Path) -> None:
     with Store(path) as store:
         sid = store.begin_session(started_at=T0, config=CONFIG)
         store.record_rep(sid, rep(1, 1))
-        for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}.lock")):
             assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(path.parent.parent.stat().st_mode) == 0o700
@@ -738,6 +738,9 @@ def test_a_write_that_fails_half_way_leaves_no_lock_behind(tmp_path: Path) -> No
         assert [s["id"] for s in store.sessions()] == [sid]
     with pytest.raises(StoreError, match=f"^history database {path} is closed$"):
         store.record_rep(sid, rep(1, 1))
+    with pytest.raises(StoreError, match=f"^history database {path} is closed$"):
+        store.sessions()
+    store.close()  # a second close is harmless
 
 
 def test_the_last_session_ended_lets_another_process_clean_up_dead_ones(tmp_path: Path) -> None:
@@ -862,3 +865,37 @@ def test_sqlite_reasons_in_the_users_terms() -> None:
     assert _reason(sqlite3.OperationalError("database is locked")) == "database is locked"
     assert _reason(OSError(28, "No space left on device")) == "No space left on device"
     assert _reason(OSError("no errno")) == "no errno"
+
+
+def test_summaries_are_the_record_and_reps_fill_in_what_was_never_summed_up(tmp_path: Path) -> None:
+    """A set's summary and a session's are what they say (the reps of a summed-up set are
+    not counted again); a set or session that never got its summary (killed mid-set) is
+    counted from its reps, marks tallied; the floor is the summary's, else the last marked."""
+    with Store(tmp_path / "h.db") as store:
+        ended = store.begin_session(started_at=T0, config=CONFIG)
+        store.record_rep(ended, rep(1, 1, stop=0.7))
+        store.record_set(ended, events.SetSummary(t=5.0, set=1, counted=4, attempted=5, marks={"doming": 2}))
+        store.record_rep(ended, rep(2, 1))
+        store.record_rep(ended, rep(2, 2, counted=False, marks=("back_arched",)))
+        store.record_rep(ended, rep(2, 3, counted=False, marks=("back_arched", "doming")))
+        store.end_session(ended, events.SessionSummary(t=9.0, sets=2, counted=9, attempted=11, floor=0.4))
+        killed = store.begin_session(started_at=T0 + timedelta(days=1), config=CONFIG)
+        store.record_set(killed, events.SetSummary(t=5.0, set=1, counted=2, attempted=2))
+        store.record_rep(killed, rep(2, 1, marks=("good_rep",), stop=0.5))
+        store.record_rep(killed, rep(2, 2, counted=False, marks=("good_rep", "back_arched"), stop=0.6))
+        a, b = store.sessions()
+    assert [(st["set"], st["counted"], st["attempted"], st["marks"]) for st in a["sets"]] == [
+        (1, 4, 5, {"doming": 2}), (2, 1, 3, {"back_arched": 2, "doming": 1})]
+    assert (a["counted"], a["attempted"], a["marks"], a["floor"]) == (9, 11, {"doming": 3, "back_arched": 2}, 0.4)
+    assert a["ended_at"] is not None and b["ended_at"] is None
+    assert [(st["set"], st["counted"], st["attempted"], st["marks"]) for st in b["sets"]] == [
+        (1, 2, 2, {}), (2, 1, 2, {"good_rep": 2, "back_arched": 1})]
+    assert (b["counted"], b["attempted"], b["marks"], b["floor"]) == (3, 4, {"good_rep": 2, "back_arched": 1}, 0.6)
+    # A row ended without its counts (no writer leaves one now; an edited or older file can
+    # hold it) is counted from its sets too, never read as None.
+    with sqlite3.connect(tmp_path / "h.db") as db:
+        db.execute("UPDATE sessions SET ended_at = started_at WHERE id = ?", (killed,))
+    db.close()
+    with Store(tmp_path / "h.db") as store:
+        b = store.sessions()[1]
+    assert (b["ended_at"] is not None, b["counted"], b["attempted"]) == (True, 3, 4)
