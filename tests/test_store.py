@@ -335,7 +335,7 @@ def test_disk_full_raises_and_keeps_what_was_saved(small_fs) -> None:
         pages = store._db.execute("PRAGMA page_count").fetchone()[0]
         store._db.execute(f"PRAGMA max_page_count = {pages}")
     saved = 1
-    with pytest.raises(StoreError, match="disk full") as info:
+    with pytest.raises(StoreError, match=r"^could not save rep \d+ of set 1 to .*: disk full$") as info:
         for n in range(2, 5000):
             store.record_rep(sid, rep(1, n, marks=("x" * 300,)))
             saved += 1
@@ -781,6 +781,63 @@ def test_every_damaged_copy_is_kept(tmp_path: Path) -> None:
     assert all(p.read_text() == "older" for p in _aside(path) if p != moved)
     with Store(path) as store:
         assert [s["counted"] for s in store.sessions()] == [3]
+    # Only the time's own name taken: the first alternative is -1.
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    for s in range(30):
+        (alone / f"h.db.corrupt-{(now + timedelta(seconds=s)).strftime('%Y%m%dT%H%M%SZ')}").write_text("older")
+    (alone / "h.db").write_bytes(b"not sqlite\n" * 100)
+    Store(alone / "h.db").close()
+    [moved] = [p for p in _aside(alone / "h.db") if p.read_bytes() == b"not sqlite\n" * 100]
+    assert re.fullmatch(r"h\.db\.corrupt-\d{8}T\d{6}Z-1", moved.name), moved.name
+
+
+def test_a_damaged_file_goes_aside_with_its_wal_and_shm_under_the_utc_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While another connection (a reader) keeps a damaged history's -wal and -shm, they go
+    aside with it: left behind, SQLite would replay that -wal into the new database."""
+    path = tmp_path / "h.db"
+    with Store(path) as store:
+        for day in range(20):
+            record_session(store, T0 + timedelta(days=day))
+    with open(path, "r+b") as f:  # keep the header (WAL mode), scribble over the pages after it
+        f.seek(4096)
+        f.write(bytes(random.Random(2).randrange(256) for _ in range(path.stat().st_size - 4096)))
+    reader = sqlite3.connect(path)
+    reader.execute("PRAGMA user_version").fetchone()  # opens the -wal and -shm
+    assert Path(f"{path}-wal").exists() and Path(f"{path}-shm").exists()
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        before = datetime.now(timezone.utc).replace(microsecond=0)
+        with Store(path) as store:
+            assert store.notices and store.sessions() == []
+        after = datetime.now(timezone.utc)
+    finally:
+        reader.close()
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    [moved] = [p for p in _aside(path) if not p.name.endswith(("-wal", "-shm"))]
+    assert Path(f"{moved}-wal").exists() and Path(f"{moved}-shm").exists()
+    stamp = datetime.strptime(moved.name.split(".corrupt-")[1], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    assert before <= stamp <= after
+
+
+def test_a_damaged_file_that_cannot_be_moved_aside_is_one_line_and_left_alone(small_fs) -> None:
+    where, mounted = small_fs
+    if not mounted:
+        pytest.skip("needs a read-only tmpfs (root and mount(8)): a damaged file that cannot be renamed")
+    (where / "h.db").write_bytes(b"not sqlite\n" * 100)
+    subprocess.run(["mount", "-o", "remount,ro", str(where)], check=True)
+    with pytest.raises(StoreError) as info:
+        Store(where / "h.db")
+    assert str(info.value) == (f"history database {where / 'h.db'} is damaged and cannot be moved aside: "
+                               "Read-only file system")
+    assert (where / "h.db").read_bytes() == b"not sqlite\n" * 100
+    # A history under directories that do not exist, on a read-only file system, says so.
+    with pytest.raises(StoreError, match=f"^cannot open history database {where}/a/b/h.db: "
+                                         f"its directory {where}/a/b is read-only$"):
+        Store(where / "a" / "b" / "h.db")
 
 
 def test_the_plan_names_the_variation_and_a_bare_program_table_is_a_config(tmp_path: Path) -> None:
@@ -790,6 +847,63 @@ def test_the_plan_names_the_variation_and_a_bare_program_table_is_a_config(tmp_p
         store.begin_session(started_at=T0, config={"program": "not a table"})
         store.begin_session(started_at=T0, config={"program": {"variation": 3}})
         assert [s["variation"] for s in store.sessions()] == ["dead_bug", "hanging", None, None]
+
+
+def test_what_json_cannot_hold_is_stored_as_text_and_no_plan_is_null(tmp_path: Path) -> None:
+    """A config or plan value JSON has no type for (a path, a date) is kept as its text,
+    not refused; a session without a plan stores NULL (export shows it empty), not 'null'."""
+    with Store(tmp_path / "h.db") as store:
+        store.begin_session(started_at=T0, config={"store": {"db": tmp_path / "h.db"}},
+                            plan={"since": date(2026, 11, 1)})
+        store.begin_session(started_at=T0, config=CONFIG)
+        first, second = store.sessions()
+        columns, rows = store.table("sessions")
+        plan_json = [row[columns.index("plan_json")] for row in rows]
+    assert first["config"] == {"store": {"db": str(tmp_path / "h.db")}} and first["plan"] == {"since": "2026-11-01"}
+    assert plan_json == ['{"since": "2026-11-01"}', None] and second["plan"] is None
+
+
+def test_a_summary_without_a_status_is_completed_and_damaged_json_reads_back_empty(tmp_path: Path) -> None:
+    with Store(tmp_path / "h.db") as store:
+        sid = store.begin_session(started_at=T0, config=CONFIG)
+        store.record_set(sid, events.SetSummary(t=1.0, set=1, counted=1, attempted=1, marks={"doming": 1}))
+        store.end_session(sid, events.SessionSummary(t=2.0, sets=1, counted=1, attempted=1, status=None))
+        store._db.execute("UPDATE sets SET marks_json = '{damaged'")
+        store._db.execute("UPDATE sessions SET config_json = 'not json'")
+        [s] = store.sessions()
+    assert s["status"] == "completed" and s["config"] == {}
+    assert (s["sets"][0]["marks"], s["marks"]) == ({}, {})
+
+
+def test_a_history_this_user_may_not_read_says_so(tmp_path: Path) -> None:
+    """Root reads files whatever their mode, so as root (CI) the reader runs without the
+    capabilities that let it (as test_model's unreadable archive): a real EACCES either way."""
+    import shutil
+
+    path = tmp_path / "h.db"
+    with Store(path) as store:
+        record_session(store)
+    path.chmod(0)
+    prefix = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "setpriv (util-linux) is needed to test an unreadable file as root"
+        prefix = [setpriv, "--bounding-set", "-dac_override,-dac_read_search"]
+    code = ("import sys\nfrom voicecoach.store import Store, StoreError\n"
+            "try:\n    Store(sys.argv[1], create=False)\nexcept StoreError as err:\n    print(err)\n")
+    proc = subprocess.run([*prefix, sys.executable, "-c", code, str(path)], capture_output=True, text=True)
+    assert proc.stdout.splitlines() == [f"cannot open history database {path}: "
+                                        "permission denied (the file must be readable and writable by this user)"]
+
+
+def test_a_table_that_cannot_be_read_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "h.db"
+    with Store(path) as store:
+        record_session(store)
+        store._db.execute("DROP TABLE commands")
+        with pytest.raises(StoreError) as info:
+            store.table("commands")
+    assert str(info.value) == f"cannot read history database {path}: no such table: commands"
 
 
 def test_odd_configs_of_old_sessions_migrate_without_a_variation(tmp_path: Path) -> None:
