@@ -896,6 +896,56 @@ def test_a_history_this_user_may_not_read_says_so(tmp_path: Path) -> None:
                                         "permission denied (the file must be readable and writable by this user)"]
 
 
+def test_the_store_is_used_from_threads_other_than_the_one_that_opened_it(small_fs) -> None:
+    """As its docstring says: calls from several threads are serialised, none refused."""
+    import threading
+
+    where, mounted = small_fs
+    errors: list[BaseException] = []
+
+    def in_threads(*calls) -> None:
+        def run(call):
+            try:
+                call()
+            except BaseException as err:  # noqa: BLE001 -- reported below, in the test's thread
+                errors.append(err)
+        threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    with Store(where / "h.db") as store:
+        sid = store.begin_session(started_at=T0, config=CONFIG)
+        in_threads(*[lambda n=n: store.record_rep(sid, rep(1, n)) for n in range(1, 5)], store.sessions)
+        assert not errors, errors
+        assert sorted(r["rep"] for r in store.sessions()[0]["sets"][0]["reps"]) == [1, 2, 3, 4]
+        store.end_session(sid, events.SessionSummary(t=1.0, sets=1, counted=4, attempted=4))
+    if mounted:  # a reader on a read-only file system opens the file immutable: threads too
+        subprocess.run(["mount", "-o", "remount,ro", str(where)], check=True)
+        with Store(where / "h.db", create=False) as reader:
+            assert reader.read_only
+            in_threads(reader.sessions, reader.floor)
+        assert not errors, errors
+
+
+def test_a_migration_that_fails_is_one_line_and_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    """A v1 file edited by hand (a column the next version adds is already there)."""
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(V1_SCHEMA)
+    db.execute("ALTER TABLE sessions ADD COLUMN variation TEXT")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError) as info:
+        Store(path)
+    assert str(info.value) == f"cannot open history database {path}: duplicate column name: variation"
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 1  # rolled back, nothing half done
+    assert not db.execute("SELECT name FROM sqlite_master WHERE name = 'commands'").fetchall()
+    db.close()
+
+
 def test_a_table_that_cannot_be_read_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "h.db"
     with Store(path) as store:
