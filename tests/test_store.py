@@ -248,6 +248,37 @@ def test_reader_does_not_move_a_damaged_file(tmp_path: Path) -> None:
     assert path.read_text() == "my notes\n" and _aside(path) == []
 
 
+def test_damage_sqlite_reads_but_quick_check_finds_is_damage_too(tmp_path: Path) -> None:
+    """A NULL where the schema forbids one (written behind SQLite's back): the pages read,
+    quick_check finds it. A reader says so in one line; a session moves the file aside."""
+    path = tmp_path / "h.db"
+    with Store(path) as store:
+        assert store.read_only is False
+        record_session(store)
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA writable_schema = ON")
+    db.execute("UPDATE sqlite_master SET sql = replace(sql, 't REAL NOT NULL', 't REAL') WHERE name = 'sets'")
+    db.commit()
+    db.close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE sets SET t = NULL")
+    db.execute("PRAGMA writable_schema = ON")
+    db.execute("UPDATE sqlite_master SET sql = replace(sql, 't REAL,', 't REAL NOT NULL,') WHERE name = 'sets'")
+    db.commit()
+    db.close()
+    damaged = path.read_bytes()
+    with pytest.raises(StoreError) as info:
+        Store(path, create=False)
+    assert str(info.value) == (f"{path} is damaged or not a history database (database disk image is malformed); "
+                               "the next session moves it aside and starts a new one")
+    with Store(path) as store:
+        [moved] = _aside(path)
+        assert store.notices == [f"The history database {path} was damaged; it was moved to {moved.name} "
+                                 "and a new one was started."]
+        assert store.sessions() == []
+    assert moved.read_bytes() == damaged
+
+
 def test_store_error_is_a_user_error(tmp_path: Path) -> None:
     assert issubclass(StoreError, UserError)
     with pytest.raises(StoreError, match="directory"):
@@ -319,6 +350,19 @@ def test_read_only_directory(small_fs) -> None:
     finally:
         if not mounted:
             where.chmod(0o700)  # so that pytest can clean tmp_path up
+
+
+def test_an_old_history_on_a_read_only_file_system_says_it_needs_an_upgrade(small_fs) -> None:
+    where, mounted = small_fs
+    if not mounted:
+        pytest.skip("needs a read-only tmpfs (root and mount(8))")
+    db = sqlite3.connect(where / "old.db")
+    db.executescript(V1_SCHEMA)
+    db.close()
+    subprocess.run(["mount", "-o", "remount,ro", str(where)], check=True)
+    with pytest.raises(StoreError) as info:
+        Store(where / "old.db", create=False)
+    assert str(info.value) == f"history database {where / 'old.db'} needs an upgrade, but its directory is read-only"
 
 
 def test_disk_full_raises_and_keeps_what_was_saved(small_fs) -> None:
