@@ -437,6 +437,9 @@ def test_rest_ends_with_a_countdown_on_the_seconds():
     counts = [c for c in speech(events) if c.text in ("Three.", "Two.", "One.")]
     assert ten.sample - rest.sample == 20 * SR
     assert [c.sample - rest.sample for c in counts] == [27 * SR, 28 * SR, 29 * SR]
+    ticks = [(c.kind, c.text, c.sample) for c in played(events)
+             if c.kind != "speech" and ten.sample < c.sample <= counts[-1].sample]
+    assert ticks == [("tick", P.TICK, c.sample) for c in counts]  # each count on a tick
     set2 = speech(events, "Set two of two.")[0]
     assert set2.sample >= rest.sample + 30 * SR
 
@@ -531,8 +534,8 @@ def test_each_control_obeyed_chimes_ack_and_one_that_cannot_be_done_chimes_error
     assert len(speech(events, P.SLOWEST)) == 1 and not speech(events, P.FASTEST)
     assert len(speech(events, P.PAUSED)) == 1 and len(speech(events, P.RESUMING)) == 1
     notices = [(n.t, n.text) for n in of_type(events, Notice)]
-    for k in (3, 9):
-        assert any(t == commands[k].t and "paused" in text for t, text in notices), (commands[k], notices)
+    assert [(commands[3].t, "not paused"), (commands[9].t, "already paused")] == [
+        (t, text) for t, text in notices if "paused" in text]
 
 
 def test_repeat_says_the_last_instruction_again():
@@ -1073,3 +1076,23 @@ def test_next_set_in_the_last_seconds_of_a_rest_withdraws_the_countdown_already_
     assert [c.sample for c in of_type(events, Cancel)] == [round(command.t * SR)]
     assert not speech(events, P.TEN_SECONDS) and not speech(events, "Three.")
     assert speech(events, "Set two of two.")[0].t < rest_at + 55
+
+
+def test_a_rest_counts_down_only_clear_of_its_first_words():
+    """A count is said only more than 2.5 s into the rest: in 5.5 s, "three" would be at 2.5 s."""
+    events = drive(new(sets=2, reps=1, rest_s=5.5), 300)
+    rest = speech(events, P.rest(5.5))[0]
+    assert [(c.text, c.sample - rest.sample) for c in speech(events) if c.text in ("Three.", "Two.", "One.")] == [
+        ("Two.", round(3.5 * SR)), ("One.", round(4.5 * SR))]
+
+
+def test_a_resume_in_the_set_announcement_says_it_again_without_from_the_top():
+    """'From the top' is for a rep cut short; a set's announcement is simply said again."""
+    dry = drive(new(), 200)
+    announced = speech(dry, "Set one of one.")[0]
+    events = drive(new(), 200, [heard("pause", announced.t + 0.1, announced.t + 0.4, latency=0.2),
+                                heard("resume", announced.t + 4.0)])
+    texts = [c.text for c in speech(events)]
+    assert P.RESUMING in texts and P.FROM_THE_TOP not in texts
+    assert texts[texts.index(P.RESUMING) + 1] == "Set one of one."
+    assert len(of_type(events, Rep)) == 4
