@@ -159,7 +159,10 @@ def test_a_mark_outside_any_rep_is_refused():
     events = drive(new(), 200, [heard("back_arched", 1.0)])
     assert all(r.counted for r in of_type(events, Rep))
     assert [c.text for c in played(events) if c.kind == "earcon"] == ["error"]
-    assert of_type(events, Notice) and speech(events, P.NO_REP)
+    (command,) = of_type(events, Command)
+    assert [(n.t, n.text) for n in of_type(events, Notice)] == [
+        (command.t, "back_arched at 1.00s is not during an open rep")]
+    assert speech(events, P.NO_REP)
 
 
 def test_only_the_floor_tests_back_arched_moves_the_floor_and_doming_never_does():
@@ -1096,3 +1099,32 @@ def test_a_resume_in_the_set_announcement_says_it_again_without_from_the_top():
     assert P.RESUMING in texts and P.FROM_THE_TOP not in texts
     assert texts[texts.index(P.RESUMING) + 1] == "Set one of one."
     assert len(of_type(events, Rep)) == 4
+
+
+def test_a_rep_is_said_not_counted_once_whatever_marks_follow():
+    """Doming then back arched, or good rep, back arched and doming: "not counted" once;
+    a stop point said twice is one mark."""
+    lowering = lowering_starts(played(drive(new(floor=0.5, reps=2), 200)))[1]
+    marks = [heard("doming", lowering + 0.2, latency=0.3), heard("back_arched", lowering + 1.0, latency=0.3),
+             heard("stop_point", lowering + 1.4, latency=0.3), heard("stop_point", lowering + 1.45, latency=0.6)]
+    events = drive(new(floor=0.5, reps=2), 200, marks)
+    assert of_type(events, Rep)[1].marks == ("doming", "back_arched", "stop_point")
+    assert len(speech(events, P.NOT_COUNTED)) == 1
+    starts = rep_starts(drive(new(), 200))
+    three = [heard(i, starts[1] / SR + 4.0 + 0.8 * k, latency=0.3) for k, i in enumerate(("good_rep", "back_arched",
+                                                                                            "doming"))]
+    events = drive(new(), 200, three)
+    assert of_type(events, Rep)[1].marks == ("good_rep", "back_arched", "doming")
+    assert len(speech(events, P.NOT_COUNTED)) == 1
+
+
+def test_back_arched_in_the_floor_test_at_the_bottom_or_heard_after_a_stop_point_leaves_the_floor():
+    """At the very bottom (no floor yet): all the way down is no floor to keep. Said before a
+    stop point but heard after it: the stop point is the better measure."""
+    lowering = floor_test_lowering()
+    bottom = new()
+    drive(bottom, 200, [heard("back_arched", lowering + 3.2)])
+    assert bottom.floor is None
+    late = new()
+    drive(late, 200, [heard("stop_point", lowering + 2.1, latency=0.3), heard("back_arched", lowering + 1.2, latency=2.0)])
+    assert late.floor == 0.7
