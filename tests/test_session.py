@@ -1128,3 +1128,20 @@ def test_back_arched_in_the_floor_test_at_the_bottom_or_heard_after_a_stop_point
     late = new()
     drive(late, 200, [heard("stop_point", lowering + 2.1, latency=0.3), heard("back_arched", lowering + 1.2, latency=2.0)])
     assert late.floor == 0.7
+
+
+def test_a_rep_cut_short_is_done_again_on_the_same_side():
+    """Dead bug alternates sides; the rep a pause cut short is redone on its side, and the
+    warm-up's practice reps before it take no side."""
+    cfg = dict(reps=3, variation="dead_bug", warmup=True)
+    second = speech(drive(new(**cfg), 400), "Exhale, lift,")[1].t
+    events = drive(new(**cfg), 400, [heard("pause", second + 0.5), heard("resume", second + 6.0)])
+    assert [c.text for c in speech(events, "Exhale, lift,")] == [
+        "Exhale, lift, right leg and left arm.",
+        "Exhale, lift, left leg and right arm.",
+        "Exhale, lift, left leg and right arm.",
+        "Exhale, lift, right leg and left arm.",
+    ]
+    first = speech(drive(new(**cfg), 400), "Exhale, lift,")[0].t
+    events = drive(new(**cfg), 400, [heard("pause", first + 0.5), heard("resume", first + 6.0)])
+    assert [c.text for c in speech(events, "Exhale, lift,")][:2] == ["Exhale, lift, right leg and left arm."] * 2
