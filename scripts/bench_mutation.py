@@ -12,8 +12,8 @@ surviving mutant as a diff, to kill with a test or explain as equivalent.
 It is slow (minutes to hours per module, by the tests each mutant runs) and
 is a measurement, not a test: not in the test suite, not in CI.
 
-    .venv/bin/pip install mutmut
-    .venv/bin/python scripts/bench_mutation.py                      # all modules
+    scripts/setup --bench          # or: .venv/bin/pip install -e '.[mutation]'
+    .venv/bin/python scripts/bench_mutation.py                      # the default modules
     .venv/bin/python scripts/bench_mutation.py --module model.py    # one (repeatable)
     .venv/bin/python scripts/bench_mutation.py --max-children 2 --keep /tmp/mut
 
@@ -42,8 +42,12 @@ MODULES: dict[str, list[str]] = {
     "coach/session.py": ["tests/test_session.py"],
     "model.py": ["tests/test_model.py"],
     "store.py": ["tests/test_store.py", "tests/test_history_cli.py"],
+    # The recognizer's rejection rules, against their unit tests and their cases (real clips).
+    "speech/rules.py": ["tests/test_rules.py", "tests/test_rule_cases.py"],
+    # Not by default: every mutant runs real decoding for minutes.
     "speech/recognizer.py": ["tests/test_recognizer.py"],
 }
+DEFAULT = ["coach/session.py", "model.py", "store.py", "speech/rules.py"]
 
 DETECTED = ("killed", "timeout", "caught by type check", "segfault")
 NOT_COUNTED = ("skipped", "not checked", "check was interrupted by user")
@@ -149,7 +153,7 @@ def report(results: list[dict]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--module", action="append", choices=sorted(MODULES),
-                        help="a module under voicecoach/ (repeatable; default: all)")
+                        help="a module under voicecoach/ (repeatable; default: " + ", ".join(DEFAULT) + ")")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2,
                         help="mutants tested at once (default: the CPU count)")
     parser.add_argument("--keep", metavar="DIR", help="build the scratch copies in DIR and keep them")
@@ -157,9 +161,9 @@ def main() -> int:
     try:
         import mutmut  # noqa: F401
     except ImportError:
-        print("bench_mutation: mutmut is not installed; .venv/bin/pip install mutmut", file=sys.stderr)
+        print("bench_mutation: mutmut is not installed; .venv/bin/pip install -e '.[mutation]'", file=sys.stderr)
         return 2
-    modules = args.module or list(MODULES)
+    modules = args.module or DEFAULT
     if args.keep:
         work = Path(args.keep)
         work.mkdir(parents=True, exist_ok=True)

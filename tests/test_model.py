@@ -65,7 +65,9 @@ def leftovers(dest: Path) -> list[str]:
 
 @pytest.mark.parametrize("kind", ["zip", "aar", "tar.gz", "dir"])
 def test_install_from_each_kind(tmp_path, kind):
-    dest = tmp_path / "data" / "model"
+    # Not the user data dir (conftest's VOICECOACH_DATA is tmp_path/data): the model
+    # goes where it is asked to, two directories that do not exist yet, and nowhere else.
+    dest = tmp_path / "elsewhere" / "models" / "model"
     if kind == "zip":
         src = make_zip(tmp_path / "m.zip")
     elif kind == "aar":  # the Maven artifact keeps the model under assets/model-en-us/
@@ -81,6 +83,7 @@ def test_install_from_each_kind(tmp_path, kind):
     assert installed(dest)
     assert (dest / "am/final.mdl").read_bytes() == b"mdl"
     assert leftovers(dest) == []
+    assert not model.user_model_dir().exists()
 
 
 def test_reinstall_replaces_the_old_model(tmp_path):
@@ -129,7 +132,7 @@ def test_tar_links_are_refused(tmp_path, linktype):
     info.linkname = "/etc/passwd"
     src = make_tar(tmp_path / "links.tar.gz", [info])
     dest = tmp_path / "data" / "model"
-    with pytest.raises(UserError, match="link"):
+    with pytest.raises(UserError, match=r"links\.tar\.gz: refused: member 'model/evil' is a link"):
         model.install_path(src, dest)
     assert not dest.exists() and leftovers(dest) == []
 
@@ -139,7 +142,7 @@ def test_tar_absolute_and_dotdot_are_refused(tmp_path):
         info = tarfile.TarInfo(name)
         info.size = 1
         src = make_tar(tmp_path / "bad.tar.gz", [info])
-        with pytest.raises(UserError, match="absolute|escapes"):
+        with pytest.raises(UserError, match=f"^{re.escape(str(src))}: refused: member '{name}' (has an absolute|escapes)"):
             model.install_path(src, tmp_path / "data" / "model")
         assert not (tmp_path / "data" / "model").exists()
 
@@ -228,13 +231,23 @@ def https_server(tmp_path, monkeypatch):
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
                     "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "1", "-subj", "/CN=127.0.0.1",
                     "-addext", "subjectAltName=IP:127.0.0.1"], check=True, capture_output=True)
-    files: dict[str, bytes] = {}
+    class Files(dict):
+        """name -> bytes served; ``agents``: the User-Agent of each request."""
+        agents: list[str] = []
+
+    files = Files()
+    agents = files.agents
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
-            body = files.get(self.path.lstrip("/"))
+            agents.append(self.headers.get("User-Agent"))
+            name = self.path.lstrip("/")
+            body = files.get(name)
             self.send_response(200 if body is not None else 404)
-            self.send_header("Content-Length", str(len(body or b"")))
+            if name.startswith("unsized/"):  # no length: the body ends when the connection does
+                self.close_connection = True
+            else:
+                self.send_header("Content-Length", str(len(body or b"")))
             self.end_headers()
             self.wfile.write(body or b"")
 
@@ -409,6 +422,10 @@ def test_grammar_only_model_recognizes_with_a_grammar_and_says_so(model_path, tm
     rec.AcceptWaveform(bytes(3200))
     assert json.loads(rec.FinalResult())["text"] == ""
     assert capfd.readouterr().err == ""
+    # Without the language model, only a recognizer with a grammar can be made.
+    with pytest.raises(Exception, match="Failed to create a recognizer"):
+        vosk.KaldiRecognizer(slim, 16000)
+    assert json.loads(vosk.KaldiRecognizer(full, 16000).FinalResult())["text"] == ""
 
 
 def test_fst_output_symbols_refuses_what_is_not_an_fst(tmp_path):
@@ -416,3 +433,408 @@ def test_fst_output_symbols_refuses_what_is_not_an_fst(tmp_path):
     bad.write_bytes(b"not an fst at all")
     with pytest.raises(ValueError):
         model.fst_output_symbols(bad)
+
+
+# --- what mutation testing found unguarded (scripts/bench_mutation.py, docs/testing.md) ------------
+
+
+def fake_model(where: Path, files: dict[str, bytes] = MODEL_FILES) -> Path:
+    for name, data in files.items():
+        (where / name).parent.mkdir(parents=True, exist_ok=True)
+        (where / name).write_bytes(data)
+    return where
+
+
+def test_model_search_order(tmp_path, monkeypatch, capsys):
+    """$VOICECOACH_MODEL, then the user data dir, then the system dirs, first model wins;
+    `model status` lists them in that order, marks the one used and gives its size."""
+    import argparse
+
+    from voicecoach.commands.model import status
+
+    system = [tmp_path / "usr-local", tmp_path / "usr"]
+    monkeypatch.setattr(model, "SYSTEM_DIRS", tuple(system))
+    monkeypatch.delenv("VOICECOACH_MODEL", raising=False)
+    user = model.user_model_dir()
+    assert user == tmp_path / "data" / "model"
+    assert [(c.path, c.origin) for c in model.candidates()] == [
+        (user, "user data dir"), (system[0], "system dir"), (system[1], "system dir")]
+    assert model.find_model() is None
+    with pytest.raises(UserError, match="no Vosk model found; run `voicecoach model fetch`"):
+        model.require_model()
+    assert status(argparse.Namespace()) == 1
+
+    fake_model(system[1])
+    system[0].mkdir()  # there, but not a model
+    assert model.find_model() == model.require_model() == system[1]
+    fake_model(user)
+    assert model.find_model() == user
+    env = fake_model(tmp_path / "mine", {**MODEL_FILES, "am/final.mdl": b"m" * 2_000_000})
+    monkeypatch.setenv("VOICECOACH_MODEL", str(env))
+    assert [(c.path, c.origin) for c in model.candidates()] == [
+        (env, "$VOICECOACH_MODEL"), (user, "user data dir"), (system[0], "system dir"), (system[1], "system dir")]
+    assert model.find_model() == env
+    capsys.readouterr()
+    assert status(argparse.Namespace()) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        "model search order:",
+        f" * {env}  ($VOICECOACH_MODEL: model)",
+        f"   {user}  (user data dir: model)",
+        f"   {system[0]}  (system dir: exists, not a model)",
+        f"   {system[1]}  (system dir: model)",
+        f"using {env} (2.0 MB)",
+    ]
+
+
+def test_a_model_dir_needs_the_acoustic_model_its_config_and_a_graph(tmp_path):
+    assert model.is_model_dir(fake_model(tmp_path / "small"))
+    assert model.is_model_dir(fake_model(tmp_path / "big", {"am/final.mdl": b"m", "conf/model.conf": b"",
+                                                          "graph/HCLG.fst": b"f"}))
+    for left_out in ("am/final.mdl", "conf/model.conf", "graph/Gr.fst"):
+        files = {k: v for k, v in MODEL_FILES.items() if k != left_out}
+        assert not model.is_model_dir(fake_model(tmp_path / left_out.replace("/", "-"), files)), left_out
+
+
+def test_dir_size_counts_files_once_and_not_what_links_point_at(tmp_path):
+    root = fake_model(tmp_path / "m", {"a": b"x" * 1000, "sub/b": b"y" * 24})
+    (root / "link").symlink_to(root / "a")
+    assert model.dir_size(root) == 1024
+
+
+def test_install_messages_name_what_is_wrong(tmp_path):
+    """Each refusal is one line that names the file (checked, with the reason, for each cause)."""
+    dest = tmp_path / "data" / "model"
+    (tmp_path / "afile").write_text("x")
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    cases = [
+        (lambda: model.install_path(tmp_path / "nope.zip", dest), f"{tmp_path / 'nope.zip'}: no such file or directory"),
+        (lambda: model.install_archive(tmp_path / "nope.zip", dest), f"{tmp_path / 'nope.zip'}: no such file"),
+        (lambda: model.install_directory(tmp_path / "afile", dest), f"{tmp_path / 'afile'}: not a directory"),
+        (lambda: model.install_directory(empty, dest), f"{empty}: no Vosk model inside \\(looked for am/final.mdl"),
+        (lambda: model.install_path(make_zip(tmp_path / "m.zip"), tmp_path / "afile" / "model"),
+         f"cannot write to {tmp_path / 'afile'}: File exists"),
+    ]
+    for call, message in cases:
+        with pytest.raises(UserError, match="^" + message) as err:
+            call()
+        assert "\n" not in str(err.value)
+    assert not dest.exists()
+
+
+@pytest.mark.parametrize("name, message", [
+    ("broken.zip", "not a valid zip/aar archive"), ("broken.aar", "not a valid zip/aar archive"),
+    ("BROKEN.ZIP", "not a valid zip/aar archive"),
+    ("broken.tar.gz", "not a valid tar archive"), ("broken.tgz", "not a valid tar archive"),
+    ("broken.tar", "not a valid tar archive"), ("broken.tar.xz", "not a valid tar archive"),
+    ("broken.tar.bz2", "not a valid tar archive"), ("broken.bin", "unknown archive type"),
+])
+def test_the_name_says_which_archive_a_damaged_one_was_meant_to_be(tmp_path, name, message):
+    src = tmp_path / name
+    src.write_bytes(b"not an archive at all")
+    with pytest.raises(UserError, match=f"^{re.escape(str(src))}: {message}"):
+        model.install_path(src, tmp_path / "data" / "model")
+
+
+def test_an_archive_is_known_by_its_content_whatever_its_name(tmp_path):
+    for src in (make_zip(tmp_path / "model.bin"), make_tar(tmp_path / "model.data")):
+        dest = tmp_path / ("into-" + src.name) / "model"
+        assert model.install_path(src, dest) == dest and installed(dest)
+
+
+def test_damaged_tar_members_and_special_files_are_refused(tmp_path):
+    dest = tmp_path / "data" / "model"
+    whole = make_tar(tmp_path / "whole.tar.gz").read_bytes()
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(whole[: len(whole) - 30])  # the gzip stream ends early
+    with pytest.raises(UserError, match=f"^{re.escape(str(cut))}: corrupt or truncated tar archive"):
+        model.install_path(cut, dest)
+    plain = tmp_path / "cut.tar"  # whole headers, the last member's data cut short
+    with tarfile.open(plain, "w") as tf:
+        for name, data in {**MODEL_FILES, "graph/last.bin": b"f" * 5000}.items():
+            info = tarfile.TarInfo("model/" + name)
+            info.size = len(data)
+            tf.addfile(info, io.BytesIO(data))
+    raw = plain.read_bytes()
+    plain.write_bytes(raw[: raw.index(b"f" * 5000) + 100])
+    with pytest.raises(UserError, match=f"^{re.escape(str(plain))}: corrupt or truncated tar archive"):
+        model.install_path(plain, dest)
+    fifo = tarfile.TarInfo("model/pipe")
+    fifo.type = tarfile.FIFOTYPE
+    src = make_tar(tmp_path / "fifo.tar.gz", [fifo])
+    with pytest.raises(UserError, match=f"^{re.escape(str(src))}: refused: member 'model/pipe' is not a regular file"):
+        model.install_path(src, dest)
+    assert not dest.exists() and leftovers(dest) == []
+
+
+def test_a_zip_member_whose_data_is_damaged_is_named(tmp_path):
+    src = tmp_path / "crc.zip"
+    with zipfile.ZipFile(src, "w") as zf:  # stored: the member's bytes are in the file as they are
+        for name, data in MODEL_FILES.items():
+            zf.writestr("m/" + name, data * 20 if name == "am/final.mdl" else data)
+    raw = src.read_bytes()
+    at = raw.index(b"mdl" * 20)
+    src.write_bytes(raw[:at] + b"MDL" + raw[at + 3:])
+    dest = tmp_path / "data" / "model"
+    with pytest.raises(UserError, match=f"^{re.escape(str(src))}: corrupt member 'm/am/final.mdl'"):
+        model.install_path(src, dest)
+    assert not dest.exists() and leftovers(dest) == []
+
+
+def test_a_member_the_file_system_cannot_hold_is_one_line(tmp_path):
+    src = make_zip(tmp_path / "long.zip", extra={"m/" + "x" * 300: b"x"})
+    with pytest.raises(UserError) as err:
+        model.install_path(src, tmp_path / "data" / "model")
+    assert str(err.value) == f"{src}: cannot unpack: File name too long"
+
+
+def test_zip_directory_entries_in_any_order_are_unpacked(tmp_path):
+    """Real zips list directories as members, nested ones before their parents or after
+    files inside them."""
+    src = tmp_path / "dirs.zip"
+    with zipfile.ZipFile(src, "w") as zf:
+        zf.writestr("m/am/", b"")
+        for name, data in MODEL_FILES.items():
+            zf.writestr("m/" + name, data)
+        zf.writestr("m/", b"")
+        zf.writestr("m/conf/", b"")
+        zf.writestr("m/extra/empty/", b"")
+    dest = tmp_path / "data" / "model"
+    assert model.install_path(src, dest) == dest and installed(dest)
+    assert (dest / "extra" / "empty").is_dir()
+
+
+@pytest.mark.parametrize("evil, why", [("..\\escaped.txt", "escapes"), ("model\\..\\..\\escaped.txt", "escapes"),
+                                       ("\\abs.txt", "absolute"), ("C:\\evil.txt", "absolute"),
+                                       ("C:/evil.txt", "absolute"), ("C:", "absolute")])
+def test_windows_paths_in_a_zip_are_refused(tmp_path, evil, why):
+    src = make_zip(tmp_path / "win.zip", extra={evil: b"pwned"})
+    with pytest.raises(UserError, match=f"^{re.escape(str(src))}: refused: member .* {why}"):
+        model.install_path(src, tmp_path / "data" / "model")
+    assert not (tmp_path / "data" / "model").exists()
+
+
+def test_a_model_directory_is_copied_without_its_links(tmp_path):
+    """A link inside the source becomes a file of its own: the model never points outside itself."""
+    outside = tmp_path / "outside.conf"
+    outside.write_text("--beam=13\n")
+    src = fake_model(tmp_path / "src", {k: v for k, v in MODEL_FILES.items() if k != "conf/model.conf"})
+    (src / "conf" / "model.conf").symlink_to(outside)
+    dest = tmp_path / "elsewhere" / "model"
+    assert model.install_path(src, dest) == dest
+    assert not (dest / "conf" / "model.conf").is_symlink()
+    assert (dest / "conf" / "model.conf").read_text() == "--beam=13\n"
+    assert not model.user_model_dir().exists()
+
+
+def test_a_model_old_left_by_an_interrupted_install_is_cleared(tmp_path):
+    dest = tmp_path / "data" / "model"
+    model.install_path(make_zip(tmp_path / "a.zip"), dest)
+    (dest.parent / "model.old" / "am").mkdir(parents=True)  # killed between the two renames last time
+    (dest.parent / "model.old" / "am" / "final.mdl").write_bytes(b"older")
+    model.install_path(make_zip(tmp_path / "b.zip"), dest)
+    assert installed(dest) and leftovers(dest) == []
+
+
+def test_fetch_goes_on_to_the_next_source_and_installs_where_asked(tmp_path, https_server):
+    """A source that cannot be reached is logged with the reason and the next one is
+    tried; the model is staged beside its destination (so the last step is a rename)
+    and installed there, not in the user data dir. The request names only the program."""
+    base, files = https_server
+    files["good.zip"] = make_zip(tmp_path / "good.zip").read_bytes()
+    good = model.Source(base + "good.zip", model.sha256_of(tmp_path / "good.zip"), 1, "good mirror")
+    unreachable = model.Source("https://127.0.0.1:9/model.zip", "0" * 64, 1, "nowhere")
+    dest = tmp_path / "elsewhere" / "model"
+    logged, staged, seen = [], [], []
+
+    def progress(source, done, total):
+        seen.append((source.description, done, total))
+        staged.extend(p.name for p in dest.parent.iterdir())
+
+    assert model.fetch(dest, sources=(unreachable, good), progress=progress, log=logged.append) == dest
+    assert installed(dest) and leftovers(dest) == [] and not model.user_model_dir().exists()
+    assert logged[:2] == [f"downloading {model.MODEL_NAME} from nowhere", "  failed: [Errno 111] Connection refused"]
+    assert logged[2:] == [f"downloading {model.MODEL_NAME} from good mirror"]
+    assert staged and all(name.startswith(".model-install-") for name in staged), staged
+    # The server's length, not the source's guess; the last call has it all.
+    assert seen[-1] == ("good mirror", len(files["good.zip"]), len(files["good.zip"]))
+    assert files.agents == ["voicecoach"]
+
+
+def test_fetch_without_a_length_counts_against_the_expected_size(tmp_path, https_server):
+    base, files = https_server
+    files["unsized/good.zip"] = make_zip(tmp_path / "good.zip").read_bytes()
+    size = len(files["unsized/good.zip"])
+    good = model.Source(base + "unsized/good.zip", model.sha256_of(tmp_path / "good.zip"), 123_456, "good mirror")
+    seen = []
+    model.fetch(tmp_path / "m", sources=(good,), progress=lambda _s, done, total: seen.append((done, total)))
+    assert seen[-1] == (size, 123_456)
+
+
+def test_fetch_failing_everywhere_says_each_reason_and_what_to_do(tmp_path):
+    sources = (model.Source("https://127.0.0.1:9/a.zip", "0" * 64, 1, "first"),
+               model.Source("https://127.0.0.1:9/b.zip", "0" * 64, 1, "second"))
+    with pytest.raises(UserError) as err:
+        model.fetch(tmp_path / "m", sources=sources)
+    assert str(err.value) == ("could not download the model (first: [Errno 111] Connection refused; "
+                              "second: [Errno 111] Connection refused); copy it over and use "
+                              "`voicecoach model install FILE`")
+
+
+def test_fetch_without_a_destination_installs_in_the_user_data_dir(tmp_path, https_server):
+    base, files = https_server
+    files["good.zip"] = make_zip(tmp_path / "good.zip").read_bytes()
+    good = model.Source(base + "good.zip", model.sha256_of(tmp_path / "good.zip"), 1, "good mirror")
+    assert model.fetch(sources=(good,)) == model.user_model_dir() == tmp_path / "data" / "model"
+    assert installed(model.user_model_dir())
+
+
+def write_fst(path: Path, isymbols: list[tuple[bytes, int]] | None, osymbols: list[tuple[bytes, int]] | None,
+              lengths: dict[int, int] | None = None) -> Path:
+    """An OpenFst header as OpenFst writes one (fst/fst.h FstHeader, fst/symbol-table.cc):
+    little-endian int32 magic, strings as int32 length + bytes, int32 version and flags
+    (1: input symbols follow, 2: output symbols), uint64 properties, int64 start, states,
+    arcs; each table: int32 magic, name, int64 available key and size, (string, int64 key)."""
+    import struct
+
+    def string(b: bytes) -> bytes:
+        return struct.pack("<i", len(b)) + b
+
+    out = struct.pack("<i", 2125659606) + string(b"vector") + string(b"standard")
+    out += struct.pack("<ii", 2, (1 if isymbols is not None else 0) | (2 if osymbols is not None else 0))
+    out += struct.pack("<Qqqq", 3, 0, 1, 0)
+    for table in (isymbols, osymbols):
+        if table is not None:
+            out += struct.pack("<i", 2125658996) + string(b"words") + struct.pack("<qq", len(table), len(table))
+            out += b"".join(string(word) + struct.pack("<q", key) for word, key in table)
+    path.write_bytes(out)
+    return path
+
+
+def test_fst_output_symbols_reads_the_output_table(tmp_path):
+    words = [(b"<eps>", 0), (b"", 1), (b"stop", 2), (b"caf\xe9", 3)]  # an empty name; a byte that is not UTF-8
+    assert model.fst_output_symbols(write_fst(tmp_path / "o.fst", None, words)) == [
+        ("<eps>", 0), ("", 1), ("stop", 2), ("caf\ufffd", 3)]
+    both = write_fst(tmp_path / "io.fst", [(b"phone", 0)], [(b"word", 0)])
+    assert model.fst_output_symbols(both) == [("word", 0)]
+    only_in = write_fst(tmp_path / "i.fst", [(b"phone", 0)], None)
+    with pytest.raises(ValueError, match=f"^{re.escape(str(only_in))}: no output symbols$"):
+        model.fst_output_symbols(only_in)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda b: b"\0\0\0\0" + b[4:], "not an OpenFst file"),
+    (lambda b: b[:30], "truncated FST header"),
+    # the first string's length: a megabyte of type name is no FST
+    (lambda b: b[:4] + (1 << 20).to_bytes(4, "little") + b[8:], "not an FST header"),
+    (lambda b: b[:4] + (-1).to_bytes(4, "little", signed=True) + b[8:], "not an FST header"),
+    (lambda b: b.replace((2125658996).to_bytes(4, "little"), b"\0\0\0\0"), "bad symbol table"),
+])
+def test_fst_output_symbols_names_what_is_wrong(tmp_path, damage, message):
+    good = write_fst(tmp_path / "g.fst", None, [(b"stop", 1)]).read_bytes()
+    bad = tmp_path / "bad.fst"
+    bad.write_bytes(damage(good))
+    with pytest.raises(ValueError, match=f"^{re.escape(str(bad))}: {message}$"):
+        model.fst_output_symbols(bad)
+
+
+def test_stderr_without_hides_only_the_lines_naming_it(capfd):
+    """What C++ code writes to fd 2 meanwhile: lines naming the word are dropped, the rest
+    pass on whole and in order (bytes that are not UTF-8 too), and fd 2 is stderr again
+    after, whatever happened inside."""
+    with model._stderr_without("Gr.fst"):
+        os.write(2, b"first\nERROR: cannot open Gr.fst\ncaf\xe9\nlast")
+    os.write(2, b"|after")
+    with pytest.raises(KeyError):
+        with model._stderr_without("Gr.fst"):
+            raise KeyError("inside")
+    os.write(2, b"|raised")
+    assert capfd.readouterr().err == "first\ncaf\ufffd\nlast|after|raised"
+
+
+def test_the_model_view_links_the_parts_adds_the_options_and_leaves_out_the_language_model(tmp_path):
+    """The view load_model hands Vosk: every part a link to the installed one, the named
+    conf files copies with the options appended as lines of their own, and with a word
+    list, graph/ without Gr.fst (the general language model) and with that list."""
+    src = fake_model(tmp_path / "model", {**MODEL_FILES, "graph/words.txt": b"old 0\n",
+                                          "graph/disambig_tid.int": b"1\n",
+                                          "conf/model.conf": b"\n--beam=10 # caf\xe9 MAX \n\n"})
+    words = tmp_path / "words.txt"
+    words.write_text("stop 1\n")
+    view = tmp_path / "view"
+    view.mkdir()
+    options = {"model.conf": ("--frames-per-chunk=8", "--beam=11"), "mfcc.conf": ("--dither=0",)}
+    assert model._model_view(src, view, options, words) == view
+    assert (view / "am").is_symlink() and (view / "am").resolve() == (src / "am").resolve()
+    assert not (view / "conf").is_symlink()
+    # Only the last newlines go: the text is kept as it was, up to its last character.
+    assert (view / "conf" / "model.conf").read_text() == "\n--beam=10 # caf\ufffd MAX \n--frames-per-chunk=8\n--beam=11\n"
+    assert (view / "conf" / "mfcc.conf").read_text() == "\n--dither=0\n"
+    assert sorted(p.name for p in (view / "graph").iterdir()) == ["HCLr.fst", "disambig_tid.int", "words.txt"]
+    assert (view / "graph" / "words.txt").resolve() == words.resolve()
+    assert (view / "graph" / "HCLr.fst").resolve() == (src / "graph" / "HCLr.fst").resolve()
+    assert src.joinpath("conf/model.conf").read_bytes() == b"\n--beam=10 # caf\xe9 MAX \n\n"  # untouched
+
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    model._model_view(src, whole, {}, None)  # no options, the whole graph: links only
+    assert all((whole / p).is_symlink() for p in ("am", "conf", "graph"))
+
+
+def test_the_word_list_is_read_once_from_the_language_model_and_cached_privately(tmp_path, monkeypatch):
+    monkeypatch.setenv("VOICECOACH_CACHE", str(tmp_path / "cache"))
+    one = fake_model(tmp_path / "one")
+    write_fst(one / "graph" / "Gr.fst", None, [(b"<eps>", 0), (b"stop", 1), (b"point", 2)])
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    cached = model._word_table(one, scratch)
+    assert cached.parent == tmp_path / "cache" / "model" and cached.read_text() == "<eps> 0\nstop 1\npoint 2\n"
+    assert stat.S_IMODE(cached.stat().st_mode) == 0o600
+    assert model._word_table(one, scratch) == cached  # the second load reads the cache
+    two = fake_model(tmp_path / "two")  # another model: another list
+    write_fst(two / "graph" / "Gr.fst", None, [(b"<eps>", 0), (b"doming", 1)])
+    other = model._word_table(two, scratch)
+    assert other != cached and other.read_text() == "<eps> 0\ndoming 1\n"
+    assert list(scratch.iterdir()) == []
+
+    (two / "graph" / "words.txt").write_text("doming 1\n")  # a model that ships its list: that one
+    assert model._word_table(two, scratch) == two / "graph" / "words.txt"
+    hclg = fake_model(tmp_path / "hclg", {"am/final.mdl": b"m", "conf/model.conf": b"", "graph/HCLG.fst": b"f"})
+    write_fst(hclg / "graph" / "Gr.fst", None, [(b"<eps>", 0)])
+    assert model._word_table(hclg, scratch) is None  # HCLG holds its words and is needed whole
+    unreadable = fake_model(tmp_path / "odd")  # a Gr.fst this reader does not know: the whole model is loaded
+    assert model._word_table(unreadable, scratch) is None
+
+
+def test_without_a_cache_the_word_list_lives_in_the_view(tmp_path, monkeypatch, model_path):
+    (tmp_path / "afile").write_text("x")
+    monkeypatch.setenv("VOICECOACH_CACHE", str(tmp_path / "afile" / "cache"))  # cannot be made
+    one = fake_model(tmp_path / "one")
+    write_fst(one / "graph" / "Gr.fst", None, [(b"<eps>", 0), (b"stop", 1)])
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    assert model._word_table(one, scratch) == scratch / "words.txt"
+    assert (scratch / "words.txt").read_text() == "<eps> 0\nstop 1\n"
+    assert model.load_model(model_path).grammar_only  # and the real model still loads
+
+
+def test_load_model_finds_the_model_or_loads_the_one_given(tmp_path, monkeypatch):
+    """Without a path, the model the search finds (conftest's $VOICECOACH_MODEL); with
+    one, that one, even when it is broken; none anywhere is the one-line 'no model'."""
+    assert model.load_model().grammar_only
+    broken = fake_model(tmp_path / "broken")
+    with pytest.raises(UserError, match=f"^the Vosk model at {re.escape(str(broken))} could not be loaded"):
+        model.load_model(broken)
+    monkeypatch.delenv("VOICECOACH_MODEL")
+    monkeypatch.setattr(model, "SYSTEM_DIRS", ())
+    with pytest.raises(UserError, match="^no Vosk model found"):
+        model.load_model()
+
+
+def test_feature_options_and_a_full_model_load_go_through_the_view_too(model_path):
+    # As test_decoding_options_...: an option Kaldi does not know proves the file is read.
+    with pytest.raises(UserError, match="could not be loaded"):
+        model.load_model(model_path, feature_options=("--no-such-mfcc-option=1",))
+    with pytest.raises(UserError, match="could not be loaded"):
+        model.load_model(model_path, grammar_only=False, options=("--no-such-kaldi-option=1",))
+    assert not model.load_model(model_path, grammar_only=False, options=(), feature_options=()).grammar_only

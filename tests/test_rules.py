@@ -40,6 +40,8 @@ def test_the_first_rule_that_rejects_names_the_verdict():
     assert rules.first_rejection(rules.ON_SETTLING, Evidence(False), candidate(0.9)) is None
     # The fillers' confidence does not count; the phrase's lowest word does.
     assert rules.first_rejection(rules.AT_ONCE, Evidence(False), candidate(0.5)) == "low_confidence"
+    # min_confidence is the lowest confidence accepted (RecognizerSettings): that one is taken.
+    assert rules.first_rejection(rules.AT_ONCE, Evidence(False), candidate(0.6)) is None
     assert rules.first_rejection(rules.AT_ONCE, Evidence(True), candidate(0.9)) == "broken_spelling"
     assert rules.first_rejection(rules.ON_SETTLING, Evidence(True), candidate(0.9)) == "words_after"
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from session_support import SR, drive, durations, heard, lowering_starts, of_type, played, program, speech
 from voicecoach.coach import program as P
-from voicecoach.coach.session import FLOOR_MIN, GRACE_S, PAD_S, Cancel, Session
+from voicecoach.coach.session import FLOOR_MIN, GRACE_S, PAD_S, Cancel, Session, estimate_seconds
 from voicecoach.events import Command, Cue, Heard, Notice, Rep, SessionSummary, SetSummary, Tick, Withdrawn
 
 
@@ -159,7 +159,10 @@ def test_a_mark_outside_any_rep_is_refused():
     events = drive(new(), 200, [heard("back_arched", 1.0)])
     assert all(r.counted for r in of_type(events, Rep))
     assert [c.text for c in played(events) if c.kind == "earcon"] == ["error"]
-    assert of_type(events, Notice) and speech(events, P.NO_REP)
+    (command,) = of_type(events, Command)
+    assert [(n.t, n.text) for n in of_type(events, Notice)] == [
+        (command.t, "back_arched at 1.00s is not during an open rep")]
+    assert speech(events, P.NO_REP)
 
 
 def test_only_the_floor_tests_back_arched_moves_the_floor_and_doming_never_does():
@@ -437,6 +440,9 @@ def test_rest_ends_with_a_countdown_on_the_seconds():
     counts = [c for c in speech(events) if c.text in ("Three.", "Two.", "One.")]
     assert ten.sample - rest.sample == 20 * SR
     assert [c.sample - rest.sample for c in counts] == [27 * SR, 28 * SR, 29 * SR]
+    ticks = [(c.kind, c.text, c.sample) for c in played(events)
+             if c.kind != "speech" and ten.sample < c.sample <= counts[-1].sample]
+    assert ticks == [("tick", P.TICK, c.sample) for c in counts]  # each count on a tick
     set2 = speech(events, "Set two of two.")[0]
     assert set2.sample >= rest.sample + 30 * SR
 
@@ -508,7 +514,7 @@ def test_slower_and_faster_change_the_lowering():
     assert [r.descent_s for r in reps] == [3.0, 4.0, 3.0, 3.0]
     assert [len(g) for g in lowerings(events)] == [3, 4, 3, 3]
     assert speech(events, P.SLOWER) and speech(events, P.FASTER)
-    assert reps[1].lift_s >= 2.5
+    assert [r.lift_s for r in reps] == [2.0, 2.5, 2.0, 2.0]  # half a second slower, then back
 
 
 def test_faster_at_the_fastest_says_so():
@@ -531,8 +537,8 @@ def test_each_control_obeyed_chimes_ack_and_one_that_cannot_be_done_chimes_error
     assert len(speech(events, P.SLOWEST)) == 1 and not speech(events, P.FASTEST)
     assert len(speech(events, P.PAUSED)) == 1 and len(speech(events, P.RESUMING)) == 1
     notices = [(n.t, n.text) for n in of_type(events, Notice)]
-    for k in (3, 9):
-        assert any(t == commands[k].t and "paused" in text for t, text in notices), (commands[k], notices)
+    assert [(commands[3].t, "not paused"), (commands[9].t, "already paused")] == [
+        (t, text) for t, text in notices if "paused" in text]
 
 
 def test_repeat_says_the_last_instruction_again():
@@ -655,10 +661,11 @@ def test_handle_is_advance_hear_and_withdraw_by_the_events_type():
     gone = Withdrawn("stop_point", "stop point", 31.0, 31.5, 32.0)
     direct, by_event = new(), new()
     expected = (direct.advance(21 * SR) + direct.hear(pause, 21 * SR) + direct.advance(31 * SR)
-                + direct.hear(resume, 31 * SR) + direct.withdraw(gone) + direct.advance(40 * SR))
+                + direct.hear(resume, 31 * SR + 160) + direct.withdraw(gone) + direct.advance(40 * SR))
     got = (by_event.handle(Tick(21 * SR)) + by_event.handle(pause) + by_event.handle(Tick(31 * SR))
-           + by_event.handle(resume, 31 * SR) + by_event.handle(gone) + by_event.handle(Tick(40 * SR)))
+           + by_event.handle(resume, 31 * SR + 160) + by_event.handle(gone) + by_event.handle(Tick(40 * SR)))
     assert got == expected and [c.intent for c in of_type(got, Command)] == ["pause", "resume"]
+    assert of_type(got, Command)[1].t == 31.01  # the clock handed in, not the last horizon
     with pytest.raises(TypeError, match="'cue'"):
         by_event.handle(Cue(0.0, 0, "speech", "hello"))
 
@@ -816,7 +823,8 @@ def test_stop_or_done_outside_the_plank_changes_nothing_and_makes_no_sound():
     events = drive(new(sets=2, reps=2, rest_s=10.0), 300, said)
     assert [c.intent for c in of_type(events, Command)] == ["end_hold", "end_hold"]
     assert [(c.kind, c.text, c.sample) for c in played(events)] == [(c.kind, c.text, c.sample) for c in played(plain)]
-    assert [n.text for n in of_type(events, Notice)].count("'stop' and 'done' end only the plank hold; ignored") == 2
+    assert [(n.t, n.text) for n in of_type(events, Notice)] == [
+        (c.t, "'stop' and 'done' end only the plank hold; ignored") for c in of_type(events, Command)]
     assert [r.counted for r in of_type(events, Rep)] == [r.counted for r in of_type(plain, Rep)]
 
 
@@ -884,3 +892,256 @@ def test_no_plank_unless_configured_and_its_status_counts_down():
     status = session.status(go.sample + round((durations(go.text) + 5.0) * SR))
     assert status.phase == "plank" and status.left_s == 15.0
     assert not speech(events, P.TEN_SECONDS)  # at twenty seconds the halfway cue is that moment
+
+
+# --- layout, status and controls at their edges ------------------------------------------
+
+
+@pytest.mark.parametrize("speech_s", [None, 0.5])
+def test_each_cat_and_cow_is_held_before_the_next(speech_s):
+    """Each position is held 1.5 s after its words and at least 3 s (a cat-cow at least 6 s),
+    whether the words are long or short."""
+    length = durations if speech_s is None else (lambda text: speech_s if P.CAT in text or P.COW in text
+                                                 else durations(text))
+    events = drive(Session(program(warmup=True, reps=1), SR, durations=length), 120)
+    cues = [c for c in speech(events) if P.CAT in c.text or c.text == P.COW]
+    assert [c.text == P.COW for c in cues] == [False, True] * P.CAT_COWS
+    n = lambda s: round(s * SR)  # noqa: E731
+    for cat, cow, next_cat in zip(cues[::2], cues[1::2], cues[2::2]):
+        assert cow.sample == max(cat.sample + n(length(cat.text)) + n(1.5), cat.sample + n(3.0))
+        assert next_cat.sample == max(cow.sample + n(length(cow.text)) + n(1.5), cat.sample + n(6.0))
+
+
+def test_without_clip_lengths_speech_is_laid_out_at_about_fourteen_characters_a_second():
+    assert estimate_seconds("") == 0.2 and estimate_seconds("x" * 140) == pytest.approx(10.0, abs=0.2)
+    session = Session(program(reps=1), SR)  # durations default to estimate_seconds
+    first, second = speech(drive(session, 10))[:2]
+    assert second.sample == first.sample + round(estimate_seconds(first.text) * SR) + round(PAD_S * SR)
+
+
+def test_the_plank_set_up_leaves_time_to_get_down_and_the_end_follows_it():
+    events = drive(new(reps=1, plank_s=30.0), 300)
+    (setup,) = speech(events, P.PLANK_SETUP)
+    go = speech(events, P.plank_go(30.0))[0]
+    assert go.sample == setup.sample + round(durations(setup.text) * SR) + round((PAD_S + 1.5) * SR)
+    (done,) = speech(events, P.PLANK_DONE)
+    after = [c for c in speech(events) if c.sample > done.sample][0]
+    assert after.text == P.session_done(1, 1)
+    assert after.sample == done.sample + round(durations(done.text) * SR) + round(0.5 * SR)
+    counts = [c.sample for c in speech(events) if c.text in ("Three.", "Two.", "One.")]
+    assert [(c.kind, c.text, c.sample) for c in played(events) if c.kind != "speech" and c.sample in counts] == [
+        ("tick", P.TICK, s) for s in counts]
+
+
+@pytest.mark.parametrize("seconds, counts", [(9.0, ["Two.", "One."]), (10.0, ["Three.", "Two.", "One."])])
+def test_a_short_plank_counts_down_only_what_is_clear_of_the_halfway_cue(seconds, counts):
+    """A count is said only more than 1.5 s after "halfway": at 9 s "three" would be 1.5 s after it."""
+    events = drive(new(reps=1, plank_s=seconds), 300)
+    go = speech(events, P.plank_go(seconds))[0]
+    hold = go.sample + round(durations(go.text) * SR)
+    said = [(c.text, c.sample - hold) for c in speech(events) if c.text in ("Three.", "Two.", "One.")]
+    assert said == [(text, round((seconds - k) * SR)) for text, k in zip(counts, range(len(counts), 0, -1))]
+
+
+def test_a_plank_ended_in_its_set_up_held_nothing_and_one_ended_later_to_a_tenth():
+    probe = drive(new(reps=1, plank_s=30.0), 300)
+    (setup,) = speech(probe, P.PLANK_SETUP)
+    early = drive(new(reps=1, plank_s=30.0), 300, [heard("end_hold", setup.t + 1.0)])
+    assert of_type(early, SessionSummary)[0].plank_s == 0.0
+    go = speech(probe, P.plank_go(30.0))[0]
+    hold_s = go.t + durations(go.text)
+    # Words ending 1 s before "halfway", with the runtime's 3 s lookahead: the released
+    # "halfway" is cancelled, the hold kept to a tenth of a second.
+    later = drive(new(reps=1, plank_s=30.0), 300, [heard("end_hold", hold_s + 13.4, hold_s + 14.03)], lookahead_s=3.0)
+    assert of_type(later, SessionSummary)[0].plank_s == 14.0
+    assert of_type(later, Cancel) and not speech(later, P.HALFWAY)
+
+
+def test_status_left_is_to_a_tenth_of_a_second_and_none_once_the_plank_is_done():
+    cfg = dict(sets=2, reps=1, rest_s=10.0, plank_s=20.0)
+    dry = drive(new(**cfg), 300)
+    rest = speech(dry, P.rest(10.0))[0]
+    go = speech(dry, P.plank_go(20.0))[0]
+    hold = go.sample + round(durations(go.text) * SR)
+    (done,) = speech(dry, P.PLANK_DONE)
+    in_rest, in_plank, at_end = new(**cfg), new(**cfg), new(**cfg)
+    drive(in_rest, rest.t + 0.5)
+    assert in_rest.status(rest.sample + SR + 1234).left_s == 8.9  # 8.923 s to go
+    drive(in_plank, go.t + 1.0)
+    assert in_plank.status(hold + 5 * SR + 1234).left_s == 14.9  # 14.923 s
+    drive(at_end, done.t - 0.5)
+    late = at_end.status(done.sample + 800)  # "Plank done" is being said
+    assert (late.phase, late.left_s) == ("plank", 0.0)
+
+
+def test_status_changes_stage_and_segment_on_the_exact_sample():
+    dry = drive(new(sets=2, reps=1, rest_s=10.0), 300)
+    cues = played(dry)
+    lift = speech(dry, "Exhale, lift")[0]
+    lower = [c for c in cues if c.text == P.lower_phrase("standard")][0]  # said as the lift ends
+    ticks = [c for c in cues if c.kind == "tick" and c.sample >= lower.sample][:3]
+    lower_start, lower_end = ticks[0].sample, ticks[0].sample + 3 * SR  # the floor test: the full descent
+    rest = speech(dry, P.rest(10.0))[0]
+    session = new(sets=2, reps=1, rest_s=10.0)
+    drive(session, lift.t + 0.05)
+    stages = [(session.status(at - 1).stage, session.status(at).stage)
+              for at in (lower.sample, lower_start, lower_end)]
+    assert stages == [("lift", "top"), ("top", "lowering"), ("lowering", "bottom")]
+    drive(session, rest.t - 0.5, lookahead_s=1.0)
+    assert (session.status(rest.sample - 1).phase, session.status(rest.sample).phase) == ("set", "rest")
+
+
+@pytest.mark.parametrize("lookahead_s", [0.1, 4.0])
+def test_a_quick_resume_after_a_question_keeps_the_answer_and_says_nothing_twice(lookahead_s):
+    """Paused and asked "how many" during the greeting's first line, resumed before "Paused"
+    starts: "Paused" is dropped and "Resuming" takes its place, the answer is said once, and
+    the greeting said again waits for the answer. At 4 s the answer was already handed to
+    the runtime: the Cancel that withdraws "Paused" takes it too, so it is handed over again."""
+    hs = [heard("pause", 0.3, 0.6, latency=0.2), heard("how_many", 0.9, 1.3, latency=0.2),
+          heard("resume", 1.6, 2.0, latency=0.2)]
+    events = drive(new(), 60, hs, lookahead_s=lookahead_s)
+    said = [c.text for c in speech(events)]
+    greeting = P.intro("bent_knee", 1, 4)
+    assert said[:6] == [greeting, P.RESUMING, P.how_many_set(0), P.how_many_total(0), greeting, P.HELP_HINT]
+    assert_no_overlap(events)
+    handed = [(c.kind, c.text, c.sample) for c in played(events)]
+    assert len(handed) == len(set(handed)), handed
+    assert all(c.t == c.sample / SR for c in of_type(events, Cancel))
+
+
+def test_a_provisional_mark_chimes_at_once_only_where_the_final_one_would_be_kept():
+    dry = lowering_starts(played(drive(new(floor=0.5, reps=2), 200)))
+
+    def earcons(h: Heard) -> list[tuple[str, float]]:
+        first, final = _provisional(h)
+        events = drive(new(floor=0.5, reps=2), 200, [first, final])
+        return [(c.text, c.t - first.emitted) for c in played(events) if c.kind == "earcon"]
+
+    # Outside any rep, and a stop point before the lowering: no chime until the final one, an error.
+    for h in (heard("good_rep", 1.0), heard("stop_point", dry[1] - 1.5)):
+        ((text, after),) = earcons(h)
+        assert text == "error" and after >= 0.45, h
+    # A stop point from the lowering's first sample on is kept: its chime comes at once.
+    ((text, after),) = earcons(heard("stop_point", dry[1]))
+    assert text == "mark" and 0 <= after < 0.03
+
+
+def test_a_stop_points_depth_is_kept_to_a_thousandth():
+    lowering = floor_test_lowering()
+    session = new()
+    drive(session, 200, [heard("stop_point", lowering + 20001 / SR)])  # 0.41669 of the 3 s descent
+    assert session.floor == 0.417
+
+
+def test_a_runtime_notice_in_a_silence_is_said_at_once_and_the_program_waits_for_it():
+    session = new()
+    assert session.say(P.NOT_SAVED, 0) == [Cue(0.0, 0, "speech", P.NOT_SAVED)]
+    first = speech(drive(session, 10))[0]
+    assert first.sample == round(durations(P.NOT_SAVED) * SR) + round(PAD_S * SR)
+
+
+@pytest.mark.parametrize("lookahead_s", [0.1, 3.0])
+def test_next_set_in_the_warmup_skips_the_rest_of_it(lookahead_s):
+    dry = drive(new(warmup=True, reps=1), 400)
+    second_cat = [c for c in speech(dry) if P.CAT in c.text][1]
+    events = drive(new(warmup=True, reps=1), 400, [heard("next_set", second_cat.t + 0.5)], lookahead_s=lookahead_s)
+    (command,) = of_type(events, Command)
+    after = [c.text for c in speech(events) if c.sample >= command.t * SR]
+    setup = P.VARIATION_TABLE["bent_knee"].setup
+    assert after[:1 + len(setup)] == [P.SKIP_WARMUP, *setup]
+    assert not [t for t in after if P.CAT in t or t == P.COW or t in P.WARMUP_LIFTS or t.startswith("Tension")]
+    assert [(c.text, c.sample) for c in played(events) if c.kind == "earcon"] == [("ack", round(command.t * SR))]
+    assert len(of_type(events, Rep)) == 1
+
+
+def test_next_set_while_paused_in_the_warmup_skips_the_warmup():
+    dry = drive(new(warmup=True, reps=1), 400)
+    second_cat = [c for c in speech(dry) if P.CAT in c.text][1]
+    session = new(warmup=True, reps=1)
+    events = drive(session, 400, [heard("pause", second_cat.t + 0.5), heard("next_set", second_cat.t + 4.0)])
+    texts = [c.text for c in speech(events)]
+    assert P.SKIP_WARMUP in texts and P.NEXT_SET not in texts
+    assert sum(P.CAT in t for t in texts) == 2 and session.finished and not session.paused
+
+
+def test_next_set_in_the_lesson_without_a_warmup_says_next_set():
+    session = Session(program(reps=1), SR, durations=durations, teach=True)
+    events = drive(session, 200, [heard("next_set", 9.0)])
+    texts = [c.text for c in speech(events)]
+    assert P.NEXT_SET in texts and P.SKIP_WARMUP not in texts and P.TEACHING[-1] not in texts
+
+
+def test_next_set_in_the_last_seconds_of_a_rest_withdraws_the_countdown_already_handed_over():
+    cfg = dict(sets=2, reps=1, rest_s=60.0)
+    rest_at = speech(drive(new(**cfg), 400), "Rest for")[0].t
+    events = drive(new(**cfg), 400, [heard("next_set", rest_at + 48.0)], lookahead_s=3.0)
+    (command,) = of_type(events, Command)
+    assert [c.sample for c in of_type(events, Cancel)] == [round(command.t * SR)]
+    assert not speech(events, P.TEN_SECONDS) and not speech(events, "Three.")
+    assert speech(events, "Set two of two.")[0].t < rest_at + 55
+
+
+def test_a_rest_counts_down_only_clear_of_its_first_words():
+    """A count is said only more than 2.5 s into the rest: in 5.5 s, "three" would be at 2.5 s."""
+    events = drive(new(sets=2, reps=1, rest_s=5.5), 300)
+    rest = speech(events, P.rest(5.5))[0]
+    assert [(c.text, c.sample - rest.sample) for c in speech(events) if c.text in ("Three.", "Two.", "One.")] == [
+        ("Two.", round(3.5 * SR)), ("One.", round(4.5 * SR))]
+
+
+def test_a_resume_in_the_set_announcement_says_it_again_without_from_the_top():
+    """'From the top' is for a rep cut short; a set's announcement is simply said again."""
+    dry = drive(new(), 200)
+    announced = speech(dry, "Set one of one.")[0]
+    events = drive(new(), 200, [heard("pause", announced.t + 0.1, announced.t + 0.4, latency=0.2),
+                                heard("resume", announced.t + 4.0)])
+    texts = [c.text for c in speech(events)]
+    assert P.RESUMING in texts and P.FROM_THE_TOP not in texts
+    assert texts[texts.index(P.RESUMING) + 1] == "Set one of one."
+    assert len(of_type(events, Rep)) == 4
+
+
+def test_a_rep_is_said_not_counted_once_whatever_marks_follow():
+    """Doming then back arched, or good rep, back arched and doming: "not counted" once;
+    a stop point said twice is one mark."""
+    lowering = lowering_starts(played(drive(new(floor=0.5, reps=2), 200)))[1]
+    marks = [heard("doming", lowering + 0.2, latency=0.3), heard("back_arched", lowering + 1.0, latency=0.3),
+             heard("stop_point", lowering + 1.4, latency=0.3), heard("stop_point", lowering + 1.45, latency=0.6)]
+    events = drive(new(floor=0.5, reps=2), 200, marks)
+    assert of_type(events, Rep)[1].marks == ("doming", "back_arched", "stop_point")
+    assert len(speech(events, P.NOT_COUNTED)) == 1
+    starts = rep_starts(drive(new(), 200))
+    three = [heard(i, starts[1] / SR + 4.0 + 0.8 * k, latency=0.3) for k, i in enumerate(("good_rep", "back_arched",
+                                                                                            "doming"))]
+    events = drive(new(), 200, three)
+    assert of_type(events, Rep)[1].marks == ("good_rep", "back_arched", "doming")
+    assert len(speech(events, P.NOT_COUNTED)) == 1
+
+
+def test_back_arched_in_the_floor_test_at_the_bottom_or_heard_after_a_stop_point_leaves_the_floor():
+    """At the very bottom (no floor yet): all the way down is no floor to keep. Said before a
+    stop point but heard after it: the stop point is the better measure."""
+    lowering = floor_test_lowering()
+    bottom = new()
+    drive(bottom, 200, [heard("back_arched", lowering + 3.2)])
+    assert bottom.floor is None
+    late = new()
+    drive(late, 200, [heard("stop_point", lowering + 2.1, latency=0.3), heard("back_arched", lowering + 1.2, latency=2.0)])
+    assert late.floor == 0.7
+
+
+def test_a_rep_cut_short_is_done_again_on_the_same_side():
+    """Dead bug alternates sides; the rep a pause cut short is redone on its side, and the
+    warm-up's practice reps before it take no side."""
+    cfg = dict(reps=3, variation="dead_bug", warmup=True)
+    second = speech(drive(new(**cfg), 400), "Exhale, lift,")[1].t
+    events = drive(new(**cfg), 400, [heard("pause", second + 0.5), heard("resume", second + 6.0)])
+    assert [c.text for c in speech(events, "Exhale, lift,")] == [
+        "Exhale, lift, right leg and left arm.",
+        "Exhale, lift, left leg and right arm.",
+        "Exhale, lift, left leg and right arm.",
+        "Exhale, lift, right leg and left arm.",
+    ]
+    first = speech(drive(new(**cfg), 400), "Exhale, lift,")[0].t
+    events = drive(new(**cfg), 400, [heard("pause", first + 0.5), heard("resume", first + 6.0)])
+    assert [c.text for c in speech(events, "Exhale, lift,")][:2] == ["Exhale, lift, right leg and left arm."] * 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import sqlite3
 import stat
@@ -100,7 +101,7 @@ def test_private_files(tmp_path: Path) -> None:
     with Store(path) as store:
         sid = store.begin_session(started_at=T0, config=CONFIG)
         store.record_rep(sid, rep(1, 1))
-        for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        for p in (path, Path(f"{path}-wal"), Path(f"{path}-shm"), Path(f"{path}.lock")):
             assert stat.S_IMODE(p.stat().st_mode) == 0o600, p
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(path.parent.parent.stat().st_mode) == 0o700
@@ -247,6 +248,37 @@ def test_reader_does_not_move_a_damaged_file(tmp_path: Path) -> None:
     assert path.read_text() == "my notes\n" and _aside(path) == []
 
 
+def test_damage_sqlite_reads_but_quick_check_finds_is_damage_too(tmp_path: Path) -> None:
+    """A NULL where the schema forbids one (written behind SQLite's back): the pages read,
+    quick_check finds it. A reader says so in one line; a session moves the file aside."""
+    path = tmp_path / "h.db"
+    with Store(path) as store:
+        assert store.read_only is False
+        record_session(store)
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA writable_schema = ON")
+    db.execute("UPDATE sqlite_master SET sql = replace(sql, 't REAL NOT NULL', 't REAL') WHERE name = 'sets'")
+    db.commit()
+    db.close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE sets SET t = NULL")
+    db.execute("PRAGMA writable_schema = ON")
+    db.execute("UPDATE sqlite_master SET sql = replace(sql, 't REAL,', 't REAL NOT NULL,') WHERE name = 'sets'")
+    db.commit()
+    db.close()
+    damaged = path.read_bytes()
+    with pytest.raises(StoreError) as info:
+        Store(path, create=False)
+    assert str(info.value) == (f"{path} is damaged or not a history database (database disk image is malformed); "
+                               "the next session moves it aside and starts a new one")
+    with Store(path) as store:
+        [moved] = _aside(path)
+        assert store.notices == [f"The history database {path} was damaged; it was moved to {moved.name} "
+                                 "and a new one was started."]
+        assert store.sessions() == []
+    assert moved.read_bytes() == damaged
+
+
 def test_store_error_is_a_user_error(tmp_path: Path) -> None:
     assert issubclass(StoreError, UserError)
     with pytest.raises(StoreError, match="directory"):
@@ -320,6 +352,19 @@ def test_read_only_directory(small_fs) -> None:
             where.chmod(0o700)  # so that pytest can clean tmp_path up
 
 
+def test_an_old_history_on_a_read_only_file_system_says_it_needs_an_upgrade(small_fs) -> None:
+    where, mounted = small_fs
+    if not mounted:
+        pytest.skip("needs a read-only tmpfs (root and mount(8))")
+    db = sqlite3.connect(where / "old.db")
+    db.executescript(V1_SCHEMA)
+    db.close()
+    subprocess.run(["mount", "-o", "remount,ro", str(where)], check=True)
+    with pytest.raises(StoreError) as info:
+        Store(where / "old.db", create=False)
+    assert str(info.value) == f"history database {where / 'old.db'} needs an upgrade, but its directory is read-only"
+
+
 def test_disk_full_raises_and_keeps_what_was_saved(small_fs) -> None:
     where, mounted = small_fs
     path = where / "h.db"
@@ -334,7 +379,7 @@ def test_disk_full_raises_and_keeps_what_was_saved(small_fs) -> None:
         pages = store._db.execute("PRAGMA page_count").fetchone()[0]
         store._db.execute(f"PRAGMA max_page_count = {pages}")
     saved = 1
-    with pytest.raises(StoreError, match="disk full") as info:
+    with pytest.raises(StoreError, match=r"^could not save rep \d+ of set 1 to .*: disk full$") as info:
         for n in range(2, 5000):
             store.record_rep(sid, rep(1, n, marks=("x" * 300,)))
             saved += 1
@@ -687,3 +732,378 @@ def test_any_session_round_trips(tmp_path: Path, reps, commands, end) -> None:
         assert store.floor() == (in_order[-1] if in_order else None)
         assert sorted(stops) == sorted(in_order)
         assert json.loads(json.dumps(s)) == s
+
+
+# --- what mutation testing found unguarded (scripts/bench_mutation.py, docs/testing.md) ------------
+
+
+def test_a_failed_write_names_what_was_not_saved_and_why(tmp_path: Path) -> None:
+    """Another process holding the write lock: each write fails in one line naming what
+    was lost and SQLite's reason, holds no lock after, and the next write goes through."""
+    path = tmp_path / "h.db"
+    with Store(path) as store:
+        sid = store.begin_session(started_at=T0, config=CONFIG)
+    store = Store(path, timeout=0)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        writes = [
+            (lambda: store.begin_session(started_at=T0, config=CONFIG), "the session"),
+            (lambda: store.record_rep(sid, rep(1, 1)), "rep 1 of set 1"),
+            (lambda: store.record_set(sid, events.SetSummary(t=1.0, set=1, counted=1, attempted=1)), "set 1"),
+            (lambda: store.record_command(sid, events.Command(intent="pause", text="pause", start=0, end=1, t=1)),
+             "the command 'pause'"),
+            (lambda: store.end_session(sid, events.SessionSummary(t=2.0, sets=1, counted=1, attempted=1)),
+             "the session summary"),
+        ]
+        for write, what in writes:
+            with pytest.raises(StoreError) as err:
+                write()
+            assert str(err.value) == f"could not save {what} to {path}: database is locked"
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    store.record_rep(sid, rep(1, 1))
+    store.close()
+
+
+def test_a_write_that_fails_half_way_leaves_no_lock_behind(tmp_path: Path) -> None:
+    path = tmp_path / "h.db"
+    with Store(path) as store:
+        with pytest.raises(StoreError, match="FOREIGN KEY"):
+            store.record_rep(12345, rep(1, 1))  # no such session
+        other = sqlite3.connect(path, isolation_level=None, timeout=0)
+        other.execute("BEGIN IMMEDIATE")  # "database is locked" if the failed write kept its transaction
+        other.execute("ROLLBACK")
+        other.close()
+        # A call interrupted between BEGIN and COMMIT (test_interrupt_inside_...): the next write rolls it back.
+        store._db.execute("BEGIN IMMEDIATE")
+        sid = store.begin_session(started_at=T0, config=CONFIG)
+        assert [s["id"] for s in store.sessions()] == [sid]
+    with pytest.raises(StoreError, match=f"^history database {path} is closed$"):
+        store.record_rep(sid, rep(1, 1))
+    with pytest.raises(StoreError, match=f"^history database {path} is closed$"):
+        store.sessions()
+    store.close()  # a second close is harmless
+
+
+def test_the_last_session_ended_lets_another_process_clean_up_dead_ones(tmp_path: Path) -> None:
+    """A session left in progress by a process that died is marked interrupted by the next
+    one to open the history, unless a live session is open; once a store has ended all of
+    its sessions it no longer counts as live."""
+    path = tmp_path / "h.db"
+    live = Store(path)
+    with Store(path) as dead:  # closed without ending its session, as a killed process would
+        dead_sid = dead.begin_session(started_at=T0, config=CONFIG)
+    first = live.begin_session(started_at=T0, config=CONFIG)
+    second = live.begin_session(started_at=T0, config=CONFIG)
+    live.end_session(first, events.SessionSummary(t=1.0, sets=1, counted=1, attempted=1))
+    with Store(path) as probe:  # `second` is still open: nothing is touched
+        assert {s["id"]: s["status"] for s in probe.sessions()}[dead_sid] == "in_progress"
+    live.end_session(second, events.SessionSummary(t=1.0, sets=1, counted=1, attempted=1))
+    with Store(path) as probe:
+        assert {s["id"]: s["status"] for s in probe.sessions()} == {
+            dead_sid: "interrupted", first: "completed", second: "completed"}
+    live.close()
+
+
+def test_every_damaged_copy_is_kept(tmp_path: Path) -> None:
+    """A damaged history goes aside as <name>.corrupt-<UTC time>, then -1, -2 ... when that
+    name is taken: no older copy is overwritten."""
+    path = tmp_path / "h.db"
+    now = datetime.now(timezone.utc)
+    # The names the next few seconds would take, and their first alternative, already taken.
+    for s in range(30):
+        stamp = (now + timedelta(seconds=s)).strftime("%Y%m%dT%H%M%SZ")
+        for name in (f"h.db.corrupt-{stamp}", f"h.db.corrupt-{stamp}-1"):
+            (tmp_path / name).write_text("older")
+    path.write_bytes(b"not sqlite\n" * 100)
+    with Store(path) as store:
+        record_session(store)
+    [moved] = [p for p in _aside(path) if p.read_bytes() == b"not sqlite\n" * 100]
+    assert re.fullmatch(r"h\.db\.corrupt-\d{8}T\d{6}Z-2", moved.name), moved.name
+    assert all(p.read_text() == "older" for p in _aside(path) if p != moved)
+    with Store(path) as store:
+        assert [s["counted"] for s in store.sessions()] == [3]
+    # Only the time's own name taken: the first alternative is -1.
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    for s in range(30):
+        (alone / f"h.db.corrupt-{(now + timedelta(seconds=s)).strftime('%Y%m%dT%H%M%SZ')}").write_text("older")
+    (alone / "h.db").write_bytes(b"not sqlite\n" * 100)
+    Store(alone / "h.db").close()
+    [moved] = [p for p in _aside(alone / "h.db") if p.read_bytes() == b"not sqlite\n" * 100]
+    assert re.fullmatch(r"h\.db\.corrupt-\d{8}T\d{6}Z-1", moved.name), moved.name
+
+
+def test_a_damaged_file_goes_aside_with_its_wal_and_shm_under_the_utc_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While another connection (a reader) keeps a damaged history's -wal and -shm, they go
+    aside with it: left behind, SQLite would replay that -wal into the new database."""
+    path = tmp_path / "h.db"
+    with Store(path) as store:
+        for day in range(20):
+            record_session(store, T0 + timedelta(days=day))
+    with open(path, "r+b") as f:  # keep the header (WAL mode), scribble over the pages after it
+        f.seek(4096)
+        f.write(bytes(random.Random(2).randrange(256) for _ in range(path.stat().st_size - 4096)))
+    reader = sqlite3.connect(path)
+    reader.execute("PRAGMA user_version").fetchone()  # opens the -wal and -shm
+    assert Path(f"{path}-wal").exists() and Path(f"{path}-shm").exists()
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        before = datetime.now(timezone.utc).replace(microsecond=0)
+        with Store(path) as store:
+            assert store.notices and store.sessions() == []
+        after = datetime.now(timezone.utc)
+    finally:
+        reader.close()
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    [moved] = [p for p in _aside(path) if not p.name.endswith(("-wal", "-shm"))]
+    assert Path(f"{moved}-wal").exists() and Path(f"{moved}-shm").exists()
+    stamp = datetime.strptime(moved.name.split(".corrupt-")[1], "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    assert before <= stamp <= after
+
+
+def test_a_damaged_file_that_cannot_be_moved_aside_is_one_line_and_left_alone(small_fs) -> None:
+    where, mounted = small_fs
+    if not mounted:
+        pytest.skip("needs a read-only tmpfs (root and mount(8)): a damaged file that cannot be renamed")
+    (where / "h.db").write_bytes(b"not sqlite\n" * 100)
+    subprocess.run(["mount", "-o", "remount,ro", str(where)], check=True)
+    with pytest.raises(StoreError) as info:
+        Store(where / "h.db")
+    assert str(info.value) == (f"history database {where / 'h.db'} is damaged and cannot be moved aside: "
+                               "Read-only file system")
+    assert (where / "h.db").read_bytes() == b"not sqlite\n" * 100
+    # A history under directories that do not exist, on a read-only file system, says so.
+    with pytest.raises(StoreError, match=f"^cannot open history database {where}/a/b/h.db: "
+                                         f"its directory {where}/a/b is read-only$"):
+        Store(where / "a" / "b" / "h.db")
+
+
+def test_the_plan_names_the_variation_and_a_bare_program_table_is_a_config(tmp_path: Path) -> None:
+    with Store(tmp_path / "h.db") as store:
+        store.begin_session(started_at=T0, config=CONFIG, plan={"variation": "dead_bug", "sets": 2})
+        store.begin_session(started_at=T0, config={"variation": "hanging", "sets": 3})
+        store.begin_session(started_at=T0, config={"program": "not a table"})
+        store.begin_session(started_at=T0, config={"program": {"variation": 3}})
+        assert [s["variation"] for s in store.sessions()] == ["dead_bug", "hanging", None, None]
+
+
+def test_what_json_cannot_hold_is_stored_as_text_and_no_plan_is_null(tmp_path: Path) -> None:
+    """A config or plan value JSON has no type for (a path, a date) is kept as its text,
+    not refused; a session without a plan stores NULL (export shows it empty), not 'null'."""
+    with Store(tmp_path / "h.db") as store:
+        store.begin_session(started_at=T0, config={"store": {"db": tmp_path / "h.db"}},
+                            plan={"since": date(2026, 11, 1)})
+        store.begin_session(started_at=T0, config=CONFIG)
+        first, second = store.sessions()
+        columns, rows = store.table("sessions")
+        plan_json = [row[columns.index("plan_json")] for row in rows]
+    assert first["config"] == {"store": {"db": str(tmp_path / "h.db")}} and first["plan"] == {"since": "2026-11-01"}
+    assert plan_json == ['{"since": "2026-11-01"}', None] and second["plan"] is None
+
+
+def test_a_summary_without_a_status_is_completed_and_damaged_json_reads_back_empty(tmp_path: Path) -> None:
+    with Store(tmp_path / "h.db") as store:
+        sid = store.begin_session(started_at=T0, config=CONFIG)
+        store.record_set(sid, events.SetSummary(t=1.0, set=1, counted=1, attempted=1, marks={"doming": 1}))
+        store.end_session(sid, events.SessionSummary(t=2.0, sets=1, counted=1, attempted=1, status=None))
+        store._db.execute("UPDATE sets SET marks_json = '{damaged'")
+        store._db.execute("UPDATE sessions SET config_json = 'not json'")
+        [s] = store.sessions()
+    assert s["status"] == "completed" and s["config"] == {}
+    assert (s["sets"][0]["marks"], s["marks"]) == ({}, {})
+
+
+def test_a_history_this_user_may_not_read_says_so(tmp_path: Path) -> None:
+    """Root reads files whatever their mode, so as root (CI) the reader runs without the
+    capabilities that let it (as test_model's unreadable archive): a real EACCES either way."""
+    import shutil
+
+    path = tmp_path / "h.db"
+    with Store(path) as store:
+        record_session(store)
+    path.chmod(0)
+    prefix = []
+    if os.geteuid() == 0:
+        setpriv = shutil.which("setpriv")
+        assert setpriv, "setpriv (util-linux) is needed to test an unreadable file as root"
+        prefix = [setpriv, "--bounding-set", "-dac_override,-dac_read_search"]
+    code = ("import sys\nfrom voicecoach.store import Store, StoreError\n"
+            "try:\n    Store(sys.argv[1], create=False)\nexcept StoreError as err:\n    print(err)\n")
+    proc = subprocess.run([*prefix, sys.executable, "-c", code, str(path)], capture_output=True, text=True)
+    assert proc.stdout.splitlines() == [f"cannot open history database {path}: "
+                                        "permission denied (the file must be readable and writable by this user)"]
+
+
+def test_the_store_is_used_from_threads_other_than_the_one_that_opened_it(small_fs) -> None:
+    """As its docstring says: calls from several threads are serialised, none refused."""
+    import threading
+
+    where, mounted = small_fs
+    errors: list[BaseException] = []
+
+    def in_threads(*calls) -> None:
+        def run(call):
+            try:
+                call()
+            except BaseException as err:  # noqa: BLE001 -- reported below, in the test's thread
+                errors.append(err)
+        threads = [threading.Thread(target=run, args=(call,)) for call in calls]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    with Store(where / "h.db") as store:
+        sid = store.begin_session(started_at=T0, config=CONFIG)
+        in_threads(*[lambda n=n: store.record_rep(sid, rep(1, n)) for n in range(1, 5)], store.sessions)
+        assert not errors, errors
+        assert sorted(r["rep"] for r in store.sessions()[0]["sets"][0]["reps"]) == [1, 2, 3, 4]
+        store.end_session(sid, events.SessionSummary(t=1.0, sets=1, counted=4, attempted=4))
+    if mounted:  # a reader on a read-only file system opens the file immutable: threads too
+        subprocess.run(["mount", "-o", "remount,ro", str(where)], check=True)
+        with Store(where / "h.db", create=False) as reader:
+            assert reader.read_only
+            in_threads(reader.sessions, reader.floor)
+        assert not errors, errors
+
+
+def test_a_migration_that_fails_is_one_line_and_leaves_the_file_as_it_was(tmp_path: Path) -> None:
+    """A v1 file edited by hand (a column the next version adds is already there)."""
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(V1_SCHEMA)
+    db.execute("ALTER TABLE sessions ADD COLUMN variation TEXT")
+    db.commit()
+    db.close()
+    with pytest.raises(StoreError) as info:
+        Store(path)
+    assert str(info.value) == f"cannot open history database {path}: duplicate column name: variation"
+    db = sqlite3.connect(path)
+    assert db.execute("PRAGMA user_version").fetchone()[0] == 1  # rolled back, nothing half done
+    assert not db.execute("SELECT name FROM sqlite_master WHERE name = 'commands'").fetchall()
+    db.close()
+
+
+def test_a_table_that_cannot_be_read_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "h.db"
+    with Store(path) as store:
+        record_session(store)
+        store._db.execute("DROP TABLE commands")
+        with pytest.raises(StoreError) as info:
+            store.table("commands")
+    assert str(info.value) == f"cannot read history database {path}: no such table: commands"
+
+
+def test_odd_configs_of_old_sessions_migrate_without_a_variation(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    db = sqlite3.connect(path)
+    db.executescript(V1_SCHEMA)
+    for sid, config_json in enumerate(['["a", "list"]', '"text"', "{not json", '{"variation": "hanging"}'], 1):
+        db.execute("INSERT INTO sessions VALUES (?, ?, NULL, 'completed', ?, 1, 1, 1)",
+                   (sid, f"2026-10-0{sid}T18:00:00+00:00", config_json))
+    db.commit()
+    db.close()
+    with Store(path) as store:
+        assert [s["variation"] for s in store.sessions()] == [None, None, None, "hanging"]
+
+
+def test_times_are_stored_in_utc_whatever_the_local_zone(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        with Store(tmp_path / "h.db") as store:
+            store.begin_session(started_at=datetime(2026, 11, 2, 20, 30, tzinfo=timezone(timedelta(hours=2))),
+                                config=CONFIG)
+            store.begin_session(started_at=datetime(2026, 11, 2, 13, 30), config=CONFIG)  # naive: local time
+            assert [s["started_at"] for s in store.sessions()] == ["2026-11-02T18:30:00+00:00",
+                                                                   "2026-11-02T18:30:00+00:00"]
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+
+
+def test_parse_time_reads_a_time_without_an_offset_as_utc() -> None:
+    from voicecoach.store import parse_time
+
+    assert parse_time("2026-11-02T18:30:00") == T0 and parse_time("2026-11-02T18:30:00").tzinfo == timezone.utc
+    aware = parse_time("2026-11-02T20:30:00+02:00")
+    assert aware == T0 and aware.utcoffset() == timedelta(hours=2)
+
+
+def test_a_set_without_reps_and_a_rep_without_marks_read_back_empty(tmp_path: Path) -> None:
+    with Store(tmp_path / "h.db") as store:
+        sid = store.begin_session(started_at=T0, config=CONFIG)
+        store.record_set(sid, events.SetSummary(t=1.0, set=1, counted=0, attempted=0))
+        store.record_rep(sid, rep(2, 1))
+        store._db.execute("UPDATE reps SET marks_json = ''")  # as a damaged value reads
+        [s] = store.sessions()
+    assert [(st["set"], st["reps"]) for st in s["sets"]][0] == (1, [])
+    assert s["sets"][1]["reps"][0]["marks"] == [] and s["sets"][1]["marks"] == {}
+
+
+def test_the_readers_find_the_history_the_config_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from voicecoach.store import open_existing
+
+    monkeypatch.delenv("VOICECOACH_DB")
+    configured = tmp_path / "elsewhere" / "mine.db"
+    assert open_existing(None, {"store": {"db": str(configured)}}) is None  # nothing recorded yet
+    with Store(configured) as store:
+        record_session(store)
+    with open_existing(None, {"store": {"db": str(configured)}}) as store:
+        assert store.path == configured and [s["counted"] for s in store.sessions()] == [3]
+        with pytest.raises(ValueError, match="^unknown table 'nope'$"):
+            store.table("nope")
+
+
+def test_sqlite_reasons_in_the_users_terms() -> None:
+    from voicecoach.store import _reason
+
+    full = sqlite3.OperationalError("database or disk is full")
+    full.sqlite_errorcode = 13
+    assert _reason(full) == "disk full"
+    assert _reason(sqlite3.OperationalError("attempt to write a readonly database")) == \
+        "the file or its directory is read-only"
+    assert _reason(sqlite3.OperationalError("read-only file system")) == "the file or its directory is read-only"
+    assert _reason(sqlite3.OperationalError("database is locked")) == "database is locked"
+    assert _reason(OSError(28, "No space left on device")) == "No space left on device"
+    assert _reason(OSError("no errno")) == "no errno"
+
+
+def test_summaries_are_the_record_and_reps_fill_in_what_was_never_summed_up(tmp_path: Path) -> None:
+    """A set's summary and a session's are what they say (the reps of a summed-up set are
+    not counted again); a set or session that never got its summary (killed mid-set) is
+    counted from its reps, marks tallied; the floor is the summary's, else the last marked."""
+    with Store(tmp_path / "h.db") as store:
+        ended = store.begin_session(started_at=T0, config=CONFIG)
+        store.record_rep(ended, rep(1, 1, stop=0.7))
+        store.record_set(ended, events.SetSummary(t=5.0, set=1, counted=4, attempted=5, marks={"doming": 2}))
+        store.record_rep(ended, rep(2, 1))
+        store.record_rep(ended, rep(2, 2, counted=False, marks=("back_arched",)))
+        store.record_rep(ended, rep(2, 3, counted=False, marks=("back_arched", "doming")))
+        store.end_session(ended, events.SessionSummary(t=9.0, sets=2, counted=9, attempted=11, floor=0.4))
+        killed = store.begin_session(started_at=T0 + timedelta(days=1), config=CONFIG)
+        store.record_set(killed, events.SetSummary(t=5.0, set=1, counted=2, attempted=2))
+        store.record_rep(killed, rep(2, 1, marks=("good_rep",), stop=0.5))
+        store.record_rep(killed, rep(2, 2, counted=False, marks=("good_rep", "back_arched"), stop=0.6))
+        a, b = store.sessions()
+    assert [(st["set"], st["counted"], st["attempted"], st["marks"]) for st in a["sets"]] == [
+        (1, 4, 5, {"doming": 2}), (2, 1, 3, {"back_arched": 2, "doming": 1})]
+    assert (a["counted"], a["attempted"], a["marks"], a["floor"]) == (9, 11, {"doming": 3, "back_arched": 2}, 0.4)
+    assert a["ended_at"] is not None and b["ended_at"] is None
+    assert [(st["set"], st["counted"], st["attempted"], st["marks"]) for st in b["sets"]] == [
+        (1, 2, 2, {}), (2, 1, 2, {"good_rep": 2, "back_arched": 1})]
+    assert (b["counted"], b["attempted"], b["marks"], b["floor"]) == (3, 4, {"good_rep": 2, "back_arched": 1}, 0.6)
+    # A row ended without its counts (no writer leaves one now; an edited or older file can
+    # hold it) is counted from its sets too, never read as None.
+    with sqlite3.connect(tmp_path / "h.db") as db:
+        db.execute("UPDATE sessions SET ended_at = started_at WHERE id = ?", (killed,))
+    db.close()
+    with Store(tmp_path / "h.db") as store:
+        b = store.sessions()[1]
+    assert (b["ended_at"] is not None, b["counted"], b["attempted"]) == (True, 3, 4)
