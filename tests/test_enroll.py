@@ -129,3 +129,71 @@ def test_enroll_from_files_stores_the_takes_and_list_and_reset_show_it(tmp_path,
     assert r.returncode == 0 and "good_rep" in r.stdout and "3 takes" in r.stdout
     r = voicecoach("enroll", "--reset", "good_rep")
     assert r.returncode == 0 and not path.exists()
+
+
+# --- what enrollment changes, chosen from the takes ----------------------------------------
+
+TAKES = ((140, 45), (165, 55), (155, 62))
+
+
+def takes_of(text, voice="en-029", renderings=TAKES):
+    from speech_support import to_int16
+
+    return [to_int16(speak(text, voice=voice, speed=s, pitch=p)) for s, p in renderings]
+
+
+def heard(model, grammar, clip, enrollment=None):
+    from speech_support import to_int16
+    from voicecoach.speech.calibration import listen
+    from voicecoach.speech.recognizer import CommandRecognizer
+
+    rec = CommandRecognizer(model, grammar, echo_canceller=False, enrollment=enrollment)
+    return listen(rec, to_int16(clip)).heard
+
+
+@pytest.mark.model
+def test_a_spelling_learnt_from_the_takes_hears_other_renderings_of_the_voice(vosk_model):
+    """en-029's "slower" is decoded as "slow up": enrollment learns it, and then
+    hears renderings of the voice that no take was, which it missed before."""
+    from voicecoach.speech.calibration import calibrate
+    from voicecoach.speech.grammar import load_grammar
+
+    grammar = load_grammar(model=vosk_model)
+    takes = {"slower": takes_of("slower"), "stop_point": takes_of("stop point"), "pause": takes_of("pause")}
+    enrollment, log = calibrate(vosk_model, grammar, takes)
+    assert enrollment.spellings == {"slower": ("slow up",)}, log
+    assert not enrollment.floors
+    for speed, pitch in ((135, 50), (140, 40), (140, 66)):
+        clip = speak("slower", voice="en-029", speed=speed, pitch=pitch)
+        assert heard(vosk_model, grammar, clip) == []
+        assert heard(vosk_model, grammar, clip, enrollment) == ["slower"]
+    # Shown as the intent's phrase, not as the words the decoder heard.
+    g = enrollment.apply(grammar)
+    assert g.intent_of("slow up").name == "slower" and g.to_display("okay slow up") == "okay slower"
+
+
+@pytest.mark.model
+def test_a_spelling_that_takes_another_intents_take_is_refused(vosk_model):
+    """Takes of "faster" that say "slow up" (as en-029 says "slower") would teach
+    "slow up" for faster: it hears them, but a "slower" take comes out as faster."""
+    from voicecoach.speech.calibration import calibrate
+    from voicecoach.speech.grammar import load_grammar
+
+    grammar = load_grammar(model=vosk_model)
+    takes = {"slower": takes_of("slower"), "faster": takes_of("slow up", voice="en-us")}
+    enrollment, log = calibrate(vosk_model, grammar, takes)
+    # Both ways round: "slow up" for slower would take the faster takes, for faster a slower take.
+    assert not enrollment.spellings, log
+    assert any(line.startswith("faster: spelling 'slow up' not kept") and "of slower" in line for line in log), log
+    assert any(line.startswith("slower: spelling 'slow up' not kept") and "of faster" in line for line in log), log
+
+
+def test_a_personal_spelling_never_shadows_a_phrase_of_the_grammar():
+    from voicecoach.speech.grammar import load_grammar
+
+    grammar = load_grammar()
+    g = Enrollment({"slower": ("slow up", "pause"), "nothing_such": ("uh huh",)}).apply(grammar)
+    assert g.intent_of("pause").name == "pause"
+    assert g.intent_of("slow up").name == "slower"
+    assert g.intent_of("uh huh") is None
+    assert "slow up" in g.phrases_of(g.intent("slower")) and "pause" not in g.phrases_of(g.intent("slower"))
