@@ -1,6 +1,9 @@
 """``voicecoach enroll``: teach the coach how this person says its phrases.
 
-From files: ``voicecoach enroll back_arched a.wav b.wav c.wav`` stores the takes
+Live: ``voicecoach enroll [INTENT]`` has the coach ask for three takes of each
+phrase (the four marks when no intent is named) through the speaker and the
+microphone (:mod:`voicecoach.enroll_live`). From files: ``voicecoach enroll
+back_arched a.wav b.wav c.wav`` stores the takes
 (each checked: not too quiet, clipped or cut) and chooses again, from all the
 takes stored, which personal spellings and confidence floors the recognizer
 uses (:mod:`voicecoach.speech.calibration`). ``--list`` shows them; ``--reset``
@@ -20,7 +23,9 @@ KEEP_AROUND_S = 0.3
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("intent", nargs="?", metavar="INTENT",
-                        help="what the takes say: an intent name (back_arched) or one of its phrases (\"back arched\")")
+                        help="what the takes say: an intent name (back_arched) or one of its phrases "
+                             "(\"back arched\"); with no files the coach asks for three takes of it through "
+                             "the speaker and microphone (no INTENT: the four marks)")
     parser.add_argument("files", nargs="*", metavar="FILE.wav",
                         help=f"{MIN_TAKES} to {MAX_TAKES} recordings of the phrase, each on its own with quiet around "
                              "it (three recommended); they replace that intent's earlier takes")
@@ -44,9 +49,8 @@ def main(args: argparse.Namespace) -> int:
         if args.files:
             raise UserError("--reset takes no files")
         return _reset(enrollment_file, args)
-    if not args.intent:
-        raise UserError("live enrollment is not available yet; record the phrase and run "
-                        "'voicecoach enroll INTENT FILE.wav...' (see --help)")
+    if not args.files:
+        return _enroll_live(enrollment_file, args)
     if not MIN_TAKES <= len(args.files) <= MAX_TAKES:
         raise UserError(f"give {MIN_TAKES} to {MAX_TAKES} recordings of the phrase after the intent "
                         f"({len(args.files)} given; three recommended)")
@@ -127,6 +131,35 @@ def _enroll_files(enrollment_file, args) -> int:
     print(f"{intent}: {len(pcms)} takes stored in {path}")
     print(describe(intent, stored))
     return 0
+
+
+def _enroll_live(enrollment_file, args) -> int:
+    from voicecoach import runtime
+    from voicecoach.enroll_live import record_phrases
+    from voicecoach.model import load_model
+
+    cfg = runtime.load_config(args.config)
+    grammar = _grammar(args, None)
+    intents = [resolve_intent(grammar, args.intent)] if args.intent else list(LIVE_DEFAULT)
+    stored = enrollment_file.load() or enrollment_file.Enrolled()  # a damaged file stops us before the mic
+    print(f"enrolling {', '.join(intents)}: say each phrase when asked, on its own, as you would in a workout",
+          flush=True)
+    takes = record_phrases(cfg["audio"], cfg["speech"], {i: grammar.intent(i).phrases[0] for i in intents},
+                           out=lambda line: print(line, flush=True))
+    model = load_model(grammar_only=False)
+    grammar = _grammar(args, model)
+    for intent, pcms in takes.items():
+        stored.takes[intent] = [enrollment_file.Take(pcm, source="microphone") for pcm in pcms]
+    stored.enrollment = choose(model, grammar, stored.takes)
+    path = enrollment_file.save(stored)
+    print(f"stored in {path}")
+    for intent in intents:
+        print(describe(intent, stored))
+    return 0
+
+
+LIVE_DEFAULT = ("stop_point", "back_arched", "good_rep", "doming")
+"""What ``voicecoach enroll`` alone asks for: the marks, said mid-rep and the hardest to say again."""
 
 
 def describe(intent: str, stored) -> str:
