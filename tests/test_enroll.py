@@ -197,3 +197,23 @@ def test_a_personal_spelling_never_shadows_a_phrase_of_the_grammar():
     assert g.intent_of("slow up").name == "slower"
     assert g.intent_of("uh huh") is None
     assert "slow up" in g.phrases_of(g.intent("slower")) and "pause" not in g.phrases_of(g.intent("slower"))
+
+
+@pytest.mark.model
+def test_an_enrolled_floor_replaces_min_confidence_for_its_intent_only(vosk_model):
+    """en-gb "kelp" is heard as "help" at about 0.41 (rule low_confidence's case): a
+    floor of 0.35 enrolled for help lets it through; one for another intent does not."""
+    from voicecoach.speech.grammar import load_grammar
+
+    from test_recognizer import placed, run
+    from voicecoach.speech.recognizer import CommandRecognizer
+
+    grammar = load_grammar(model=vosk_model)
+    clip = placed("kelp", voice="en-gb-x-rp")[0]  # as in tests/test_rule_cases.py
+
+    def intents(enrollment=None):
+        return [h.intent for h in run(CommandRecognizer(vosk_model, grammar, enrollment=enrollment), clip)]
+
+    assert intents() == []
+    assert intents(Enrollment(floors={"pause": 0.35})) == []
+    assert intents(Enrollment(floors={"help": 0.35})) == ["help"]
