@@ -192,7 +192,10 @@ def _reset(enrollment_file, args) -> int:
         print("enrollment removed" if enrollment_file.remove() else "no enrollment to remove")
         return 0
     stored = enrollment_file.load()
-    name = args.intent.replace(" ", "_")
+    try:
+        name = resolve_intent(_grammar(args, None), args.intent)
+    except UserError:
+        name = args.intent  # an intent the grammar no longer has may still have takes
     if stored is None or name not in stored.takes:
         known = ", ".join(sorted(stored.takes)) if stored else ""
         raise UserError(f"no takes of {args.intent!r} are enrolled" + (f" (enrolled: {known})" if known else ""))

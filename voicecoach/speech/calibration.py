@@ -178,9 +178,8 @@ class Calibrator:
         return None
 
     def _better(self, intent: str, before: dict[str, list[Outcome]], after: dict[str, list[Outcome]]) -> str | None:
-        """Why ``after`` is not kept over ``before`` (None: keep it)."""
-        if self._right(intent, after[intent]) <= self._right(intent, before[intent]):
-            return "hears no more of its takes"
+        """Why ``after`` (which hears more of ``intent``'s takes) is not kept over
+        ``before`` because of the other intents' takes (None: keep it)."""
         for other, outs in after.items():
             if other == intent:
                 continue
