@@ -67,7 +67,7 @@ def _coach_texts() -> list[str]:
 
 def _calibrate_job(args):
     """(voice, left out take index or None) -> the enrollment's JSON, its log, seconds."""
-    voice, left_out = args
+    voice, left_out, noisy_db = args
     from voicecoach.model import load_model
     from voicecoach.speech.calibration import calibrate
     from voicecoach.speech.grammar import load_grammar
@@ -79,7 +79,8 @@ def _calibrate_job(args):
     if left_out is not None:
         takes = {k: [t for i, t in enumerate(v) if i != left_out] for k, v in takes.items()}
     t = time.perf_counter()
-    enrollment, log = calibrate(_E["full"], _E["grammar"], takes, coach_texts=_coach_texts(), free_model=_E["full"])
+    enrollment, log = calibrate(_E["full"], _E["grammar"], takes, coach_texts=_coach_texts(), free_model=_E["full"],
+                                noisy_db=noisy_db)
     return voice, left_out, enrollment.to_json(), log, time.perf_counter() - t
 
 
@@ -148,6 +149,8 @@ def main() -> int:
     ap.add_argument("--snrs", default="clean,20,10,5")
     ap.add_argument("--stream-minutes", type=float, default=2.0, help="negative stream per enrolled voice")
     ap.add_argument("--loto", action="store_true", help="also leave one take out")
+    ap.add_argument("--noisy-takes", default="", metavar="DB,...",
+                    help="calibration also judges each take with pink noise at these SNRs (default: none)")
     args = ap.parse_args()
     engines = [e for e in args.engines.split(",") if e]
     voices = tuple(args.voices.split(",")) if args.voices else tuple(v for e in engines for v in QUICK_VOICES[e])
@@ -156,10 +159,12 @@ def main() -> int:
     t0 = time.time()
     settings = {"_no_plain": True}
     with mp.Pool(args.jobs, br._init, (settings,)) as pool:
-        jobs = [(v, None) for v in voices] + ([(v, k) for v in voices for k in range(3)] if args.loto else [])
+        noisy = tuple(float(x) for x in args.noisy_takes.split(",") if x)
+        jobs = [(v, None, noisy) for v in voices] + ([(v, k, noisy) for v in voices for k in range(3)] if args.loto else [])
         cal = pool.map(_calibrate_job, jobs, chunksize=1)
         enrolled = {v: e for v, k, e, _, _ in cal if k is None}
-        print(f"enrollment chosen from {len(TAKE_PROSODY)} takes x {len(ENROLLED)} intents per voice "
+        print(f"enrollment chosen from {len(TAKE_PROSODY)} takes x {len(ENROLLED)} intents per voice"
+              + (f" (and each with pink noise at {args.noisy_takes} dB)" if noisy else "") + " "
               f"in {time.time() - t0:.0f} s wall", flush=True)
         print("\n| voice | what the enrollment changes | seconds to choose |\n|---|---|---|")
         for v, k, e, log, secs in cal:

@@ -79,6 +79,22 @@ def listen(rec, take: np.ndarray) -> Outcome:
     return Outcome([h.intent for h in out if getattr(h, "final", False)], decoded, verdicts)
 
 
+def with_noise(take: np.ndarray, snr_db: float, *, seed: int = 0) -> np.ndarray:
+    """``take`` (int16), padded as :func:`padded` does, with pink noise ``snr_db``
+    below its speech (the loudest half of its 10 ms frames) throughout; int16."""
+    rng = np.random.default_rng(1000 + seed)
+    x = padded(take).astype(np.float64) / 32768.0
+    spectrum = np.fft.rfft(rng.standard_normal(len(x)))
+    spectrum /= np.sqrt(np.maximum(np.arange(len(spectrum)), 1))  # 1/f power
+    noise = np.fft.irfft(spectrum, len(x))
+    speech = take.astype(np.float64) / 32768.0
+    frames = speech[: len(speech) // 160 * 160].reshape(-1, 160)
+    power = np.mean(frames**2, axis=1)
+    level = float(np.mean(np.sort(power)[len(power) // 2:])) if len(power) else 0.0
+    noise *= np.sqrt(level / (np.mean(noise**2) + 1e-20) / 10 ** (snr_db / 10))
+    return (np.clip(x + noise, -1.0, 1.0) * 32767.0).astype(np.int16)
+
+
 def free_decode(free_model, take: np.ndarray) -> list[str]:
     """The words an open-vocabulary decode of the take gives (``free_model``:
     a model loaded with ``grammar_only=False``)."""
@@ -100,13 +116,16 @@ class Calibrator:
         coach_texts: the sentences the coach says; a spelling inside one is refused.
         free_model: an open-vocabulary model for more candidates, or None.
         settings: the recognizer's settings (defaults when None).
+        noisy_db: also judge by a copy of each take with pink noise at each of
+            these SNRs (what the decoder makes of this voice in a noisy room).
     """
 
     def __init__(self, model, grammar: Grammar, takes: dict[str, list[np.ndarray]], *,
-                 coach_texts=(), free_model=None, settings=None):
+                 coach_texts=(), free_model=None, settings=None, noisy_db: tuple[float, ...] = ()):
         self.model = model
         self.grammar = grammar
-        self.takes = {k: list(v) for k, v in takes.items() if v}
+        self.takes = {k: list(v) + [with_noise(t, db, seed=i) for db in noisy_db for i, t in enumerate(v)]
+                      for k, v in takes.items() if v}
         self.coach_texts = [f" {normalise(t)} " for t in coach_texts]
         self.free_model = free_model
         self.settings = settings
