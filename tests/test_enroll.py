@@ -217,3 +217,20 @@ def test_an_enrolled_floor_replaces_min_confidence_for_its_intent_only(vosk_mode
     assert intents() == []
     assert intents(Enrollment(floors={"pause": 0.35})) == []
     assert intents(Enrollment(floors={"help": 0.35})) == ["help"]
+
+
+@pytest.mark.model
+def test_recognize_uses_the_stored_enrollment_unless_told_not_to(tmp_path, isolated_dirs, model_path):
+    from test_recognizer import placed
+
+    wav = tmp_path / "kelp.wav"
+    write_wav(wav, placed("kelp", voice="en-gb-x-rp")[0])  # heard as "help" at ~0.41
+    enrollment_file.save(enrollment_file.Enrolled({}, Enrollment(floors={"help": 0.35})))
+    r = voicecoach("recognize", "--json", str(wav))
+    assert r.returncode == 0, r.stderr
+    assert [json.loads(line)["intent"] for line in r.stdout.splitlines()] == ["help"]
+    r = voicecoach("recognize", "--json", "--no-enrollment", str(wav))
+    assert r.returncode == 0 and r.stdout == "", r.stderr
+    (isolated_dirs / "enrollment.json").write_text("{broken")
+    r = voicecoach("recognize", str(wav))
+    assert r.returncode == 2 and "enrollment file is damaged" in r.stderr and len(r.stderr.splitlines()) == 1
