@@ -26,6 +26,9 @@ class Evidence:
     def confirmed(self, c):
         return not self.answer
 
+    def min_confidence(self, c):
+        return self.settings.min_confidence
+
     def __getattr__(self, name):
         return lambda *args: self.answer
 

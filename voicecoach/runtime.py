@@ -600,21 +600,37 @@ def load_config(path: str | None) -> dict:
     return config.load(default) if default.exists() else config.defaults()
 
 
-def make_recognizer(config: dict):
-    """``(recognizer, None)`` with the installed model and the configured grammar,
-    or ``(None, reason)`` when it cannot be built (the coach then runs cue-only).
+def load_enrollment(use: bool = True):
+    """The person's stored :class:`~voicecoach.speech.enrollment.Enrollment`, or
+    None when there is none or ``use`` is False (``--no-enrollment``).
 
-    A missing model or a bad grammar file is the user's to fix (:class:`UserError`).
+    A damaged enrollment file is the user's to fix (:class:`UserError`)."""
+    if not use:
+        return None
+    from voicecoach import enrollment_file
+
+    stored = enrollment_file.load()
+    return stored.enrollment if stored is not None and stored.enrollment else None
+
+
+def make_recognizer(config: dict, *, enrollment: bool = True):
+    """``(recognizer, None)`` with the installed model, the configured grammar and
+    (unless ``enrollment`` is False) the person's enrollment, or ``(None, reason)``
+    when it cannot be built (the coach then runs cue-only).
+
+    A missing model, a bad grammar file or a damaged enrollment is the user's to
+    fix (:class:`UserError`).
     """
     from voicecoach.errors import UserError
     from voicecoach.model import load_model
     from voicecoach.speech.grammar import load_grammar
     from voicecoach.speech.recognizer import CommandRecognizer
 
+    personal = load_enrollment(enrollment)
     model = load_model()
     try:
         grammar = load_grammar(config["speech"]["grammar"] or None, model=model)
-        return CommandRecognizer(model, grammar, provisional=True), None
+        return CommandRecognizer(model, grammar, provisional=True, enrollment=personal), None
     except UserError:
         raise
     except Exception as err:  # a recognizer bug must not cost the workout

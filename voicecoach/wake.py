@@ -82,7 +82,7 @@ class WakeListener:
 
     Parameters
     ----------
-    model, grammar:
+    model, grammar, enrollment:
         As for :class:`~voicecoach.speech.recognizer.CommandRecognizer`.
     intents:
         Which intents to report; others heard are dropped.
@@ -98,12 +98,12 @@ class WakeListener:
     """
 
     def __init__(self, model, grammar, *, intents=("start_workout",), preroll_s: float = 0.5,
-                 hangover_s: float = 1.0, gate: SoundGate | None = None, recognizer=None):
+                 hangover_s: float = 1.0, gate: SoundGate | None = None, recognizer=None, enrollment=None):
         if recognizer is None:
             from voicecoach.speech.recognizer import CommandRecognizer
 
             # Nothing plays while waiting (the chime comes after), so no echo canceller.
-            recognizer = CommandRecognizer(model, grammar, echo_canceller=False)
+            recognizer = CommandRecognizer(model, grammar, echo_canceller=False, enrollment=enrollment)
         self.recognizer = recognizer
         self.intents = frozenset(intents)
         self.gate = gate or SoundGate()

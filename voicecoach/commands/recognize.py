@@ -23,6 +23,8 @@ def configure(parser) -> None:
     parser.add_argument("--grammar", metavar="FILE", help="grammar TOML (default: grammars/en.toml)")
     parser.add_argument("--during", choices=PHASES, metavar="PHASE",
                         help="listen as the coach does in that phase of a session (plank: \"stop\" and \"done\" too)")
+    parser.add_argument("--no-enrollment", action="store_true",
+                        help="ignore the voice enrollment (voicecoach enroll), to compare")
     parser.add_argument("--explain", action="store_true",
                         help="print every phrase candidate the decoder produced, its words with their "
                              "confidences, and the rule that took it (or \"command\")")
@@ -37,9 +39,12 @@ def main(args) -> int:
 
     import numpy as np
 
+    from voicecoach.runtime import load_enrollment
+
+    enrollment = load_enrollment(not args.no_enrollment)
     model = load_model()
     grammar = load_grammar(args.grammar, model=model)
-    rec = CommandRecognizer(model, grammar)
+    rec = CommandRecognizer(model, grammar, enrollment=enrollment)
     rec.listen_during(args.during)
 
     def show(name: str, heard: list) -> None:

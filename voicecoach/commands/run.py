@@ -14,6 +14,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--output-device", metavar="DEV", help="speaker: name or index (default: [audio] output_device)")
     parser.add_argument("--input-device", metavar="DEV", help="microphone: name or index (default: [audio] input_device)")
     parser.add_argument("--events", metavar="EV.jsonl", help="also write every event as a JSON line to this file")
+    parser.add_argument("--no-enrollment", action="store_true",
+                        help="ignore the voice enrollment (voicecoach enroll), to compare")
     parser.add_argument("--cue-only", action="store_true", help="do not listen for commands (no model needed)")
     parser.add_argument("--intro", action="store_true",
                         help="say the first session's advice (mat, shoes, stretches, doming) again before the sets")
@@ -40,7 +42,7 @@ def main(args: argparse.Namespace) -> int:
     if args.cue_only:
         recognizer, why = None, None
     else:
-        recognizer, why = runtime.make_recognizer(cfg)
+        recognizer, why = runtime.make_recognizer(cfg, enrollment=not args.no_enrollment)
     audio = dict(audio, output_device=_device(args.output_device, audio["output_device"]),
                  input_device=_device(args.input_device, audio["input_device"]))
     # A USB microphone or speaker that vanishes mid-session pauses the workout,

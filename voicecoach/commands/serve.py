@@ -31,6 +31,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="exit after N sessions (default 0: serve forever)")
     parser.add_argument("--idle-exit", metavar="S", type=float, default=0.0,
                         help="exit after waiting S seconds for the wake phrase (default 0: never)")
+    parser.add_argument("--no-enrollment", action="store_true",
+                        help="ignore the voice enrollment (voicecoach enroll), to compare")
     parser.add_argument("--quiet", action="store_true",
                         help="no live view of a session: log only its commands, reps and problems")
 
@@ -159,6 +161,19 @@ class Server:
             self._grammar_key = key
         return self._grammar
 
+    def enrollment(self):
+        """The person's enrollment as stored now (``voicecoach enroll`` while serving
+        takes effect at the next wait); a damaged file is logged and ignored, as the
+        service has no one to ask."""
+        from voicecoach import runtime
+        from voicecoach.errors import UserError
+
+        try:
+            return runtime.load_enrollment(not getattr(self.args, "no_enrollment", False))
+        except UserError as err:
+            log(f"enrollment not used: {err}")
+            return None
+
     # --- the loop -------------------------------------------------------------------------
 
     def run(self) -> int:
@@ -196,7 +211,7 @@ class Server:
         from voicecoach.resilient import Microphone, refresh_devices
         from voicecoach.wake import WakeListener
 
-        wake = WakeListener(model, grammar, intents=WAKE_INTENTS)
+        wake = WakeListener(model, grammar, intents=WAKE_INTENTS, enrollment=self.enrollment())
         backoff, attempt = Backoff(first_s=1.0, factor=2.0, max_s=30.0), 0
         started = time.monotonic()
         idle_exit = self.args.idle_exit
@@ -321,7 +336,7 @@ class Server:
         recognizer = None
         if not guard.cue_only:
             try:
-                recognizer = CommandRecognizer(model, grammar, provisional=True)
+                recognizer = CommandRecognizer(model, grammar, provisional=True, enrollment=self.enrollment())
             except Exception as err:  # a recognizer bug must not cost the workout
                 log(f"speech recognition unavailable ({err}); coaching cue-only")
         store, store_error = runtime.open_store(self.args.db, cfg)

@@ -26,6 +26,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--echo-drift-ppm", metavar="P", type=float, default=0.0,
                         help="the speaker's clock runs P parts per million faster than the mic's (negative: "
                              "slower): the echo slides against what the coach knows it played (default 0)")
+    parser.add_argument("--no-enrollment", action="store_true",
+                        help="ignore the voice enrollment (voicecoach enroll), to compare")
     parser.add_argument("--cue-only", action="store_true", help="do not listen for commands (no model needed)")
     parser.add_argument("--samplerate", metavar="HZ", type=int, default=0,
                         help="output rate (default: the config's, else 22050)")
@@ -83,7 +85,7 @@ def main(args: argparse.Namespace) -> int:
     rate = args.samplerate or cfg["audio"]["samplerate"] or 22050
     if not 8000 <= rate <= 192000:
         raise UserError(f"--samplerate {rate} is not allowed; use 8000 to 192000")
-    recognizer, why = (None, None) if args.cue_only else runtime.make_recognizer(cfg)
+    recognizer, why = (None, None) if args.cue_only else runtime.make_recognizer(cfg, enrollment=not args.no_enrollment)
     # The mic is read before the history is opened: a bad WAV leaves the database untouched.
     io = SimulatedIO(args.mic, args.out, samplerate=rate, echo_gain=args.echo_gain, echo_ms=args.echo_ms,
                      echo_ir=echo_ir, echo_drift_ppm=args.echo_drift_ppm)

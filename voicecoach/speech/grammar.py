@@ -29,6 +29,7 @@ nothing, and neither is "oh my pause" ("my" goes only before a mark).
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import tomllib
 from dataclasses import dataclass, field
@@ -88,6 +89,11 @@ class Grammar:
     point", "it was a good rep"), however the decoder hears its start ("that's
     was a stop point"). Unlike fillers they are not given to the decoder as
     sentences: they are accepted where heard, not listened for."""
+    personal: tuple[tuple[str, str], ...] = ()
+    """(model spelling, intent name): how the decoder hears one person's way of
+    saying a phrase, learnt from their takes (:mod:`voicecoach.speech.enrollment`);
+    matched like a phrase of that intent, shown as its first phrase. Set with
+    :meth:`with_personal`."""
     _index: dict = field(default=None, init=False, repr=False, compare=False, hash=False)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
@@ -96,7 +102,19 @@ class Grammar:
             for phrase in intent.phrases:
                 for spelled in self._spellings_of(phrase):
                     index[spelled] = intent
+        by_name = {it.name: it for it in self.intents}
+        for spelled, name in self.personal:
+            if name in by_name:  # an intent kept for another phase is not listened for here
+                index.setdefault(spelled, by_name[name])
         object.__setattr__(self, "_index", index)
+
+    def with_personal(self, spellings) -> "Grammar":
+        """This grammar with ``spellings`` ((model spelling, intent name) pairs) as
+        personal spellings; one that is already a phrase or a spelling of any intent,
+        or names no intent, is left out (a grammar edited since enrollment wins)."""
+        names = {it.name for it in self.intents}
+        kept = tuple((s, n) for s, n in spellings if n in names and s not in self._index)
+        return dataclasses.replace(self, personal=self.personal + kept)
 
     def _spellings_of(self, phrase: str) -> list[str]:
         """``phrase`` in every combination of its words' model spellings, the first
@@ -119,7 +137,9 @@ class Grammar:
     def to_display(self, text: str) -> str:
         """The model's spelling back to the grammar's (``"doe ming"`` -> ``"doming"``)."""
         out = normalise(text)
-        for written, spelled in sorted(self.sounds_like, key=lambda p: -len(p[1])):
+        by_name = {it.name: it for it in self.intents}
+        shown = [(spelled, by_name[name].phrases[0]) for spelled, name in self.personal if name in by_name]
+        for spelled, written in sorted([*shown, *((s, w) for w, s in self.sounds_like)], key=lambda p: -len(p[0])):
             out = re.sub(rf"(?<![a-z']){re.escape(spelled)}(?![a-z'])", written, out)
         return out
 
@@ -165,8 +185,9 @@ class Grammar:
         return found[1] if found else None
 
     def phrases_of(self, intent: Intent) -> tuple[str, ...]:
-        """``intent``'s phrases in every model spelling."""
-        return tuple(s for p in intent.phrases for s in self._spellings_of(p))
+        """``intent``'s phrases in every model spelling, its personal spellings last."""
+        return (tuple(s for p in intent.phrases for s in self._spellings_of(p))
+                + tuple(s for s, name in self.personal if name == intent.name and self._index.get(s) == intent))
 
     def intents_in(self, text: str) -> frozenset[str]:
         """The names of the intents one of whose phrases ``text`` holds, as whole
@@ -198,8 +219,7 @@ class Grammar:
         kept = tuple(it for it in self.intents if it.during in (None, phase))
         if kept == self.intents:
             return self
-        return Grammar(intents=kept, fillers=self.fillers, source=self.source, sounds_like=self.sounds_like,
-                       mark_fillers=self.mark_fillers, lead_ins=self.lead_ins)
+        return dataclasses.replace(self, intents=kept)
 
     def intent(self, name: str) -> Intent:
         for it in self.intents:

@@ -54,6 +54,7 @@ from voicecoach.events import Heard, Withdrawn
 from voicecoach.speech import rules
 from voicecoach.speech.echo import FRAME, CoachWords, EchoGate, FrontEnd, aec_available
 from voicecoach.speech.endpointing import Endpointer
+from voicecoach.speech.enrollment import Enrollment
 from voicecoach.speech.features import MIN_VOICED_RUN, FrameHistory, SoundDetector
 from voicecoach.speech.grammar import Grammar
 from voicecoach.speech.relisten import Relistener
@@ -100,6 +101,8 @@ class CommandRecognizer:
             ``run_on_s`` after the words has been heard. Without it only
             final commands come out, that much later.
         settings: :class:`RecognizerSettings` (defaults are the tested ones).
+        enrollment: one person's :class:`~voicecoach.speech.enrollment.Enrollment`
+            (personal spellings and confidence floors), or None.
 
     Not thread-safe: one instance per audio stream, fed from one thread.
     """
@@ -113,12 +116,15 @@ class CommandRecognizer:
         echo_canceller: bool = True,
         provisional: bool = False,
         settings: RecognizerSettings | None = None,
+        enrollment: Enrollment | None = None,
     ):
         if samplerate != 16000:
             raise ValueError("CommandRecognizer takes 16 kHz audio; resample first (wavio.to_16k_int16)")
         import vosk
 
         self.model = model
+        self.enrollment = enrollment or Enrollment()
+        grammar = self.enrollment.apply(grammar)
         self.grammar = grammar
         self.samplerate = samplerate
         self.settings = settings or RecognizerSettings()
@@ -576,6 +582,11 @@ class CommandRecognizer:
                 " ".join(f"{w['word']}:{float(w.get('conf', 0.0)):.2f}" for w in group), verdict, also))
 
     # -- evidence the rules ask for (voicecoach.speech.rules.Evidence) -----------------------
+
+    def min_confidence(self, c: rules.Candidate) -> float:
+        """The lowest phrase-word confidence accepted for the candidate's intent
+        (``min_confidence``, or the person's enrolled floor for it)."""
+        return self.enrollment.floor(c.intent.name, self.settings.min_confidence)
 
     def coach_was_speaking(self, c: rules.Candidate) -> bool:
         """True when the words overlap the half-duplex gate (coach audible, no canceller)."""

@@ -50,6 +50,7 @@ class Evidence(Protocol):
 
     settings: object
 
+    def min_confidence(self, c: Candidate) -> float: ...
     def coach_was_speaking(self, c: Candidate) -> bool: ...
     def coach_said(self, c: Candidate) -> bool: ...
     def broken_spelling(self, words) -> bool: ...
@@ -68,7 +69,7 @@ Rule = Callable[[Evidence, Candidate], bool]
 
 def low_confidence(ev: Evidence, c: Candidate) -> bool:
     """A phrase word the decoder was unsure of: noise or other words forced into the grammar."""
-    return c.confidence < ev.settings.min_confidence
+    return c.confidence < ev.min_confidence(c)
 
 
 def broken_spelling(ev: Evidence, c: Candidate) -> bool:

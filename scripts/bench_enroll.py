@@ -1,0 +1,269 @@
+"""Benchmark voice enrollment (issue 22): each voice with and without its own enrollment; prints markdown tables.
+
+    python scripts/bench_enroll.py                  # the --quick voices of bench_recognizer (9 of 4 engines)
+    python scripts/bench_enroll.py --snrs clean,10  # fewer noise levels
+    python scripts/bench_enroll.py --loto           # also leave one take out
+
+For each voice, the takes are the phrase of each intent rendered three ways
+(:data:`TAKE_PROSODY`: rates and pitches none of the test clips has) and
+clean, as a person enrolls in a quiet room; the enrollment is chosen from them
+alone (:mod:`voicecoach.speech.calibration`, with the open-vocabulary decode as
+``voicecoach enroll`` does). The test clips are bench_recognizer's positives
+for that voice (``scripts/corpus.py``, its prosody and noise), decoded by the
+same recognizer with and without the enrollment. So takes and tests are
+always different renderings of the voice.
+
+False accepts with enrollment on: each voice's enrollment on that voice's own
+negative clips (coach cues, everyday sentences, sentences holding a phrase)
+and on the noise clips; on a stretch of the continuous negative stream (all
+voices of the engines) per enrolled voice; and on the coach's cues through
+the room with echo. ``--loto``: each take in turn is left out of the takes,
+the enrollment chosen from the other two, and the take left out is tested.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import multiprocessing as mp
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from scripts import bench_recognizer as br  # noqa: E402
+from scripts.corpus import ENGINES, PROSODY, QUICK_VOICES, REQUIRED, negative_specs, positive_specs  # noqa: E402
+from tests.speech_support import engine_of, speak, to_int16  # noqa: E402
+
+TAKE_PROSODY = ((140, 45), (165, 55), (155, 62))
+"""(words/min, pitch) of the three takes; the test clips use scripts/corpus.PROSODY."""
+assert not set(TAKE_PROSODY) & set(PROSODY)
+ENROLLED = [i for i in REQUIRED if i != "end_hold"]
+"""The intents enrolled: the marks and the controls of a session (the plank's are left out)."""
+STREAM_SEED = 300
+_E: dict = {}
+
+
+def _takes(voice: str) -> dict[str, list[np.ndarray]]:
+    return {it: [to_int16(speak(REQUIRED[it][0], voice=voice, speed=s, pitch=p)) for s, p in TAKE_PROSODY]
+            for it in ENROLLED}
+
+
+def _coach_texts() -> list[str]:
+    from voicecoach.coach import program
+    from voicecoach.config import validate
+
+    texts = set()
+    for v in ("dead_bug", "bent_knee", "single_leg", "straight_leg", "hanging"):
+        texts.update(program.phrases(validate({"program": {"variation": v}})["program"]))
+    return sorted(texts)
+
+
+def _calibrate_job(args):
+    """(voice, left out take index or None) -> the enrollment's JSON, its log, seconds."""
+    voice, left_out, noisy_db = args
+    from voicecoach.model import load_model
+    from voicecoach.speech.calibration import calibrate
+    from voicecoach.speech.grammar import load_grammar
+
+    if "full" not in _E:
+        _E["full"] = load_model(grammar_only=False)
+        _E["grammar"] = load_grammar(model=_E["full"])
+    takes = _takes(voice)
+    if left_out is not None:
+        takes = {k: [t for i, t in enumerate(v) if i != left_out] for k, v in takes.items()}
+    t = time.perf_counter()
+    enrollment, log = calibrate(_E["full"], _E["grammar"], takes, coach_texts=_coach_texts(), free_model=_E["full"],
+                                noisy_db=noisy_db)
+    return voice, left_out, enrollment.to_json(), log, time.perf_counter() - t
+
+
+def _use(enrollment_json: dict | None) -> None:
+    """Make bench_recognizer's worker recognizer the one with this enrollment (None: without)."""
+    from voicecoach.speech.enrollment import Enrollment
+    from voicecoach.speech.recognizer import CommandRecognizer
+
+    key = repr(enrollment_json)
+    recs = br._W.setdefault("recs", {})
+    if key not in recs:
+        base = br._W.setdefault("base", br._W["rec"])
+        e = Enrollment.from_json(enrollment_json) if enrollment_json else None
+        recs[key] = base if e is None else CommandRecognizer(base.model, base.full_grammar, provisional=True,
+                                                             settings=base.settings, enrollment=e)
+    br._W["rec"] = recs[key]
+
+
+def _pos_job(args):
+    spec, enrollments = args
+    out = {}
+    for mode, e in (("without", None), ("with", enrollments)):
+        _use(e)
+        out[mode] = br._pos_job(spec)
+    return out
+
+
+def _neg_job(args):
+    spec, e = args
+    _use(e)
+    return br._neg_job(spec)
+
+
+def _stream_job(args):
+    minutes, seed, voices, e = args
+    _use(e)
+    return br._stream_job((minutes, seed, voices))
+
+
+def _echo_job(args):
+    coach_voice, e = args
+    _use(e)
+    return br._echo_cue_job(coach_voice)
+
+
+def _loto_job(args):
+    voice, left_out, e = args
+    from voicecoach.speech.calibration import listen
+
+    res = []
+    for mode, enr in (("without", None), ("with", e)):
+        _use(enr)
+        rec = br._W["rec"]
+        for it in ENROLLED:
+            s, p = TAKE_PROSODY[left_out]
+            o = listen(rec, to_int16(speak(REQUIRED[it][0], voice=voice, speed=s, pitch=p)))
+            res.append((mode, it, o.heard == [it]))
+    return voice, res
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--engines", default=",".join(br.installed_engines()))
+    ap.add_argument("--voices", help="comma-separated voices (default: bench_recognizer's --quick set of the engines)")
+    ap.add_argument("--snrs", default="clean,20,10,5")
+    ap.add_argument("--stream-minutes", type=float, default=2.0, help="negative stream per enrolled voice")
+    ap.add_argument("--loto", action="store_true", help="also leave one take out")
+    ap.add_argument("--noisy-takes", default="", metavar="DB,...",
+                    help="calibration also judges each take with pink noise at these SNRs (default: none)")
+    args = ap.parse_args()
+    engines = [e for e in args.engines.split(",") if e]
+    voices = tuple(args.voices.split(",")) if args.voices else tuple(v for e in engines for v in QUICK_VOICES[e])
+    snrs = tuple(None if x == "clean" else int(x) for x in args.snrs.split(","))
+    all_voices = tuple(v for e in engines for v in ENGINES[e])
+    t0 = time.time()
+    settings = {"_no_plain": True}
+    with mp.Pool(args.jobs, br._init, (settings,)) as pool:
+        noisy = tuple(float(x) for x in args.noisy_takes.split(",") if x)
+        jobs = [(v, None, noisy) for v in voices] + ([(v, k, noisy) for v in voices for k in range(3)] if args.loto else [])
+        cal = pool.map(_calibrate_job, jobs, chunksize=1)
+        enrolled = {v: e for v, k, e, _, _ in cal if k is None}
+        print(f"enrollment chosen from {len(TAKE_PROSODY)} takes x {len(ENROLLED)} intents per voice"
+              + (f" (and each with pink noise at {args.noisy_takes} dB)" if noisy else "") + " "
+              f"in {time.time() - t0:.0f} s wall", flush=True)
+        print("\n| voice | what the enrollment changes | seconds to choose |\n|---|---|---|")
+        for v, k, e, log, secs in cal:
+            if k is None:
+                what = [f"{i}: " + ", ".join(f'"{s}"' for s in ss) for i, ss in e["spellings"].items()]
+                what += [f"{i}: floor {f:.2f}" for i, f in e["floors"].items()]
+                print(f"| {v} | {'; '.join(what) or 'nothing'} | {secs:.0f} |")
+        pos = [s for v in voices for s in positive_specs(voices=(v,), prosody=PROSODY[:1], snrs=snrs)
+               if s["intent"] in ENROLLED]
+        P = pool.map(_pos_job, [(s, enrolled[s["voice"]]) for s in pos], chunksize=8)
+        negs = [n for v in voices for n in negative_specs(voices=(v,), prosody=PROSODY[:2], noise_clips=0)
+                if n["kind"] != "means"]
+        noise = [n for n in negative_specs(voices=voices[:1], noise_clips=30) if n["kind"] in ("pink", "breathing", "hum")]
+        N_with = pool.map(_neg_job, [(n, enrolled[n["voice"]]) for n in negs]
+                          + [(n, enrolled[v]) for n in noise for v in voices], chunksize=8)
+        N_without = pool.map(_neg_job, [(n, None) for n in negs + noise], chunksize=8)
+        S = pool.map(_stream_job, [(args.stream_minutes, STREAM_SEED + i, all_voices, enrolled[v])
+                                   for i, v in enumerate(voices)])
+        E = pool.map(_echo_job, [("en-us", enrolled[v]) for v in voices])
+        L = pool.map(_loto_job, [(v, k, e) for v, k, e, _, _ in cal if k is not None]) if args.loto else []
+    wall = time.time() - t0
+
+    def acc(rows, mode):
+        return sum(br._ok(r[mode]) for r in rows), len(rows)
+
+    snr_names = [s for s in br.SNR_ORDER if any(br._snr_name(r["without"]) == s for r in P)]
+    print("\n## Accuracy without / with enrollment (one command out, the right one)")
+    print("\n| engine | voice | " + " | ".join(snr_names) + " |\n|---|---|" + "---|" * len(snr_names))
+    for e in engines:
+        for v in [v for v in voices if engine_of(v) == e] + [f"all {e}"]:
+            cells = []
+            for s in snr_names:
+                rows = [r for r in P if br._snr_name(r["without"]) == s
+                        and (r["without"]["voice"] == v or (v == f"all {e}" and r["without"]["engine"] == e))]
+                (a, n), (b, _) = acc(rows, "without"), acc(rows, "with")
+                cells.append(f"{100 * a / n:.1f} / {100 * b / n:.1f}" if n else "-")
+            print(f"| {e} | {v} | " + " | ".join(cells) + " |")
+    cells = []
+    for s in snr_names:
+        rows = [r for r in P if br._snr_name(r["without"]) == s]
+        (a, n), (b, _) = acc(rows, "without"), acc(rows, "with")
+        cells.append(f"{100 * a / n:.1f} / {100 * b / n:.1f}")
+    print("| all | all | " + " | ".join(cells) + " |")
+
+    print("\n| intent | without | with |\n|---|---|---|")
+    for it in sorted({r["without"]["intent"] for r in P}):
+        rows = [r for r in P if r["without"]["intent"] == it]
+        print(f"| {it} | {br.pct(*acc(rows, 'without'))} | {br.pct(*acc(rows, 'with'))} |")
+    changed = collections.Counter()
+    for r in P:
+        a, b = br._ok(r["without"]), br._ok(r["with"])
+        if a != b:
+            changed[(r["without"]["voice"], r["without"]["text"], "gained" if b else "lost")] += 1
+    print("\nclips that changed: " + (", ".join(f"{v} {t!r} {g} x{n}" for (v, t, g), n in sorted(changed.items()))
+                                      or "none"))
+
+    print("\n## False accepts with enrollment on")
+    def fa(rows):
+        return sum(bool(r["heard"]) for r in rows), len(rows)
+    speech_with = [r for r in N_with if r["kind"] not in ("pink", "breathing", "hum")]
+    noise_with = [r for r in N_with if r["kind"] in ("pink", "breathing", "hum")]
+    speech_without = [r for r in N_without if r["kind"] not in ("pink", "breathing", "hum")]
+    print("\n| negative clips | without | with |\n|---|---|---|")
+    print(f"| own voice's speech (cues, everyday, holding a phrase) | {br.pct(*fa(speech_without))} | {br.pct(*fa(speech_with))} |")
+    noise_without = [r for r in N_without if r["kind"] in ("pink", "breathing", "hum")]
+    print(f"| noise clips (with: once per enrollment) | {br.pct(*fa(noise_without))} | {br.pct(*fa(noise_with))} |")
+    for r in speech_with + noise_with:
+        if r["heard"]:
+            print(f"  FA with: {r['text']!r} ({r['voice']}) -> {r['heard']}")
+    s_audio = sum(s["audio_s"] for s in S)
+    s_heard = [h for s in S for h in s["heard"]]
+    print(f"\nnegative stream, each voice's enrollment on {args.stream_minutes:g} min (seeds {STREAM_SEED}-"
+          f"{STREAM_SEED + len(voices) - 1}, all {len(all_voices)} voices speaking): {s_audio / 60:.1f} min, "
+          f"{len(s_heard)} commands = {len(s_heard) / (s_audio / 3600):.2f} per hour" + (f" {s_heard}" if s_heard else ""))
+    e_heard = [h for e in E for h in e["heard"]]
+    print(f"coach's cues through the room with echo, each enrollment on: {len(e_heard)} commands from "
+          f"{sum(e['audio_s'] for e in E) / 60:.1f} min" + (f" {e_heard}" if e_heard else ""))
+
+    if L:
+        print("\n## Leave one take out (enrollment from two takes, the third tested, clean)")
+        print("\n| voice | without | with |\n|---|---|---|")
+        by = collections.defaultdict(lambda: {"without": [0, 0], "with": [0, 0]})
+        for v, res in L:
+            for mode, _, ok in res:
+                by[v][mode][0] += ok
+                by[v][mode][1] += 1
+        for v in voices:
+            print(f"| {v} | {br.pct(*by[v]['without'])} | {br.pct(*by[v]['with'])} |")
+        tot = {m: [sum(by[v][m][i] for v in voices) for i in (0, 1)] for m in ("without", "with")}
+        print(f"| all | {br.pct(*tot['without'])} | {br.pct(*tot['with'])} |")
+
+    cpu = {m: sum(r[m]["cpu"] for r in P) for m in ("without", "with")}
+    audio = sum(r["without"]["audio_s"] for r in P)
+    print(f"\nreal-time factor of the positive clips: {cpu['without'] / audio:.4f} without, {cpu['with'] / audio:.4f} with "
+          f"({args.jobs} workers sharing {os.cpu_count()} cores)")
+    print(f"{len(P)} positive clips x 2, {len(N_with) + len(N_without)} negative runs, {s_audio / 60:.0f} min of stream "
+          f"in {wall / 60:.1f} min wall")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""``voicecoach enroll INTENT`` live: real PortAudio through a PulseAudio null sink.
+
+As in tests/test_run_live.py, the coach's speaker and the person both play
+into a private null sink, the "room", whose monitor is the coach's
+microphone. Each time the coach says it is listening, the test plays a take
+(real espeak-ng speech, a different rendering each time) into the room: first
+one far too quiet, which must be asked for again, then three good ones, which
+must be stored. A recording of the room shows the coach's prompts were spoken.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from speech_support import speak, write_wav
+from test_run_live import load_sink
+from voicecoach import enrollment_file
+from voicecoach.audio.wavio import read_wav
+
+
+@pytest.mark.audio
+@pytest.mark.model
+def test_live_enrollment_asks_records_retries_a_bad_take_and_stores(tmp_path, pulse, model_path, isolated_dirs):
+    tag = f"vc22_{os.getpid()}"
+    modules = [load_sink(f"{tag}_room")]
+    room = dict(os.environ, PULSE_SINK=f"{tag}_room", PULSE_SOURCE=f"{tag}_room.monitor")
+    takes = []
+    for i, (speed, pitch, gain) in enumerate(((150, 50, 0.012), (140, 45, 1.0), (165, 55, 1.0), (155, 62, 1.0))):
+        takes.append(tmp_path / f"take{i}.wav")
+        write_wav(takes[-1], speak("back arched", voice="en-us+f2", speed=speed, pitch=pitch) * gain)
+    heard = tmp_path / "room.wav"
+    rec = subprocess.Popen(["parecord", "--channels=1", "--rate=16000", "--file-format=wav", str(heard)], env=room)
+    proc = None
+    lines = []
+    try:
+        proc = subprocess.Popen([sys.executable, "-u", "-m", "voicecoach", "enroll", "back_arched"],
+                                env=room, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        played = 0
+        deadline = time.monotonic() + 120
+        for line in proc.stdout:
+            lines.append(line.rstrip("\n"))
+            if line.startswith("listening:"):
+                assert played < len(takes), lines
+                time.sleep(0.3)
+                subprocess.run(["paplay", str(takes[played])], env=room, check=True)
+                played += 1
+            assert time.monotonic() < deadline, lines
+        proc.wait(timeout=60)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        rec.terminate()
+        rec.wait(timeout=10)
+        for m in modules:
+            subprocess.run(["pactl", "unload-module", str(m)], capture_output=True)
+    assert proc.returncode == 0, (lines, proc.stderr.read())
+    assert [line for line in lines if line.startswith("listening:")] == [
+        'listening: say "back arched" (take 1 of 3)', 'listening: say "back arched" (take 1 of 3)',
+        'listening: say "back arched" (take 2 of 3)', 'listening: say "back arched" (take 3 of 3)']
+    assert any(line.startswith("take 1 of 'back arched': too quiet") for line in lines), lines
+    assert lines.count('coach: "Say back arched."') == 4
+    stored = enrollment_file.load()
+    assert list(stored.takes) == ["back_arched"] and len(stored.takes["back_arched"]) == 3
+    # Each stored take is one of the good ones: about its length, and none is the coach's prompt.
+    for take, wav in zip(stored.takes["back_arched"], takes[1:]):
+        x, rate = read_wav(wav)
+        assert abs(len(take.pcm) / 16000 - (len(x) / rate + 0.6)) < 0.35, (len(take.pcm), len(x) / rate)
+    # The room heard the prompts as well as the takes: more sound than the takes alone.
+    room_audio, rate = read_wav(heard)
+    frames = room_audio[: len(room_audio) // 160 * 160].reshape(-1, 160)
+    sound_s = float(np.sum(np.sqrt(np.mean(frames**2, axis=1)) > 0.01)) * 160 / rate
+    takes_s = sum(len(read_wav(t)[0]) / read_wav(t)[1] for t in takes[1:])
+    assert sound_s > takes_s + 4 * 0.5, (sound_s, takes_s)
