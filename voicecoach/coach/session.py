@@ -441,7 +441,6 @@ class Session:
         self.end_sample: int | None = None
         """Where the last cue of the workout ends, once the end is planned."""
         self.paused = False
-        self.stopped = False
         self.set_no = 0
         self._side = 0
         self._cues: list[_Cue] = []
@@ -977,10 +976,8 @@ class Session:
     _on_start_workout = _on_resume
 
     def _on_next_set(self, now, out):
+        # No "end" case: once the end is planned, _obey answers "workout over".
         phase = self._phase()
-        if phase == "end":
-            out.append(Notice(self._sec(now), "no next set: the workout is ending"))
-            return
         if phase in ("intro", "warmup"):
             self._skip_warmup = True
             self._abort(now, out, drop=lambda seg: seg.phase in ("intro", "warmup"))
@@ -1000,7 +997,6 @@ class Session:
         self._abort(now, out, replay=False)
         self._earcon("ack", now)
         self.paused = False
-        self.stopped = True
         self._script = iter([End("stopped")])
 
     def _on_end_hold(self, now, out):
