@@ -129,6 +129,20 @@ def test_a_withdrawn_mark_leaves_the_rep_as_it_was():
     assert speech(events, P.NOT_COUNTED) == []
 
 
+def test_a_mark_taken_back_and_then_heard_final_sounds_its_earcon_again():
+    # The earcon says "kept": once the provisional one was taken back, the
+    # person has heard nothing for the mark that is finally kept.
+    starts = rep_starts(drive(new(), 200))
+    first, final = _provisional(heard("back_arched", starts[2] / SR + 2.0, latency=0.2))
+    taken_back = Withdrawn(first.intent, first.text, first.start, first.end, final.emitted)
+    again = dataclasses.replace(final, emitted=final.emitted + 0.3)
+    events = drive(new(), 200, [first, taken_back, again])
+    earcons = [c for c in played(events) if c.kind == "earcon"]
+    assert [e.text for e in earcons] == ["mark", "mark"]
+    assert earcons[1].t >= again.emitted
+    assert [r.counted for r in of_type(events, Rep)] == [True, True, False, True]
+
+
 def test_a_provisional_control_is_obeyed_only_when_final():
     starts = rep_starts(drive(new(), 200))
     first, final = _provisional(heard("pause", starts[1] / SR + 0.5, latency=0.2))
