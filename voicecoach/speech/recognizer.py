@@ -471,8 +471,8 @@ class CommandRecognizer:
         before = (self._last_word_end, list(self._word_starts))
         self._matched = False
         out = self._evaluate_words(words)
-        if self._matched or self._relisten is None or not self._audio or not self._ends.sound_in_utterance():
-            return out
+        if self._matched or self._relisten is None or not self._audio or not self._person_spoke():
+            return out  # a breath or a noise is not worth a second decode
         if self._audio_len > self.settings.relisten_max_s * self.samplerate:
             return out  # long talk, not a command: not worth a second decode
         again = self._relisten.words(np.concatenate(self._audio), self._grammar_json, self._is_phrase)
@@ -490,6 +490,10 @@ class CommandRecognizer:
         self._word_starts.clear()
         self._word_starts.extend(starts)
         return self._evaluate_words(words)
+
+    def _person_spoke(self) -> bool:
+        """True when the utterance held in ``self._audio`` has any of the person's voice."""
+        return self._frames.their_voice_s(self._audio_start, self._audio_start + self._audio_len) > 0.0
 
     def _voice_outside(self, words: list[dict]) -> float:
         """Seconds of the person's voice in the utterance held in ``self._audio``
