@@ -118,8 +118,8 @@ def traced(argv: list[str], log: Path, **popen) -> tuple[subprocess.Popen, int]:
             try:
                 if Path(f"/proc/{child}/cmdline").read_bytes().decode(errors="replace").rstrip("\0") == wanted:
                     return proc, int(child)
-            except FileNotFoundError:
-                pass  # gone: one of strace's own
+            except (FileNotFoundError, ProcessLookupError):
+                pass  # gone, or going as we read (ESRCH): one of strace's own
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.005)
     raise AssertionError("the traced command did not start")
