@@ -136,8 +136,8 @@ class CommandRecognizer:
         self.full_grammar = grammar
         """Every intent, those kept for one phase too (``self.grammar`` is the one listened for now)."""
         # One decoder grammar per phase with intents of its own ("stop", "done" in the
-        # plank): outside it, "stop" alone as a sentence took "stop point" from 95.6
-        # to 79.2 % and "done" took doming clips (docs/recognizer.md).
+        # plank): listened for all session long they take marks' words ("stop
+        # point", "doming"); the figures are in docs/recognizer.md.
         self._listening: dict[str | None, tuple[Grammar, tuple[str, ...]]] = {}
         for phase in (None, *grammar.phases):
             g = grammar.listening(phase)
