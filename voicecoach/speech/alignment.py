@@ -111,8 +111,8 @@ class EchoAligner:
         x = np.concatenate(chunks)
         end = start + len(x)
         need = end - self._far_base - len(self._far)
-        if need > 0:  # drop the oldest
-            self._far = np.roll(self._far, -need)
+        if need > 0:  # drop the oldest, in place (the buffer is seconds long)
+            self._far[:-need] = self._far[need:]
             self._far[-need:] = 0.0
             self._far_base += need
         self._far[start - self._far_base:end - self._far_base] = x
@@ -123,7 +123,7 @@ class EchoAligner:
         if len(x) >= self.window:
             self._mic[:] = x[-self.window:]
         else:
-            self._mic = np.roll(self._mic, -len(x))
+            self._mic[:-len(x)] = self._mic[len(x):]
             self._mic[-len(x):] = x
         self._n += len(near)
 

@@ -262,7 +262,7 @@ class LinearEchoCanceller:
             # no echo to estimate (and the history holds only zeros).
             self.echo_level.append(0.0)
             return d
-        self._X = np.roll(self._X, 1, axis=0)
+        self._X[1:] = self._X[:-1]  # the newest block first
         self._X[0] = np.fft.rfft(np.concatenate([self._x_prev, x]))
         self._x_prev = x
         if not np.any(self._X[0]) and not np.any(self._wf):
