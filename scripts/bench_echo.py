@@ -177,7 +177,7 @@ def active_rms(x: np.ndarray) -> float:
 
 def echo_level(cfg: dict) -> float:
     """Active RMS of the coach's count ("one-one-thousand") at the mic, at gain 1 and a unit-energy path."""
-    from voicecoach.runtime import Voice
+    from voicecoach.speech.voice import Voice
 
     voice = Voice(SR16, cfg["speech"])
     try:

@@ -230,10 +230,11 @@ for i in range(0, len(x) - 1600, 1600):
 out["rss_recognizer_kb"] = rss() - r0
 # the session's speech clips, as `voicecoach run` holds them (from the warm disk cache)
 from voicecoach import runtime
+from voicecoach.speech.voice import Voice
 from voicecoach.coach import program
 cfg = runtime.load_config(os.environ.get("VOICECOACH_CONFIG"))
 r0 = rss()
-voice = runtime.Voice(int(sys.argv[1]), cfg["speech"])
+voice = Voice(int(sys.argv[1]), cfg["speech"])
 phrases = program.phrases(cfg["program"])
 voice.prepare(phrases)
 out["rss_clips_kb"] = rss() - r0

@@ -244,7 +244,8 @@ def bench_session(minutes: float, cue_only: bool) -> None:
     from voicecoach.coach import program as P
     from voicecoach.config import validate
     from voicecoach.events import Cue, Rep
-    from voicecoach.runtime import Runtime, Voice
+    from voicecoach.runtime import Runtime
+    from voicecoach.speech.voice import Voice
 
     sr = 22050
     base = validate({})

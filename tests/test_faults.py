@@ -40,7 +40,8 @@ from voicecoach.coach import program as P
 from voicecoach.coach.session import Session
 from voicecoach.config import validate
 from voicecoach.events import Cue, SessionSummary
-from voicecoach.runtime import LIVE, SIMULATED, Runtime, Voice, plan_today
+from voicecoach.runtime import LIVE, SIMULATED, Runtime, plan_today
+from voicecoach.speech.voice import Voice
 from voicecoach.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -28,7 +28,8 @@ from voicecoach.coach import program as P
 from voicecoach.coach.session import Session
 from voicecoach.config import validate
 from voicecoach.events import Cue
-from voicecoach.runtime import SIMULATED, Voice, closing_advice, plan_today
+from voicecoach.runtime import SIMULATED, closing_advice, plan_today
+from voicecoach.speech.voice import Voice
 from voicecoach.store import Store
 
 SR = 22050

@@ -213,7 +213,8 @@ def test_a_speaker_lost_mid_count_plays_nothing_of_the_old_plan_after_the_resume
     from voicecoach.errors import UserError
     from voicecoach.events import Command, Cue
     from voicecoach.resilient import ResilientIO
-    from voicecoach.runtime import LIVE, Runtime, Voice
+    from voicecoach.runtime import LIVE, Runtime
+    from voicecoach.speech.voice import Voice
 
     # The shortest session that reaches a lowering: fast speech, the variation with the
     # shortest setup talk.

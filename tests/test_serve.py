@@ -301,6 +301,7 @@ def test_a_headset_that_vanishes_mid_session_is_recovered_and_no_rep_is_lost(sin
     when a USB headset goes away); reopening fails twice as if it were still unplugged (the
     one fake here: nothing can be unplugged on this machine)."""
     from voicecoach import config as config_mod, runtime
+    from voicecoach.speech.voice import Voice
     from voicecoach.errors import UserError
     from voicecoach.events import Rep
     from voicecoach.recovery import Backoff, Recovery
@@ -327,7 +328,7 @@ def test_a_headset_that_vanishes_mid_session_is_recovered_and_no_rep_is_lost(sin
     logs = []
     guard = ResilientIO(cfg["audio"], open_io=open_io, log=logs.append, stall_s=2.0,
                         recovery=Recovery(Backoff(first_s=0.3, factor=2.0, max_s=1.0, give_up_s=60)))
-    voice = runtime.Voice(guard.samplerate, cfg["speech"])
+    voice = Voice(guard.samplerate, cfg["speech"])
     guard.say = voice.speech.get
     reps: list[Rep] = []
     t0 = time.monotonic()

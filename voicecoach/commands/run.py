@@ -33,6 +33,7 @@ def main(args: argparse.Namespace) -> int:
     import sys
 
     from voicecoach import runtime, view
+    from voicecoach.speech.voice import Voice
     from voicecoach.errors import UserError
     from voicecoach.resilient import DeviceGone, ResilientIO
     from voicecoach.events import Notice, SessionSummary
@@ -48,7 +49,7 @@ def main(args: argparse.Namespace) -> int:
     # A USB microphone or speaker that vanishes mid-session pauses the workout,
     # is retried with back-off, and resumes (or ends) with every rep kept.
     io = ResilientIO(audio, log=runtime.stderr_notice, use_input=not args.cue_only)
-    voice = runtime.Voice(io.samplerate, cfg["speech"])
+    voice = Voice(io.samplerate, cfg["speech"])
     io.say = voice.speech.get
     if io.cue_only:
         recognizer = None  # no microphone: ResilientIO has said so

@@ -274,15 +274,16 @@ class Server:
         self._warmed = key
 
         def work() -> None:
-            from voicecoach import memory, runtime
+            from voicecoach import memory
             from voicecoach.coach import program as P
+            from voicecoach.speech.voice import Voice
 
             t0 = time.monotonic()
             try:
                 # The disk cache keeps espeak-ng's own renders, whatever the output rate.
                 # Only the disk: a clip loaded here would sit in memory while serve idles
                 # (and, freed, leave this thread's malloc heap fragmented).
-                voice = runtime.Voice(22050, cfg["speech"])
+                voice = Voice(22050, cfg["speech"])
                 try:
                     phrases = P.phrases(cfg["program"])
                     for done in voice.prepare_async(phrases):
@@ -328,10 +329,11 @@ class Server:
         from voicecoach import runtime, view
         from voicecoach.resilient import DeviceGone, ResilientIO
         from voicecoach.speech.recognizer import CommandRecognizer
+        from voicecoach.speech.voice import Voice
 
         self.notifier.status("coaching a session")
         self.guard = guard = ResilientIO(cfg["audio"], log=log)
-        voice = runtime.Voice(guard.samplerate, cfg["speech"])
+        voice = Voice(guard.samplerate, cfg["speech"])
         guard.say = voice.speech.get
         recognizer = None
         if not guard.cue_only:
