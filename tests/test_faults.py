@@ -42,7 +42,7 @@ from voicecoach.config import validate
 from voicecoach.events import Cue, SessionSummary
 from voicecoach.runtime import LIVE, SIMULATED, Runtime, plan_today
 from voicecoach.speech.voice import Voice
-from voicecoach.store import Store
+from voicecoach.history.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SR = 22050

@@ -249,7 +249,7 @@ def test_serve_starts_a_session_on_spoken_start_workout(sinks, model_path, tmp_p
     assert any(m.startswith("READY=1") for m in messages), messages
     assert "WATCHDOG=1" in messages, messages
     assert any("coaching a session" in m for m in messages), messages
-    from voicecoach.store import Store
+    from voicecoach.history.store import Store
 
     store = Store(db)
     sessions = store.sessions()
@@ -308,7 +308,7 @@ def test_a_headset_that_vanishes_mid_session_is_recovered_and_no_rep_is_lost(sin
     from voicecoach.resilient import ResilientIO, open_live
     from voicecoach.speech.grammar import load_grammar
     from voicecoach.speech.recognizer import CommandRecognizer
-    from voicecoach.store import Store
+    from voicecoach.history.store import Store
 
     for k, v in sinks.env().items():
         monkeypatch.setenv(k, v)

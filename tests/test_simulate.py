@@ -25,7 +25,7 @@ from voicecoach.config import validate
 from voicecoach.events import Cue, from_dict
 from voicecoach.runtime import SIMULATED, plan_today
 from voicecoach.speech.voice import Voice
-from voicecoach.store import Store
+from voicecoach.history.store import Store
 
 SR = 22050
 VOICE = dict(voice="en-us", speed=150)

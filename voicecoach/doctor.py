@@ -377,7 +377,7 @@ def run_checks(config_path: str | None = None, *, audio: bool = True, db: str | 
     else:
         for name in ("output", "input", "loopback"):
             add(Check(name, "skip", "--no-audio"))
-    from voicecoach.store import resolve_path
+    from voicecoach.history.store import resolve_path
 
     add(check_disk(resolve_path(db, cfg)))
     add(service)

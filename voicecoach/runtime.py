@@ -22,7 +22,7 @@ Failures while coaching never stop the workout:
   ``listening``; when the device is back (:class:`~voicecoach.events.DeviceBack`)
   the recognizer is reset (its timeline and echo path are stale) and the
   session resumes;
-- the history cannot be written (:class:`~voicecoach.store.StoreError`): the
+- the history cannot be written (:class:`~voicecoach.history.store.StoreError`): the
   coach says once that history is not being saved, and goes on.
 """
 
@@ -89,7 +89,7 @@ class Runtime:
     recognizer:
         A :class:`~voicecoach.speech.recognizer.CommandRecognizer`, or ``None`` to coach cue-only.
     store:
-        A :class:`~voicecoach.store.Store`, or ``None`` to keep no history.
+        A :class:`~voicecoach.history.store.Store`, or ``None`` to keep no history.
     events:
         A text file to write one JSON event per line to (``simulate --events``), or ``None``.
     timing:
@@ -166,7 +166,7 @@ class Runtime:
     # -- setup -----------------------------------------------------------------------
 
     def _plan(self, now: datetime) -> tuple[dict, float | None, list[str]]:
-        from voicecoach.store import StoreError
+        from voicecoach.history.store import StoreError
 
         history: list[dict] = []
         floor = None
@@ -180,7 +180,7 @@ class Runtime:
         return plan_today(self.config, history, floor, now)
 
     def _begin(self) -> None:
-        from voicecoach.store import StoreError
+        from voicecoach.history.store import StoreError
 
         # The one read of the wall clock: planning, storing and the closing advice
         # all use this moment, so a simulated session can be dated. In UTC, as the
@@ -416,7 +416,7 @@ class Runtime:
         self._log(Notice(self._ahead() / self.samplerate, self.events_error, "error"))
 
     def _save(self, event: Event) -> None:
-        from voicecoach.store import StoreError
+        from voicecoach.history.store import StoreError
 
         if self.store is None or self.session_id is None or self._store_failed:
             return
@@ -454,11 +454,11 @@ def plan_today(config: dict, history: list[dict], floor: float | None, now: date
     ``now`` is when the session starts (default: the wall clock, for callers
     planning a session that starts now; :class:`Runtime` always passes its own).
 
-    The advice of :func:`voicecoach.progression.plan_for_today` adjusts the
+    The advice of :func:`voicecoach.history.progression.plan_for_today` adjusts the
     configured program (e.g. fewer sets after a long break). The warm-up runs
     only in a first session (and only if the config allows it).
     """
-    from voicecoach import progression
+    from voicecoach.history import progression
 
     program = dict(config["program"])
     greeting, advice = progression.plan_for_today(history, program, now or datetime.now(timezone.utc))
@@ -470,12 +470,12 @@ def plan_today(config: dict, history: list[dict], floor: float | None, now: date
 
 def closing_advice(history: list[dict], config: dict, program: dict, plan: dict | None,
                    started_at: datetime) -> Callable[[list[Rep], str], list[str]]:
-    """The session's ``closing``: what :func:`voicecoach.progression.after_session`
+    """The session's ``closing``: what :func:`voicecoach.history.progression.after_session`
     advises once this session, as its reps stand, is added to the history before it.
 
     The rules are judged as at ``started_at``: they look back days or weeks, so
     the session's own minutes do not matter, and the runtime reads no clock here."""
-    from voicecoach import progression
+    from voicecoach.history import progression
 
     def closing(reps: list[Rep], status: str, plank: tuple[float, float] | None = None) -> list[str]:
         current = session_record(reps, status, config=config, program=program, plan=plan,
@@ -491,7 +491,7 @@ def closing_advice(history: list[dict], config: dict, program: dict, plan: dict 
 
 def session_record(reps: list[Rep], status: str, *, config: dict, program: dict, plan: dict | None,
                    started_at: datetime) -> dict:
-    """This session in the shape of :meth:`voicecoach.store.Store.sessions` (before it is stored)."""
+    """This session in the shape of :meth:`voicecoach.history.store.Store.sessions` (before it is stored)."""
     sets: dict[int, list[dict]] = {}
     floor = None
     for r in reps:
@@ -520,7 +520,7 @@ def session_record(reps: list[Rep], status: str, *, config: dict, program: dict,
 def open_store(db: str | None, config: dict):
     """``(store, None)`` for a workout, or ``(None, reason)`` when the history cannot be
     opened: the workout then goes on without saving, and says so."""
-    from voicecoach.store import Store, StoreError, resolve_path
+    from voicecoach.history.store import Store, StoreError, resolve_path
 
     try:
         return Store(resolve_path(db, config)), None

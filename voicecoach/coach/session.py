@@ -394,7 +394,7 @@ class Session:
         The floor kept from an earlier session (0..1 of the way down), or ``None``.
         Every lowering ends there except the floor test (the session's first).
     greeting:
-        Lines to say first (e.g. from :func:`voicecoach.progression.plan_for_today`).
+        Lines to say first (e.g. from :func:`voicecoach.history.progression.plan_for_today`).
     durations:
         ``durations(text) -> seconds`` of the clip that will be played for ``text``;
         the session lays speech out so that no two phrases overlap unless meant to.
@@ -404,7 +404,7 @@ class Session:
     closing:
         ``closing(reps, status) -> lines`` said after the session's summary: a pure
         function of this session's reps (e.g. the advice of
-        :func:`voicecoach.progression.after_session` over the history before it).
+        :func:`voicecoach.history.progression.after_session` over the history before it).
     teach:
         Say the first session's lesson (:data:`~voicecoach.coach.program.TEACHING`)
         before the first set. ``None`` (the default): with the warm-up, which only a

@@ -1,6 +1,6 @@
 """What the coach advises from the history: pure functions, no I/O, no clock.
 
-``history`` is :meth:`voicecoach.store.Store.sessions` (oldest first),
+``history`` is :meth:`voicecoach.history.store.Store.sessions` (oldest first),
 ``program`` the ``[program]`` table of the config, ``now`` the current time
 (aware, or naive local time). The rules, from the source program:
 

@@ -464,7 +464,7 @@ class Store:
 
         ``config`` is the validated config (or its ``program`` table); ``plan``
         the program actually used today when it differs (e.g. the adjustments
-        of :func:`voicecoach.progression.plan_for_today` applied). The
+        of :func:`voicecoach.history.progression.plan_for_today` applied). The
         variation recorded is the plan's, else the config's.
         """
         variation = _variation(plan or {}) or _variation(config)
