@@ -476,45 +476,19 @@ def closing_advice(history: list[dict], config: dict, program: dict, plan: dict 
     The rules are judged as at ``started_at``: they look back days or weeks, so
     the session's own minutes do not matter, and the runtime reads no clock here."""
     from voicecoach.history import progression
+    from voicecoach.history.record import rep_entry, session_record
 
     def closing(reps: list[Rep], status: str, plank: tuple[float, float] | None = None) -> list[str]:
-        current = session_record(reps, status, config=config, program=program, plan=plan,
-                                 started_at=started_at)
-        if plank is not None:  # (held, planned) seconds of today's plank finish
-            current["plank_s"], current["plank_target_s"] = plank
+        held, planned = plank if plank is not None else (None, None)  # today's plank finish, seconds
+        current = session_record(
+            started_at=started_at.isoformat(), status=status, variation=program["variation"], config=config,
+            plan=plan, reps=[(r.set, rep_entry(r)) for r in reps], plank_s=held, plank_target_s=planned,
+        )
         advice = progression.after_session(history + [current], program, started_at)
         # "none" is a generic well-done; the session's own summary and finish lines say that.
         return [a.sentence for a in advice if a.kind != "none" and a.sentence]
 
     return closing
-
-
-def session_record(reps: list[Rep], status: str, *, config: dict, program: dict, plan: dict | None,
-                   started_at: datetime) -> dict:
-    """This session in the shape of :meth:`voicecoach.history.store.Store.sessions` (before it is stored)."""
-    sets: dict[int, list[dict]] = {}
-    floor = None
-    for r in reps:
-        sets.setdefault(r.set, []).append({
-            "rep": r.rep, "t": r.t, "counted": r.counted, "marks": list(r.marks),
-            "lift_s": r.lift_s, "descent_s": r.descent_s, "stop_point": r.stop_point,
-        })
-        floor = r.stop_point if r.stop_point is not None else floor
-    marks: dict[str, int] = {}
-    for r in reps:
-        for m in r.marks:
-            marks[m] = marks.get(m, 0) + 1
-    return {
-        "started_at": started_at.isoformat(), "status": status, "variation": program["variation"],
-        "config": config, "plan": plan,
-        "sets": [
-            {"set": n, "counted": sum(x["counted"] for x in rs), "attempted": len(rs),
-             "marks": {m: sum(m in x["marks"] for x in rs) for m in {m for x in rs for m in x["marks"]}},
-             "reps": rs}
-            for n, rs in sorted(sets.items())
-        ],
-        "counted": sum(r.counted for r in reps), "attempted": len(reps), "marks": marks, "floor": floor,
-    }
 
 
 def open_store(db: str | None, config: dict):
