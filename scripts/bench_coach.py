@@ -37,7 +37,8 @@ from voicecoach.coach import program as P  # noqa: E402
 from voicecoach.coach.session import Session  # noqa: E402
 from voicecoach.config import validate  # noqa: E402
 from voicecoach.events import Cue  # noqa: E402
-from voicecoach.runtime import SIMULATED, plan_today  # noqa: E402
+from voicecoach.runtime import SIMULATED  # noqa: E402
+from voicecoach.history.planning import plan_today  # noqa: E402
 from voicecoach.speech.voice import Voice  # noqa: E402
 
 SR = 22050

@@ -209,7 +209,7 @@ def program_for(minutes: float, cfg_base: dict, voice, sr: int) -> tuple[dict, f
     and its planned length from a dry run of the pure session."""
     from voicecoach.coach.session import Session
     from voicecoach.config import validate
-    from voicecoach.runtime import plan_today
+    from voicecoach.history.planning import plan_today
 
     def length(sets, reps, rest):
         cfg = validate({**cfg_base, "program": dict(sets=sets, reps=reps, rest_s=rest, warmup=False)})

@@ -40,7 +40,8 @@ from voicecoach.coach import program as P
 from voicecoach.coach.session import Session
 from voicecoach.config import validate
 from voicecoach.events import Cue, SessionSummary
-from voicecoach.runtime import LIVE, SIMULATED, Runtime, plan_today
+from voicecoach.runtime import LIVE, SIMULATED, Runtime
+from voicecoach.history.planning import plan_today
 from voicecoach.speech.voice import Voice
 from voicecoach.history.store import Store
 

@@ -29,7 +29,8 @@ from voicecoach.coach import program as P
 from voicecoach.coach.session import Session
 from voicecoach.config import validate
 from voicecoach.events import Cue
-from voicecoach.runtime import SIMULATED, closing_advice, plan_today
+from voicecoach.runtime import SIMULATED
+from voicecoach.history.planning import closing_advice, plan_today
 from voicecoach.speech.voice import Voice
 from voicecoach.history.store import Store
 

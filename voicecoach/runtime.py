@@ -51,6 +51,7 @@ from voicecoach.events import (
     SetSummary,
     Withdrawn,
 )
+from voicecoach.history.planning import closing_advice, plan_today
 from voicecoach.speech.voice import Voice
 
 
@@ -446,49 +447,6 @@ class Runtime:
         if self.session is not None and self._store_failed and not self._told_store:
             self._told_store = True
             self._handle(self.session.say(P.NOT_SAVED, self._ahead()))
-
-
-def plan_today(config: dict, history: list[dict], floor: float | None, now: datetime | None = None):
-    """``(program, floor, greeting lines)`` for today's session from the history.
-
-    ``now`` is when the session starts (default: the wall clock, for callers
-    planning a session that starts now; :class:`Runtime` always passes its own).
-
-    The advice of :func:`voicecoach.history.progression.plan_for_today` adjusts the
-    configured program (e.g. fewer sets after a long break). The warm-up runs
-    only in a first session (and only if the config allows it).
-    """
-    from voicecoach.history import progression
-
-    program = dict(config["program"])
-    greeting, advice = progression.plan_for_today(history, program, now or datetime.now(timezone.utc))
-    for a in advice:
-        program.update({k: v for k, v in a.program.items() if k in program})
-    program["warmup"] = bool(program["warmup"] and not progression.trained(history))
-    return program, floor, [greeting] + [a.sentence for a in advice if a.sentence]
-
-
-def closing_advice(history: list[dict], config: dict, program: dict, plan: dict | None,
-                   started_at: datetime) -> Callable[[list[Rep], str], list[str]]:
-    """The session's ``closing``: what :func:`voicecoach.history.progression.after_session`
-    advises once this session, as its reps stand, is added to the history before it.
-
-    The rules are judged as at ``started_at``: they look back days or weeks, so
-    the session's own minutes do not matter, and the runtime reads no clock here."""
-    from voicecoach.history import progression
-    from voicecoach.history.record import rep_entry, session_record
-
-    def closing(reps: list[Rep], status: str, plank: tuple[float, float] | None = None) -> list[str]:
-        held, planned = plank if plank is not None else (None, None)  # today's plank finish, seconds
-        current = session_record(
-            started_at=started_at.isoformat(), status=status, variation=program["variation"], config=config,
-            plan=plan, reps=[(r.set, rep_entry(r)) for r in reps], plank_s=held, plank_target_s=planned,
-        )
-        advice = progression.after_session(history + [current], program, started_at)
-        # "none" is a generic well-done; the session's own summary and finish lines say that.
-        return [a.sentence for a in advice if a.kind != "none" and a.sentence]
-
-    return closing
 
 
 def open_store(db: str | None, config: dict):
