@@ -85,7 +85,8 @@ def simulate(tmp: Path, name: str, track: np.ndarray, program: dict, *extra: str
 def simulate_in_process(tmp: Path, name: str, track: np.ndarray, cfg: dict):
     """Like ``voicecoach simulate`` (model loaded, store opened), keeping the Runtime to look into."""
     from voicecoach.audio.streams import SimulatedIO
-    from voicecoach.runtime import Runtime, make_recognizer, open_store
+    from voicecoach.runtime import Runtime
+    from voicecoach.commands import make_recognizer, open_store
 
     mic = tmp / f"{name}-mic.wav"
     write_wav(mic, track)

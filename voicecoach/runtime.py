@@ -28,7 +28,6 @@ Failures while coaching never stop the workout:
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -447,65 +446,3 @@ class Runtime:
         if self.session is not None and self._store_failed and not self._told_store:
             self._told_store = True
             self._handle(self.session.say(P.NOT_SAVED, self._ahead()))
-
-
-def open_store(db: str | None, config: dict):
-    """``(store, None)`` for a workout, or ``(None, reason)`` when the history cannot be
-    opened: the workout then goes on without saving, and says so."""
-    from voicecoach.history.store import Store, StoreError, resolve_path
-
-    try:
-        return Store(resolve_path(db, config)), None
-    except StoreError as err:
-        return None, f"history could not be opened, this workout will not be saved: {err}"
-
-
-def load_config(path: str | None) -> dict:
-    """``--config FILE``, else the user's config file if it exists, else the defaults."""
-    from voicecoach import config, paths
-
-    if path:
-        return config.load(path)
-    default = paths.config_file()
-    return config.load(default) if default.exists() else config.defaults()
-
-
-def load_enrollment(use: bool = True):
-    """The person's stored :class:`~voicecoach.speech.enrollment.Enrollment`, or
-    None when there is none or ``use`` is False (``--no-enrollment``).
-
-    A damaged enrollment file is the user's to fix (:class:`UserError`)."""
-    if not use:
-        return None
-    from voicecoach import enrollment_file
-
-    stored = enrollment_file.load()
-    return stored.enrollment if stored is not None and stored.enrollment else None
-
-
-def make_recognizer(config: dict, *, enrollment: bool = True):
-    """``(recognizer, None)`` with the installed model, the configured grammar and
-    (unless ``enrollment`` is False) the person's enrollment, or ``(None, reason)``
-    when it cannot be built (the coach then runs cue-only).
-
-    A missing model, a bad grammar file or a damaged enrollment is the user's to
-    fix (:class:`UserError`).
-    """
-    from voicecoach.errors import UserError
-    from voicecoach.model import load_model
-    from voicecoach.speech.grammar import load_grammar
-    from voicecoach.speech.recognizer import CommandRecognizer
-
-    personal = load_enrollment(enrollment)
-    model = load_model()
-    try:
-        grammar = load_grammar(config["speech"]["grammar"] or None, model=model)
-        return CommandRecognizer(model, grammar, provisional=True, enrollment=personal), None
-    except UserError:
-        raise
-    except Exception as err:  # a recognizer bug must not cost the workout
-        return None, f"speech recognition unavailable ({err})"
-
-
-def stderr_notice(line: str) -> None:
-    print(f"voicecoach: {line}", file=sys.stderr)

@@ -58,10 +58,10 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _grammar(args, model):
-    from voicecoach import runtime
+    from voicecoach.commands import load_config
     from voicecoach.speech.grammar import load_grammar
 
-    cfg = runtime.load_config(args.config)
+    cfg = load_config(args.config)
     return load_grammar(cfg["speech"]["grammar"] or None, model=model)
 
 
@@ -134,11 +134,11 @@ def _enroll_files(enrollment_file, args) -> int:
 
 
 def _enroll_live(enrollment_file, args) -> int:
-    from voicecoach import runtime
+    from voicecoach.commands import load_config
     from voicecoach.enroll_live import record_phrases
     from voicecoach.model import load_model
 
-    cfg = runtime.load_config(args.config)
+    cfg = load_config(args.config)
     grammar = _grammar(args, None)
     intents = [resolve_intent(grammar, args.intent)] if args.intent else list(LIVE_DEFAULT)
     stored = enrollment_file.load() or enrollment_file.Enrolled()  # a damaged file stops us before the mic

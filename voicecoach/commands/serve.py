@@ -165,11 +165,11 @@ class Server:
         """The person's enrollment as stored now (``voicecoach enroll`` while serving
         takes effect at the next wait); a damaged file is logged and ignored, as the
         service has no one to ask."""
-        from voicecoach import runtime
+        from voicecoach.commands import load_enrollment
         from voicecoach.errors import UserError
 
         try:
-            return runtime.load_enrollment(not getattr(self.args, "no_enrollment", False))
+            return load_enrollment(not getattr(self.args, "no_enrollment", False))
         except UserError as err:
             log(f"enrollment not used: {err}")
             return None
@@ -327,6 +327,7 @@ class Server:
     def coach(self, model, grammar, cfg: dict) -> None:
         """One session on resilient live audio, from the plan to the summary."""
         from voicecoach import runtime, view
+        from voicecoach.commands import open_store
         from voicecoach.resilient import DeviceGone, ResilientIO
         from voicecoach.speech.recognizer import CommandRecognizer
         from voicecoach.speech.voice import Voice
@@ -341,7 +342,7 @@ class Server:
                 recognizer = CommandRecognizer(model, grammar, provisional=True, enrollment=self.enrollment())
             except Exception as err:  # a recognizer bug must not cost the workout
                 log(f"speech recognition unavailable ({err}); coaching cue-only")
-        store, store_error = runtime.open_store(self.args.db, cfg)
+        store, store_error = open_store(self.args.db, cfg)
         if store_error:
             log(store_error)
         # The live view on a terminal; in the journal, its plain lines go where the log goes.
