@@ -40,7 +40,7 @@ def one(kind: str, reps: int) -> dict:
     from voicecoach.commands import make_recognizer
     from voicecoach.speech.voice import Voice
     from voicecoach.config import validate
-    from voicecoach.resilient import ResilientIO
+    from voicecoach.audio.resilient import ResilientIO
 
     cfg = validate({"program": {"sets": 1, "reps": reps, "warmup": False}})
     recognizer, _ = make_recognizer(cfg)

@@ -304,8 +304,8 @@ def test_a_headset_that_vanishes_mid_session_is_recovered_and_no_rep_is_lost(sin
     from voicecoach.speech.voice import Voice
     from voicecoach.errors import UserError
     from voicecoach.events import Rep
-    from voicecoach.recovery import Backoff, Recovery
-    from voicecoach.resilient import ResilientIO, open_live
+    from voicecoach.audio.recovery import Backoff, Recovery
+    from voicecoach.audio.resilient import ResilientIO, open_live
     from voicecoach.speech.grammar import load_grammar
     from voicecoach.speech.recognizer import CommandRecognizer
     from voicecoach.history.store import Store
@@ -372,8 +372,8 @@ def test_a_microphone_that_vanishes_keeps_the_speaker_going_and_comes_back(sinks
     from voicecoach.audio.clips import Clip
     from voicecoach.audio.scheduler import Scheduler
     from voicecoach.errors import UserError
-    from voicecoach.recovery import Backoff, Recovery
-    from voicecoach.resilient import ResilientIO, open_live
+    from voicecoach.audio.recovery import Backoff, Recovery
+    from voicecoach.audio.resilient import ResilientIO, open_live
 
     for k, v in sinks.env().items():
         monkeypatch.setenv(k, v)
@@ -419,7 +419,7 @@ def test_a_microphone_that_vanishes_keeps_the_speaker_going_and_comes_back(sinks
 def test_no_microphone_at_all_means_cue_only_and_saying_so(pulse, monkeypatch):
     from voicecoach.audio.clips import Clip
     from voicecoach.audio.scheduler import Scheduler
-    from voicecoach.resilient import ResilientIO
+    from voicecoach.audio.resilient import ResilientIO
 
     monkeypatch.setenv("PULSE_SOURCE", f"no_such_source_{uuid.uuid4().hex[:6]}")  # no microphone anywhere
     said = []

@@ -36,7 +36,7 @@ def main(args: argparse.Namespace) -> int:
     from voicecoach.commands import load_config, make_recognizer, open_store, stderr_notice
     from voicecoach.speech.voice import Voice
     from voicecoach.errors import UserError
-    from voicecoach.resilient import DeviceGone, ResilientIO
+    from voicecoach.audio.resilient import DeviceGone, ResilientIO
     from voicecoach.events import Notice, SessionSummary
 
     cfg = load_config(args.config)

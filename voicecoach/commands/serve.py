@@ -3,7 +3,7 @@
 Waits with the microphone open for "start workout" (the recognizer runs only
 while something louder than the room is heard, see :mod:`voicecoach.wake`),
 plays a chime, and coaches one session through :class:`voicecoach.runtime.Runtime`
-on :class:`voicecoach.resilient.ResilientIO` (device loss: pause, retry, resume).
+on :class:`voicecoach.audio.resilient.ResilientIO` (device loss: pause, retry, resume).
 "stop workout" ends the session like any other. Then it reloads the config
 (if the file changed) and waits again.
 
@@ -202,13 +202,13 @@ class Server:
     def wait_for_wake(self, model, grammar, cfg: dict):
         """Listen until a wake intent is heard (returns it) or ``--idle-exit`` passes (None).
 
-        Only the microphone is open while waiting (see :class:`~voicecoach.resilient.Microphone`);
+        Only the microphone is open while waiting (see :class:`~voicecoach.audio.resilient.Microphone`);
         the chime opens the speaker for a moment. A microphone that is missing or
         goes away is looked for again with back-off, saying so once.
         """
         from voicecoach.errors import UserError
-        from voicecoach.recovery import Backoff
-        from voicecoach.resilient import Microphone, refresh_devices
+        from voicecoach.audio.recovery import Backoff
+        from voicecoach.audio.resilient import Microphone, refresh_devices
         from voicecoach.wake import WakeListener
 
         wake = WakeListener(model, grammar, intents=WAKE_INTENTS, enrollment=self.enrollment())
@@ -306,12 +306,12 @@ class Server:
 
     def _chime(self, cfg: dict) -> None:
         from voicecoach.audio import tones
-        from voicecoach.resilient import play_once
+        from voicecoach.audio.resilient import play_once
 
         play_once(cfg["audio"], lambda rate: tones.earcon("chime", rate), log=log)
 
     def _say(self, cfg: dict, text: str) -> None:
-        from voicecoach.resilient import play_once
+        from voicecoach.audio.resilient import play_once
 
         def clip(rate: int):
             from voicecoach.speech.tts import ClipCache
@@ -328,7 +328,7 @@ class Server:
         """One session on resilient live audio, from the plan to the summary."""
         from voicecoach import runtime, view
         from voicecoach.commands import open_store
-        from voicecoach.resilient import DeviceGone, ResilientIO
+        from voicecoach.audio.resilient import DeviceGone, ResilientIO
         from voicecoach.speech.recognizer import CommandRecognizer
         from voicecoach.speech.voice import Voice
 
