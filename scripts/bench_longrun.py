@@ -17,7 +17,7 @@ rendered block by block and dropped. Figures:
   the start and the end.
 
 Part 2, ``serve`` waiting for "start workout" for ``--serve-minutes`` (default
-360) of simulated time: the real :class:`voicecoach.wake.WakeListener` (sound
+360) of simulated time: the real :class:`voicecoach.service.wake.WakeListener` (sound
 gate + recognizer) on quiet room noise with a loud noise or a spoken
 non-command every 10 minutes, and the idle output scheduler rendering, as the
 serve loop does. At the end "start workout" is said; it must be heard. Same
@@ -342,7 +342,7 @@ def bench_serve(minutes: float) -> None:
     from voicecoach.audio.scheduler import Scheduler
     from voicecoach.model import load_model
     from voicecoach.speech.grammar import load_grammar
-    from voicecoach.wake import WakeListener
+    from voicecoach.service.wake import WakeListener
 
     seconds = minutes * 60
     said_at = seconds - 20.0

@@ -39,7 +39,7 @@ rest_s = 10.0
 
 
 def test_sound_gate_opens_on_speech_not_on_silence_or_steady_noise():
-    from voicecoach.wake import SoundGate
+    from voicecoach.service.wake import SoundGate
 
     gate = SoundGate()
     assert not gate.loud(np.zeros(16000, dtype=np.int16))
@@ -54,7 +54,7 @@ def test_sound_gate_opens_on_speech_not_on_silence_or_steady_noise():
 
 def test_wake_listener_hears_only_start_workout_and_sleeps_in_silence(vosk_model):
     from voicecoach.speech.grammar import load_grammar
-    from voicecoach.wake import WakeListener
+    from voicecoach.service.wake import WakeListener
 
     wake = WakeListener(vosk_model, load_grammar(model=vosk_model))
     track = build_track(
@@ -238,7 +238,7 @@ def test_serve_starts_a_session_on_spoken_start_workout(sinks, model_path, tmp_p
             proc.wait()
     assert not any("hello" in line for line in lines)
     # the chime (a bell-like 1318.5 Hz note first) reached the speaker after the wake phrase
-    from voicecoach.doctor import _band_db
+    from voicecoach.service.doctor import _band_db
 
     rate = _Recorder.RATE
     band, _ = _band_db(played, rate, 1318.5)

@@ -1,7 +1,7 @@
 """``voicecoach serve``: the headless coach (what the Raspberry Pi service runs).
 
 Waits with the microphone open for "start workout" (the recognizer runs only
-while something louder than the room is heard, see :mod:`voicecoach.wake`),
+while something louder than the room is heard, see :mod:`voicecoach.service.wake`),
 plays a chime, and coaches one session through :class:`voicecoach.runtime.Runtime`
 on :class:`voicecoach.audio.resilient.ResilientIO` (device loss: pause, retry, resume).
 "stop workout" ends the session like any other. Then it reloads the config
@@ -48,7 +48,7 @@ def release_session_memory() -> None:
     """
     import gc
 
-    from voicecoach import memory
+    from voicecoach.service import memory
 
     gc.collect()
     memory.trim()
@@ -79,7 +79,7 @@ class Server:
     """The serve loop; one per process. See the module doc."""
 
     def __init__(self, args: argparse.Namespace):
-        from voicecoach.service import Notifier, Watchdog
+        from voicecoach.service.systemd import Notifier, Watchdog
 
         self.args = args
         self.notifier = Notifier()
@@ -209,7 +209,7 @@ class Server:
         from voicecoach.errors import UserError
         from voicecoach.audio.recovery import Backoff
         from voicecoach.audio.resilient import Microphone, refresh_devices
-        from voicecoach.wake import WakeListener
+        from voicecoach.service.wake import WakeListener
 
         wake = WakeListener(model, grammar, intents=WAKE_INTENTS, enrollment=self.enrollment())
         backoff, attempt = Backoff(first_s=1.0, factor=2.0, max_s=30.0), 0
@@ -274,7 +274,7 @@ class Server:
         self._warmed = key
 
         def work() -> None:
-            from voicecoach import memory
+            from voicecoach.service import memory
             from voicecoach.coach import program as P
             from voicecoach.speech.voice import Voice
 
