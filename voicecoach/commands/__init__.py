@@ -42,7 +42,7 @@ def load_enrollment(use: bool = True):
     A damaged enrollment file is the user's to fix (:class:`UserError`)."""
     if not use:
         return None
-    from voicecoach import enrollment_file
+    from voicecoach.enroll import file as enrollment_file
 
     stored = enrollment_file.load()
     return stored.enrollment if stored is not None and stored.enrollment else None

@@ -2,7 +2,7 @@
 
 Live: ``voicecoach enroll [INTENT]`` has the coach ask for three takes of each
 phrase (the four marks when no intent is named) through the speaker and the
-microphone (:mod:`voicecoach.enroll_live`). From files: ``voicecoach enroll
+microphone (:mod:`voicecoach.enroll.live`). From files: ``voicecoach enroll
 back_arched a.wav b.wav c.wav`` stores the takes
 (each checked: not too quiet, clipped or cut) and chooses again, from all the
 takes stored, which personal spellings and confidence floors the recognizer
@@ -36,7 +36,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from voicecoach import enrollment_file
+    from voicecoach.enroll import file as enrollment_file
     from voicecoach.errors import UserError
 
     if args.list and args.reset:
@@ -135,7 +135,7 @@ def _enroll_files(enrollment_file, args) -> int:
 
 def _enroll_live(enrollment_file, args) -> int:
     from voicecoach.commands import load_config
-    from voicecoach.enroll_live import record_phrases
+    from voicecoach.enroll.live import record_phrases
     from voicecoach.model import load_model
 
     cfg = load_config(args.config)
