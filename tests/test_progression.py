@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from voicecoach import events
-from voicecoach.config import VARIATIONS, defaults
+from voicecoach.config import defaults
+from voicecoach.coach.program import VARIATIONS
 from voicecoach.history.progression import (
     BACK_ARCHED,
     Advice,

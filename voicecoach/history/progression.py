@@ -28,7 +28,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from voicecoach.coach.program import number, percent
-from voicecoach.config import VARIATIONS
+from voicecoach.coach.program import VARIATIONS
 
 BACK_ARCHED = "back_arched"
 """The mark (grammar intent) that says the lower back lifted off the floor."""
