@@ -48,8 +48,9 @@ sys.path.insert(0, str(ROOT))
 from scripts.bench_args import parse_settings  # noqa: E402
 from scripts.corpus import QUICK_VOICES  # noqa: E402
 from tests.speech_support import engine_of, pink_noise, speak, write_wav  # noqa: E402
+from voicecoach.audio.wavio import VOSK_RATE  # noqa: E402
 
-SR16 = 16000
+SR16 = VOSK_RATE
 GAIN = 0.5  # the coach's echo at the microphone, against its output
 DELAY_MS = 40.0
 LEVELS = (-6.0, 0.0, 6.0)

@@ -45,7 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-VOSK = 16000
+from voicecoach.audio.wavio import VOSK_RATE  # noqa: E402
+
+VOSK = VOSK_RATE
 
 
 # --- measuring the process ---------------------------------------------------------------

@@ -71,6 +71,7 @@ from scripts.corpus import (  # noqa: E402
     negative_stream,
     positive_specs,
 )
+from voicecoach.audio.wavio import VOSK_RATE  # noqa: E402
 from voicecoach.coach import program  # noqa: E402
 from voicecoach.coach.session import MARKS  # noqa: E402
 from voicecoach.config import validate  # noqa: E402
@@ -87,7 +88,7 @@ from tests.speech_support import (  # noqa: E402
     to_int16,
 )
 
-SR = 16000
+SR = VOSK_RATE
 BLOCK = 800  # 50 ms
 DEV_STREAM_SEED = 10  # its false accepts were traced while choosing the rules
 HELDOUT_STREAM_SEED = 100  # never traced: the honest figure for speech the rules were not fitted to

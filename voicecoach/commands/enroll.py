@@ -83,17 +83,17 @@ def read_take(path: str):
     little quiet; UserError (one line naming the file) when it cannot be a take."""
     import numpy as np
 
-    from voicecoach.audio.wavio import read_wav, resample
+    from voicecoach.audio.wavio import VOSK_RATE, read_wav, resample
     from voicecoach.errors import UserError
     from voicecoach.speech.takes import speech_span, take_problem
 
     samples, rate = read_wav(path)
-    x = np.clip(resample(samples, rate, 16000), -1.0, 1.0).astype(np.float32)
+    x = np.clip(resample(samples, rate, VOSK_RATE), -1.0, 1.0).astype(np.float32)
     problem = take_problem(x)
     if problem:
         raise UserError(f"{path}: not a usable take: {problem}")
     start, end = speech_span(x)
-    a, b = max(0, int((start - KEEP_AROUND_S) * 16000)), min(len(x), int((end + KEEP_AROUND_S) * 16000))
+    a, b = max(0, int((start - KEEP_AROUND_S) * VOSK_RATE)), min(len(x), int((end + KEEP_AROUND_S) * VOSK_RATE))
     return (x[a:b] * 32767.0).astype(np.int16)
 
 
