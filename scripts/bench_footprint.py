@@ -239,7 +239,7 @@ voice = Voice(int(sys.argv[1]), cfg["speech"])
 phrases = program.phrases(cfg["program"])
 voice.prepare(phrases)
 out["rss_clips_kb"] = rss() - r0
-out["clip_bytes"] = sum(c.pcm.nbytes for cache in (voice.speech, voice.counts) for c in cache._memory.values())
+out["clip_bytes"] = voice.memory_bytes()
 out["clips"] = len(phrases)
 out["not_startup_s"] = time.monotonic() - t2
 print(json.dumps(out))

@@ -69,6 +69,10 @@ class Voice:
         """Render ``texts`` to the disk cache in the background (not kept in memory); their futures."""
         return [self._cache(text).prepare_async(text, keep=False) for text in texts]
 
+    def memory_bytes(self) -> int:
+        """Bytes of speech held in memory (both caches)."""
+        return self.speech.memory_bytes() + self.counts.memory_bytes()
+
     def close(self) -> None:
         self.speech.close()
         self.counts.close()
