@@ -37,7 +37,9 @@ from voicecoach.coach import program as P  # noqa: E402
 from voicecoach.coach.session import Session  # noqa: E402
 from voicecoach.config import validate  # noqa: E402
 from voicecoach.events import Cue  # noqa: E402
-from voicecoach.runtime import SIMULATED, Voice, plan_today  # noqa: E402
+from voicecoach.runtime import SIMULATED  # noqa: E402
+from voicecoach.history.planning import plan_today  # noqa: E402
+from voicecoach.speech.voice import Voice  # noqa: E402
 
 SR = 22050
 MARKS = [("good rep", "good_rep"), ("back arched", "back_arched"), ("good rep", "good_rep")]
@@ -83,7 +85,8 @@ def simulate(tmp: Path, name: str, track: np.ndarray, program: dict, *extra: str
 def simulate_in_process(tmp: Path, name: str, track: np.ndarray, cfg: dict):
     """Like ``voicecoach simulate`` (model loaded, store opened), keeping the Runtime to look into."""
     from voicecoach.audio.streams import SimulatedIO
-    from voicecoach.runtime import Runtime, make_recognizer, open_store
+    from voicecoach.runtime import Runtime
+    from voicecoach.commands import make_recognizer, open_store
 
     mic = tmp / f"{name}-mic.wav"
     write_wav(mic, track)

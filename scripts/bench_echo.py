@@ -48,8 +48,9 @@ sys.path.insert(0, str(ROOT))
 from scripts.bench_args import parse_settings  # noqa: E402
 from scripts.corpus import QUICK_VOICES  # noqa: E402
 from tests.speech_support import engine_of, pink_noise, speak, write_wav  # noqa: E402
+from voicecoach.audio.wavio import VOSK_RATE  # noqa: E402
 
-SR16 = 16000
+SR16 = VOSK_RATE
 GAIN = 0.5  # the coach's echo at the microphone, against its output
 DELAY_MS = 40.0
 LEVELS = (-6.0, 0.0, 6.0)
@@ -177,7 +178,7 @@ def active_rms(x: np.ndarray) -> float:
 
 def echo_level(cfg: dict) -> float:
     """Active RMS of the coach's count ("one-one-thousand") at the mic, at gain 1 and a unit-energy path."""
-    from voicecoach.runtime import Voice
+    from voicecoach.speech.voice import Voice
 
     voice = Voice(SR16, cfg["speech"])
     try:

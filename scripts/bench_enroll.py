@@ -90,13 +90,13 @@ def _use(enrollment_json: dict | None) -> None:
     from voicecoach.speech.recognizer import CommandRecognizer
 
     key = repr(enrollment_json)
-    recs = br._W.setdefault("recs", {})
+    recs = br.WORKER.setdefault("recs", {})
     if key not in recs:
-        base = br._W.setdefault("base", br._W["rec"])
+        base = br.WORKER.setdefault("base", br.WORKER["rec"])
         e = Enrollment.from_json(enrollment_json) if enrollment_json else None
         recs[key] = base if e is None else CommandRecognizer(base.model, base.full_grammar, provisional=True,
                                                              settings=base.settings, enrollment=e)
-    br._W["rec"] = recs[key]
+    br.WORKER["rec"] = recs[key]
 
 
 def _pos_job(args):
@@ -104,26 +104,26 @@ def _pos_job(args):
     out = {}
     for mode, e in (("without", None), ("with", enrollments)):
         _use(e)
-        out[mode] = br._pos_job(spec)
+        out[mode] = br.pos_job(spec)
     return out
 
 
 def _neg_job(args):
     spec, e = args
     _use(e)
-    return br._neg_job(spec)
+    return br.neg_job(spec)
 
 
 def _stream_job(args):
     minutes, seed, voices, e = args
     _use(e)
-    return br._stream_job((minutes, seed, voices))
+    return br.stream_job((minutes, seed, voices))
 
 
 def _echo_job(args):
     coach_voice, e = args
     _use(e)
-    return br._echo_cue_job(coach_voice)
+    return br.echo_cue_job(coach_voice)
 
 
 def _loto_job(args):
@@ -133,7 +133,7 @@ def _loto_job(args):
     res = []
     for mode, enr in (("without", None), ("with", e)):
         _use(enr)
-        rec = br._W["rec"]
+        rec = br.WORKER["rec"]
         for it in ENROLLED:
             s, p = TAKE_PROSODY[left_out]
             o = listen(rec, to_int16(speak(REQUIRED[it][0], voice=voice, speed=s, pitch=p)))
@@ -158,7 +158,7 @@ def main() -> int:
     all_voices = tuple(v for e in engines for v in ENGINES[e])
     t0 = time.time()
     settings = {"_no_plain": True}
-    with mp.Pool(args.jobs, br._init, (settings,)) as pool:
+    with mp.Pool(args.jobs, br.init_worker, (settings,)) as pool:
         noisy = tuple(float(x) for x in args.noisy_takes.split(",") if x)
         jobs = [(v, None, noisy) for v in voices] + ([(v, k, noisy) for v in voices for k in range(3)] if args.loto else [])
         cal = pool.map(_calibrate_job, jobs, chunksize=1)
@@ -188,23 +188,23 @@ def main() -> int:
     wall = time.time() - t0
 
     def acc(rows, mode):
-        return sum(br._ok(r[mode]) for r in rows), len(rows)
+        return sum(br.heard_right(r[mode]) for r in rows), len(rows)
 
-    snr_names = [s for s in br.SNR_ORDER if any(br._snr_name(r["without"]) == s for r in P)]
+    snr_names = [s for s in br.SNR_ORDER if any(br.snr_name(r["without"]) == s for r in P)]
     print("\n## Accuracy without / with enrollment (one command out, the right one)")
     print("\n| engine | voice | " + " | ".join(snr_names) + " |\n|---|---|" + "---|" * len(snr_names))
     for e in engines:
         for v in [v for v in voices if engine_of(v) == e] + [f"all {e}"]:
             cells = []
             for s in snr_names:
-                rows = [r for r in P if br._snr_name(r["without"]) == s
+                rows = [r for r in P if br.snr_name(r["without"]) == s
                         and (r["without"]["voice"] == v or (v == f"all {e}" and r["without"]["engine"] == e))]
                 (a, n), (b, _) = acc(rows, "without"), acc(rows, "with")
                 cells.append(f"{100 * a / n:.1f} / {100 * b / n:.1f}" if n else "-")
             print(f"| {e} | {v} | " + " | ".join(cells) + " |")
     cells = []
     for s in snr_names:
-        rows = [r for r in P if br._snr_name(r["without"]) == s]
+        rows = [r for r in P if br.snr_name(r["without"]) == s]
         (a, n), (b, _) = acc(rows, "without"), acc(rows, "with")
         cells.append(f"{100 * a / n:.1f} / {100 * b / n:.1f}")
     print("| all | all | " + " | ".join(cells) + " |")
@@ -215,7 +215,7 @@ def main() -> int:
         print(f"| {it} | {br.pct(*acc(rows, 'without'))} | {br.pct(*acc(rows, 'with'))} |")
     changed = collections.Counter()
     for r in P:
-        a, b = br._ok(r["without"]), br._ok(r["with"])
+        a, b = br.heard_right(r["without"]), br.heard_right(r["with"])
         if a != b:
             changed[(r["without"]["voice"], r["without"]["text"], "gained" if b else "lost")] += 1
     print("\nclips that changed: " + (", ".join(f"{v} {t!r} {g} x{n}" for (v, t, g), n in sorted(changed.items()))

@@ -230,14 +230,16 @@ for i in range(0, len(x) - 1600, 1600):
 out["rss_recognizer_kb"] = rss() - r0
 # the session's speech clips, as `voicecoach run` holds them (from the warm disk cache)
 from voicecoach import runtime
+from voicecoach.commands import load_config
+from voicecoach.speech.voice import Voice
 from voicecoach.coach import program
-cfg = runtime.load_config(os.environ.get("VOICECOACH_CONFIG"))
+cfg = load_config(os.environ.get("VOICECOACH_CONFIG"))
 r0 = rss()
-voice = runtime.Voice(int(sys.argv[1]), cfg["speech"])
+voice = Voice(int(sys.argv[1]), cfg["speech"])
 phrases = program.phrases(cfg["program"])
 voice.prepare(phrases)
 out["rss_clips_kb"] = rss() - r0
-out["clip_bytes"] = sum(c.pcm.nbytes for cache in (voice.speech, voice.counts) for c in cache._memory.values())
+out["clip_bytes"] = voice.memory_bytes()
 out["clips"] = len(phrases)
 out["not_startup_s"] = time.monotonic() - t2
 print(json.dumps(out))

@@ -17,7 +17,7 @@ rendered block by block and dropped. Figures:
   the start and the end.
 
 Part 2, ``serve`` waiting for "start workout" for ``--serve-minutes`` (default
-360) of simulated time: the real :class:`voicecoach.wake.WakeListener` (sound
+360) of simulated time: the real :class:`voicecoach.service.wake.WakeListener` (sound
 gate + recognizer) on quiet room noise with a loud noise or a spoken
 non-command every 10 minutes, and the idle output scheduler rendering, as the
 serve loop does. At the end "start workout" is said; it must be heard. Same
@@ -45,7 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-VOSK = 16000
+from voicecoach.audio.wavio import VOSK_RATE  # noqa: E402
+
+VOSK = VOSK_RATE
 
 
 # --- measuring the process ---------------------------------------------------------------
@@ -209,7 +211,7 @@ def program_for(minutes: float, cfg_base: dict, voice, sr: int) -> tuple[dict, f
     and its planned length from a dry run of the pure session."""
     from voicecoach.coach.session import Session
     from voicecoach.config import validate
-    from voicecoach.runtime import plan_today
+    from voicecoach.history.planning import plan_today
 
     def length(sets, reps, rest):
         cfg = validate({**cfg_base, "program": dict(sets=sets, reps=reps, rest_s=rest, warmup=False)})
@@ -244,7 +246,8 @@ def bench_session(minutes: float, cue_only: bool) -> None:
     from voicecoach.coach import program as P
     from voicecoach.config import validate
     from voicecoach.events import Cue, Rep
-    from voicecoach.runtime import Runtime, Voice
+    from voicecoach.runtime import Runtime
+    from voicecoach.speech.voice import Voice
 
     sr = 22050
     base = validate({})
@@ -341,7 +344,7 @@ def bench_serve(minutes: float) -> None:
     from voicecoach.audio.scheduler import Scheduler
     from voicecoach.model import load_model
     from voicecoach.speech.grammar import load_grammar
-    from voicecoach.wake import WakeListener
+    from voicecoach.service.wake import WakeListener
 
     seconds = minutes * 60
     said_at = seconds - 20.0

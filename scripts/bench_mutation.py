@@ -41,13 +41,13 @@ MODULES: dict[str, list[str]] = {
     # module (under voicecoach/) -> the test files that guard it
     "coach/session.py": ["tests/test_session.py"],
     "model.py": ["tests/test_model.py"],
-    "store.py": ["tests/test_store.py", "tests/test_history_cli.py"],
+    "history/store.py": ["tests/test_store.py", "tests/test_history_cli.py"],
     # The recognizer's rejection rules, against their unit tests and their cases (real clips).
     "speech/rules.py": ["tests/test_rules.py", "tests/test_rule_cases.py"],
     # Not by default: every mutant runs real decoding for minutes.
     "speech/recognizer.py": ["tests/test_recognizer.py"],
 }
-DEFAULT = ["coach/session.py", "model.py", "store.py", "speech/rules.py"]
+DEFAULT = ["coach/session.py", "model.py", "history/store.py", "speech/rules.py"]
 
 DETECTED = ("killed", "timeout", "caught by type check", "segfault")
 NOT_COUNTED = ("skipped", "not checked", "check was interrupted by user")

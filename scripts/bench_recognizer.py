@@ -71,6 +71,7 @@ from scripts.corpus import (  # noqa: E402
     negative_stream,
     positive_specs,
 )
+from voicecoach.audio.wavio import VOSK_RATE  # noqa: E402
 from voicecoach.coach import program  # noqa: E402
 from voicecoach.coach.session import MARKS  # noqa: E402
 from voicecoach.config import validate  # noqa: E402
@@ -87,23 +88,23 @@ from tests.speech_support import (  # noqa: E402
     to_int16,
 )
 
-SR = 16000
+SR = VOSK_RATE
 BLOCK = 800  # 50 ms
 DEV_STREAM_SEED = 10  # its false accepts were traced while choosing the rules
 HELDOUT_STREAM_SEED = 100  # never traced: the honest figure for speech the rules were not fitted to
 # (its false accepts' texts are printed by every run, though: --heldout-seed
 # takes a stream nobody has seen at all)
 
-_W: dict = {}
+WORKER: dict = {}
 
 
-def _init(settings: dict | None = None) -> None:
+def init_worker(settings: dict | None = None) -> None:
     """Load the model and a recognizer in a worker. Settings that start with "_"
     are the bench's own (``_no_plain``: skip the plain-Vosk decode)."""
     import vosk
 
     settings = dict(settings or {})
-    _W["with_plain"] = not settings.pop("_no_plain", False)
+    WORKER["with_plain"] = not settings.pop("_no_plain", False)
     vosk.SetLogLevel(-1)
     from voicecoach.speech.grammar import load_grammar
     from voicecoach.speech.recognizer import CommandRecognizer, RecognizerSettings
@@ -114,9 +115,9 @@ def _init(settings: dict | None = None) -> None:
     phase = settings.pop("_during", None)
     model = load_model(grammar_only=not settings.get("verify"))
     grammar = load_grammar(grammar_path, model=model)
-    _W["rec"] = CommandRecognizer(model, grammar, provisional=True, settings=RecognizerSettings(**settings))
-    _W["rec"].listen_during(phase)  # kept through each clip's reset
-    _W["model"], _W["grammar"] = model, grammar.listening(phase)
+    WORKER["rec"] = CommandRecognizer(model, grammar, provisional=True, settings=RecognizerSettings(**settings))
+    WORKER["rec"].listen_during(phase)  # kept through each clip's reset
+    WORKER["model"], WORKER["grammar"] = model, grammar.listening(phase)
 
 
 def _plain(audio: np.ndarray) -> list[str]:
@@ -127,10 +128,10 @@ def _plain(audio: np.ndarray) -> list[str]:
 
     import vosk
 
-    grammar = _W["grammar"]
-    if "plain" not in _W:
-        _W["plain"] = json.dumps(list(grammar.phrases) + ["[unk]"])
-    dec = vosk.KaldiRecognizer(_W["model"], SR, _W["plain"])
+    grammar = WORKER["grammar"]
+    if "plain" not in WORKER:
+        WORKER["plain"] = json.dumps(list(grammar.phrases) + ["[unk]"])
+    dec = vosk.KaldiRecognizer(WORKER["model"], SR, WORKER["plain"])
     pcm = to_int16(audio)
     texts = []
     for i in range(0, len(pcm), BLOCK):
@@ -177,7 +178,7 @@ def _stream(audio: np.ndarray, reference: np.ndarray | None = None, t0: float = 
     when (``(text, start, end)``, as the runtime tells it); returns (the final
     commands, (intent, text) of the provisional ones taken back, compute seconds,
     per-block compute times)."""
-    rec = _W["rec"]
+    rec = WORKER["rec"]
     rec.reset()
     for text, start, end in coach_says:
         rec.coach_says(text, t0 + start, t0 + end)
@@ -198,7 +199,7 @@ def _stream(audio: np.ndarray, reference: np.ndarray | None = None, t0: float = 
 def _explained(job):
     """Run ``job()`` with the recognizer explaining; returns its result and the
     (verdict, other rules that agree) of every candidate."""
-    rec = _W["rec"]
+    rec = WORKER["rec"]
     rec.explain = []
     try:
         result = job()
@@ -207,7 +208,7 @@ def _explained(job):
         rec.explain = None
 
 
-def _pos_job(spec: dict):
+def pos_job(spec: dict):
     clip = make_positive(spec)
     (heard, withdrawn, cpu, times), explained = _explained(lambda: _stream(clip.audio))
     return {
@@ -215,7 +216,7 @@ def _pos_job(spec: dict):
         "explained": explained,
         **{k: spec[k] for k in ("intent", "text", "voice", "speed", "pitch", "noise", "snr")},
         "engine": engine_of(spec["voice"]),
-        "plain": _plain(clip.audio) if _W.get("with_plain", True) else None,
+        "plain": _plain(clip.audio) if WORKER.get("with_plain", True) else None,
         "words_end": clip.words_end,
         "heard": [(h.intent, h.first, h.settled) for h in heard],
         "withdrawn": withdrawn,
@@ -226,7 +227,7 @@ def _pos_job(spec: dict):
     }
 
 
-def _neg_job(spec: dict):
+def neg_job(spec: dict):
     clip = make_negative(spec)
     (heard, withdrawn, cpu, _), explained = _explained(lambda: _stream(clip.audio))
     return {
@@ -244,9 +245,9 @@ def _neg_job(spec: dict):
     }
 
 
-def _stream_job(args):
+def stream_job(args):
     minutes, seed, voices = args
-    rec = _W["rec"]
+    rec = WORKER["rec"]
     rec.reset()
     rec.explain = []
     heard = []
@@ -274,7 +275,7 @@ def _stream_job(args):
     }
 
 
-def _echo_cue_job(voice: str):
+def echo_cue_job(voice: str):
     """Every sentence of the coach's program through the room, cancellation on: any command is a failure."""
     t, clips, told = 0.2, [], []
     for c in program.phrases(validate({})["program"]):
@@ -323,7 +324,7 @@ def _print_rules(positives: list[dict], negatives: list[dict]) -> None:
                 alone[verdict] += not also
         return first, alone
 
-    missed_first, missed_alone = count(r for r in positives if not _ok(r))
+    missed_first, missed_alone = count(r for r in positives if not heard_right(r))
     neg_first, neg_alone = count(negatives)
     print("\n## Rejection rules: candidates each was the verdict on (alone in its stage)")
     print("\n| rule | in missed command clips | in audio with no command |\n|---|---|---|")
@@ -364,7 +365,7 @@ def installed_engines() -> list[str]:
     return [e for e in ENGINES if have[e]]
 
 
-def _snr_name(r) -> str:
+def snr_name(r) -> str:
     return "clean" if r["snr"] is None else f"{r['snr']} dB"
 
 
@@ -373,7 +374,7 @@ def _right(heard: list[str], intent: str) -> bool:
     return heard == [intent]
 
 
-def _ok(r: dict) -> bool:
+def heard_right(r: dict) -> bool:
     """A positive clip's result is right (see :func:`_right`)."""
     return _right([h[0] for h in r["heard"]], r["intent"])
 
@@ -385,8 +386,8 @@ def engine_table(P: list[dict]) -> None:
     for e in sorted({r["engine"] for r in P}, key=list(ENGINES).index) + ["all"]:
         cells = []
         for snr in SNR_ORDER:
-            rows = [r for r in P if _snr_name(r) == snr and e in ("all", r["engine"])]
-            coach = sum(_ok(r) for r in rows)
+            rows = [r for r in P if snr_name(r) == snr and e in ("all", r["engine"])]
+            coach = sum(heard_right(r) for r in rows)
             plain = sum(_right(r["plain"], r["intent"]) for r in rows if r["plain"] is not None)
             cells.append(f"{100 * coach / len(rows):.1f} / {100 * plain / len(rows):.1f} %" if rows else "-")
         print(f"| {e} | " + " | ".join(cells) + " |")
@@ -407,13 +408,13 @@ def sweep(spec: str, settings: dict, voices, prosody, jobs: int, engines: list[s
           flush=True)
     runs = {}
     for v in values:
-        with mp.Pool(jobs, _init, ({**settings, key: v, "_no_plain": True},)) as pool:
-            runs[v] = (pool.map(_pos_job, pos, chunksize=8), pool.map(_neg_job, neg, chunksize=8))
+        with mp.Pool(jobs, init_worker, ({**settings, key: v, "_no_plain": True},)) as pool:
+            runs[v] = (pool.map(pos_job, pos, chunksize=8), pool.map(neg_job, neg, chunksize=8))
 
     def score(v, keep) -> tuple[float, float, float]:
         P = [r for r in runs[v][0] if keep(r["engine"])]
         N = [r for r in runs[v][1] if keep(r["engine"])]
-        acc = sum(_ok(r) for r in P) / max(1, len(P))
+        acc = sum(heard_right(r) for r in P) / max(1, len(P))
         fa = sum(bool(r["heard"]) for r in N) / max(1, len(N))
         return acc - 10 * fa, acc, fa
 
@@ -499,14 +500,14 @@ def main() -> int:
               f"{len(coach_voices)} coach voices with echo, {len(barge)} barge-in runs; voices: {', '.join(voices)}", flush=True)
 
     t0 = time.time()
-    with mp.Pool(args.jobs, _init, (settings,)) as pool:
+    with mp.Pool(args.jobs, init_worker, (settings,)) as pool:
         # The streams speak with every voice of the engines chosen, --quick or not.
         all_voices = tuple(v for e in engines for v in ENGINES[e])
         streams = [(half, seed + j, all_voices) for seed in (DEV_STREAM_SEED, args.heldout_seed) for j in range(args.jobs)]
-        stream_async = pool.map_async(_stream_job, streams)
-        P = pool.map(_pos_job, pos, chunksize=16)
-        N = pool.map(_neg_job, neg, chunksize=16)
-        E = pool.map(_echo_cue_job, coach_voices)
+        stream_async = pool.map_async(stream_job, streams)
+        P = pool.map(pos_job, pos, chunksize=16)
+        N = pool.map(neg_job, neg, chunksize=16)
+        E = pool.map(echo_cue_job, coach_voices)
         B = pool.map(_barge_job, barge, chunksize=4)
         S = stream_async.get()
     S, SH = S[: args.jobs], S[args.jobs :]
@@ -527,7 +528,7 @@ def main() -> int:
         groups = collections.defaultdict(lambda: [0, 0])
         for r in rows:
             g = groups[key(r)]
-            g[0] += _ok(r)
+            g[0] += heard_right(r)
             g[1] += 1
         print(f"\n| {title} | accuracy |\n|---|---|")
         for k in order or sorted(groups, key=str):
@@ -535,8 +536,8 @@ def main() -> int:
                 print(f"| {k} | {pct(*groups[k])} |")
 
     print("\n## Accuracy (one command out, the right one)")
-    table("SNR", _snr_name, P, SNR_ORDER)
-    table("SNR, held-out espeak voices only", _snr_name, [r for r in P if r["voice"] in HELDOUT_VOICES], SNR_ORDER)
+    table("SNR", snr_name, P, SNR_ORDER)
+    table("SNR, held-out espeak voices only", snr_name, [r for r in P if r["voice"] in HELDOUT_VOICES], SNR_ORDER)
     engine_table(P)
     table("noise type x SNR", lambda r: f"{r['noise']} {'' if r['snr'] is None else str(r['snr']) + ' dB'}".strip(), P)
     table("intent", lambda r: r["intent"], P)
@@ -547,11 +548,11 @@ def main() -> int:
     why = collections.Counter(
         "the decoder heard no words" if not r["verdicts"] else
         next((v for v in r["verdicts"] if v != "command"), "command, but not one right one")
-        for r in P if not _ok(r))
+        for r in P if not heard_right(r))
     print("\n| why a command was missed (first verdict not 'command') | clips |\n|---|---|")
     for reason, n in why.most_common():
         print(f"| {reason} | {n} |")
-    wrong = collections.Counter((r["text"], tuple(h[0] for h in r["heard"])) for r in P if not _ok(r) and r["heard"])
+    wrong = collections.Counter((r["text"], tuple(h[0] for h in r["heard"])) for r in P if not heard_right(r) and r["heard"])
     print(f"\nwrong command (not just missed): {sum(wrong.values())} of {len(P)} clips; most common: "
           + ", ".join(f"{t!r}->{'/'.join(h)} x{n}" for (t, h), n in wrong.most_common(5)))
 
@@ -617,15 +618,15 @@ def main() -> int:
               f"p95 {1000 * np.percentile(b_lat, 95):.0f} ms")
 
     # --- latency, speed, memory ------------------------------------------------------------
-    lat = np.array([r["heard"][0][1] - r["words_end"] for r in P if _ok(r)])
-    settled = np.array([r["heard"][0][2] - r["words_end"] for r in P if _ok(r)])
+    lat = np.array([r["heard"][0][1] - r["words_end"] for r in P if heard_right(r)])
+    settled = np.array([r["heard"][0][2] - r["words_end"] for r in P if heard_right(r)])
     block = np.array([r["block_p95"] for r in P])
     s_audio = sum(s["audio_s"] for s in S)
     cpu = sum(r["cpu"] for r in P + N) + sum(s["cpu"] for s in S) + sum(e["cpu"] for e in E) + sum(b["cpu"] for b in B)
     audio = sum(r["audio_s"] for r in P + N) + s_audio + sum(e["audio_s"] for e in E) + sum(b["audio_s"] for b in B)
     rss = max([r["rss"] for r in P + N] + [s["rss"] for s in S])
     # One stream alone, as live: a minute of talk, breathing and commands, with and without the coach's echo.
-    _init(settings)
+    init_worker(settings)
     played, starts = coach_track(warmup_s=50.0)
     dur = len(played) / SR
     user = build_track([(5.0 + 7.0 * i, speak(t)) for i, t in enumerate(["stop point", "what time is it", "next set", "my legs are shaking", "pause"])], dur)

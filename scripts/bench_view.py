@@ -37,13 +37,15 @@ def drain(fd: int, stop: threading.Event) -> None:
 
 def one(kind: str, reps: int) -> dict:
     from voicecoach import runtime, view
+    from voicecoach.commands import make_recognizer
+    from voicecoach.speech.voice import Voice
     from voicecoach.config import validate
-    from voicecoach.resilient import ResilientIO
+    from voicecoach.audio.resilient import ResilientIO
 
     cfg = validate({"program": {"sets": 1, "reps": reps, "warmup": False}})
-    recognizer, _ = runtime.make_recognizer(cfg)
+    recognizer, _ = make_recognizer(cfg)
     io = ResilientIO(cfg["audio"], log=lambda line: None)
-    voice = runtime.Voice(io.samplerate, cfg["speech"])
+    voice = Voice(io.samplerate, cfg["speech"])
     stop, master, shown, sink = threading.Event(), None, None, None
     if kind == "lines":
         sink = open(os.devnull, "w")

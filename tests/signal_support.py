@@ -22,7 +22,7 @@ import time
 import wave
 from pathlib import Path
 
-from voicecoach.store import Store
+from voicecoach.history.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 

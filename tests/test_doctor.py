@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach.doctor import Check, check_disk, check_loopback, check_service
+from voicecoach.service.doctor import Check, check_disk, check_loopback, check_service
 
 NAMES = ["config", "model", "grammar", "espeak", "output", "input", "loopback", "disk", "service"]
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from speech_support import speak, write_wav
-from voicecoach import enrollment_file
+from voicecoach.enroll import file as enrollment_file
 from voicecoach.errors import UserError
 from voicecoach.speech.enrollment import Enrollment
 from voicecoach.speech.takes import take_problem

@@ -20,7 +20,7 @@ import pytest
 
 from speech_support import speak, write_wav
 from test_run_live import load_sink
-from voicecoach import enrollment_file
+from voicecoach.enroll import file as enrollment_file
 from voicecoach.audio.wavio import read_wav
 
 

@@ -40,8 +40,10 @@ from voicecoach.coach import program as P
 from voicecoach.coach.session import Session
 from voicecoach.config import validate
 from voicecoach.events import Cue, SessionSummary
-from voicecoach.runtime import LIVE, SIMULATED, Runtime, Voice, plan_today
-from voicecoach.store import Store
+from voicecoach.runtime import LIVE, SIMULATED, Runtime
+from voicecoach.history.planning import plan_today
+from voicecoach.speech.voice import Voice
+from voicecoach.history.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 SR = 22050

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from voicecoach import cli, events
-from voicecoach.store import SCHEMA_VERSION, Store
+from voicecoach.history.store import SCHEMA_VERSION, Store
 
 T0 = datetime(2026, 11, 2, 18, 0, tzinfo=timezone.utc)
 

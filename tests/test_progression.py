@@ -13,14 +13,15 @@ from pathlib import Path
 import pytest
 
 from voicecoach import events
-from voicecoach.config import VARIATIONS, defaults
-from voicecoach.progression import (
+from voicecoach.config import defaults
+from voicecoach.coach.program import VARIATIONS
+from voicecoach.history.progression import (
     BACK_ARCHED,
     Advice,
     after_session,
     plan_for_today,
 )
-from voicecoach.store import Store
+from voicecoach.history.store import Store
 
 NOW = datetime(2026, 11, 24, 18, 0, tzinfo=timezone.utc)
 PROGRAM = defaults()["program"]  # bent_knee, 3 sets of 10

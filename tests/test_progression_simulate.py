@@ -23,13 +23,16 @@ import pytest
 
 from session_support import drive, heard, lowering_starts, of, write_config
 from speech_support import build_track, speak, write_wav
-from voicecoach import cli, progression
+from voicecoach import cli
+from voicecoach.history import progression
 from voicecoach.coach import program as P
 from voicecoach.coach.session import Session
 from voicecoach.config import validate
 from voicecoach.events import Cue
-from voicecoach.runtime import SIMULATED, Voice, closing_advice, plan_today
-from voicecoach.store import Store
+from voicecoach.runtime import SIMULATED
+from voicecoach.history.planning import closing_advice, plan_today
+from voicecoach.speech.voice import Voice
+from voicecoach.history.store import Store
 
 SR = 22050
 MIC_SR = 16000

@@ -1,5 +1,5 @@
-"""Device loss: the policy (voicecoach.recovery), pure, driven by plain calls; and what
-the speaker plays once a lost one is back (voicecoach.resilient, live through PulseAudio)."""
+"""Device loss: the policy (voicecoach.audio.recovery), pure, driven by plain calls; and what
+the speaker plays once a lost one is back (voicecoach.audio.resilient, live through PulseAudio)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 from audio_support import private_sink  # noqa: F401  (fixture)
-from voicecoach.recovery import Backoff, Recovery, recover
+from voicecoach.audio.recovery import Backoff, Recovery, recover
 
 
 def test_backoff_grows_and_is_capped():
@@ -212,8 +212,9 @@ def test_a_speaker_lost_mid_count_plays_nothing_of_the_old_plan_after_the_resume
     from voicecoach.coach import program as P
     from voicecoach.errors import UserError
     from voicecoach.events import Command, Cue
-    from voicecoach.resilient import ResilientIO
-    from voicecoach.runtime import LIVE, Runtime, Voice
+    from voicecoach.audio.resilient import ResilientIO
+    from voicecoach.runtime import LIVE, Runtime
+    from voicecoach.speech.voice import Voice
 
     # The shortest session that reaches a lowering: fast speech, the variation with the
     # shortest setup talk.

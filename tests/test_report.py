@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach import report
+from voicecoach.history import report
 from voicecoach.config import defaults
 from voicecoach.errors import UserError
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from speech_support import speak, write_wav
-from voicecoach.store import Store
+from voicecoach.history.store import Store
 
 
 def load_sink(name: str) -> int:

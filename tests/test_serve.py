@@ -39,7 +39,7 @@ rest_s = 10.0
 
 
 def test_sound_gate_opens_on_speech_not_on_silence_or_steady_noise():
-    from voicecoach.wake import SoundGate
+    from voicecoach.service.wake import SoundGate
 
     gate = SoundGate()
     assert not gate.loud(np.zeros(16000, dtype=np.int16))
@@ -54,7 +54,7 @@ def test_sound_gate_opens_on_speech_not_on_silence_or_steady_noise():
 
 def test_wake_listener_hears_only_start_workout_and_sleeps_in_silence(vosk_model):
     from voicecoach.speech.grammar import load_grammar
-    from voicecoach.wake import WakeListener
+    from voicecoach.service.wake import WakeListener
 
     wake = WakeListener(vosk_model, load_grammar(model=vosk_model))
     track = build_track(
@@ -238,7 +238,7 @@ def test_serve_starts_a_session_on_spoken_start_workout(sinks, model_path, tmp_p
             proc.wait()
     assert not any("hello" in line for line in lines)
     # the chime (a bell-like 1318.5 Hz note first) reached the speaker after the wake phrase
-    from voicecoach.doctor import _band_db
+    from voicecoach.service.doctor import _band_db
 
     rate = _Recorder.RATE
     band, _ = _band_db(played, rate, 1318.5)
@@ -249,7 +249,7 @@ def test_serve_starts_a_session_on_spoken_start_workout(sinks, model_path, tmp_p
     assert any(m.startswith("READY=1") for m in messages), messages
     assert "WATCHDOG=1" in messages, messages
     assert any("coaching a session" in m for m in messages), messages
-    from voicecoach.store import Store
+    from voicecoach.history.store import Store
 
     store = Store(db)
     sessions = store.sessions()
@@ -301,13 +301,14 @@ def test_a_headset_that_vanishes_mid_session_is_recovered_and_no_rep_is_lost(sin
     when a USB headset goes away); reopening fails twice as if it were still unplugged (the
     one fake here: nothing can be unplugged on this machine)."""
     from voicecoach import config as config_mod, runtime
+    from voicecoach.speech.voice import Voice
     from voicecoach.errors import UserError
     from voicecoach.events import Rep
-    from voicecoach.recovery import Backoff, Recovery
-    from voicecoach.resilient import ResilientIO, open_live
+    from voicecoach.audio.recovery import Backoff, Recovery
+    from voicecoach.audio.resilient import ResilientIO, open_live
     from voicecoach.speech.grammar import load_grammar
     from voicecoach.speech.recognizer import CommandRecognizer
-    from voicecoach.store import Store
+    from voicecoach.history.store import Store
 
     for k, v in sinks.env().items():
         monkeypatch.setenv(k, v)
@@ -327,7 +328,7 @@ def test_a_headset_that_vanishes_mid_session_is_recovered_and_no_rep_is_lost(sin
     logs = []
     guard = ResilientIO(cfg["audio"], open_io=open_io, log=logs.append, stall_s=2.0,
                         recovery=Recovery(Backoff(first_s=0.3, factor=2.0, max_s=1.0, give_up_s=60)))
-    voice = runtime.Voice(guard.samplerate, cfg["speech"])
+    voice = Voice(guard.samplerate, cfg["speech"])
     guard.say = voice.speech.get
     reps: list[Rep] = []
     t0 = time.monotonic()
@@ -371,8 +372,8 @@ def test_a_microphone_that_vanishes_keeps_the_speaker_going_and_comes_back(sinks
     from voicecoach.audio.clips import Clip
     from voicecoach.audio.scheduler import Scheduler
     from voicecoach.errors import UserError
-    from voicecoach.recovery import Backoff, Recovery
-    from voicecoach.resilient import ResilientIO, open_live
+    from voicecoach.audio.recovery import Backoff, Recovery
+    from voicecoach.audio.resilient import ResilientIO, open_live
 
     for k, v in sinks.env().items():
         monkeypatch.setenv(k, v)
@@ -418,7 +419,7 @@ def test_a_microphone_that_vanishes_keeps_the_speaker_going_and_comes_back(sinks
 def test_no_microphone_at_all_means_cue_only_and_saying_so(pulse, monkeypatch):
     from voicecoach.audio.clips import Clip
     from voicecoach.audio.scheduler import Scheduler
-    from voicecoach.resilient import ResilientIO
+    from voicecoach.audio.resilient import ResilientIO
 
     monkeypatch.setenv("PULSE_SOURCE", f"no_such_source_{uuid.uuid4().hex[:6]}")  # no microphone anywhere
     said = []

@@ -7,7 +7,7 @@ import socket
 import tomllib
 
 from voicecoach import config
-from voicecoach.service import Notifier, Watchdog, config_template
+from voicecoach.service.systemd import Notifier, Watchdog, config_template
 
 
 def _listener(tmp_path):

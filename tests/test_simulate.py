@@ -23,8 +23,10 @@ from voicecoach.coach import program as P
 from voicecoach.coach.session import MARKS, Session
 from voicecoach.config import validate
 from voicecoach.events import Cue, from_dict
-from voicecoach.runtime import SIMULATED, Voice, plan_today
-from voicecoach.store import Store
+from voicecoach.runtime import SIMULATED
+from voicecoach.history.planning import plan_today
+from voicecoach.speech.voice import Voice
+from voicecoach.history.store import Store
 
 SR = 22050
 VOICE = dict(voice="en-us", speed=150)

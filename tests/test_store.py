@@ -25,7 +25,7 @@ import pytest
 
 from voicecoach import events
 from voicecoach.errors import UserError
-from voicecoach.store import SCHEMA_VERSION, Store, StoreError, resolve_path
+from voicecoach.history.store import SCHEMA_VERSION, Store, StoreError, resolve_path
 
 T0 = datetime(2026, 11, 2, 18, 30, tzinfo=timezone.utc)
 CONFIG = {"program": {"variation": "single_leg", "sets": 3, "reps": 10}}
@@ -405,7 +405,7 @@ CHILD = textwrap.dedent(
     import sys, time
     from datetime import datetime, timezone
     from voicecoach.events import Rep, SetSummary
-    from voicecoach.store import Store
+    from voicecoach.history.store import Store
 
     store = Store(sys.argv[1])
     sid = store.begin_session(started_at=datetime.now(timezone.utc), config={"program": {"variation": "bent_knee"}})
@@ -641,7 +641,7 @@ TERM_CHILD = textwrap.dedent(
     import os, signal, sys
     from datetime import datetime, timezone
     from voicecoach.events import Rep, SessionSummary
-    from voicecoach.store import Store
+    from voicecoach.history.store import Store
 
     def stop(*_):
         raise KeyboardInterrupt  # as `voicecoach serve` does with SIGTERM
@@ -933,7 +933,7 @@ def test_a_history_this_user_may_not_read_says_so(tmp_path: Path) -> None:
         setpriv = shutil.which("setpriv")
         assert setpriv, "setpriv (util-linux) is needed to test an unreadable file as root"
         prefix = [setpriv, "--bounding-set", "-dac_override,-dac_read_search"]
-    code = ("import sys\nfrom voicecoach.store import Store, StoreError\n"
+    code = ("import sys\nfrom voicecoach.history.store import Store, StoreError\n"
             "try:\n    Store(sys.argv[1], create=False)\nexcept StoreError as err:\n    print(err)\n")
     proc = subprocess.run([*prefix, sys.executable, "-c", code, str(path)], capture_output=True, text=True)
     assert proc.stdout.splitlines() == [f"cannot open history database {path}: "
@@ -1029,7 +1029,7 @@ def test_times_are_stored_in_utc_whatever_the_local_zone(tmp_path: Path, monkeyp
 
 
 def test_parse_time_reads_a_time_without_an_offset_as_utc() -> None:
-    from voicecoach.store import parse_time
+    from voicecoach.history.store import parse_time
 
     assert parse_time("2026-11-02T18:30:00") == T0 and parse_time("2026-11-02T18:30:00").tzinfo == timezone.utc
     aware = parse_time("2026-11-02T20:30:00+02:00")
@@ -1048,7 +1048,7 @@ def test_a_set_without_reps_and_a_rep_without_marks_read_back_empty(tmp_path: Pa
 
 
 def test_the_readers_find_the_history_the_config_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from voicecoach.store import open_existing
+    from voicecoach.history.store import open_existing
 
     monkeypatch.delenv("VOICECOACH_DB")
     configured = tmp_path / "elsewhere" / "mine.db"
@@ -1062,7 +1062,7 @@ def test_the_readers_find_the_history_the_config_names(tmp_path: Path, monkeypat
 
 
 def test_sqlite_reasons_in_the_users_terms() -> None:
-    from voicecoach.store import _reason
+    from voicecoach.history.store import _reason
 
     full = sqlite3.OperationalError("database or disk is full")
     full.sqlite_errorcode = 13

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach import config, progression
+from voicecoach import config
+from voicecoach.history import progression
 from voicecoach.commands.history import load_history
 from voicecoach.web import reader, server, token, view
 from test_runtime_security import listening, socket_inodes
@@ -71,7 +72,7 @@ def test_the_plan_is_the_greeting_the_coach_would_say(db: Path) -> None:
 
 def test_reading_never_writes_even_while_a_session_is_open(db: Path) -> None:
     from voicecoach import events
-    from voicecoach.store import Store
+    from voicecoach.history.store import Store
 
     before = db.stat().st_mtime_ns
     with Store(db) as writer:  # a session being recorded: WAL, its lock held

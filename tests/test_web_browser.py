@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from voicecoach import config, progression
+from voicecoach import config
+from voicecoach.history import progression
 from voicecoach.web import reader, server, token
 from web_support import SESSIONS, fill
 

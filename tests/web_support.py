@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from voicecoach import events
-from voicecoach.store import Store
+from voicecoach.history.store import Store
 
 T0 = datetime(2026, 10, 5, 18, 0, tzinfo=timezone.utc)
 SESSIONS = 9  # three a week for three weeks

@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from voicecoach.coach.program import VARIATIONS
 from voicecoach.errors import UserError
-
-VARIATIONS = ("dead_bug", "bent_knee", "single_leg", "straight_leg", "hanging")
-"""Easiest first, as in the source program."""
 
 
 @dataclass(frozen=True)

@@ -22,17 +22,15 @@ Failures while coaching never stop the workout:
   ``listening``; when the device is back (:class:`~voicecoach.events.DeviceBack`)
   the recognizer is reset (its timeline and echo path are stale) and the
   session resumes;
-- the history cannot be written (:class:`~voicecoach.store.StoreError`): the
+- the history cannot be written (:class:`~voicecoach.history.store.StoreError`): the
   coach says once that history is not being saved, and goes on.
 """
 
 from __future__ import annotations
 
-import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import IO, Callable
 
 from voicecoach import stopping
@@ -52,9 +50,8 @@ from voicecoach.events import (
     SetSummary,
     Withdrawn,
 )
-
-COUNT_RATE_FACTOR = 1.3
-"""Counts are spoken this much faster than other speech so that "two-one-thousand" fits its one-second beat."""
+from voicecoach.history.planning import closing_advice, plan_today
+from voicecoach.speech.voice import Voice
 
 
 @dataclass
@@ -80,65 +77,6 @@ class Result:
     """Cues that started later than planned (the scheduler saw them too late)."""
 
 
-class Voice:
-    """Clips for the session's texts: speech from :class:`ClipCache`, ticks and earcons from tones.
-
-    Counts come from a second cache at a faster rate so that the long count
-    fits its beat; the session checks the real durations either way.
-    """
-
-    def __init__(self, samplerate: int, speech_cfg: dict, cache_dir: Path | None = None):
-        from voicecoach.audio import tones
-        from voicecoach.speech.tts import ClipCache
-
-        self.samplerate = samplerate
-        rate = int(speech_cfg.get("rate", 160))
-        voice = speech_cfg.get("voice", "")
-        self.speech = ClipCache(samplerate, voice=voice, rate=rate, cache_dir=cache_dir)
-        # espeak-ng's fastest rate is about 450 words a minute.
-        count_rate = min(int(rate * COUNT_RATE_FACTOR), 450)
-        self.counts = ClipCache(samplerate, voice=voice, rate=count_rate, cache_dir=cache_dir)
-        self.tick = tones.tick(samplerate)
-        self._tones = tones
-        self._earcons: dict = {}
-
-    def _cache(self, text: str):
-        return self.counts if text.endswith("-one-thousand") else self.speech
-
-    def clip(self, kind: str, text: str):
-        if kind == "tick":
-            return self.tick
-        if kind == "earcon":
-            if text not in self._earcons:
-                self._earcons[text] = self._tones.earcon(text, self.samplerate)
-            return self._earcons[text]
-        return self._cache(text).get(text)
-
-    def seconds(self, text: str) -> float:
-        """The spoken length of ``text`` (renders it if it is not cached yet)."""
-        return self._cache(text).get(text).duration
-
-    def prepare(self, texts, progress: Callable[[int, int, int], None] | None = None) -> None:
-        """Have every text's clip in memory, rendering those not on disk yet.
-
-        ``progress(done, total, rendered)`` after each; ``rendered`` counts real
-        syntheses so far (0 while every clip comes from the disk cache).
-        """
-        texts = list(texts)
-        for done, text in enumerate(texts, 1):
-            self._cache(text).get(text)
-            if progress is not None:
-                progress(done, len(texts), self.speech.renders + self.counts.renders)
-
-    def prepare_async(self, texts) -> list:
-        """Render ``texts`` to the disk cache in the background (not kept in memory); their futures."""
-        return [self._cache(text).prepare_async(text, keep=False) for text in texts]
-
-    def close(self) -> None:
-        self.speech.close()
-        self.counts.close()
-
-
 class Runtime:
     """Run one workout over ``io`` (live or simulated).
 
@@ -151,7 +89,7 @@ class Runtime:
     recognizer:
         A :class:`~voicecoach.speech.recognizer.CommandRecognizer`, or ``None`` to coach cue-only.
     store:
-        A :class:`~voicecoach.store.Store`, or ``None`` to keep no history.
+        A :class:`~voicecoach.history.store.Store`, or ``None`` to keep no history.
     events:
         A text file to write one JSON event per line to (``simulate --events``), or ``None``.
     timing:
@@ -228,7 +166,7 @@ class Runtime:
     # -- setup -----------------------------------------------------------------------
 
     def _plan(self, now: datetime) -> tuple[dict, float | None, list[str]]:
-        from voicecoach.store import StoreError
+        from voicecoach.history.store import StoreError
 
         history: list[dict] = []
         floor = None
@@ -242,7 +180,7 @@ class Runtime:
         return plan_today(self.config, history, floor, now)
 
     def _begin(self) -> None:
-        from voicecoach.store import StoreError
+        from voicecoach.history.store import StoreError
 
         # The one read of the wall clock: planning, storing and the closing advice
         # all use this moment, so a simulated session can be dated. In UTC, as the
@@ -478,7 +416,7 @@ class Runtime:
         self._log(Notice(self._ahead() / self.samplerate, self.events_error, "error"))
 
     def _save(self, event: Event) -> None:
-        from voicecoach.store import StoreError
+        from voicecoach.history.store import StoreError
 
         if self.store is None or self.session_id is None or self._store_failed:
             return
@@ -508,134 +446,3 @@ class Runtime:
         if self.session is not None and self._store_failed and not self._told_store:
             self._told_store = True
             self._handle(self.session.say(P.NOT_SAVED, self._ahead()))
-
-
-def plan_today(config: dict, history: list[dict], floor: float | None, now: datetime | None = None):
-    """``(program, floor, greeting lines)`` for today's session from the history.
-
-    ``now`` is when the session starts (default: the wall clock, for callers
-    planning a session that starts now; :class:`Runtime` always passes its own).
-
-    The advice of :func:`voicecoach.progression.plan_for_today` adjusts the
-    configured program (e.g. fewer sets after a long break). The warm-up runs
-    only in a first session (and only if the config allows it).
-    """
-    from voicecoach import progression
-
-    program = dict(config["program"])
-    greeting, advice = progression.plan_for_today(history, program, now or datetime.now(timezone.utc))
-    for a in advice:
-        program.update({k: v for k, v in a.program.items() if k in program})
-    program["warmup"] = bool(program["warmup"] and not progression.trained(history))
-    return program, floor, [greeting] + [a.sentence for a in advice if a.sentence]
-
-
-def closing_advice(history: list[dict], config: dict, program: dict, plan: dict | None,
-                   started_at: datetime) -> Callable[[list[Rep], str], list[str]]:
-    """The session's ``closing``: what :func:`voicecoach.progression.after_session`
-    advises once this session, as its reps stand, is added to the history before it.
-
-    The rules are judged as at ``started_at``: they look back days or weeks, so
-    the session's own minutes do not matter, and the runtime reads no clock here."""
-    from voicecoach import progression
-
-    def closing(reps: list[Rep], status: str, plank: tuple[float, float] | None = None) -> list[str]:
-        current = session_record(reps, status, config=config, program=program, plan=plan,
-                                 started_at=started_at)
-        if plank is not None:  # (held, planned) seconds of today's plank finish
-            current["plank_s"], current["plank_target_s"] = plank
-        advice = progression.after_session(history + [current], program, started_at)
-        # "none" is a generic well-done; the session's own summary and finish lines say that.
-        return [a.sentence for a in advice if a.kind != "none" and a.sentence]
-
-    return closing
-
-
-def session_record(reps: list[Rep], status: str, *, config: dict, program: dict, plan: dict | None,
-                   started_at: datetime) -> dict:
-    """This session in the shape of :meth:`voicecoach.store.Store.sessions` (before it is stored)."""
-    sets: dict[int, list[dict]] = {}
-    floor = None
-    for r in reps:
-        sets.setdefault(r.set, []).append({
-            "rep": r.rep, "t": r.t, "counted": r.counted, "marks": list(r.marks),
-            "lift_s": r.lift_s, "descent_s": r.descent_s, "stop_point": r.stop_point,
-        })
-        floor = r.stop_point if r.stop_point is not None else floor
-    marks: dict[str, int] = {}
-    for r in reps:
-        for m in r.marks:
-            marks[m] = marks.get(m, 0) + 1
-    return {
-        "started_at": started_at.isoformat(), "status": status, "variation": program["variation"],
-        "config": config, "plan": plan,
-        "sets": [
-            {"set": n, "counted": sum(x["counted"] for x in rs), "attempted": len(rs),
-             "marks": {m: sum(m in x["marks"] for x in rs) for m in {m for x in rs for m in x["marks"]}},
-             "reps": rs}
-            for n, rs in sorted(sets.items())
-        ],
-        "counted": sum(r.counted for r in reps), "attempted": len(reps), "marks": marks, "floor": floor,
-    }
-
-
-def open_store(db: str | None, config: dict):
-    """``(store, None)`` for a workout, or ``(None, reason)`` when the history cannot be
-    opened: the workout then goes on without saving, and says so."""
-    from voicecoach.store import Store, StoreError, resolve_path
-
-    try:
-        return Store(resolve_path(db, config)), None
-    except StoreError as err:
-        return None, f"history could not be opened, this workout will not be saved: {err}"
-
-
-def load_config(path: str | None) -> dict:
-    """``--config FILE``, else the user's config file if it exists, else the defaults."""
-    from voicecoach import config, paths
-
-    if path:
-        return config.load(path)
-    default = paths.config_file()
-    return config.load(default) if default.exists() else config.defaults()
-
-
-def load_enrollment(use: bool = True):
-    """The person's stored :class:`~voicecoach.speech.enrollment.Enrollment`, or
-    None when there is none or ``use`` is False (``--no-enrollment``).
-
-    A damaged enrollment file is the user's to fix (:class:`UserError`)."""
-    if not use:
-        return None
-    from voicecoach import enrollment_file
-
-    stored = enrollment_file.load()
-    return stored.enrollment if stored is not None and stored.enrollment else None
-
-
-def make_recognizer(config: dict, *, enrollment: bool = True):
-    """``(recognizer, None)`` with the installed model, the configured grammar and
-    (unless ``enrollment`` is False) the person's enrollment, or ``(None, reason)``
-    when it cannot be built (the coach then runs cue-only).
-
-    A missing model, a bad grammar file or a damaged enrollment is the user's to
-    fix (:class:`UserError`).
-    """
-    from voicecoach.errors import UserError
-    from voicecoach.model import load_model
-    from voicecoach.speech.grammar import load_grammar
-    from voicecoach.speech.recognizer import CommandRecognizer
-
-    personal = load_enrollment(enrollment)
-    model = load_model()
-    try:
-        grammar = load_grammar(config["speech"]["grammar"] or None, model=model)
-        return CommandRecognizer(model, grammar, provisional=True, enrollment=personal), None
-    except UserError:
-        raise
-    except Exception as err:  # a recognizer bug must not cost the workout
-        return None, f"speech recognition unavailable ({err})"
-
-
-def stderr_notice(line: str) -> None:
-    print(f"voicecoach: {line}", file=sys.stderr)

@@ -1,4 +1,5 @@
-"""Audio at the edge of the coach: clips, the sample-clock scheduler, streams.
+"""Audio at the edge of the coach: clips, the sample-clock scheduler, streams,
+and live devices that may go away.
 
 - :mod:`voicecoach.audio.clips`: :class:`Clip`, mono float32 sound at a rate.
 - :mod:`voicecoach.audio.tones`: synthesised ticks and earcons.
@@ -8,6 +9,9 @@
   (sounddevice) and :class:`SimulatedIO` (WAV in, WAV out, faster than real time).
 - :mod:`voicecoach.audio.wavio`: WAV reading/writing and resampling for Vosk.
 - :mod:`voicecoach.audio.devices`: device listing and lookup by name or index.
+- :mod:`voicecoach.audio.resilient`: :class:`ResilientIO`, live streams that
+  survive a microphone or speaker going away (the ``AudioIO`` of ``run`` and ``serve``).
+- :mod:`voicecoach.audio.recovery`: what to do when one goes, a sans-IO policy.
 
 The submodules are imported on demand so that importing this package stays
 cheap (the CLI imports every command module to build ``--help``).

@@ -70,7 +70,7 @@ class MicBlock:
 
 
 class AudioIO(Protocol):
-    """What the runtime (and :class:`voicecoach.resilient.ResilientIO`) may ask of a
+    """What the runtime (and :class:`voicecoach.audio.resilient.ResilientIO`) may ask of a
     stream pair; :class:`LiveIO`, :class:`SimulatedIO` and ``ResilientIO`` speak it."""
 
     samplerate: int
@@ -465,7 +465,7 @@ class LiveIO:
 
     def device_events(self) -> list:
         """Always empty: a lost device shows in :attr:`input_active` / :attr:`output_active`;
-        :class:`voicecoach.resilient.ResilientIO` turns that into events."""
+        :class:`voicecoach.audio.resilient.ResilientIO` turns that into events."""
         return []
 
     @property

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from voicecoach.config import VARIATIONS
-
 NUMBER_WORDS = (
     "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
     "fifteen sixteen seventeen eighteen nineteen twenty"
@@ -88,7 +86,8 @@ VARIATION_TABLE: dict[str, Variation] = {
         ("Hang from the bar, shoulders engaged.", "Tilt your pelvis back; no swinging."),
     ),
 }
-assert tuple(VARIATION_TABLE) == VARIATIONS
+VARIATIONS = tuple(VARIATION_TABLE)
+"""The variations' config names, easiest first (what ``[program] variation`` allows)."""
 
 
 def easier(variation: str) -> str | None:

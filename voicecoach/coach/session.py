@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Protocol, Sequence
 
 from voicecoach.coach import program as P
 from voicecoach.events import (
@@ -155,6 +155,34 @@ class _Plan:
     rep: _RepState | None = None
 
 
+class Layout(Protocol):
+    """What a :class:`Segment` may read and do while it lays itself out: the
+    :class:`Session` offers this much to its segments and no more."""
+
+    program: dict[str, Any]
+    samplerate: int
+    lift_s: float
+    descent_s: float
+    floor: float | None
+    reps: list[Rep]
+    plank_held_s: float | None
+    end_sample: int | None
+
+    def samples(self, seconds: float) -> int: ...
+    def seconds_at(self, sample: int) -> float: ...
+    def speak(self, sample: int, text: str) -> int: ...
+    def tick(self, sample: int) -> None: ...
+    def count(self, lower_start: int, lower_end: int, descent: float) -> None: ...
+    def take_floor_test(self) -> bool: ...
+    def next_side(self) -> int: ...
+    def open_rep(self, rep: _RepState) -> None: ...
+    def log_ended_reps(self, out: list[Event]) -> None: ...
+    def plank_laid_out(self, plank: "PlankHold") -> None: ...
+    def plank_held_in_full(self) -> None: ...
+    def closing_lines(self, status: str) -> list[str]: ...
+    def summary(self, at: int, status: str) -> SessionSummary: ...
+
+
 class Segment:
     """A stretch of the workout, laid out on the clock only when it starts."""
 
@@ -162,10 +190,10 @@ class Segment:
     timed: bool = False
     """A timed stretch (a rest): :meth:`Session.status` says how long is left."""
 
-    def make(self, s: "Session", start: int, out: list[Event]) -> _Plan:
+    def make(self, s: Layout, start: int, out: list[Event]) -> _Plan:
         raise NotImplementedError
 
-    def resumed(self, s: "Session", plan: _Plan, now: int) -> "Segment | None":
+    def resumed(self, s: Layout, plan: _Plan, now: int) -> "Segment | None":
         """What to play after a pause interrupted this segment at ``now``."""
         return self
 
@@ -181,8 +209,8 @@ class Say(Segment):
     def make(self, s, start, out):
         t = start
         for text, gap in self.lines:
-            t = s._speak(t, text) + s._n(PAD_S + gap)
-        return _Plan(self, start, t + s._n(self.after_s))
+            t = s.speak(t, text) + s.samples(PAD_S + gap)
+        return _Plan(self, start, t + s.samples(self.after_s))
 
 
 class Wait(Segment):
@@ -191,7 +219,7 @@ class Wait(Segment):
         self.phase = phase
 
     def make(self, s, start, out):
-        return _Plan(self, start, start + s._n(self.seconds))
+        return _Plan(self, start, start + s.samples(self.seconds))
 
 
 class CatCow(Segment):
@@ -201,10 +229,10 @@ class CatCow(Segment):
         self.i = i
 
     def make(self, s, start, out):
-        t = s._speak(start, f"{P.number(self.i).capitalize()}: {P.CAT}")
-        t = max(t + s._n(1.5), start + s._n(3.0))
-        t = s._speak(t, P.COW)
-        return _Plan(self, start, max(t + s._n(1.5), start + s._n(6.0)))
+        t = s.speak(start, f"{P.number(self.i).capitalize()}: {P.CAT}")
+        t = max(t + s.samples(1.5), start + s.samples(3.0))
+        t = s.speak(t, P.COW)
+        return _Plan(self, start, max(t + s.samples(1.5), start + s.samples(6.0)))
 
 
 class RepSeg(Segment):
@@ -216,31 +244,28 @@ class RepSeg(Segment):
 
     def make(self, s, start, out):
         cfg = s.program
-        n = s._n
+        n = s.samples
         # Decided when laid out, not when the script is written: a test rep that a
         # pause or "next set" withdrew gives the test back (see Session._abort).
-        floor_test = not self.practice_lift and s._floor_test_due
+        floor_test = not self.practice_lift and s.take_floor_test()
         lift_start = start
         if floor_test:
-            s._floor_test_due = False
-            lift_start = s._speak(start, P.FLOOR_TEST) + n(PAD_S)
-        lift_text = self.practice_lift or P.lift_phrase(cfg["variation"], cfg["breathing"], s._side)
-        if not self.practice_lift:
-            s._side += 1
-        lift_end = max(lift_start + n(s.lift_s), s._speak(lift_start, lift_text) + n(PAD_S))
+            lift_start = s.speak(start, P.FLOOR_TEST) + n(PAD_S)
+        lift_text = self.practice_lift or P.lift_phrase(cfg["variation"], cfg["breathing"], s.next_side())
+        lift_end = max(lift_start + n(s.lift_s), s.speak(lift_start, lift_text) + n(PAD_S))
         lower_text = P.lower_phrase(cfg["breathing"])
-        lower_start = max(lift_end + n(TOP_S), s._speak(lift_end, lower_text) + n(PAD_S))
+        lower_start = max(lift_end + n(TOP_S), s.speak(lift_end, lower_text) + n(PAD_S))
         descent = s.descent_s
         full_end = lower_start + n(descent)
         floor = None if floor_test else s.floor
         lower_end = lower_start + n(descent * floor) if floor is not None else full_end
-        s._count(lower_start, lower_end, descent)
+        s.count(lower_start, lower_end, descent)
         t = lower_end
         if floor is not None and floor < 1.0:
-            t = s._speak(lower_end, P.FLOOR_STOP) + n(PAD_S)
+            t = s.speak(lower_end, P.FLOOR_STOP) + n(PAD_S)
         if not self.practice_lift and self.rep_no % P.REMINDER_EVERY == 0:
             reminder = P.FORM_REMINDERS[(self.rep_no // P.REMINDER_EVERY - 1) % len(P.FORM_REMINDERS)]
-            t = s._speak(t + n(0.3), reminder) + n(PAD_S)
+            t = s.speak(t + n(0.3), reminder) + n(PAD_S)
         end = max(t, lower_end) + n(BOTTOM_S)
         rep = _RepState(
             self.set_no,
@@ -256,7 +281,7 @@ class RepSeg(Segment):
             descent_s=round((lower_end - lower_start) / s.samplerate, 3),
             floor_test=floor_test,
         )
-        s._open_reps.append(rep)
+        s.open_rep(rep)
         return _Plan(self, start, end, rep)
 
 
@@ -266,24 +291,24 @@ class SetEnd(Segment):
         self.summary: SetSummary | None = None
 
     def make(self, s, start, out):
-        s._finalize(None, out, force=True)
+        s.log_ended_reps(out)
         reps = [r for r in s.reps if r.set == self.set_no]
         if self.summary is None:
             marks = Counter(m for r in reps for m in r.marks)
             self.summary = SetSummary(
-                t=s._sec(start),
+                t=s.seconds_at(start),
                 set=self.set_no,
                 counted=sum(r.counted for r in reps),
                 attempted=len(reps),
                 marks=dict(marks),
             )
             out.append(self.summary)
-        t = s._speak(start, P.set_summary(self.summary.counted, self.summary.attempted))
+        t = s.speak(start, P.set_summary(self.summary.counted, self.summary.attempted))
         arched = sum("back_arched" in r.marks for r in reps)
         if reps and 2 * arched >= len(reps):
-            t = s._speak(t + s._n(PAD_S), P.ARCHED_HALF)
-            t = s._speak(t + s._n(PAD_S), P.arched_advice(s.program["variation"]))
-        return _Plan(self, start, t + s._n(0.5))
+            t = s.speak(t + s.samples(PAD_S), P.ARCHED_HALF)
+            t = s.speak(t + s.samples(PAD_S), P.arched_advice(s.program["variation"]))
+        return _Plan(self, start, t + s.samples(0.5))
 
 
 class Rest(Segment):
@@ -294,16 +319,16 @@ class Rest(Segment):
         self.seconds, self.first = seconds, first
 
     def make(self, s, start, out):
-        n = s._n
+        n = s.samples
         end = start + n(self.seconds)
-        s._speak(start, P.rest(self.seconds) if self.first else P.REST_RESUMED)
+        s.speak(start, P.rest(self.seconds) if self.first else P.REST_RESUMED)
         if self.seconds >= 20:
-            s._speak(end - n(10), P.TEN_SECONDS)
+            s.speak(end - n(10), P.TEN_SECONDS)
         for k in (3, 2, 1):
             at = end - n(k)
             if at > start + n(2.5):
-                s._speak(at, P.countdown(k))
-                s._add(at, "tick", P.TICK)
+                s.speak(at, P.countdown(k))
+                s.tick(at)
         return _Plan(self, start, end)
 
     def resumed(self, s, plan, now):
@@ -327,21 +352,21 @@ class PlankHold(Segment):
         self.hold_start = self.hold_end = 0
 
     def make(self, s, start, out):
-        n = s._n
-        t = s._speak(start, P.PLANK_SETUP) + n(PAD_S + 1.5)  # time to get down on the forearms
-        self.hold_start = s._speak(t, P.plank_go(self.seconds))
+        n = s.samples
+        t = s.speak(start, P.PLANK_SETUP) + n(PAD_S + 1.5)  # time to get down on the forearms
+        self.hold_start = s.speak(t, P.plank_go(self.seconds))
         self.hold_end = end = self.hold_start + n(self.seconds)
         half = self.hold_start + n(self.seconds / 2)
-        s._speak(half, P.HALFWAY)
+        s.speak(half, P.HALFWAY)
         if self.seconds >= 30:  # at 20 s, "ten seconds" would be the halfway cue again
-            s._speak(end - n(10), P.TEN_SECONDS)
+            s.speak(end - n(10), P.TEN_SECONDS)
         for k in (3, 2, 1):
             at = end - n(k)
             if at > half + n(1.5):
-                s._speak(at, P.countdown(k))
-                s._add(at, "tick", P.TICK)
-        s._plank = self
-        done = s._speak(end, P.PLANK_DONE)
+                s.speak(at, P.countdown(k))
+                s.tick(at)
+        s.plank_laid_out(self)
+        done = s.speak(end, P.PLANK_DONE)
         return _Plan(self, start, done + n(0.5))
 
     def left_s(self, now: int, samplerate: int) -> float:
@@ -355,26 +380,20 @@ class End(Segment):
         self.status = status
 
     def make(self, s, start, out):
-        s._finalize(None, out, force=True)
-        if s._plank is not None:  # laid out and not cut short: held all the way
-            s.plank_held_s, s._plank = s._plank.seconds, None
+        s.log_ended_reps(out)
+        s.plank_held_in_full()
         counted = sum(r.counted for r in s.reps)
         total = s.program["sets"] * s.program["reps"]
         if self.status == "completed":
             lines = [P.session_done(counted, total), *(P.FINISH_AFTER_PLANK if s.plank_held_s is not None else P.FINISH)]
         else:
             lines = [P.session_stopped(counted)]
-        if s._closing is not None:
-            if s.plank_held_s is not None:  # the closing advice weighs today's plank too
-                plank = (s.plank_held_s, float(s.program["plank_s"]))
-                lines += list(s._closing(list(s.reps), self.status, plank=plank))
-            else:
-                lines += list(s._closing(list(s.reps), self.status))
+        lines += s.closing_lines(self.status)
         t = start
         for line in lines:
-            t = s._speak(t, line) + s._n(PAD_S)
-        out.append(s._summary(start, self.status))
-        s.end_sample = t + s._n(0.5)
+            t = s.speak(t, line) + s.samples(PAD_S)
+        out.append(s.summary(start, self.status))
+        s.end_sample = t + s.samples(0.5)
         return _Plan(self, start, s.end_sample)
 
 
@@ -394,7 +413,7 @@ class Session:
         The floor kept from an earlier session (0..1 of the way down), or ``None``.
         Every lowering ends there except the floor test (the session's first).
     greeting:
-        Lines to say first (e.g. from :func:`voicecoach.progression.plan_for_today`).
+        Lines to say first (e.g. from :func:`voicecoach.history.progression.plan_for_today`).
     durations:
         ``durations(text) -> seconds`` of the clip that will be played for ``text``;
         the session lays speech out so that no two phrases overlap unless meant to.
@@ -404,7 +423,7 @@ class Session:
     closing:
         ``closing(reps, status) -> lines`` said after the session's summary: a pure
         function of this session's reps (e.g. the advice of
-        :func:`voicecoach.progression.after_session` over the history before it).
+        :func:`voicecoach.history.progression.after_session` over the history before it).
     teach:
         Say the first session's lesson (:data:`~voicecoach.coach.program.TEACHING`)
         before the first set. ``None`` (the default): with the warm-up, which only a
@@ -538,7 +557,7 @@ class Session:
                 self._acknowledged.add(_key(heard))
                 self._release(out)
             return out
-        command = Command(heard.intent, heard.text, heard.start, heard.end, self._sec(now))
+        command = Command(heard.intent, heard.text, heard.start, heard.end, self.seconds_at(now))
         self._obey(command, now, out, mark=heard if self._is_mark(heard) else None)
         self._release(out)
         return out
@@ -551,7 +570,7 @@ class Session:
         self._finalize(self._until, out)
         now = self._now
         intent = "pause" if isinstance(event, DeviceLost) else "resume"
-        self._obey(Command(intent, f"({event.why})", event.t, event.t, self._sec(now)), now, out)
+        self._obey(Command(intent, f"({event.why})", event.t, event.t, self.seconds_at(now)), now, out)
         self._release(out)
         return out
 
@@ -560,15 +579,15 @@ class Session:
         self.commands.append(command)
         out.append(command)
         if self._closed or (self.end_sample is not None and command.intent != "how_many"):
-            out.append(Notice(self._sec(now), f"workout over; ignored {command.intent!r}"))
+            out.append(Notice(self.seconds_at(now), f"workout over; ignored {command.intent!r}"))
         elif mark is not None:
             self._mark(mark, now, out, acknowledged=_key(mark) in self._acknowledged)
         elif command.intent in PLANK_ENDERS and self._plank is not None and self._phase() == "plank":
-            self._end_plank(now, out, said=self._n(command.end))
+            self._end_plank(now, out, said=self.samples(command.end))
         else:
             handler = getattr(self, f"_on_{command.intent}", None)
             if handler is None:
-                out.append(Notice(self._sec(now), f"unknown command {command.intent!r}", "warning"))
+                out.append(Notice(self.seconds_at(now), f"unknown command {command.intent!r}", "warning"))
             else:
                 handler(now, out)
 
@@ -589,7 +608,7 @@ class Session:
         if self._plank is not None:
             self.plank_held_s = self._plank_held(self._plank, now)
             self._plank = None
-        out.append(self._summary(now, "interrupted"))
+        out.append(self.summary(now, "interrupted"))
         self._closed = True
         return out
 
@@ -635,7 +654,7 @@ class Session:
 
     def rep_for(self, start_s: float) -> tuple[int, int] | None:
         """``(set, rep)`` of the open rep a mark said at ``start_s`` seconds lands on, if any."""
-        rep = self._rep_at(self._n(start_s))
+        rep = self._rep_at(self.samples(start_s))
         return None if rep is None else (rep.set, rep.rep)
 
     def counted(self, set_no: int | None = None) -> int:
@@ -695,17 +714,59 @@ class Session:
             return self._replay.pop(0)
         return next(self._script, None)
 
-    # -- layout helpers (used by segments) ----------------------------------------------
+    # -- the layout interface: what segments use (see Layout) ---------------------------
 
-    def _n(self, seconds: float) -> int:
+    def tick(self, sample: int) -> None:
+        """Plan a tick at ``sample``."""
+        self._add(sample, "tick", P.TICK)
+
+    def take_floor_test(self) -> bool:
+        """True once per due floor test: the rep being laid out is the test."""
+        due, self._floor_test_due = self._floor_test_due, False
+        return due
+
+    def next_side(self) -> int:
+        """The side of this set's next rep (0, 1, 2, ...; the program alternates on it)."""
+        side, self._side = self._side, self._side + 1
+        return side
+
+    def open_rep(self, rep: _RepState) -> None:
+        """A rep laid out: open for marks until it is logged."""
+        self._open_reps.append(rep)
+
+    def log_ended_reps(self, out: list[Event]) -> None:
+        """Log every open rep that has ended, whatever its grace time."""
+        self._finalize(None, out, force=True)
+
+    def plank_laid_out(self, plank: "PlankHold") -> None:
+        self._plank = plank
+
+    def plank_held_in_full(self) -> None:
+        """The plank laid out and not cut short was held all the way."""
+        if self._plank is not None:
+            self.plank_held_s, self._plank = self._plank.seconds, None
+
+    def closing_lines(self, status: str) -> list[str]:
+        """What ``closing`` says after the summary (weighing today's plank, if held)."""
+        if self._closing is None:
+            return []
+        if self.plank_held_s is not None:
+            plank = (self.plank_held_s, float(self.program["plank_s"]))
+            return list(self._closing(list(self.reps), status, plank=plank))
+        return list(self._closing(list(self.reps), status))
+
+    # -- layout helpers ------------------------------------------------------------------
+
+    def samples(self, seconds: float) -> int:
+        """``seconds`` on the output clock, in samples."""
         return int(round(seconds * self.samplerate))
 
-    def _sec(self, sample: int) -> float:
+    def seconds_at(self, sample: int) -> float:
         return round(sample / self.samplerate, 6)
 
     def _dur(self, text: str) -> int:
         if text not in self._dur_cache:
-            self._dur_cache[text] = self._n(max(0.0, float(self._durations(text))))
+            self._dur_cache[text] = self.samples(max(0.0, float(self._durations(text))))
         return self._dur_cache[text]
 
     def _add(self, sample: int, kind: str, text: str, instruction: bool = False) -> _Cue:
@@ -714,11 +775,11 @@ class Session:
         self._cues.append(cue)
         return cue
 
-    def _speak(self, sample: int, text: str) -> int:
+    def speak(self, sample: int, text: str) -> int:
         """Plan ``text`` at ``sample`` as part of the program; returns where it ends."""
         return self._add(sample, "speech", text, instruction=True).end
 
-    def _count(self, lower_start: int, lower_end: int, descent: float) -> None:
+    def count(self, lower_start: int, lower_end: int, descent: float) -> None:
         """Counts on their beats from ``lower_start``; none at or after ``lower_end``.
 
         The long count is said only if it ends before the next beat (or the end
@@ -728,10 +789,10 @@ class Session:
         k_total = P.beats(descent)
         beat = descent / k_total
         for k in range(k_total):
-            at = lower_start + self._n(k * beat)
+            at = lower_start + self.samples(k * beat)
             if at >= lower_end:
                 break
-            limit = min(lower_start + self._n((k + 1) * beat), lower_end) - self._n(0.05)
+            limit = min(lower_start + self.samples((k + 1) * beat), lower_end) - self.samples(0.05)
             if cfg["ticks"]:
                 self._add(at, "tick", P.TICK)
             if cfg["count_words"]:
@@ -742,7 +803,7 @@ class Session:
 
     def _gap(self, earliest: int, length: int) -> int:
         """Earliest sample >= ``earliest`` where ``length`` samples of speech overlap no planned speech."""
-        pad = self._n(PAD_S)
+        pad = self.samples(PAD_S)
         t = earliest
         spans = sorted((c.sample, c.end) for c in self._cues if c.kind == "speech" and c.end + pad > earliest)
         for a, b in spans:
@@ -758,9 +819,9 @@ class Session:
     def _reply_cue(self, text: str, now: int) -> _Cue:
         at = self._gap(now, self._dur(text))
         cue = self._add(at, "speech", text)
-        self._hold = max(self._hold, cue.end + self._n(PAD_S))
+        self._hold = max(self._hold, cue.end + self.samples(PAD_S))
         if self.end_sample is not None:
-            self.end_sample = max(self.end_sample, cue.end + self._n(PAD_S))
+            self.end_sample = max(self.end_sample, cue.end + self.samples(PAD_S))
         return cue
 
     def _withdraw(self, cue: _Cue, out: list[Event]) -> None:
@@ -773,13 +834,13 @@ class Session:
         """
         self._cues.remove(cue)
         if cue.released:
-            out.append(Cancel(self._sec(cue.sample), cue.sample))
+            out.append(Cancel(self.seconds_at(cue.sample), cue.sample))
             for c in self._cues:
                 if c.released and c.sample >= cue.sample:
                     c.released = False
         # Called while paused: the pause's _abort set the hold to the cursor and only replies
         # raised it since, so it is the end of the last reply left, or the cursor.
-        pad = self._n(PAD_S)
+        pad = self.samples(PAD_S)
         self._hold = max([self._cursor] + [c.end + pad for c in self._cues if c.kind == "speech"])
 
     def _earcon(self, name: str, now: int) -> None:
@@ -790,12 +851,12 @@ class Session:
         fresh = sorted((c for c in self._cues if not c.released and c.sample < horizon), key=lambda c: c.sample)
         for c in fresh:
             c.released = True
-            out.append(Cue(self._sec(c.sample), c.sample, c.kind, c.text))
+            out.append(Cue(self.seconds_at(c.sample), c.sample, c.kind, c.text))
             if c.instruction:
                 self._last_instruction = c.text
 
     def _prune(self) -> None:
-        keep_after = self._now - self._n(10.0)
+        keep_after = self._now - self.samples(10.0)
         self._cues = [c for c in self._cues if not c.released or c.end > keep_after]
         self._plans = [p for p in self._plans if p.end > self._now]
 
@@ -804,11 +865,11 @@ class Session:
     def _finalize(self, until: int | None, out: list[Event], force: bool = False) -> None:
         still = []
         for r in self._open_reps:
-            due = r.end + self._n(GRACE_S)
+            due = r.end + self.samples(GRACE_S)
             if force and r.end <= max(self._now, self._until) or (until is not None and until >= due):
                 if not r.practice:
                     rep = Rep(
-                        t=self._sec(r.end),
+                        t=self.seconds_at(r.end),
                         set=r.set,
                         rep=r.rep,
                         counted=not r.failed,
@@ -824,7 +885,7 @@ class Session:
         self._open_reps = still
 
     def _rep_at(self, sample: int) -> _RepState | None:
-        window = self._n(MARK_WINDOW_S)
+        window = self.samples(MARK_WINDOW_S)
         for r in self._open_reps:  # oldest first: the window after a rep wins over the next rep's start
             if r.start <= sample < r.end + window:
                 return r
@@ -837,18 +898,18 @@ class Session:
 
     def _would_mark(self, heard: Heard) -> bool:
         """True when :meth:`_mark` would keep this mark (and sound the mark earcon)."""
-        at = self._n(heard.start)
+        at = self.samples(heard.start)
         rep = self._rep_at(at)
         return rep is not None and not (heard.intent == "stop_point" and at < rep.lower_start)
 
     def _mark(self, heard: Heard, now: int, out: list[Event], acknowledged: bool = False) -> None:
         """Keep a mark on the rep it was said in; ``acknowledged``: its earcon has sounded."""
         self._acknowledged.discard(_key(heard))
-        at = self._n(heard.start)
+        at = self.samples(heard.start)
         rep = self._rep_at(at)
         if rep is None:
             self._earcon("error", now)
-            out.append(Notice(self._sec(now), f"{heard.intent} at {heard.start:.2f}s is not during an open rep"))
+            out.append(Notice(self.seconds_at(now), f"{heard.intent} at {heard.start:.2f}s is not during an open rep"))
             if not self.paused:
                 self._reply(P.NO_REP, now)
             return
@@ -902,7 +963,7 @@ class Session:
         is left) unless ``drop`` says to leave them out.
         """
         if any(c.released and c.sample >= now for c in self._cues):
-            out.append(Cancel(self._sec(now), now))
+            out.append(Cancel(self.seconds_at(now), now))
         self._cues = [c for c in self._cues if c.sample < now]
         queued = []
         for plan in self._plans:
@@ -926,7 +987,7 @@ class Session:
             self._replay = [seg for seg in self._replay if not drop(seg)]
         self._replay = queued + self._replay
         playing = max((c.end for c in self._cues if c.kind == "speech"), default=now)
-        self._cursor = max(now, playing + self._n(PAD_S))
+        self._cursor = max(now, playing + self.samples(PAD_S))
         self._hold = self._cursor
 
     def _phase(self) -> str:
@@ -950,7 +1011,7 @@ class Session:
 
     def _on_pause(self, now, out):
         if self.paused:
-            out.append(Notice(self._sec(now), "already paused"))
+            out.append(Notice(self.seconds_at(now), "already paused"))
             return
         self._abort(now, out)
         self._earcon("ack", now)
@@ -959,7 +1020,7 @@ class Session:
 
     def _on_resume(self, now, out):
         if not self.paused:
-            out.append(Notice(self._sec(now), "not paused"))
+            out.append(Notice(self.seconds_at(now), "not paused"))
             return
         # "Paused ..." waits for the word that was sounding when the pause came; a quick
         # resume can come before it starts, and then it would follow the resume's earcon.
@@ -1002,7 +1063,7 @@ class Session:
     def _on_end_hold(self, now, out):
         # Outside the plank hold a lone "stop" or "done" is left alone, with no sound:
         # "stop workout" is the command that stops, and a false one must cost nothing.
-        out.append(Notice(self._sec(now), "'stop' and 'done' end only the plank hold; ignored"))
+        out.append(Notice(self.seconds_at(now), "'stop' and 'done' end only the plank hold; ignored"))
 
     def _on_how_many(self, now, out):
         self._earcon("ack", now)
@@ -1034,9 +1095,10 @@ class Session:
         self._earcon("ack", now)
         self._reply(P.HELP, now)
 
-    def _summary(self, at: int, status: str) -> SessionSummary:
+    def summary(self, at: int, status: str) -> SessionSummary:
+        """The workout's summary as it stands at sample ``at``, with ``status``."""
         return SessionSummary(
-            t=self._sec(at),
+            t=self.seconds_at(at),
             sets=len({r.set for r in self.reps}),
             counted=sum(r.counted for r in self.reps),
             attempted=len(self.reps),

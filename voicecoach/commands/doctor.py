@@ -18,7 +18,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from voicecoach.doctor import run_checks
+    from voicecoach.service.doctor import run_checks
 
     def show(check) -> None:
         if args.json:

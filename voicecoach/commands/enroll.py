@@ -2,7 +2,7 @@
 
 Live: ``voicecoach enroll [INTENT]`` has the coach ask for three takes of each
 phrase (the four marks when no intent is named) through the speaker and the
-microphone (:mod:`voicecoach.enroll_live`). From files: ``voicecoach enroll
+microphone (:mod:`voicecoach.enroll.live`). From files: ``voicecoach enroll
 back_arched a.wav b.wav c.wav`` stores the takes
 (each checked: not too quiet, clipped or cut) and chooses again, from all the
 takes stored, which personal spellings and confidence floors the recognizer
@@ -36,7 +36,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from voicecoach import enrollment_file
+    from voicecoach.enroll import file as enrollment_file
     from voicecoach.errors import UserError
 
     if args.list and args.reset:
@@ -58,10 +58,10 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _grammar(args, model):
-    from voicecoach import runtime
+    from voicecoach.commands import load_config
     from voicecoach.speech.grammar import load_grammar
 
-    cfg = runtime.load_config(args.config)
+    cfg = load_config(args.config)
     return load_grammar(cfg["speech"]["grammar"] or None, model=model)
 
 
@@ -83,17 +83,17 @@ def read_take(path: str):
     little quiet; UserError (one line naming the file) when it cannot be a take."""
     import numpy as np
 
-    from voicecoach.audio.wavio import read_wav, resample
+    from voicecoach.audio.wavio import VOSK_RATE, read_wav, resample
     from voicecoach.errors import UserError
     from voicecoach.speech.takes import speech_span, take_problem
 
     samples, rate = read_wav(path)
-    x = np.clip(resample(samples, rate, 16000), -1.0, 1.0).astype(np.float32)
+    x = np.clip(resample(samples, rate, VOSK_RATE), -1.0, 1.0).astype(np.float32)
     problem = take_problem(x)
     if problem:
         raise UserError(f"{path}: not a usable take: {problem}")
     start, end = speech_span(x)
-    a, b = max(0, int((start - KEEP_AROUND_S) * 16000)), min(len(x), int((end + KEEP_AROUND_S) * 16000))
+    a, b = max(0, int((start - KEEP_AROUND_S) * VOSK_RATE)), min(len(x), int((end + KEEP_AROUND_S) * VOSK_RATE))
     return (x[a:b] * 32767.0).astype(np.int16)
 
 
@@ -134,11 +134,11 @@ def _enroll_files(enrollment_file, args) -> int:
 
 
 def _enroll_live(enrollment_file, args) -> int:
-    from voicecoach import runtime
-    from voicecoach.enroll_live import record_phrases
+    from voicecoach.commands import load_config
+    from voicecoach.enroll.live import record_phrases
     from voicecoach.model import load_model
 
-    cfg = runtime.load_config(args.config)
+    cfg = load_config(args.config)
     grammar = _grammar(args, None)
     intents = [resolve_intent(grammar, args.intent)] if args.intent else list(LIVE_DEFAULT)
     stored = enrollment_file.load() or enrollment_file.Enrolled()  # a damaged file stops us before the mic

@@ -23,7 +23,7 @@ def main(args: argparse.Namespace) -> int:
     import sys
     from pathlib import Path
 
-    from voicecoach import store
+    from voicecoach.history import store
     from voicecoach.commands.history import user_config
     from voicecoach.errors import UserError
 

@@ -37,7 +37,7 @@ def user_config() -> dict:
 
 def load_history(db: str | None, since: date | None = None, cfg: dict | None = None) -> tuple[str, list[dict]]:
     """``(database path, sessions)``; no sessions when the default database does not exist yet."""
-    from voicecoach import store
+    from voicecoach.history import store
 
     cfg = cfg if cfg is not None else user_config()
     opened = store.open_existing(db, cfg)
@@ -50,7 +50,7 @@ def load_history(db: str | None, since: date | None = None, cfg: dict | None = N
 
 
 def format_session(s: dict) -> list[str]:
-    from voicecoach import progression, report
+    from voicecoach.history import progression, report
 
     marks = ", ".join(f"{name.replace('_', ' ')} {n}" for name, n in sorted(s["marks"].items()))
     variation = progression.NAMES.get(s.get("variation") or "", s.get("variation") or "?")

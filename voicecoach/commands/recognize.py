@@ -39,7 +39,7 @@ def main(args) -> int:
 
     import numpy as np
 
-    from voicecoach.runtime import load_enrollment
+    from voicecoach.commands import load_enrollment
 
     enrollment = load_enrollment(not args.no_enrollment)
     model = load_model()

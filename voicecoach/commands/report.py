@@ -16,7 +16,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     from datetime import datetime
 
-    from voicecoach import config, report
+    from voicecoach import config
+    from voicecoach.history import report
     from voicecoach.commands.history import load_history, user_config
     from voicecoach.errors import UserError
 

@@ -33,26 +33,28 @@ def main(args: argparse.Namespace) -> int:
     import sys
 
     from voicecoach import runtime, view
+    from voicecoach.commands import load_config, make_recognizer, open_store, stderr_notice
+    from voicecoach.speech.voice import Voice
     from voicecoach.errors import UserError
-    from voicecoach.resilient import DeviceGone, ResilientIO
+    from voicecoach.audio.resilient import DeviceGone, ResilientIO
     from voicecoach.events import Notice, SessionSummary
 
-    cfg = runtime.load_config(args.config)
+    cfg = load_config(args.config)
     audio = cfg["audio"]
     if args.cue_only:
         recognizer, why = None, None
     else:
-        recognizer, why = runtime.make_recognizer(cfg, enrollment=not args.no_enrollment)
+        recognizer, why = make_recognizer(cfg, enrollment=not args.no_enrollment)
     audio = dict(audio, output_device=_device(args.output_device, audio["output_device"]),
                  input_device=_device(args.input_device, audio["input_device"]))
     # A USB microphone or speaker that vanishes mid-session pauses the workout,
     # is retried with back-off, and resumes (or ends) with every rep kept.
-    io = ResilientIO(audio, log=runtime.stderr_notice, use_input=not args.cue_only)
-    voice = runtime.Voice(io.samplerate, cfg["speech"])
+    io = ResilientIO(audio, log=stderr_notice, use_input=not args.cue_only)
+    voice = Voice(io.samplerate, cfg["speech"])
     io.say = voice.speech.get
     if io.cue_only:
         recognizer = None  # no microphone: ResilientIO has said so
-    store, store_error = runtime.open_store(args.db, cfg)
+    store, store_error = open_store(args.db, cfg)
     events = None
     if args.events:
         try:
@@ -66,7 +68,7 @@ def main(args: argparse.Namespace) -> int:
 
     def show(event) -> None:
         if isinstance(event, Notice) and event.level != "info":
-            runtime.stderr_notice(event.text)
+            stderr_notice(event.text)
         elif isinstance(event, SessionSummary) and shown is None:
             print(f"{event.status}: {event.counted} of {event.attempted} counted", flush=True)
 

@@ -1,9 +1,9 @@
 """``voicecoach serve``: the headless coach (what the Raspberry Pi service runs).
 
 Waits with the microphone open for "start workout" (the recognizer runs only
-while something louder than the room is heard, see :mod:`voicecoach.wake`),
+while something louder than the room is heard, see :mod:`voicecoach.service.wake`),
 plays a chime, and coaches one session through :class:`voicecoach.runtime.Runtime`
-on :class:`voicecoach.resilient.ResilientIO` (device loss: pause, retry, resume).
+on :class:`voicecoach.audio.resilient.ResilientIO` (device loss: pause, retry, resume).
 "stop workout" ends the session like any other. Then it reloads the config
 (if the file changed) and waits again.
 
@@ -48,7 +48,7 @@ def release_session_memory() -> None:
     """
     import gc
 
-    from voicecoach import memory
+    from voicecoach.service import memory
 
     gc.collect()
     memory.trim()
@@ -79,7 +79,7 @@ class Server:
     """The serve loop; one per process. See the module doc."""
 
     def __init__(self, args: argparse.Namespace):
-        from voicecoach.service import Notifier, Watchdog
+        from voicecoach.service.systemd import Notifier, Watchdog
 
         self.args = args
         self.notifier = Notifier()
@@ -165,11 +165,11 @@ class Server:
         """The person's enrollment as stored now (``voicecoach enroll`` while serving
         takes effect at the next wait); a damaged file is logged and ignored, as the
         service has no one to ask."""
-        from voicecoach import runtime
+        from voicecoach.commands import load_enrollment
         from voicecoach.errors import UserError
 
         try:
-            return runtime.load_enrollment(not getattr(self.args, "no_enrollment", False))
+            return load_enrollment(not getattr(self.args, "no_enrollment", False))
         except UserError as err:
             log(f"enrollment not used: {err}")
             return None
@@ -202,14 +202,14 @@ class Server:
     def wait_for_wake(self, model, grammar, cfg: dict):
         """Listen until a wake intent is heard (returns it) or ``--idle-exit`` passes (None).
 
-        Only the microphone is open while waiting (see :class:`~voicecoach.resilient.Microphone`);
+        Only the microphone is open while waiting (see :class:`~voicecoach.audio.resilient.Microphone`);
         the chime opens the speaker for a moment. A microphone that is missing or
         goes away is looked for again with back-off, saying so once.
         """
         from voicecoach.errors import UserError
-        from voicecoach.recovery import Backoff
-        from voicecoach.resilient import Microphone, refresh_devices
-        from voicecoach.wake import WakeListener
+        from voicecoach.audio.recovery import Backoff
+        from voicecoach.audio.resilient import Microphone, refresh_devices
+        from voicecoach.service.wake import WakeListener
 
         wake = WakeListener(model, grammar, intents=WAKE_INTENTS, enrollment=self.enrollment())
         backoff, attempt = Backoff(first_s=1.0, factor=2.0, max_s=30.0), 0
@@ -274,15 +274,16 @@ class Server:
         self._warmed = key
 
         def work() -> None:
-            from voicecoach import memory, runtime
+            from voicecoach.service import memory
             from voicecoach.coach import program as P
+            from voicecoach.speech.voice import Voice
 
             t0 = time.monotonic()
             try:
                 # The disk cache keeps espeak-ng's own renders, whatever the output rate.
                 # Only the disk: a clip loaded here would sit in memory while serve idles
                 # (and, freed, leave this thread's malloc heap fragmented).
-                voice = runtime.Voice(22050, cfg["speech"])
+                voice = Voice(22050, cfg["speech"])
                 try:
                     phrases = P.phrases(cfg["program"])
                     for done in voice.prepare_async(phrases):
@@ -305,12 +306,12 @@ class Server:
 
     def _chime(self, cfg: dict) -> None:
         from voicecoach.audio import tones
-        from voicecoach.resilient import play_once
+        from voicecoach.audio.resilient import play_once
 
         play_once(cfg["audio"], lambda rate: tones.earcon("chime", rate), log=log)
 
     def _say(self, cfg: dict, text: str) -> None:
-        from voicecoach.resilient import play_once
+        from voicecoach.audio.resilient import play_once
 
         def clip(rate: int):
             from voicecoach.speech.tts import ClipCache
@@ -326,12 +327,14 @@ class Server:
     def coach(self, model, grammar, cfg: dict) -> None:
         """One session on resilient live audio, from the plan to the summary."""
         from voicecoach import runtime, view
-        from voicecoach.resilient import DeviceGone, ResilientIO
+        from voicecoach.commands import open_store
+        from voicecoach.audio.resilient import DeviceGone, ResilientIO
         from voicecoach.speech.recognizer import CommandRecognizer
+        from voicecoach.speech.voice import Voice
 
         self.notifier.status("coaching a session")
         self.guard = guard = ResilientIO(cfg["audio"], log=log)
-        voice = runtime.Voice(guard.samplerate, cfg["speech"])
+        voice = Voice(guard.samplerate, cfg["speech"])
         guard.say = voice.speech.get
         recognizer = None
         if not guard.cue_only:
@@ -339,7 +342,7 @@ class Server:
                 recognizer = CommandRecognizer(model, grammar, provisional=True, enrollment=self.enrollment())
             except Exception as err:  # a recognizer bug must not cost the workout
                 log(f"speech recognition unavailable ({err}); coaching cue-only")
-        store, store_error = runtime.open_store(self.args.db, cfg)
+        store, store_error = open_store(self.args.db, cfg)
         if store_error:
             log(store_error)
         # The live view on a terminal; in the journal, its plain lines go where the log goes.

@@ -68,6 +68,7 @@ def read_impulse_response(path: str):
 
 def main(args: argparse.Namespace) -> int:
     from voicecoach import runtime
+    from voicecoach.commands import load_config, make_recognizer, open_store, stderr_notice
     from voicecoach.audio.streams import SimulatedIO
     from voicecoach.errors import UserError
 
@@ -81,11 +82,11 @@ def main(args: argparse.Namespace) -> int:
         raise UserError("--echo-ir and --echo-drift-ppm shape the echo: give --echo-gain too")
     echo_ir = read_impulse_response(args.echo_ir) if args.echo_ir else None
     started_at = parse_started_at(args.started_at)
-    cfg = runtime.load_config(args.config)
+    cfg = load_config(args.config)
     rate = args.samplerate or cfg["audio"]["samplerate"] or 22050
     if not 8000 <= rate <= 192000:
         raise UserError(f"--samplerate {rate} is not allowed; use 8000 to 192000")
-    recognizer, why = (None, None) if args.cue_only else runtime.make_recognizer(cfg, enrollment=not args.no_enrollment)
+    recognizer, why = (None, None) if args.cue_only else make_recognizer(cfg, enrollment=not args.no_enrollment)
     # The mic is read before the history is opened: a bad WAV leaves the database untouched.
     io = SimulatedIO(args.mic, args.out, samplerate=rate, echo_gain=args.echo_gain, echo_ms=args.echo_ms,
                      echo_ir=echo_ir, echo_drift_ppm=args.echo_drift_ppm)
@@ -101,7 +102,7 @@ def main(args: argparse.Namespace) -> int:
         events = open(args.events, "w", encoding="utf-8")
     except OSError as err:
         raise UserError(f"{args.events}: cannot write events: {err.strerror}") from None
-    store, store_error = runtime.open_store(args.db, cfg)
+    store, store_error = open_store(args.db, cfg)
     interrupted = False
     try:
         with events:
@@ -122,8 +123,8 @@ def main(args: argparse.Namespace) -> int:
               + (f", floor {s.floor:.0%}" if s.floor is not None else ""), flush=True)
     for notice in result.notices:
         if notice.level != "info":
-            runtime.stderr_notice(notice.text)
+            stderr_notice(notice.text)
     if interrupted:
-        runtime.stderr_notice("interrupted; the session so far is saved")
+        stderr_notice("interrupted; the session so far is saved")
         return 130
     return 1 if rt.events_error else 0

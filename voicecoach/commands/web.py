@@ -33,7 +33,7 @@ def _shown(host: str) -> str:
 
 
 def main(args: argparse.Namespace) -> int:
-    from voicecoach import store
+    from voicecoach.history import store
     from voicecoach.commands.history import user_config
     from voicecoach.errors import UserError
     from voicecoach.web import server, token

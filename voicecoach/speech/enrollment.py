@@ -2,7 +2,7 @@
 
 An :class:`Enrollment` is chosen from the person's own takes
 (:mod:`voicecoach.speech.calibration`) and kept in the data dir
-(:mod:`voicecoach.enrollment_file`). It holds, per intent:
+(:mod:`voicecoach.enroll.file`). It holds, per intent:
 
 - personal spellings: how the decoder hears this person say the phrase
   ("down one" for a "doming" the model has no word for), matched as that

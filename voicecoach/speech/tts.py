@@ -312,6 +312,11 @@ class ClipCache:
         ident = json.dumps([text, self.voice, self.rate, "espeak-ng", self.version, RENDER_VERSION])
         return hashlib.sha256(ident.encode("utf-8")).hexdigest()
 
+    def memory_bytes(self) -> int:
+        """Bytes of audio this cache holds in memory (the clips :meth:`get` has kept)."""
+        with self._lock:
+            return sum(c.pcm.nbytes for c in self._memory.values())
+
     def close(self) -> None:
         self._jobs.shutdown(wait=False, cancel_futures=True)
 

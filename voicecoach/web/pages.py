@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import quote
 
-from voicecoach import report
+from voicecoach.history import report
 from voicecoach.web import svg, view
 
 STYLE = """

@@ -1,6 +1,6 @@
 """The history opened read-only: ``mode=ro``, so the page can never write.
 
-:class:`voicecoach.store.Store` opens read-write (it sets WAL and marks dead
+:class:`voicecoach.history.store.Store` opens read-write (it sets WAL and marks dead
 sessions interrupted); the page must not, so it reuses only the Store's reading
 code on a connection SQLite itself refuses to write through.
 """
@@ -12,7 +12,7 @@ import threading
 import urllib.parse
 from pathlib import Path
 
-from voicecoach.store import SCHEMA_VERSION, Store, StoreError
+from voicecoach.history.store import SCHEMA_VERSION, Store, StoreError
 
 
 class ReadOnlyStore(Store):

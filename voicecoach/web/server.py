@@ -16,7 +16,7 @@ from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from voicecoach.errors import UserError
-from voicecoach.store import StoreError
+from voicecoach.history.store import StoreError
 from voicecoach.web import pages, reader, view
 
 HEADERS = [

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from voicecoach import progression, report
+from voicecoach.history import report
+from voicecoach.history import progression
 
 MARKS = ("back_arched", "doming", "stop_point")
 """The marks charted per session, in the order of their legend."""

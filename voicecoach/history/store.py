@@ -46,6 +46,7 @@ from typing import Any, Callable, Iterator
 
 from voicecoach import events, paths
 from voicecoach.errors import UserError
+from voicecoach.history.record import session_record
 
 SCHEMA_VERSION = 3
 """The version :class:`Store` writes; kept in ``PRAGMA user_version``."""
@@ -464,7 +465,7 @@ class Store:
 
         ``config`` is the validated config (or its ``program`` table); ``plan``
         the program actually used today when it differs (e.g. the adjustments
-        of :func:`voicecoach.progression.plan_for_today` applied). The
+        of :func:`voicecoach.history.progression.plan_for_today` applied). The
         variation recorded is the plan's, else the config's.
         """
         variation = _variation(plan or {}) or _variation(config)
@@ -594,53 +595,26 @@ class Store:
 
     @staticmethod
     def _session_dict(row: dict, reps: list[dict], set_rows: dict[int, dict], commands: list[dict]) -> dict:
-        by_set: dict[int, list[dict]] = {}
-        floor = None
-        for rep in reps:
-            marks = _loads(rep["marks_json"], [])
-            by_set.setdefault(rep["set_no"], []).append({
-                "rep": rep["rep_no"], "t": rep["t"], "counted": bool(rep["counted"]), "marks": marks,
+        entries = [
+            (rep["set_no"], {
+                "rep": rep["rep_no"], "t": rep["t"], "counted": bool(rep["counted"]),
+                "marks": _loads(rep["marks_json"], []),
                 "lift_s": rep["lift_s"], "descent_s": rep["descent_s"], "stop_point": rep["stop_point"],
             })
-            if rep["stop_point"] is not None:
-                floor = rep["stop_point"]  # the latest one the user marked
-        sets = []
-        for set_no in sorted(set(by_set) | set(set_rows)):
-            set_reps = by_set.get(set_no, [])
-            rep_marks: dict[str, int] = {}
-            for rep in set_reps:
-                for mark in rep["marks"]:
-                    rep_marks[mark] = rep_marks.get(mark, 0) + 1
-            summary = set_rows.get(set_no)
-            sets.append({
-                "set": set_no,
-                "counted": summary["counted"] if summary else sum(r["counted"] for r in set_reps),
-                "attempted": summary["attempted"] if summary else len(set_reps),
-                "marks": _loads(summary["marks_json"], {}) if summary else rep_marks,
-                "reps": set_reps,
-            })
-        marks: dict[str, int] = {}
-        for s in sets:
-            for name, n in s["marks"].items():
-                marks[name] = marks.get(name, 0) + n
-        ended = row["counted"] is not None and row["ended_at"] is not None
-        return {
-            "id": row["id"],
-            "started_at": row["started_at"],
-            "ended_at": row["ended_at"],
-            "status": row["status"],
-            "variation": row["variation"],
-            "config": _loads(row["config_json"], {}),
-            "plan": _loads(row["plan_json"], None),
-            "sets": sets,
-            "counted": row["counted"] if ended else sum(s["counted"] for s in sets),
-            "attempted": row["attempted"] if ended else sum(s["attempted"] for s in sets),
-            "marks": marks,
-            "floor": row["floor"] if row["floor"] is not None else floor,
-            "plank_s": row["plank_s"],
-            "plank_target_s": row["plank_target_s"],
-            "commands": commands,
+            for rep in reps
+        ]
+        summaries = {
+            set_no: {"counted": r["counted"], "attempted": r["attempted"], "marks": _loads(r["marks_json"], {})}
+            for set_no, r in set_rows.items()
         }
+        ended = row["counted"] is not None and row["ended_at"] is not None
+        return session_record(
+            id=row["id"], started_at=row["started_at"], ended_at=row["ended_at"], status=row["status"],
+            variation=row["variation"], config=_loads(row["config_json"], {}),
+            plan=_loads(row["plan_json"], None), reps=entries, set_summaries=summaries,
+            totals=(row["counted"], row["attempted"]) if ended else None, floor=row["floor"],
+            plank_s=row["plank_s"], plank_target_s=row["plank_target_s"], commands=commands,
+        )
 
     def table(self, name: str) -> tuple[list[str], Iterator[tuple]]:
         """Column names and rows of one table in :data:`TABLES`, as stored."""

@@ -1,7 +1,7 @@
 """Live audio that survives a microphone or speaker going away mid-session.
 
 :class:`ResilientIO` is a :class:`~voicecoach.audio.streams.LiveIO` with the
-:mod:`voicecoach.recovery` policy around it. It speaks the same ``AudioIO``
+:mod:`voicecoach.audio.recovery` policy around it. It speaks the same ``AudioIO``
 protocol, so :class:`voicecoach.runtime.Runtime` runs on it unchanged::
 
     guard = ResilientIO(config["audio"], say=clips.get)
@@ -27,7 +27,7 @@ What it does:
   plays on the new stream.
 - The sentence from the policy ("I lost the microphone ...") is played once
   the speaker is free; with the speaker gone there is nothing to say it with.
-- Retries follow :class:`~voicecoach.recovery.Backoff`. While the microphone
+- Retries follow :class:`~voicecoach.audio.recovery.Backoff`. While the microphone
   is away the speaker keeps running (output-only), so the coach can be heard.
   Giving up on the microphone goes on cue-only; giving up on the speaker ends
   the session by raising :class:`DeviceGone` out of ``read_mic``, which the
@@ -49,11 +49,11 @@ from typing import Callable
 
 import numpy as np
 
+from voicecoach.audio.recovery import Recovery, Step
 from voicecoach.audio.streams import running
 from voicecoach.audio.wavio import VOSK_RATE
 from voicecoach.errors import UserError
 from voicecoach.events import DeviceBack, DeviceLost
-from voicecoach.recovery import Recovery, Step
 
 
 
@@ -108,7 +108,7 @@ class ResilientIO:
         ``say(text) -> Clip`` at the output rate, for the policy's sentences
         (e.g. ``ClipCache.get``); ``None`` to stay silent.
     recovery:
-        The policy (default :class:`~voicecoach.recovery.Recovery`).
+        The policy (default :class:`~voicecoach.audio.recovery.Recovery`).
     log:
         ``log(line)`` for what happened (to the journal under systemd).
     open_io:

@@ -1,6 +1,6 @@
 """Reports over the history: a text summary and an optional PNG chart.
 
-Both take ``history`` as :meth:`voicecoach.store.Store.sessions` gives it
+Both take ``history`` as :meth:`voicecoach.history.store.Store.sessions` gives it
 (oldest first). Only sessions with at least one rep attempted are charted;
 the text lists every session with its status so that interrupted ones show.
 matplotlib is an optional extra (``pip install 'voicecoach[report]'``) and is
@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from voicecoach import progression
+from voicecoach.history import progression
 from voicecoach.errors import UserError
 
 ANNOTATE_MAX = 20

@@ -1,6 +1,6 @@
 """What the coach advises from the history: pure functions, no I/O, no clock.
 
-``history`` is :meth:`voicecoach.store.Store.sessions` (oldest first),
+``history`` is :meth:`voicecoach.history.store.Store.sessions` (oldest first),
 ``program`` the ``[program]`` table of the config, ``now`` the current time
 (aware, or naive local time). The rules, from the source program:
 
@@ -28,7 +28,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from voicecoach.coach.program import number, percent
-from voicecoach.config import VARIATIONS
+from voicecoach.coach.program import VARIATIONS
 
 BACK_ARCHED = "back_arched"
 """The mark (grammar intent) that says the lower back lifted off the floor."""

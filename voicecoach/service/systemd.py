@@ -230,12 +230,3 @@ def _toml_value(value) -> str:
     text = str(value).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{text}"'
 
-
-if __name__ == "__main__":  # `python -m voicecoach.service config-template`
-    import sys
-
-    if sys.argv[1:] == ["config-template"]:
-        sys.stdout.write(config_template())
-    else:
-        print("usage: python -m voicecoach.service config-template", file=sys.stderr)
-        sys.exit(2)

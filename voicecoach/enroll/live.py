@@ -16,6 +16,7 @@ from typing import Callable
 
 import numpy as np
 
+from voicecoach.audio.wavio import VOSK_RATE
 from voicecoach.errors import UserError
 from voicecoach.speech.takes import speech_span, take_problem
 
@@ -78,7 +79,7 @@ def record_phrases(audio: dict, speech: dict, phrases: dict[str, str], *,
 
     Raises UserError when no microphone or speaker can be opened, or a phrase
     got no good take in :data:`MAX_TRIES` tries (nothing is stored then)."""
-    from voicecoach.resilient import Microphone, play_once
+    from voicecoach.audio.resilient import Microphone, play_once
     from voicecoach.speech.tts import ClipCache
 
     caches: dict[int, ClipCache] = {}
@@ -116,7 +117,7 @@ def record_phrases(audio: dict, speech: dict, phrases: dict[str, str], *,
                     say(f"That one was {problem.split(' (')[0].split(':')[0]}. Once more.")
                     continue
                 start, end = speech_span(x)
-                a, b = max(0, int((start - 0.3) * 16000)), min(len(pcm), int((end + 0.3) * 16000))
+                a, b = max(0, int((start - 0.3) * VOSK_RATE)), min(len(pcm), int((end + 0.3) * VOSK_RATE))
                 good.append(pcm[a:b])
                 out(f"take {len(good)} of {phrase!r}: ok")
             takes[intent] = good
