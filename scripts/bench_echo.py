@@ -276,7 +276,7 @@ def erle_per_window(mic: np.ndarray, ref: np.ndarray, said: list[Said], front_en
     outs, block = [], 800
     for i in range(0, len(mic) - block + 1, block):
         # The reference is logged whole: what lies after a block is what the run had as its ``ahead``.
-        out, _, _ = fe.process(mic[i:i + block], ref[i:i + block], ref[i + block:i + block + 4800])
+        out = fe.process(mic[i:i + block], ref[i:i + block], ref[i + block:i + block + 4800]).clean
         outs.append(out)
     out = np.concatenate(outs).astype(np.float64) / 32768
     k = len(out) // 160

@@ -80,5 +80,5 @@ def test_the_canceller_keeps_cancelling_when_the_clocks_drift(ppm):
     far = far_end(90, seed=1)
     mic = echo_with_drift(far, ppm)
     fe = FrontEnd(SR, aec="linear", noise_suppression=None)
-    out = np.concatenate([o for o, _, _ in run(far, mic, fe.process)])
+    out = np.concatenate([c.clean for c in run(far, mic, fe.process)])
     assert erle_db(mic[: len(out)], out, far[: len(out) + 1]) > 20.0

@@ -23,6 +23,7 @@ over the coach are lost).
 from __future__ import annotations
 
 from collections import deque
+from typing import NamedTuple
 
 import numpy as np
 
@@ -320,6 +321,21 @@ class LinearEchoCanceller:
         return ef
 
 
+class Cleaned(NamedTuple):
+    """What :meth:`FrontEnd.process` returns for the whole 10 ms frames ready so far."""
+
+    clean: np.ndarray
+    """int16: echo removed and noise suppressed, what the decoder is given."""
+    unsuppressed: np.ndarray
+    """int16: the same samples with the echo removed but no noise suppression
+    (a second hypothesis for the decoder: suppression loses some words it keeps)."""
+    echo: np.ndarray
+    """Per frame, the share (0..1) of its power that is the coach's echo (0 without a reference)."""
+    power: np.ndarray
+    """Per frame, its power before noise suppression (suppression leaves a
+    fluctuating floor that makes a poor voice-activity signal)."""
+
+
 class FrontEnd:
     """What the recognizer hears: mic blocks -> echo removed -> noise suppressed, 10 ms frames.
 
@@ -336,11 +352,8 @@ class FrontEnd:
             ``"aec3"`` (as above) or ``"linear"``, the linear canceller's own
             echo estimate (the whole frame until it has converged).
 
-    :meth:`process` returns the cleaned int16 samples ready so far and, per
-    10 ms frame of them, the share (0..1) of that frame's power that is
-    the coach's echo (0 where no reference was given) and the frame's power
-    before noise suppression (suppression leaves a fluctuating floor that
-    makes a poor voice-activity signal).
+    :meth:`process` returns a :class:`Cleaned`: the samples ready so far, with
+    and without noise suppression, and per 10 ms frame its echo share and power.
     """
 
     def __init__(self, samplerate: int = 16000, *, aec: str | None = "linear", noise_suppression: int | None = 1,
@@ -373,8 +386,7 @@ class FrontEnd:
         """True once echo cancellation runs (a reference has been given)."""
         return self._lin is not None or self._aec3 is not None
 
-    def process(self, near: np.ndarray, far: np.ndarray | None,
-                ahead: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def process(self, near: np.ndarray, far: np.ndarray | None, ahead: np.ndarray | None = None) -> Cleaned:
         """``ahead``: what the output rendered after this block (``MicBlock.ahead``), which
         lets the echo be followed when the speaker's clock runs ahead of the mic's."""
         near = np.asarray(near, dtype=np.int16)
@@ -397,7 +409,7 @@ class FrontEnd:
         hop = self._lin.n if self._lin is not None else FRAME
         n = len(self._near) // hop * hop
         if n == 0:
-            return np.zeros(0, dtype=np.int16), np.zeros(0), np.zeros(0)
+            return Cleaned(np.zeros(0, dtype=np.int16), np.zeros(0, dtype=np.int16), np.zeros(0), np.zeros(0))
         d, x = self._near[:n], self._far[:n]
         self._near, self._far = self._near[n:], self._far[n:]
         k = n // FRAME
@@ -410,7 +422,7 @@ class FrontEnd:
             # marks lost).
             if self._aec3 is not None:
                 self._aec3.process(d, x)
-            return d, share, np.zeros(k)
+            return Cleaned(d, d, share, np.zeros(k))
         if self._lin is not None:
             out = self._lin.process(d, x)
             p_out = _frame_power(out)
@@ -426,9 +438,8 @@ class FrontEnd:
         elif self._aec3 is not None:
             d = np.asarray(self._aec3.process(d, x), dtype=np.int16)
         power = _frame_power(d, dc=True)
-        if self._ns is not None:
-            d = np.asarray(self._ns.process(d), dtype=np.int16)
-        return d, share, power
+        clean = d if self._ns is None else np.asarray(self._ns.process(d), dtype=np.int16)
+        return Cleaned(clean, d, share, power)
 
     def flush(self) -> np.ndarray:
         rest, self._near, self._far = self._near, np.zeros(0, np.int16), np.zeros(0, np.float32)

@@ -52,7 +52,7 @@ import numpy as np
 
 from voicecoach.events import Heard, Withdrawn
 from voicecoach.speech import rules
-from voicecoach.speech.echo import FRAME, CoachWords, EchoGate, FrontEnd, aec_available
+from voicecoach.speech.echo import FRAME, Cleaned, CoachWords, EchoGate, FrontEnd, aec_available
 from voicecoach.speech.endpointing import Endpointer
 from voicecoach.speech.enrollment import Enrollment
 from voicecoach.speech.features import MIN_VOICED_RUN, FrameHistory, SoundDetector
@@ -187,6 +187,7 @@ class CommandRecognizer:
         self._n_in = 0  # samples received
         self._anchors: deque[tuple[int, float]] = deque(maxlen=4096)
         self._audio: deque[np.ndarray] = deque()  # decoded audio of the current utterance
+        self._unsuppressed: deque[np.ndarray] = deque()  # the same blocks before noise suppression
         self._audio_len = 0
         self._audio_start = 0
         self._last_word_end = -1e9  # decoder seconds where the last real word heard ended
@@ -201,6 +202,7 @@ class CommandRecognizer:
         # Kaldi's own dither draws from the global rand(), so results changed from
         # run to run (voicecoach.model.FEATURE_OPTIONS); this stream has its own.
         self._dither = np.random.default_rng(0)
+        self._relisten_dither = np.random.default_rng(1)  # its own: the first decode's stays as it was
 
     def feed(self, samples: np.ndarray, start: float, reference: np.ndarray | None = None) -> list[Heard | Withdrawn]:
         """Add one mic block; returns the commands completed by it (usually none),
@@ -227,8 +229,7 @@ class CommandRecognizer:
             if not self._want_aec:
                 self._gate.update(reference, float(start), self.samplerate)
                 reference = None
-        clean, echo, power = self._front.process(block, reference, ahead)
-        return self._decode(clean, echo, power)
+        return self._decode(self._front.process(block, reference, ahead))
 
     def listen_during(self, phase: str | None) -> None:
         """The session is in ``phase`` (a ``Status.phase``): from the end of the
@@ -310,19 +311,20 @@ class CommandRecognizer:
             best = self._anchors[0] if self._anchors else (0, 0.0)
         return best[1] + (n - best[0]) / self.samplerate
 
-    def _decode(self, clean: np.ndarray, echo: np.ndarray, power: np.ndarray) -> list[Heard | Withdrawn]:
+    def _decode(self, front: Cleaned) -> list[Heard | Withdrawn]:
+        clean, echo = front.clean, front.echo
         if len(clean) == 0:
             return []
         self._n_front += len(clean)
-        loud, voiced = self._sound.classify(clean, power)
-        block = (clean, echo, power, loud, voiced)
+        loud, voiced = self._sound.classify(clean, front.power)
+        block = (front, loud, voiced)
         # The last moments are always kept: when the decoder wakes, the next
         # sound is decoded with its lead-in (without it, words right at the
         # start were seen to lose confidence). Only what the decoder has not had is fed.
         self._preroll.append([block, not self._idle])  # [block, given to the decoder]
         self._preroll_len += len(clean)
-        while self._preroll_len - len(self._preroll[0][0][0]) >= self.settings.preroll_s * self.samplerate:
-            self._preroll_len -= len(self._preroll.popleft()[0][0])
+        while self._preroll_len - len(self._preroll[0][0][0].clean) >= self.settings.preroll_s * self.samplerate:
+            self._preroll_len -= len(self._preroll.popleft()[0][0].clean)
         out: list[Heard | Withdrawn] = []
         if self._idle:
             # No voice has been heard for a while: the decoder rests (most of
@@ -338,7 +340,7 @@ class CommandRecognizer:
             # The decoder goes on where it stopped, as if the quiet between
             # had been shorter: its adaptation carries over.
             pending = [b for b, given in self._preroll if not given]
-            first = self._n_front - sum(len(b[0]) for b in pending)
+            first = self._n_front - sum(len(b[0].clean) for b in pending)
             expected = self._n_dec + (self._skips[-1][1] if self._skips else 0)  # input sample it would have had next
             if first > expected and self._ends.sound_in_utterance():
                 # Audio was skipped, so the sound before it (breathing, say) is
@@ -419,15 +421,15 @@ class CommandRecognizer:
         # None: not all heard yet, or no longer kept.
         return bool(self._frames.hiss_starts(end_n - 2 * FRAME, end_n + self._slack_n, shortest, longest))
 
-    def _decode_block(self, clean, echo, power, loud, voiced) -> list[Heard | Withdrawn]:
+    def _decode_block(self, front: Cleaned, loud: np.ndarray, voiced: np.ndarray) -> list[Heard | Withdrawn]:
         self._switch_if_due()
-        clean = dither(clean, self._dither)
+        clean, echo, power = dither(front.clean, self._dither), front.echo, front.power
         # What is left of the coach's voice is not the person going on
         # talking: it must not hold back the end of their command.
         theirs = FrameHistory.theirs(echo, len(loud))
         self._ends.heard(self._n_dec, loud & theirs, voiced & theirs)
         self._frames.append(echo, power, voiced, self._sound.hiss(clean, loud))
-        self._keep_audio(clean)
+        self._keep_audio(clean, front.unsuppressed)
         out: list[Heard | Withdrawn] = []
         if self._rec.AcceptWaveform(clean.tobytes()):
             out += self._evaluate(json.loads(self._rec.Result()))
@@ -446,6 +448,7 @@ class CommandRecognizer:
     def _new_utterance(self) -> None:
         self._ends.new_utterance(self._n_dec)
         self._audio.clear()
+        self._unsuppressed.clear()
         self._audio_len = 0
         self._audio_start = self._n_dec
 
@@ -455,12 +458,16 @@ class CommandRecognizer:
         words = text.split()
         return bool(words) and words[-1] in self._last_words
 
-    def _keep_audio(self, clean: np.ndarray) -> None:
+    def _keep_audio(self, clean: np.ndarray, unsuppressed: np.ndarray) -> None:
         self._audio.append(clean)
+        if self.settings.relisten_warps:
+            self._unsuppressed.append(dither(unsuppressed, self._relisten_dither))
         self._audio_len += len(clean)
         limit = int(self.settings.max_utterance_s * self.samplerate)
         while self._audio_len - len(self._audio[0]) >= limit:
             first = self._audio.popleft()
+            if self._unsuppressed:
+                self._unsuppressed.popleft()
             self._audio_len -= len(first)
             self._audio_start += len(first)
 
@@ -475,7 +482,8 @@ class CommandRecognizer:
             return out  # a breath or a noise is not worth a second decode
         if self._audio_len > self.settings.relisten_max_s * self.samplerate:
             return out  # long talk, not a command: not worth a second decode
-        again = self._relisten.words(np.concatenate(self._audio), self._grammar_json, self._is_phrase)
+        heard = self._audio if self.settings.relisten_suppressed else self._unsuppressed
+        again = self._relisten.words(np.concatenate(heard), self._grammar_json, self._is_phrase)
         if again is None:
             return out
         offset = self._audio_start / self.samplerate

@@ -4,8 +4,9 @@ In noise the decoder often loses a phrase it hears in a slightly different
 copy of the same audio. Playing the utterance a few percent faster or slower
 (resampled, then decoded as 16 kHz) shifts its formants and pitch by the same
 factor, as a shorter or longer vocal tract would, and gives the decoder a
-second, independent hypothesis. The words it yields go through the same
-rules as the first decode's (docs/recognizer.md, "Second listen").
+second, independent hypothesis; the recognizer hands it the utterance as it
+was before noise suppression, a second front end as well. The words it yields
+go through the same rules as the first decode's (docs/recognizer.md, "Second listen").
 """
 
 from __future__ import annotations

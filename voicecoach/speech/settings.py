@@ -33,6 +33,10 @@ class RecognizerSettings:
     relisten_warps: tuple[float, ...] = (1.1, 0.9)
     """When an utterance's decode holds no phrase, decode it again with its voice
     warped by these factors in turn (:mod:`~voicecoach.speech.relisten`); empty: never."""
+    relisten_suppressed: bool = False
+    """The second listen decodes the utterance as the first did, noise suppressed;
+    False: as the front end had it before noise suppression, a second front end
+    (suppression loses some words that it keeps)."""
     relisten_max_s: float = 4.0
     """Utterances longer than this are talk: they get no second listen."""
     relisten_voice_outside_s: float = 0.15
