@@ -258,7 +258,8 @@ class CommandRecognizer:
     def finish(self) -> list[Heard | Withdrawn]:
         """Flush at the end of input: decode what is buffered, finalise and settle."""
         rest = self._front.flush()
-        out = self._decode(rest[: len(rest) // FRAME * FRAME], np.zeros(0), np.zeros(0)) if len(rest) >= FRAME else []
+        whole = rest[: len(rest) // FRAME * FRAME]
+        out = self._decode(Cleaned(whole, whole, np.zeros(0), np.zeros(0))) if len(whole) else []
         out += self._end_utterance()
         return out + self._settle(at_end=True)
 
