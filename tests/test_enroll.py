@@ -17,6 +17,7 @@ import pytest
 
 from speech_support import speak, write_wav
 from voicecoach.enroll import file as enrollment_file
+from voicecoach.speech.settings import RecognizerSettings
 from voicecoach.errors import UserError
 from voicecoach.speech.enrollment import Enrollment
 from voicecoach.speech.takes import take_problem
@@ -142,12 +143,18 @@ def takes_of(text, voice="en-029", renderings=TAKES):
     return [to_int16(speak(text, voice=voice, speed=s, pitch=p)) for s, p in renderings]
 
 
-def heard(model, grammar, clip, enrollment=None):
+MISSES_EN029_SLOWER = RecognizerSettings(relisten_suppressed=True)
+"""The recognizer's second listen, hearing the takes before noise suppression,
+finds en-029's "slower"; listening to the suppressed audio, as the first decode
+does, it misses it, and these tests need a word the recognizer misses."""
+
+
+def heard(model, grammar, clip, enrollment=None, settings=None):
     from speech_support import to_int16
     from voicecoach.speech.calibration import listen
     from voicecoach.speech.recognizer import CommandRecognizer
 
-    rec = CommandRecognizer(model, grammar, echo_canceller=False, enrollment=enrollment)
+    rec = CommandRecognizer(model, grammar, echo_canceller=False, enrollment=enrollment, settings=settings)
     return listen(rec, to_int16(clip)).heard
 
 
@@ -158,15 +165,16 @@ def test_a_spelling_learnt_from_the_takes_hears_other_renderings_of_the_voice(vo
     from voicecoach.speech.calibration import calibrate
     from voicecoach.speech.grammar import load_grammar
 
+    settings = MISSES_EN029_SLOWER
     grammar = load_grammar(model=vosk_model)
     takes = {"slower": takes_of("slower"), "stop_point": takes_of("stop point"), "pause": takes_of("pause")}
-    enrollment, log = calibrate(vosk_model, grammar, takes)
+    enrollment, log = calibrate(vosk_model, grammar, takes, settings=settings)
     assert enrollment.spellings == {"slower": ("slow up",)}, log
     assert not enrollment.floors
     for speed, pitch in ((135, 50), (140, 40), (140, 66)):
         clip = speak("slower", voice="en-029", speed=speed, pitch=pitch)
-        assert heard(vosk_model, grammar, clip) == []
-        assert heard(vosk_model, grammar, clip, enrollment) == ["slower"]
+        assert heard(vosk_model, grammar, clip, settings=settings) == []
+        assert heard(vosk_model, grammar, clip, enrollment, settings=settings) == ["slower"]
     # Shown as the intent's phrase, not as the words the decoder heard.
     g = enrollment.apply(grammar)
     assert g.intent_of("slow up").name == "slower" and g.to_display("okay slow up") == "okay slower"
@@ -181,7 +189,7 @@ def test_a_spelling_that_takes_another_intents_take_is_refused(vosk_model):
 
     grammar = load_grammar(model=vosk_model)
     takes = {"slower": takes_of("slower"), "faster": takes_of("slow up", voice="en-us")}
-    enrollment, log = calibrate(vosk_model, grammar, takes)
+    enrollment, log = calibrate(vosk_model, grammar, takes, settings=MISSES_EN029_SLOWER)
     # Both ways round: "slow up" for slower would take the faster takes, for faster a slower take.
     assert not enrollment.spellings, log
     assert any(line.startswith("faster: spelling 'slow up' not kept") and "of slower" in line for line in log), log
