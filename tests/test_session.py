@@ -1272,8 +1272,9 @@ def test_a_device_lost_pauses_and_its_return_resumes_logged_as_those_commands():
     events = drive(session, lost_at / SR)
     events += session.handle(DeviceLost(33.0, "speaker lost"), lost_at)
     assert session.paused and session.status(lost_at + SR).phase == "paused"
-    events += drive(session, back_at / SR)
-    events += session.device(DeviceBack(39.5, "speaker back after 5.5 s"), back_at)
+    events += drive(session, back_at / SR - 1.0)
+    events += session.handle(Tick(back_at))  # played up to back_at: handle's clock with no `now`
+    events += session.handle(DeviceBack(39.5, "speaker back after 5.5 s"))
     assert not session.paused
     events += drive(session, 300)
     assert of_type(events, Command) == [Command("pause", "(speaker lost)", 33.0, 33.0, lost_at / SR),
@@ -1284,3 +1285,40 @@ def test_a_device_lost_pauses_and_its_return_resumes_logged_as_those_commands():
     texts = [c.text for c in speech(events) if c.sample >= back_at]
     assert texts[:2] == [P.RESUMING, P.FROM_THE_TOP]
     assert [(r.rep, r.counted) for r in of_type(events, Rep)] == [(i, True) for i in range(1, 5)]
+
+
+
+def test_once_the_end_is_planned_a_control_is_ignored_but_how_many_is_answered_before_the_end():
+    done = speech(drive(new(), 200), "Workout done")[0].t
+    session = new()
+    events = drive(session, 300, [heard("pause", done + 0.2, done + 0.6, latency=0.2),
+                                  heard("how_many", done + 1.0, latency=0.2)])
+    pause, how_many = of_type(events, Command)
+    assert of_type(events, Notice) == [Notice(pause.t, "workout over; ignored 'pause'")]
+    assert not session.paused and session.finished
+    (this_set,) = speech(events, P.how_many_set(4))
+    (total,) = speech(events, P.how_many_total(4))
+    assert this_set.t >= how_many.t and total.t > this_set.t
+    # The workout ends once the answer is said, not before.
+    assert session.end_sample == total.sample + round((durations(total.text) + PAD_S) * SR)
+
+
+def test_how_many_in_the_plank_is_answered_and_the_plank_held_in_full():
+    probe = drive(new(reps=1, plank_s=30.0), 300)
+    go = speech(probe, P.plank_go(30.0))[0]
+    hold_s = go.t + durations(go.text)
+    events = drive(new(reps=1, plank_s=30.0), 300, [heard("how_many", hold_s + 5.0)])
+    assert speech(events, P.how_many_set(1)) and speech(events, P.PLANK_DONE)
+    (summary,) = of_type(events, SessionSummary)
+    assert summary.plank_s == 30.0
+
+
+def test_a_control_with_no_handler_is_logged_with_a_warning_and_changes_nothing():
+    """A control added to the grammar by the user that the coach has no action for."""
+    plain = drive(new(), 200)
+    at = rep_starts(plain)[1] / SR + 1.0
+    lights = Heard("lights_on", "control", "lights on", at, at + 0.6, at + 1.0, 0.9)
+    events = drive(new(), 200, [lights])
+    (command,) = of_type(events, Command)
+    assert of_type(events, Notice) == [Notice(command.t, "unknown command 'lights_on'", "warning")]
+    assert [(c.kind, c.text, c.sample) for c in played(events)] == [(c.kind, c.text, c.sample) for c in played(plain)]
