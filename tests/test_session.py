@@ -1320,5 +1320,25 @@ def test_a_control_with_no_handler_is_logged_with_a_warning_and_changes_nothing(
     lights = Heard("lights_on", "control", "lights on", at, at + 0.6, at + 1.0, 0.9)
     events = drive(new(), 200, [lights])
     (command,) = of_type(events, Command)
+    assert command == Command("lights_on", "lights on", at, at + 0.6, command.t) and command.t >= at + 1.0
     assert of_type(events, Notice) == [Notice(command.t, "unknown command 'lights_on'", "warning")]
     assert [(c.kind, c.text, c.sample) for c in played(events)] == [(c.kind, c.text, c.sample) for c in played(plain)]
+
+
+
+def test_a_mark_added_to_the_grammar_is_kept_on_its_rep_like_good_rep():
+    starts = rep_starts(drive(new(), 200))
+    at = starts[2] / SR + 1.0
+    wobble = Heard("wobble", "mark", "wobble", at, at + 0.5, at + 0.8, 0.9)
+    events = drive(new(), 200, [wobble])
+    reps = of_type(events, Rep)
+    assert reps[2].marks == ("wobble",) and [r.counted for r in reps] == [True] * 4
+    assert [c.text for c in played(events) if c.kind == "earcon"] == ["mark"]
+    assert not of_type(events, Notice)
+    assert of_type(events, SetSummary)[0].marks == {"wobble": 1}
+
+
+def test_the_set_summary_is_logged_as_it_is_said():
+    events = drive(new(sets=2, reps=2), 300)
+    said = [c.t for c in speech(events) if c.text == P.set_summary(2, 2)]
+    assert [s.t for s in of_type(events, SetSummary)] == said and len(said) == 2
