@@ -1342,3 +1342,15 @@ def test_the_set_summary_is_logged_as_it_is_said():
     events = drive(new(sets=2, reps=2), 300)
     said = [c.t for c in speech(events) if c.text == P.set_summary(2, 2)]
     assert [s.t for s in of_type(events, SetSummary)] == said and len(said) == 2
+
+
+def test_next_set_while_an_answer_holds_the_next_rep_back_ends_the_set():
+    """Between two reps, while "how many" is being answered (the next rep waits for
+    it), no segment is playing: "next set" still ends the set."""
+    end2 = of_type(drive(new(sets=2, reps=4), 400), Rep)[1].t
+    events = drive(new(sets=2, reps=4), 400, [heard("how_many", end2 - 1.2, end2 - 0.8, latency=0.2),
+                                              heard("next_set", end2 + 0.2, end2 + 0.6, latency=0.2)])
+    answer = speech(events, P.how_many_total(1))[0]  # rep 2 had not ended when asked
+    assert answer.t + durations(answer.text) > end2 + 0.8  # still said when "next set" was heard
+    assert [(s.set, s.attempted) for s in of_type(events, SetSummary)] == [(1, 2), (2, 4)]
+    assert speech(events, P.NEXT_SET)
