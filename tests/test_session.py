@@ -1354,3 +1354,44 @@ def test_next_set_while_an_answer_holds_the_next_rep_back_ends_the_set():
     assert answer.t + durations(answer.text) > end2 + 0.8  # still said when "next set" was heard
     assert [(s.set, s.attempted) for s in of_type(events, SetSummary)] == [(1, 2), (2, 4)]
     assert speech(events, P.NEXT_SET)
+
+
+def test_the_top_is_held_half_a_second_when_the_lowering_cue_is_shorter():
+    short = Session(program(reps=2), SR, durations=lambda t: 0.2 if t == P.lower_phrase("standard") else durations(t))
+    events = drive(short, 200)
+    lowers = speech(events, P.lower_phrase("standard"))
+    lifts = speech(events, "Exhale, lift")
+    assert [low.sample - lift.sample for lift, low in zip(lifts, lowers)] == [2 * SR] * 2  # lift_s
+    assert [ticks[0].sample - low.sample for ticks, low in zip(lowerings(events), lowers)] == [SR // 2] * 2
+
+
+def test_half_the_reps_arched_the_advice_follows_the_summary_a_pad_apart():
+    starts = rep_starts(drive(new(), 200))
+    events = drive(new(), 300, [heard("back_arched", s / SR + 4.5) for s in starts[:2]])
+    said = speech(events)
+    first = [c.text for c in said].index(P.set_summary(2, 4))
+    summary, half, advice = said[first:first + 3]
+    assert (half.text, advice.text[:11]) == (P.ARCHED_HALF, "Try the dea")
+    pad = round(PAD_S * SR)
+    assert half.sample == summary.sample + round(durations(summary.text) * SR) + pad
+    assert advice.sample == half.sample + round(durations(half.text) * SR) + pad
+
+
+def test_the_rest_follows_the_set_summary_and_the_session_ends_within_a_second_of_its_last_words():
+    session = new(sets=2, reps=1)
+    events = drive(session, 300)
+    said = speech(events)
+    summary, rest = [c for c in said if c.text == P.set_summary(1, 1)][0], speech(events, "Rest for")[0]
+    summary_end = summary.sample + round(durations(summary.text) * SR)
+    assert 0 < rest.sample - summary_end <= SR
+    last_end = said[-1].sample + round(durations(said[-1].text) * SR)
+    assert last_end <= session.end_sample <= last_end + SR and session.finished
+
+
+def test_the_session_summary_counts_the_sets_done_and_names_a_plank_only_when_there_is_one():
+    (two,) = of_type(drive(new(sets=2, reps=1), 300), SessionSummary)
+    assert (two.sets, two.plank_s, two.plank_target_s) == (2, None, None)
+    starts = rep_starts(drive(new(sets=2, reps=1), 300))
+    (stopped,) = of_type(drive(new(sets=2, reps=1), 300, [heard("stop_workout", starts[1] / SR - 8.0)]),
+                         SessionSummary)
+    assert (stopped.status, stopped.sets) == ("stopped", 1)
