@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from session_support import SR, drive, durations, heard, lowering_starts, of_type, played, program, speech
 from voicecoach.coach import program as P
-from voicecoach.coach.session import FLOOR_MIN, GRACE_S, PAD_S, Cancel, Session, estimate_seconds
+from voicecoach.coach.session import BOTTOM_S, FLOOR_MIN, GRACE_S, PAD_S, TOP_S, Cancel, Session, estimate_seconds
 from voicecoach.events import (Command, Cue, DeviceBack, DeviceLost, Heard, Notice, Rep, SessionSummary, SetSummary, Tick,
                                Withdrawn)
 
@@ -1362,7 +1362,7 @@ def test_the_top_is_held_half_a_second_when_the_lowering_cue_is_shorter():
     lowers = speech(events, P.lower_phrase("standard"))
     lifts = speech(events, "Exhale, lift")
     assert [low.sample - lift.sample for lift, low in zip(lifts, lowers)] == [2 * SR] * 2  # lift_s
-    assert [ticks[0].sample - low.sample for ticks, low in zip(lowerings(events), lowers)] == [SR // 2] * 2
+    assert [ticks[0].sample - low.sample for ticks, low in zip(lowerings(events), lowers)] == [round(TOP_S * SR)] * 2
 
 
 def test_half_the_reps_arched_the_advice_follows_the_summary_a_pad_apart():
@@ -1395,3 +1395,76 @@ def test_the_session_summary_counts_the_sets_done_and_names_a_plank_only_when_th
     (stopped,) = of_type(drive(new(sets=2, reps=1), 300, [heard("stop_workout", starts[1] / SR - 8.0)]),
                          SessionSummary)
     assert (stopped.status, stopped.sets) == ("stopped", 1)
+
+
+def _end(cue: Cue) -> int:
+    return cue.sample + round(durations(cue.text) * SR)
+
+
+def test_the_tension_check_leaves_its_pauses_between_lines():
+    """1.5 s to crush the hand, 3 s to feel it, each after the pad that follows a line."""
+    said = speech(drive(new(warmup=True, reps=1), 400))
+    first, second, third = [next(c for c in said if c.text == line) for line in P.TENSION_CHECK]
+    assert second.sample == _end(first) + round((PAD_S + 1.5) * SR)
+    assert third.sample == _end(second) + round((PAD_S + 3.0) * SR)
+
+
+def test_a_floor_all_the_way_down_says_no_floor_stop():
+    events = drive(new(floor=1.0, reps=3), 300)
+    assert not speech(events, P.FLOOR_STOP) and [len(ticks) for ticks in lowerings(events)] == [3, 3, 3]
+    assert speech(drive(new(floor=0.999, reps=2), 300), P.FLOOR_STOP)
+
+
+def test_the_bottom_is_held_in_full_after_the_floor_stop_and_the_form_reminder():
+    """A floor stop, then (every fourth rep) a form reminder 0.3 s on; the next lift
+    waits a pad and the whole bottom pause after the last of them."""
+    events = drive(new(floor=0.5, reps=5), 300)
+    said = speech(events)
+    lifts = speech(events, "Exhale, lift")
+    stops = speech(events, P.FLOOR_STOP)
+    (reminder,) = [c for c in said if c.text in P.FORM_REMINDERS]
+    bottom = round((PAD_S + BOTTOM_S) * SR)
+    assert lifts[2].sample == _end(stops[0]) + bottom  # after rep 2's floor stop
+    assert reminder.sample == _end(stops[2]) + round((PAD_S + 0.3) * SR)  # rep 4
+    assert lifts[4].sample == _end(reminder) + bottom
+
+
+def test_the_form_reminders_come_in_turn():
+    events = drive(new(reps=12), 600)
+    assert [c.text for c in speech(events) if c.text in P.FORM_REMINDERS] == list(P.FORM_REMINDERS)
+
+
+def test_lift_and_descent_are_logged_to_a_millisecond():
+    long_lift = Session(program(reps=2), SR, floor=0.4567,
+                        durations=lambda t: 2.1234 if t.startswith("Exhale, lift") else durations(t))
+    reps = of_type(drive(long_lift, 200), Rep)
+    assert [(r.lift_s, r.descent_s) for r in reps] == [(2.243, 3.0), (2.243, 1.37)]
+
+
+def test_a_rep_done_before_a_pause_is_logged_while_paused():
+    """Logged GRACE_S after its end whatever happens next: a long pause must not hold
+    back what is already done (it is saved as it is logged)."""
+    ends = [r.t for r in of_type(drive(new(), 200), Rep)]
+    pause = heard("pause", ends[0] + 0.3, ends[0] + 0.7, latency=0.2)
+    session = new()
+    events = drive(session, ends[0] + 20.0, [pause])
+    assert session.paused and [(r.rep, r.t) for r in of_type(events, Rep)] == [(1, ends[0])]
+
+
+def test_a_lowering_of_3_6_seconds_is_counted_on_its_four_beats_with_ticks():
+    events = drive(new(reps=1, descent_s=3.6), 100)
+    (ticks,) = lowerings(events)
+    assert [(t.text, t.sample - ticks[0].sample) for t in ticks] == [(P.TICK, round(k * 0.9 * SR)) for k in range(4)]
+    counts = [c.text for c in speech(events) if c.sample in {t.sample for t in ticks}]
+    assert counts == [P.count_long(k) for k in range(1, 5)]  # 0.8 s: each ends 0.1 s before the next beat
+    slow = Session(program(reps=1, descent_s=3.6), SR, durations=lambda t: 0.95 if "thousand" in t else durations(t))
+    (ticks,) = lowerings(events := drive(slow, 100))
+    counts = [c.text for c in speech(events) if c.sample in {t.sample for t in ticks}]
+    assert counts == [P.count_short(k) for k in range(1, 5)]  # 0.95 s would run into the next beat
+
+
+@pytest.mark.parametrize("long_s, said", [(0.94, "one-one-thousand"), (0.97, "one")])
+def test_a_long_count_is_said_only_when_it_ends_a_twentieth_of_a_second_before_the_next_beat(long_s, said):
+    session = Session(program(reps=1), SR, durations=lambda t: long_s if "thousand" in t else durations(t))
+    (ticks,) = lowerings(events := drive(session, 100))
+    assert [c.text for c in speech(events) if c.sample == ticks[0].sample] == [said]
