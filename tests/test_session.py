@@ -1468,3 +1468,28 @@ def test_a_long_count_is_said_only_when_it_ends_a_twentieth_of_a_second_before_t
     session = Session(program(reps=1), SR, durations=lambda t: long_s if "thousand" in t else durations(t))
     (ticks,) = lowerings(events := drive(session, 100))
     assert [c.text for c in speech(events) if c.sample == ticks[0].sample] == [said]
+
+
+def test_the_lesson_and_the_warmup_in_order_spacing_and_phase():
+    session = new(warmup=True, reps=1)
+    seen = {}
+    events = drive(session, 400, watch=lambda now: seen.setdefault(now, (session.status(now),
+                                                                          session.rep_for(now / SR))))
+    said = speech(events)
+    texts = [c.text for c in said]
+    lesson = [c for c in said if c.text in P.TEACHING]
+    assert [b.sample - _end(a) for a, b in zip(lesson, lesson[1:])] == [round((PAD_S + 0.3) * SR)] * (len(lesson) - 1)
+    assert texts.index(P.TENSION_CHECK[2]) < texts.index(P.WARMUP_FIRST_REP) < texts.index(P.WARMUP_LIFTS[0])
+    done = speech(events, P.WARMUP_DONE)[0]
+    step = round(0.02 * SR)
+    assert seen[done.sample // step * step + step][0].phase == "warmup"
+    assert speech(events, "Set one of one.")[0].sample == _end(done) + round((PAD_S + 1.0) * SR)
+    lift = speech(events, P.WARMUP_LIFTS[1])[0]
+    later = lift.sample + round(1.5 * SR)  # past the window for marks after rep 1
+    assert seen[later // step * step + step][1] == (0, 2)  # a practice rep: rep 2 of set 0
+
+
+def test_a_session_whose_clock_is_already_running_starts_now_not_in_the_past():
+    session = new(reps=1)
+    events = session.advance(5 * SR, now=2 * SR)
+    assert played(events)[0].sample == 2 * SR
