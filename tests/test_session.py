@@ -1493,3 +1493,28 @@ def test_a_session_whose_clock_is_already_running_starts_now_not_in_the_past():
     session = new(reps=1)
     events = session.advance(5 * SR, now=2 * SR)
     assert played(events)[0].sample == 2 * SR
+
+
+def test_repeat_after_an_answer_says_the_last_instruction_not_the_answer_nor_a_sound():
+    """A reply, an earcon or a count is not an instruction: "repeat" passes over them."""
+    lowering = lowerings(drive(new(), 200))[1][0].sample / SR
+    ask = heard("how_many", lowering + 3.5, latency=0.2)  # at the bottom of rep 2
+    answered = speech(drive(new(), 200, [ask]), "in total")[0]
+    events = drive(new(), 200, [ask, heard("repeat", answered.t, latency=0.2)])  # heard as the answer ends
+    repeat = of_type(events, Command)[1]
+    after = [c.text for c in speech(events) if c.sample >= repeat.t * SR]
+    assert after[0] == P.lower_phrase("standard"), after
+
+
+def test_a_set_is_announced_and_its_first_lift_follows_after_a_breath():
+    said = speech(drive(new(sets=2, reps=1), 300))
+    announced = [c.text for c in said].index("Set two of two.")
+    assert said[announced + 1].text.startswith("Exhale, lift")
+    assert said[announced + 1].sample == _end(said[announced]) + round((PAD_S + 0.6) * SR)
+
+
+def test_event_times_are_kept_to_a_microsecond():
+    session = Session(program(reps=1), 22050)  # estimate_seconds: lengths in odd samples
+    events = drive(session, 200)
+    assert events and all(round(e.t, 6) == e.t for e in events)
+    assert any(round(e.t, 5) != e.t for e in events)  # would a coarser rounding show: yes
