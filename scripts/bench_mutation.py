@@ -19,6 +19,14 @@ is a measurement, not a test: not in the test suite, not in CI.
 
 The work tree is never changed: the copy lives in a temporary directory
 (``--keep DIR`` to keep it, and its ``mutants/``, for ``mutmut show NAME``).
+
+A run can be stopped (Ctrl-C, or a kill of its process group) and resumed:
+given the same ``--keep DIR`` again, a module whose copy is already there is
+not copied afresh, and mutmut tests only the mutants that have no verdict yet.
+A mutant that hangs a test is stopped after mutmut's CPU-time limit,
+``(tests' time + 1 s) x timeout multiplier x 2``; mutmut's multiplier of 15
+lets one such mutant of coach/session.py cost over 3 minutes, so
+``--timeout-multiplier 2`` is what makes the whole module fit in an hour here.
 """
 
 from __future__ import annotations
@@ -64,7 +72,7 @@ def scratch_copy(dest: Path) -> None:
             shutil.copy2(src, dest / name)
 
 
-def configure(tree: Path, module: str, tests: list[str]) -> None:
+def configure(tree: Path, module: str, tests: list[str], timeout_multiplier: float | None = None) -> None:
     """Point mutmut at one module and its tests (a [tool.mutmut] table in the copy's pyproject)."""
     table = "\n".join([
         "",
@@ -75,6 +83,7 @@ def configure(tree: Path, module: str, tests: list[str]) -> None:
         'also_copy = ["scripts/", "grammars/"]',
         'pytest_add_cli_args = ["-p", "no:cacheprovider"]',
         "pytest_add_cli_args_test_selection = [" + ", ".join(f'"{t}"' for t in tests) + "]",
+        *([f"timeout_multiplier = {timeout_multiplier}"] if timeout_multiplier else []),
         "",
     ])
     pyproject = tree / "pyproject.toml"
@@ -90,13 +99,24 @@ def mutmut(tree: Path, *args: str, log: Path | None = None) -> subprocess.Comple
         return subprocess.run(cmd, cwd=tree, stdout=out, stderr=subprocess.STDOUT, text=True)
 
 
-def run_module(module: str, tests: list[str], work: Path, max_children: int) -> dict:
+def run_module(module: str, tests: list[str], work: Path, max_children: int,
+               timeout_multiplier: float | None = None) -> dict:
     tree = work / module.replace("/", "_").removesuffix(".py")
-    tree.mkdir(parents=True)
-    scratch_copy(tree)
-    configure(tree, module, tests)
+    if (tree / "mutants").is_dir():
+        # Resumed: the copy and its verdicts stand; mutmut tests what has none yet.
+        print(f"  resuming in {tree} (the copy made when it started)", flush=True)
+        if timeout_multiplier:
+            pyproject = tree / "pyproject.toml"
+            text = re.sub(r"(?m)^timeout_multiplier = .*\n", "", pyproject.read_text())
+            pyproject.write_text(text.rstrip("\n") + f"\ntimeout_multiplier = {timeout_multiplier}\n")
+    else:
+        tree.mkdir(parents=True, exist_ok=True)
+        scratch_copy(tree)
+        configure(tree, module, tests, timeout_multiplier)
     started = time.monotonic()
     log = tree / "mutmut-run.log"
+    if log.exists():
+        log.rename(tree / f"mutmut-run.{int(time.time())}.log")
     run = mutmut(tree, "run", "--max-children", str(max_children), log=log)
     elapsed = time.monotonic() - started
     results = mutmut(tree, "results", "--all", "true")
@@ -156,7 +176,11 @@ def main() -> int:
                         help="a module under voicecoach/ (repeatable; default: " + ", ".join(DEFAULT) + ")")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2,
                         help="mutants tested at once (default: the CPU count)")
-    parser.add_argument("--keep", metavar="DIR", help="build the scratch copies in DIR and keep them")
+    parser.add_argument("--keep", metavar="DIR",
+                        help="build the scratch copies in DIR and keep them; a copy already there is resumed")
+    parser.add_argument("--timeout-multiplier", type=float, metavar="X",
+                        help="mutmut's timeout_multiplier (default: mutmut's, 15): a hanging mutant is stopped "
+                             "after (tests' seconds + 1) x X x 2 of CPU time")
     args = parser.parse_args()
     try:
         import mutmut  # noqa: F401
@@ -173,7 +197,7 @@ def main() -> int:
     try:
         for module in modules:
             print(f"mutating voicecoach/{module} against {' '.join(MODULES[module])} ...", flush=True)
-            results.append(run_module(module, MODULES[module], work, args.max_children))
+            results.append(run_module(module, MODULES[module], work, args.max_children, args.timeout_multiplier))
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)

@@ -196,6 +196,28 @@ def test_a_spelling_that_takes_another_intents_take_is_refused(vosk_model):
     assert any(line.startswith("slower: spelling 'slow up' not kept") and "of faster" in line for line in log), log
 
 
+
+@pytest.mark.model
+def test_a_spelling_or_floor_that_hears_no_more_of_its_takes_is_not_kept(vosk_model):
+    """Each take is en-029's "slower" and, 0.3 s on, "hmm": the decoder hears "slow up",
+    but with "slow up" spelled for slower the voice still runs on after it, so the
+    recognizer takes it back and hears none of the takes. Neither the spelling nor a
+    lower floor makes the recognizer hear more of them: neither is kept. (No other
+    intent's takes here: nothing else could refuse them.)"""
+    from speech_support import to_int16
+    from voicecoach.speech.calibration import calibrate
+    from voicecoach.speech.grammar import load_grammar
+
+    grammar = load_grammar(model=vosk_model)
+    gap = np.zeros(int(0.3 * 16000), np.float32)
+    takes = [to_int16(np.concatenate([speak("slower", voice="en-029", speed=s, pitch=p), gap,
+                                      speak("hmm", voice="en-029", speed=s, pitch=p)])) for s, p in TAKES]
+    assert [heard(vosk_model, grammar, t) for t in takes] == [[], [], []]
+    enrollment, log = calibrate(vosk_model, grammar, {"slower": takes})
+    assert not enrollment.spellings and not enrollment.floors, log
+    assert "slower: spelling 'slow up' not kept: hears no more of its takes" in log, log
+
+
 def test_a_personal_spelling_never_shadows_a_phrase_of_the_grammar():
     from voicecoach.speech.grammar import load_grammar
 
@@ -242,3 +264,55 @@ def test_recognize_uses_the_stored_enrollment_unless_told_not_to(tmp_path, isola
     (isolated_dirs / "enrollment.json").write_text("{broken")
     r = voicecoach("recognize", str(wav))
     assert r.returncode == 2 and "enrollment file is damaged" in r.stderr and len(r.stderr.splitlines()) == 1
+
+
+# --- run, simulate and serve use the stored enrollment ---------------------------------------
+
+# A spelling as `enroll` stores one (calibration chooses them from the takes): "green
+# kettle" is no phrase of the grammar, so without the enrollment it is nobody's command.
+SPELLED = Enrollment(spellings={"how_many": ("green kettle",)})
+
+
+@pytest.mark.model
+def test_simulate_hears_an_enrolled_spelling_unless_told_not_to(tmp_path, isolated_dirs, model_path):
+    """Said in the first rest (silent from ~44.5 s to "Three." at ~49.9 s of this program)."""
+    from speech_support import build_track, speak
+    from voicecoach import cli
+
+    config = tmp_path / "short.toml"
+    config.write_text("[program]\nsets = 2\nreps = 1\nwarmup = false\nrest_s = 10.0\n")
+    mic = tmp_path / "mic.wav"
+    write_wav(mic, build_track([(45.5, speak("green kettle", voice="en-us", speed=150))], 49.0))
+    enrollment_file.save(enrollment_file.Enrolled({}, SPELLED))
+
+    def commands(*extra: str) -> list[tuple[str, str]]:
+        name = "without" if extra else "with"
+        events = tmp_path / f"{name}.jsonl"
+        code = cli.main(["simulate", "--mic", str(mic), "--out", str(tmp_path / f"{name}.wav"), "--events",
+                         str(events), "--config", str(config), "--db", str(tmp_path / f"{name}.db"), *extra])
+        assert code == 0
+        lines = [json.loads(line) for line in events.read_text().splitlines()]
+        return [(e["intent"], e["text"]) for e in lines if e["type"] == "command"]
+
+    assert commands() == [("how_many", "how many")]  # shown as the intent's phrase
+    assert commands("--no-enrollment") == []
+
+
+def test_run_and_simulate_read_the_stored_enrollment_unless_told_not_to(tmp_path, isolated_dirs):
+    """The enrollment is read as the recognizer is made: a damaged file stops `run` and
+    `simulate` in one line before any audio; with --no-enrollment it is not read, and
+    the next thing they need (here a model, pointed at nothing) is what is missing."""
+    mic = tmp_path / "mic.wav"
+    write_wav(mic, np.zeros(16000, np.float32))
+    (isolated_dirs / "enrollment.json").parent.mkdir(parents=True, exist_ok=True)
+    (isolated_dirs / "enrollment.json").write_text("{broken")
+    no_model = {"VOICECOACH_MODEL": str(tmp_path / "no-model")}
+    sim = ["simulate", "--mic", str(mic), "--out", str(tmp_path / "out.wav"), "--events", str(tmp_path / "ev.jsonl")]
+    for command in (["run"], sim):
+        r = voicecoach(*command, env=no_model)
+        assert r.returncode == 2 and len(r.stderr.splitlines()) == 1, (command, r.stderr)
+        assert "enrollment file is damaged" in r.stderr, (command, r.stderr)
+        r = voicecoach(*command, "--no-enrollment", env=no_model)
+        assert r.returncode != 0 and len(r.stderr.strip().splitlines()) == 1, (command, r.stderr)
+        assert "enrollment" not in r.stderr and "no-model" in r.stderr, (command, r.stderr)
+    assert (isolated_dirs / "enrollment.json").read_text() == "{broken"  # left for the person to see

@@ -292,6 +292,46 @@ def test_serve_falls_back_to_the_default_grammar_on_a_bad_one(vosk_model, tmp_pa
     assert "zorkblat" in capsys.readouterr().err
 
 
+
+def test_serve_wakes_on_an_enrolled_spelling_of_start_workout_unless_told_not_to(sinks, vosk_model, tmp_path,
+                                                                                monkeypatch):
+    """The wake listener uses the stored enrollment (as `voicecoach enroll` leaves it):
+    "green kettle" spelled for start workout wakes it; with --no-enrollment it is talk."""
+    from voicecoach import cli, config
+    from voicecoach.enroll import file as enrollment_file
+    from voicecoach.commands.serve import Server
+    from voicecoach.speech.enrollment import Enrollment
+    from voicecoach.speech.grammar import load_grammar
+
+    enrollment_file.save(enrollment_file.Enrolled({}, Enrollment(spellings={"start_workout": ("green kettle",)})))
+    for name, value in sinks.env().items():
+        monkeypatch.setenv(name, value)
+    grammar, cfg = load_grammar(model=vosk_model), config.defaults()
+
+    def wake(*flags: str):
+        server = Server(cli.build_parser().parse_args(["serve", "--idle-exit", "5", *flags]))
+        done = threading.Event()
+
+        def person():  # says it once the server listens
+            while server.mic is None:
+                if done.wait(0.05):
+                    return
+            sinks.say("green kettle", tmp_path)
+
+        speaking = threading.Thread(target=person)
+        speaking.start()
+        try:
+            return server.wait_for_wake(vosk_model, grammar, cfg)
+        finally:
+            done.set()
+            speaking.join()
+            server.close()
+
+    heard = wake()
+    assert heard is not None and heard.intent == "start_workout", heard
+    assert wake("--no-enrollment") is None
+
+
 # --- live: a device vanishes mid-session -------------------------------------------------------------
 
 

@@ -11,8 +11,9 @@ from hypothesis import strategies as st
 
 from session_support import SR, drive, durations, heard, lowering_starts, of_type, played, program, speech
 from voicecoach.coach import program as P
-from voicecoach.coach.session import FLOOR_MIN, GRACE_S, PAD_S, Cancel, Session, estimate_seconds
-from voicecoach.events import Command, Cue, Heard, Notice, Rep, SessionSummary, SetSummary, Tick, Withdrawn
+from voicecoach.coach.session import BOTTOM_S, FLOOR_MIN, GRACE_S, PAD_S, TOP_S, Cancel, Session, estimate_seconds
+from voicecoach.events import (Command, Cue, DeviceBack, DeviceLost, Heard, Notice, Rep, SessionSummary, SetSummary, Tick,
+                               Withdrawn)
 
 
 def new(floor=None, **over) -> Session:
@@ -1159,3 +1160,361 @@ def test_a_rep_cut_short_is_done_again_on_the_same_side():
     first = speech(drive(new(**cfg), 400), "Exhale, lift,")[0].t
     events = drive(new(**cfg), 400, [heard("pause", first + 0.5), heard("resume", first + 6.0)])
     assert [c.text for c in speech(events, "Exhale, lift,")][:2] == ["Exhale, lift, right leg and left arm."] * 2
+
+
+# --- the edges bench_mutation found untested (docs/testing.md) ---------------------------
+
+
+def test_a_reply_that_would_end_within_the_pad_before_the_next_phrase_waits_until_after_it():
+    """A notice that fits the silence before a planned phrase only without the pad is not
+    squeezed in. (The lookahead plans the next rep's lift during the silence before it.)"""
+    lift = rep_starts(drive(new(), 200))[1]  # 1.4 s of silence before it (the bottom of rep 1)
+    note, pad = "Note.", round(PAD_S * SR)
+    length = round(durations(note) * SR)
+    now = lift - length - pad // 2  # fits, ending pad/2 before the lift: too close
+    session = new()
+    events = drive(session, (now - SR) / SR, lookahead_s=3.0)
+    events += session.say(note, now)
+    events += drive(session, 200, lookahead_s=3.0)
+    assert speech(events, "Exhale, lift")[1].sample == lift
+    (told,) = speech(events, note)
+    before = [c for c in speech(events) if c.sample < told.sample][-1]
+    after = [c for c in speech(events) if c.sample > told.sample][0]
+    assert told.sample > lift
+    assert before.sample + round(durations(before.text) * SR) + pad <= told.sample, (before, told)
+    assert told.sample + length + pad <= after.sample, (told, after)
+    assert_no_overlap(events)
+
+
+def test_a_pause_on_the_first_sample_of_a_rep_redoes_that_rep():
+    """The segment that ended as the pause came is over; the rep that had just started is redone."""
+    second = rep_starts(drive(new(), 200))[1] / SR
+    events = drive(new(), 300, [heard("pause", second - 0.6, second - 0.2, latency=0.2),
+                                heard("resume", second + 5.0)])
+    (pause, _) = of_type(events, Command)
+    assert 0 <= pause.t - second < 0.02
+    full = [ticks for ticks in lowerings(events) if len(ticks) == 3]
+    assert len(full) == 4  # the rep that was cut is lowered again, not logged unlowered
+    assert [(r.rep, r.counted) for r in of_type(events, Rep)] == [(i, True) for i in range(1, 5)]
+
+
+def test_next_set_at_the_very_end_of_a_rest_keeps_the_next_sets_announcement():
+    """With the next set already laid out behind the rest, "next set" drops only the rest."""
+    cfg = dict(sets=2, reps=1, rest_s=30.0)
+    rest_at = speech(drive(new(**cfg), 400), "Rest for")[0].t
+    events = drive(new(**cfg), 400, [heard("next_set", rest_at + 28.0)], lookahead_s=3.0)
+    (command,) = of_type(events, Command)
+    texts = [c.text for c in speech(events) if c.sample >= command.t * SR]
+    assert texts[:2] == [P.NEXT_SET, "Set two of two."], texts
+    assert len(of_type(events, Rep)) == 2
+
+
+def test_a_pause_just_before_a_rest_starts_gives_the_whole_rest_after_the_resume():
+    """A rest laid out but not started when the pause came is played from its start, not resumed."""
+    cfg = dict(sets=2, reps=1, rest_s=30.0)
+    dry = drive(new(**cfg), 400)
+    rest = speech(dry, "Rest for")[0]
+    summary = speech(dry, P.set_summary(1, 1))[0]
+    assert rest.t - summary.t < 3.0  # with a 3 s lookahead, the rest is planned during the summary
+    hs = [heard("pause", summary.t - 0.5, summary.t - 0.1, latency=0.2), heard("resume", summary.t + 8.0)]
+    events = drive(new(**cfg), 500, hs, lookahead_s=3.0)
+    (_, resume) = of_type(events, Command)
+    after = [c for c in speech(events) if c.sample >= resume.t * SR]
+    rests = [c for c in after if c.text in (P.rest(30), P.REST_RESUMED)]
+    assert [c.text for c in rests] == [P.rest(30)], [c.text for c in after]
+    set2 = speech(events, "Set two of two.")[0]
+    assert set2.sample - rests[0].sample == 30 * SR
+
+
+def test_a_second_pause_before_the_redone_rep_starts_still_redoes_it():
+    """Paused mid-rep, resumed, paused again while "Resuming" is said: the cut rep is still owed."""
+    lowering = lowerings(drive(new(), 200))[1][0].sample / SR
+    resume = lowering + 6.0
+    hs = [heard("pause", lowering + 0.05, lowering + 0.45, latency=0.3), heard("resume", resume),
+          heard("pause", resume + 0.5, resume + 0.9, latency=0.2), heard("resume", resume + 8.0)]
+    events = drive(new(), 300, hs)
+    assert [c.intent for c in of_type(events, Command)] == ["pause", "resume", "pause", "resume"]
+    assert [(r.rep, r.counted) for r in of_type(events, Rep)] == [(i, True) for i in range(1, 5)]
+    assert len([ticks for ticks in lowerings(events) if len(ticks) == 3]) == 4
+
+
+def test_a_final_mark_delivered_twice_chimes_for_the_repeat_as_a_mark_said_again_does():
+    """Once its final result is kept, a provisional mark's earcon is spent: the same words
+    delivered again are answered with the earcon like any mark said again, and kept once."""
+    starts = rep_starts(drive(new(), 200))
+    first, final = _provisional(heard("good_rep", starts[2] / SR + 2.0, latency=0.2))
+    again = dataclasses.replace(final, emitted=final.emitted + 0.5)
+    events = drive(new(), 200, [first, final, again])
+    earcons = [c for c in played(events) if c.kind == "earcon"]
+    assert [e.text for e in earcons] == ["mark", "mark"]
+    assert 0 <= earcons[1].t - again.emitted < 0.03
+    assert of_type(events, Rep)[2].marks == ("good_rep",)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="session.py bug: with a lookahead over GRACE_S a rep is logged before its plan ends, "
+                          "and a pause in its last moments redoes it and logs it again")
+def test_a_pause_at_the_bottom_of_a_rep_with_a_long_lookahead_logs_the_rep_once():
+    """_finalize logs a rep once the horizon (now + lookahead) is GRACE_S past its end; a
+    lookahead over GRACE_S does so while its bottom pause still plays. A pause there must
+    not raise (it once did: ValueError) and the rep, redone or not, is logged once."""
+    end = of_type(drive(new(), 200), Rep)[1].t
+    hs = [heard("pause", end - 0.9, end - 0.5, latency=0.2), heard("resume", end + 5.0)]
+    events = drive(new(), 300, hs, lookahead_s=3.0)
+    assert [r.rep for r in of_type(events, Rep)] == [1, 2, 3, 4]
+
+
+def test_a_device_lost_pauses_and_its_return_resumes_logged_as_those_commands():
+    """What the runtime hands over when the speaker or microphone goes and comes back."""
+    lowering = lowerings(drive(new(), 200))[1][0].sample
+    lost_at, back_at = lowering + SR // 2, lowering + 6 * SR
+    session = new()
+    events = drive(session, lost_at / SR)
+    events += session.handle(DeviceLost(33.0, "speaker lost"), lost_at)
+    assert session.paused and session.status(lost_at + SR).phase == "paused"
+    events += drive(session, back_at / SR - 1.0)
+    events += session.handle(Tick(back_at))  # played up to back_at: handle's clock with no `now`
+    events += session.handle(DeviceBack(39.5, "speaker back after 5.5 s"))
+    assert not session.paused
+    events += drive(session, 300)
+    assert of_type(events, Command) == [Command("pause", "(speaker lost)", 33.0, 33.0, lost_at / SR),
+                                        Command("resume", "(speaker back after 5.5 s)", 39.5, 39.5, back_at / SR)]
+    assert session.commands == of_type(events, Command)
+    # "Paused" follows the count word that was sounding, as for a spoken pause.
+    assert speech(events, P.PAUSED)[0].sample == lowering + round((durations("one-one-thousand") + PAD_S) * SR)
+    texts = [c.text for c in speech(events) if c.sample >= back_at]
+    assert texts[:2] == [P.RESUMING, P.FROM_THE_TOP]
+    assert [(r.rep, r.counted) for r in of_type(events, Rep)] == [(i, True) for i in range(1, 5)]
+
+
+
+def test_once_the_end_is_planned_a_control_is_ignored_but_how_many_is_answered_before_the_end():
+    done = speech(drive(new(), 200), "Workout done")[0].t
+    session = new()
+    events = drive(session, 300, [heard("pause", done + 0.2, done + 0.6, latency=0.2),
+                                  heard("how_many", done + 1.0, latency=0.2)])
+    pause, how_many = of_type(events, Command)
+    assert of_type(events, Notice) == [Notice(pause.t, "workout over; ignored 'pause'")]
+    assert not session.paused and session.finished
+    (this_set,) = speech(events, P.how_many_set(4))
+    (total,) = speech(events, P.how_many_total(4))
+    assert this_set.t >= how_many.t and total.t > this_set.t
+    # The workout ends once the answer is said, not before.
+    assert session.end_sample == total.sample + round((durations(total.text) + PAD_S) * SR)
+
+
+def test_how_many_in_the_plank_is_answered_and_the_plank_held_in_full():
+    probe = drive(new(reps=1, plank_s=30.0), 300)
+    go = speech(probe, P.plank_go(30.0))[0]
+    hold_s = go.t + durations(go.text)
+    events = drive(new(reps=1, plank_s=30.0), 300, [heard("how_many", hold_s + 5.0)])
+    assert speech(events, P.how_many_set(1)) and speech(events, P.PLANK_DONE)
+    (summary,) = of_type(events, SessionSummary)
+    assert summary.plank_s == 30.0
+
+
+def test_a_control_with_no_handler_is_logged_with_a_warning_and_changes_nothing():
+    """A control added to the grammar by the user that the coach has no action for."""
+    plain = drive(new(), 200)
+    at = rep_starts(plain)[1] / SR + 1.0
+    lights = Heard("lights_on", "control", "lights on", at, at + 0.6, at + 1.0, 0.9)
+    events = drive(new(), 200, [lights])
+    (command,) = of_type(events, Command)
+    assert command == Command("lights_on", "lights on", at, at + 0.6, command.t) and command.t >= at + 1.0
+    assert of_type(events, Notice) == [Notice(command.t, "unknown command 'lights_on'", "warning")]
+    assert [(c.kind, c.text, c.sample) for c in played(events)] == [(c.kind, c.text, c.sample) for c in played(plain)]
+
+
+
+def test_a_mark_added_to_the_grammar_is_kept_on_its_rep_like_good_rep():
+    starts = rep_starts(drive(new(), 200))
+    at = starts[2] / SR + 1.0
+    wobble = Heard("wobble", "mark", "wobble", at, at + 0.5, at + 0.8, 0.9)
+    events = drive(new(), 200, [wobble])
+    reps = of_type(events, Rep)
+    assert reps[2].marks == ("wobble",) and [r.counted for r in reps] == [True] * 4
+    assert [c.text for c in played(events) if c.kind == "earcon"] == ["mark"]
+    assert not of_type(events, Notice)
+    assert of_type(events, SetSummary)[0].marks == {"wobble": 1}
+
+
+def test_the_set_summary_is_logged_as_it_is_said():
+    events = drive(new(sets=2, reps=2), 300)
+    said = [c.t for c in speech(events) if c.text == P.set_summary(2, 2)]
+    assert [s.t for s in of_type(events, SetSummary)] == said and len(said) == 2
+
+
+def test_next_set_while_an_answer_holds_the_next_rep_back_ends_the_set():
+    """Between two reps, while "how many" is being answered (the next rep waits for
+    it), no segment is playing: "next set" still ends the set."""
+    end2 = of_type(drive(new(sets=2, reps=4), 400), Rep)[1].t
+    events = drive(new(sets=2, reps=4), 400, [heard("how_many", end2 - 1.2, end2 - 0.8, latency=0.2),
+                                              heard("next_set", end2 + 0.2, end2 + 0.6, latency=0.2)])
+    answer = speech(events, P.how_many_total(1))[0]  # rep 2 had not ended when asked
+    assert answer.t + durations(answer.text) > end2 + 0.8  # still said when "next set" was heard
+    assert [(s.set, s.attempted) for s in of_type(events, SetSummary)] == [(1, 2), (2, 4)]
+    assert speech(events, P.NEXT_SET)
+
+
+def test_the_top_is_held_half_a_second_when_the_lowering_cue_is_shorter():
+    short = Session(program(reps=2), SR, durations=lambda t: 0.2 if t == P.lower_phrase("standard") else durations(t))
+    events = drive(short, 200)
+    lowers = speech(events, P.lower_phrase("standard"))
+    lifts = speech(events, "Exhale, lift")
+    assert [low.sample - lift.sample for lift, low in zip(lifts, lowers)] == [2 * SR] * 2  # lift_s
+    assert [ticks[0].sample - low.sample for ticks, low in zip(lowerings(events), lowers)] == [round(TOP_S * SR)] * 2
+
+
+def test_half_the_reps_arched_the_advice_follows_the_summary_a_pad_apart():
+    starts = rep_starts(drive(new(), 200))
+    events = drive(new(), 300, [heard("back_arched", s / SR + 4.5) for s in starts[:2]])
+    said = speech(events)
+    first = [c.text for c in said].index(P.set_summary(2, 4))
+    summary, half, advice = said[first:first + 3]
+    assert (half.text, advice.text[:11]) == (P.ARCHED_HALF, "Try the dea")
+    pad = round(PAD_S * SR)
+    assert half.sample == summary.sample + round(durations(summary.text) * SR) + pad
+    assert advice.sample == half.sample + round(durations(half.text) * SR) + pad
+
+
+def test_the_rest_follows_the_set_summary_and_the_session_ends_within_a_second_of_its_last_words():
+    session = new(sets=2, reps=1)
+    events = drive(session, 300)
+    said = speech(events)
+    summary, rest = [c for c in said if c.text == P.set_summary(1, 1)][0], speech(events, "Rest for")[0]
+    summary_end = summary.sample + round(durations(summary.text) * SR)
+    assert 0 < rest.sample - summary_end <= SR
+    last_end = said[-1].sample + round(durations(said[-1].text) * SR)
+    assert last_end <= session.end_sample <= last_end + SR and session.finished
+
+
+def test_the_session_summary_counts_the_sets_done_and_names_a_plank_only_when_there_is_one():
+    (two,) = of_type(drive(new(sets=2, reps=1), 300), SessionSummary)
+    assert (two.sets, two.plank_s, two.plank_target_s) == (2, None, None)
+    starts = rep_starts(drive(new(sets=2, reps=1), 300))
+    (stopped,) = of_type(drive(new(sets=2, reps=1), 300, [heard("stop_workout", starts[1] / SR - 8.0)]),
+                         SessionSummary)
+    assert (stopped.status, stopped.sets) == ("stopped", 1)
+
+
+def _end(cue: Cue) -> int:
+    return cue.sample + round(durations(cue.text) * SR)
+
+
+def test_the_tension_check_leaves_its_pauses_between_lines():
+    """1.5 s to crush the hand, 3 s to feel it, each after the pad that follows a line."""
+    said = speech(drive(new(warmup=True, reps=1), 400))
+    first, second, third = [next(c for c in said if c.text == line) for line in P.TENSION_CHECK]
+    assert second.sample == _end(first) + round((PAD_S + 1.5) * SR)
+    assert third.sample == _end(second) + round((PAD_S + 3.0) * SR)
+
+
+def test_a_floor_all_the_way_down_says_no_floor_stop():
+    events = drive(new(floor=1.0, reps=3), 300)
+    assert not speech(events, P.FLOOR_STOP) and [len(ticks) for ticks in lowerings(events)] == [3, 3, 3]
+    assert speech(drive(new(floor=0.999, reps=2), 300), P.FLOOR_STOP)
+
+
+def test_the_bottom_is_held_in_full_after_the_floor_stop_and_the_form_reminder():
+    """A floor stop, then (every fourth rep) a form reminder 0.3 s on; the next lift
+    waits a pad and the whole bottom pause after the last of them."""
+    events = drive(new(floor=0.5, reps=5), 300)
+    said = speech(events)
+    lifts = speech(events, "Exhale, lift")
+    stops = speech(events, P.FLOOR_STOP)
+    (reminder,) = [c for c in said if c.text in P.FORM_REMINDERS]
+    bottom = round((PAD_S + BOTTOM_S) * SR)
+    assert lifts[2].sample == _end(stops[0]) + bottom  # after rep 2's floor stop
+    assert reminder.sample == _end(stops[2]) + round((PAD_S + 0.3) * SR)  # rep 4
+    assert lifts[4].sample == _end(reminder) + bottom
+
+
+def test_the_form_reminders_come_in_turn():
+    events = drive(new(reps=12), 600)
+    assert [c.text for c in speech(events) if c.text in P.FORM_REMINDERS] == list(P.FORM_REMINDERS)
+
+
+def test_lift_and_descent_are_logged_to_a_millisecond():
+    long_lift = Session(program(reps=2), SR, floor=0.4567,
+                        durations=lambda t: 2.1234 if t.startswith("Exhale, lift") else durations(t))
+    reps = of_type(drive(long_lift, 200), Rep)
+    assert [(r.lift_s, r.descent_s) for r in reps] == [(2.243, 3.0), (2.243, 1.37)]
+
+
+def test_a_rep_done_before_a_pause_is_logged_while_paused():
+    """Logged GRACE_S after its end whatever happens next: a long pause must not hold
+    back what is already done (it is saved as it is logged)."""
+    ends = [r.t for r in of_type(drive(new(), 200), Rep)]
+    pause = heard("pause", ends[0] + 0.3, ends[0] + 0.7, latency=0.2)
+    session = new()
+    events = drive(session, ends[0] + 20.0, [pause])
+    assert session.paused and [(r.rep, r.t) for r in of_type(events, Rep)] == [(1, ends[0])]
+
+
+def test_a_lowering_of_3_6_seconds_is_counted_on_its_four_beats_with_ticks():
+    events = drive(new(reps=1, descent_s=3.6), 100)
+    (ticks,) = lowerings(events)
+    assert [(t.text, t.sample - ticks[0].sample) for t in ticks] == [(P.TICK, round(k * 0.9 * SR)) for k in range(4)]
+    counts = [c.text for c in speech(events) if c.sample in {t.sample for t in ticks}]
+    assert counts == [P.count_long(k) for k in range(1, 5)]  # 0.8 s: each ends 0.1 s before the next beat
+    slow = Session(program(reps=1, descent_s=3.6), SR, durations=lambda t: 0.95 if "thousand" in t else durations(t))
+    (ticks,) = lowerings(events := drive(slow, 100))
+    counts = [c.text for c in speech(events) if c.sample in {t.sample for t in ticks}]
+    assert counts == [P.count_short(k) for k in range(1, 5)]  # 0.95 s would run into the next beat
+
+
+@pytest.mark.parametrize("long_s, said", [(0.94, "one-one-thousand"), (0.97, "one")])
+def test_a_long_count_is_said_only_when_it_ends_a_twentieth_of_a_second_before_the_next_beat(long_s, said):
+    session = Session(program(reps=1), SR, durations=lambda t: long_s if "thousand" in t else durations(t))
+    (ticks,) = lowerings(events := drive(session, 100))
+    assert [c.text for c in speech(events) if c.sample == ticks[0].sample] == [said]
+
+
+def test_the_lesson_and_the_warmup_in_order_spacing_and_phase():
+    session = new(warmup=True, reps=1)
+    seen = {}
+    events = drive(session, 400, watch=lambda now: seen.setdefault(now, (session.status(now),
+                                                                          session.rep_for(now / SR))))
+    said = speech(events)
+    texts = [c.text for c in said]
+    lesson = [c for c in said if c.text in P.TEACHING]
+    assert [b.sample - _end(a) for a, b in zip(lesson, lesson[1:])] == [round((PAD_S + 0.3) * SR)] * (len(lesson) - 1)
+    assert texts.index(P.TENSION_CHECK[2]) < texts.index(P.WARMUP_FIRST_REP) < texts.index(P.WARMUP_LIFTS[0])
+    done = speech(events, P.WARMUP_DONE)[0]
+    step = round(0.02 * SR)
+    assert seen[done.sample // step * step + step][0].phase == "warmup"
+    assert speech(events, "Set one of one.")[0].sample == _end(done) + round((PAD_S + 1.0) * SR)
+    lift = speech(events, P.WARMUP_LIFTS[1])[0]
+    later = lift.sample + round(1.5 * SR)  # past the window for marks after rep 1
+    assert seen[later // step * step + step][1] == (0, 2)  # a practice rep: rep 2 of set 0
+
+
+def test_a_session_whose_clock_is_already_running_starts_now_not_in_the_past():
+    session = new(reps=1)
+    events = session.advance(5 * SR, now=2 * SR)
+    assert played(events)[0].sample == 2 * SR
+
+
+def test_repeat_after_an_answer_says_the_last_instruction_not_the_answer_nor_a_sound():
+    """A reply, an earcon or a count is not an instruction: "repeat" passes over them."""
+    lowering = lowerings(drive(new(), 200))[1][0].sample / SR
+    ask = heard("how_many", lowering + 3.5, latency=0.2)  # at the bottom of rep 2
+    answered = speech(drive(new(), 200, [ask]), "in total")[0]
+    events = drive(new(), 200, [ask, heard("repeat", answered.t, latency=0.2)])  # heard as the answer ends
+    repeat = of_type(events, Command)[1]
+    after = [c.text for c in speech(events) if c.sample >= repeat.t * SR]
+    assert after[0] == P.lower_phrase("standard"), after
+
+
+def test_a_set_is_announced_and_its_first_lift_follows_after_a_breath():
+    said = speech(drive(new(sets=2, reps=1), 300))
+    announced = [c.text for c in said].index("Set two of two.")
+    assert said[announced + 1].text.startswith("Exhale, lift")
+    assert said[announced + 1].sample == _end(said[announced]) + round((PAD_S + 0.6) * SR)
+
+
+def test_event_times_are_kept_to_a_microsecond():
+    session = Session(program(reps=1), 22050)  # estimate_seconds: lengths in odd samples
+    events = drive(session, 200)
+    assert events and all(round(e.t, 6) == e.t for e in events)
+    assert any(round(e.t, 5) != e.t for e in events)  # would a coarser rounding show: yes
