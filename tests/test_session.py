@@ -1251,9 +1251,6 @@ def test_a_final_mark_delivered_twice_chimes_for_the_repeat_as_a_mark_said_again
     assert of_type(events, Rep)[2].marks == ("good_rep",)
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="session.py bug: with a lookahead over GRACE_S a rep is logged before its plan ends, "
-                          "and a pause in its last moments redoes it and logs it again")
 def test_a_pause_at_the_bottom_of_a_rep_with_a_long_lookahead_logs_the_rep_once():
     """_finalize logs a rep once the horizon (now + lookahead) is GRACE_S past its end; a
     lookahead over GRACE_S does so while its bottom pause still plays. A pause there must

@@ -866,7 +866,10 @@ class Session:
         still = []
         for r in self._open_reps:
             due = r.end + self.samples(GRACE_S)
-            if force and r.end <= max(self._now, self._until) or (until is not None and until >= due):
+            # Logged GRACE_S after its end has been planned, and never before it
+            # has played: a lookahead longer than GRACE_S would otherwise log a
+            # rep that a pause in its last moments redoes (and logs again).
+            if force and r.end <= max(self._now, self._until) or (until is not None and until >= due and self._now >= r.end):
                 if not r.practice:
                     rep = Rep(
                         t=self.seconds_at(r.end),
