@@ -567,6 +567,17 @@ def test_damaged_tar_members_and_special_files_are_refused(tmp_path):
     assert not dest.exists() and leftovers(dest) == []
 
 
+def test_a_tar_member_is_unpacked_without_its_owner_or_set_id_and_write_bits(tmp_path):
+    """tarfile's 'data' filter: as root, a plain extract would chown to the archive's owner
+    and keep a setuid, world-writable file as it came."""
+    odd = tarfile.TarInfo("model/graph/odd.bin")
+    odd.size, odd.mode, odd.uid, odd.gid = 3, 0o6777, 4321, 4321
+    dest = model.install_path(make_tar(tmp_path / "odd.tar.gz", [odd]), tmp_path / "data" / "model")
+    st_ = (dest / "graph" / "odd.bin").stat()
+    assert stat.S_IMODE(st_.st_mode) & 0o7022 == 0, oct(st_.st_mode)
+    assert (st_.st_uid, st_.st_gid) == (os.getuid(), os.getgid())
+
+
 def test_a_zip_member_whose_data_is_damaged_is_named(tmp_path):
     src = tmp_path / "crc.zip"
     with zipfile.ZipFile(src, "w") as zf:  # stored: the member's bytes are in the file as they are
@@ -758,7 +769,8 @@ def test_the_model_view_links_the_parts_adds_the_options_and_leaves_out_the_lang
     list, graph/ without Gr.fst (the general language model) and with that list."""
     src = fake_model(tmp_path / "model", {**MODEL_FILES, "graph/words.txt": b"old 0\n",
                                           "graph/disambig_tid.int": b"1\n",
-                                          "conf/model.conf": b"\n--beam=10 # caf\xe9 MAX \n\n"})
+                                          "conf/model.conf": b"\n--beam=10 # caf\xe9 MAX \n\n",
+                                          "conf/mfcc.conf": b"--use-energy=false # MAX\n"})
     words = tmp_path / "words.txt"
     words.write_text("stop 1\n")
     view = tmp_path / "view"
@@ -769,7 +781,7 @@ def test_the_model_view_links_the_parts_adds_the_options_and_leaves_out_the_lang
     assert not (view / "conf").is_symlink()
     # Only the last newlines go: the text is kept as it was, up to its last character.
     assert (view / "conf" / "model.conf").read_text() == "\n--beam=10 # caf\ufffd MAX \n--frames-per-chunk=8\n--beam=11\n"
-    assert (view / "conf" / "mfcc.conf").read_text() == "\n--dither=0\n"
+    assert (view / "conf" / "mfcc.conf").read_text() == "--use-energy=false # MAX\n--dither=0\n"
     assert sorted(p.name for p in (view / "graph").iterdir()) == ["HCLr.fst", "disambig_tid.int", "words.txt"]
     assert (view / "graph" / "words.txt").resolve() == words.resolve()
     assert (view / "graph" / "HCLr.fst").resolve() == (src / "graph" / "HCLr.fst").resolve()
