@@ -108,6 +108,18 @@ def resolve(device: str | int | None, kind: str) -> Device:
     raise UserError(f"no {kind} device named {device!r}; available: {describe(usable)}")
 
 
+def input_rate(device: Device, preferred: int) -> int:
+    """The rate to record ``device`` at: ``preferred`` when it takes it, else its
+    own default (resampled by the caller); UserError if it takes neither."""
+    try:
+        check_rate(device, "input", preferred)
+        return preferred
+    except UserError:
+        rate = int(round(device.default_samplerate))
+        check_rate(device, "input", rate)
+        return rate
+
+
 def check_rate(device: Device, kind: str, samplerate: int, channels: int = 1) -> None:
     """UserError if the device refuses ``samplerate`` (with the device's default rate named)."""
     sd = _sd()

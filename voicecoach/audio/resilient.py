@@ -472,12 +472,7 @@ class Microphone:
         from voicecoach.audio import devices
 
         self.device = devices.resolve(device if device not in ("", None) else None, "input")
-        try:
-            devices.check_rate(self.device, "input", VOSK_RATE)
-            self.rate = VOSK_RATE
-        except UserError:
-            self.rate = int(round(self.device.default_samplerate))
-            devices.check_rate(self.device, "input", self.rate)
+        self.rate = devices.input_rate(self.device, VOSK_RATE)
         self.block_s = block_s
         self.stall_s = stall_s
         self.overflows = 0

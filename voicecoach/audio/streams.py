@@ -385,12 +385,7 @@ class LiveIO:
         self.latency_setting = latency
         self.in_rate = 0
         if self.input is not None:
-            try:
-                devices.check_rate(self.input, "input", rate)
-                self.in_rate = rate
-            except UserError:
-                self.in_rate = int(round(self.input.default_samplerate))
-                devices.check_rate(self.input, "input", self.in_rate)
+            self.in_rate = devices.input_rate(self.input, rate)
         self.cpu_seconds = 0.0
         self.callback_seconds = 0.0
         self.render_errors = 0
