@@ -461,7 +461,7 @@ class CommandRecognizer:
 
     def _keep_audio(self, clean: np.ndarray, unsuppressed: np.ndarray) -> None:
         self._audio.append(clean)
-        if self.settings.relisten_warps:
+        if self.settings.relisten_warps and not self.settings.relisten_suppressed:  # only the second listen reads it
             self._unsuppressed.append(dither(unsuppressed, self._relisten_dither))
         self._audio_len += len(clean)
         limit = int(self.settings.max_utterance_s * self.samplerate)
