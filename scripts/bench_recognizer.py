@@ -361,7 +361,8 @@ def installed_engines() -> list[str]:
     have = {"espeak": shutil.which("espeak-ng") is not None,
             "espeak-mbrola": Path("/usr/share/mbrola/us1").exists() and shutil.which("espeak-ng") is not None,
             "festival-mbrola": shutil.which("text2wave") is not None and Path("/usr/share/mbrola/us1").exists(),
-            "festival": shutil.which("text2wave") is not None}
+            "festival": shutil.which("text2wave") is not None,
+            "flite": shutil.which("flite") is not None}
     return [e for e in ENGINES if have[e]]
 
 

@@ -36,6 +36,7 @@ from tests.speech_support import (  # noqa: E402
     NOISES,
     SAMPLERATE,
     FESTIVAL_VOICES,
+    FLITE_VOICES,
     MBROLA_VOICES,
     build_track,
     engine_of,
@@ -86,6 +87,7 @@ ENGINES = {
     "espeak-mbrola": MBROLA_VOICES,
     "festival-mbrola": tuple(v for v in FESTIVAL_VOICES if engine_of(v) == "festival-mbrola"),
     "festival": tuple(v for v in FESTIVAL_VOICES if engine_of(v) == "festival"),
+    "flite": tuple(FLITE_VOICES),
 }
 """The voices of each engine (``scripts/setup --bench`` installs all but espeak-ng's)."""
 QUICK_VOICES = {
@@ -93,6 +95,7 @@ QUICK_VOICES = {
     "espeak-mbrola": ("mbrola:us1", "mbrola:en1"),
     "festival-mbrola": ("festival:us1_mbrola", "festival:us3_mbrola"),
     "festival": ("festival:kal_diphone", "festival:don_diphone"),
+    "flite": ("flite:slt", "flite:awb"),
 }
 """Nine of them, two or three per engine (the benchmarks' ``--quick`` set)."""
 PROSODY = ((150, 50), (175, 35), (135, 70))

@@ -14,7 +14,9 @@ Speech is real synthesis, resampled with soxr and cached in-process by its
 arguments. A voice names its engine (see :func:`engine_of`): a plain name is an
 espeak-ng voice (``espeak-ng -v VOICE -s SPEED -p PITCH``);
 ``mbrola:us1`` is an MBROLA diphone voice spoken through espeak-ng;
-``festival:kal_diphone`` a festival voice (its MBROLA ones end in ``_mbrola``).
+``festival:kal_diphone`` a festival voice (its MBROLA ones end in ``_mbrola``);
+``flite:slt`` a voice of CMU Flite (its ``awb``, ``rms`` and ``slt`` are
+statistical parametric voices, unlike every other engine here).
 The tests use espeak-ng alone; the other engines are for the benchmarks
 (``scripts/setup --bench`` installs them).
 Noise generators take a ``seed`` so a failing case can be replayed.
@@ -45,10 +47,13 @@ FESTIVAL_VOICES = {
     "festival:en1_mbrola": 105.0, "festival:kal_diphone": 105.0, "festival:rab_diphone": 105.0,
     "festival:don_diphone": 110.0,
 }
+FLITE_VOICES = {"flite:kal16": 106.0, "flite:awb": 140.0, "flite:rms": 90.0, "flite:slt": 178.0}
 
 
 def engine_of(voice: str) -> str:
-    """The engine that renders ``voice``: espeak, espeak-mbrola, festival-mbrola or festival."""
+    """The engine that renders ``voice``: espeak, espeak-mbrola, festival-mbrola, festival or flite."""
+    if voice.startswith("flite:"):
+        return "flite"
     if voice.startswith("mbrola:"):
         return "espeak-mbrola"
     if voice.startswith("festival:"):
@@ -72,6 +77,11 @@ def _synthesis_command(text: str, voice: str, speed: int, pitch: int, out: str) 
                 "-eval", f"(Parameter.set 'Duration_Stretch {175 / speed:.3f})",
                 "-eval", f"(set! int_lr_params '((target_f0_mean {f0:.0f}) (target_f0_std {f0 / 7:.0f}) "
                          "(model_f0_mean 170) (model_f0_std 34)))"], text.encode()
+    if voice.startswith("flite:"):
+        # Flite's statistical voices (awb, rms) keep their own pitch whatever is asked.
+        f0 = FLITE_VOICES[voice] * 2.0 ** ((pitch - 50) / 100)
+        return ["flite", "-voice", voice.split(":", 1)[1], "--setf", f"duration_stretch={175 / speed:.3f}",
+                "--setf", f"int_f0_target_mean={f0:.0f}", "-t", text, "-o", out], None
     if voice.startswith("mbrola:"):
         voice = {"en1": "mb-en1"}.get(voice[7:], f"us-mbrola-{voice[-1]}")
     return ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", out, text], None
