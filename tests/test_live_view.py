@@ -10,8 +10,8 @@ count, and what ``run`` prints must say so:
 - in a pipe (the journal) one plain ``[m:ss] ...`` line per event.
 
 The two are separate runs (the view is chosen by whether stdout is a terminal), each
-on its own sink; they run at the same time, once per module, because each is mostly
-the session's own talk, and each test asserts on its own run.
+on its own sink, run at the same time as the other live sessions (tests/live_support.py);
+each test asserts on its own run.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ import subprocess
 import sys
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from live_support import isolated_env, outcome, session
 from speech_support import speak, write_wav
 from test_run_live import load_sink, read_events
 
@@ -55,11 +55,8 @@ def run_with_mark(tmp_path: Path, tag: str, terminal: bool) -> tuple[int, str, l
         ev = tmp_path / "live.jsonl"
         mark = tmp_path / "mark.wav"
         write_wav(mark, speak("back arched", voice="en-us", speed=150))
-        # Its own dirs: a module's fixture runs outside each test's isolated_dirs.
-        data = tmp_path / "data"
-        env = dict(os.environ, PULSE_SINK=f"{tag}_room", PULSE_SOURCE=f"{tag}_room.monitor",
-                   COLUMNS="100", LINES="30", TERM="xterm-256color", VOICECOACH_DATA=str(data),
-                   VOICECOACH_DB=str(data / "history.db"), VOICECOACH_CONFIG=str(tmp_path / "config.toml"))
+        env = isolated_env(tmp_path, PULSE_SINK=f"{tag}_room", PULSE_SOURCE=f"{tag}_room.monitor",
+                           COLUMNS="100", LINES="30", TERM="xterm-256color")
         args = [sys.executable, "-m", "voicecoach", "run", "--config", str(config), "--db",
                 str(tmp_path / "history.db"), "--events", str(ev)]
         if terminal:
@@ -109,29 +106,14 @@ def run_with_mark(tmp_path: Path, tag: str, terminal: bool) -> tuple[int, str, l
     return proc.returncode, b"".join(out).decode("utf-8", "replace"), read_events(ev)
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory, pulse, model_path) -> dict[str, object]:
-    """Both runs, started together: ``"terminal"`` and ``"journal"`` each map to what
-    :func:`run_with_mark` returned, or to the exception it raised (the test that reads it
-    raises it)."""
-    jobs = {"terminal": True, "journal": False}
-
-    def one(name: str):
-        try:
-            return run_with_mark(tmp_path_factory.mktemp(name), f"vc{name}_{os.getpid()}", terminal=jobs[name])
-        except BaseException as err:  # raised by the test that reads this run, not here
-            return err
-
-    with ThreadPoolExecutor(len(jobs)) as pool:
-        done = {name: pool.submit(one, name) for name in jobs}
-    return {name: future.result() for name, future in done.items()}
+@session("view on a terminal")
+def _on_a_terminal(tmp_path: Path):
+    return run_with_mark(tmp_path, f"vcview_{os.getpid()}", terminal=True)
 
 
-def _run(runs: dict[str, object], name: str) -> tuple[int, str, list[dict]]:
-    result = runs[name]
-    if isinstance(result, BaseException):
-        raise result
-    return result
+@session("view in the journal")
+def _in_the_journal(tmp_path: Path):
+    return run_with_mark(tmp_path, f"vcjournal_{os.getpid()}", terminal=False)
 
 
 def _marked(events: list[dict]) -> dict:
@@ -143,8 +125,8 @@ def _marked(events: list[dict]) -> dict:
 
 @pytest.mark.audio
 @pytest.mark.model
-def test_the_live_view_on_a_terminal_shows_the_command_and_the_rep_not_counted(runs):
-    _, screen, events = _run(runs, "terminal")
+def test_the_live_view_on_a_terminal_shows_the_command_and_the_rep_not_counted(live_runs):
+    _, screen, events = outcome(live_runs, "view on a terminal")
     _marked(events)
     text = ANSI.sub("", screen)
     assert "╭─ voicecoach" in text  # the panel was drawn
@@ -158,8 +140,8 @@ def test_the_live_view_on_a_terminal_shows_the_command_and_the_rep_not_counted(r
 
 @pytest.mark.audio
 @pytest.mark.model
-def test_the_journal_gets_one_plain_line_per_event(runs):
-    _, printed, events = _run(runs, "journal")
+def test_the_journal_gets_one_plain_line_per_event(live_runs):
+    _, printed, events = outcome(live_runs, "view in the journal")
     rep = _marked(events)
     lines = printed.splitlines()
     assert lines and all(re.match(r"\[\d+:\d\d\] \S", line) for line in lines), printed
