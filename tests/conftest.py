@@ -88,3 +88,14 @@ def voicecoach_cli(*args: str, **kwargs) -> subprocess.CompletedProcess:
 @pytest.fixture
 def cli():
     return voicecoach_cli
+
+
+@pytest.fixture(scope="session")
+def live_runs(request, tmp_path_factory, pulse, model_path) -> dict[str, object]:
+    """The outcome of each live ``voicecoach run`` session (tests/live_support.py) by
+    name: the sessions of every module with a selected test that reads them, run at once."""
+    from live_support import SESSIONS, run_all
+
+    modules = {item.module.__name__ for item in request.session.items
+               if "live_runs" in getattr(item, "fixturenames", ())}
+    return run_all([name for name, fn in SESSIONS.items() if fn.__module__ in modules], tmp_path_factory)

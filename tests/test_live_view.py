@@ -8,6 +8,10 @@ count, and what ``run`` prints must say so:
 
 - on a terminal (a pseudo-terminal here) the rich panel and the record above it;
 - in a pipe (the journal) one plain ``[m:ss] ...`` line per event.
+
+The two are separate runs (the view is chosen by whether stdout is a terminal), each
+on its own sink, run at the same time as the other live sessions (tests/live_support.py);
+each test asserts on its own run.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from live_support import isolated_env, outcome, session
 from speech_support import speak, write_wav
 from test_run_live import load_sink, read_events
 
@@ -42,14 +47,16 @@ def run_with_mark(tmp_path: Path, tag: str, terminal: bool) -> tuple[int, str, l
         config = tmp_path / "live.toml"
         # The coach at volume 0 in the room: this tests the view, not barge-in. (Heard over
         # the coach's own mark earcon, the provisional "back arched" was taken back as
-        # talk in 3 runs of 3 here: a recognizer matter, left to its own tests.)
-        config.write_text("[program]\nsets = 1\nreps = 1\nwarmup = false\nticks = false\ncount_words = false\n"
-                          "[audio]\nvolume = 0.0\n")
+        # talk in 3 runs of 3 here: a recognizer matter, left to its own tests.) The
+        # shortest session that reaches a lowering: fast speech, the variation with the
+        # shortest setup talk (as tests/test_recovery.py).
+        config.write_text("[program]\nvariation = \"hanging\"\nsets = 1\nreps = 1\nwarmup = false\n"
+                          "ticks = false\ncount_words = false\n[audio]\nvolume = 0.0\n[speech]\nrate = 300\n")
         ev = tmp_path / "live.jsonl"
         mark = tmp_path / "mark.wav"
         write_wav(mark, speak("back arched", voice="en-us", speed=150))
-        env = dict(os.environ, PULSE_SINK=f"{tag}_room", PULSE_SOURCE=f"{tag}_room.monitor",
-                   COLUMNS="100", LINES="30", TERM="xterm-256color")
+        env = isolated_env(tmp_path, PULSE_SINK=f"{tag}_room", PULSE_SOURCE=f"{tag}_room.monitor",
+                           COLUMNS="100", LINES="30", TERM="xterm-256color")
         args = [sys.executable, "-m", "voicecoach", "run", "--config", str(config), "--db",
                 str(tmp_path / "history.db"), "--events", str(ev)]
         if terminal:
@@ -99,6 +106,16 @@ def run_with_mark(tmp_path: Path, tag: str, terminal: bool) -> tuple[int, str, l
     return proc.returncode, b"".join(out).decode("utf-8", "replace"), read_events(ev)
 
 
+@session("view on a terminal")
+def _on_a_terminal(tmp_path: Path):
+    return run_with_mark(tmp_path, f"vcview_{os.getpid()}", terminal=True)
+
+
+@session("view in the journal")
+def _in_the_journal(tmp_path: Path):
+    return run_with_mark(tmp_path, f"vcjournal_{os.getpid()}", terminal=False)
+
+
 def _marked(events: list[dict]) -> dict:
     (rep,) = [e for e in events if e["type"] == "rep"]
     assert [c["intent"] for c in events if c["type"] == "command"] == ["back_arched"]
@@ -108,8 +125,8 @@ def _marked(events: list[dict]) -> dict:
 
 @pytest.mark.audio
 @pytest.mark.model
-def test_the_live_view_on_a_terminal_shows_the_command_and_the_rep_not_counted(tmp_path, pulse, model_path):
-    _, screen, events = run_with_mark(tmp_path, f"vcview_{os.getpid()}", terminal=True)
+def test_the_live_view_on_a_terminal_shows_the_command_and_the_rep_not_counted(live_runs):
+    _, screen, events = outcome(live_runs, "view on a terminal")
     _marked(events)
     text = ANSI.sub("", screen)
     assert "╭─ voicecoach" in text  # the panel was drawn
@@ -123,8 +140,8 @@ def test_the_live_view_on_a_terminal_shows_the_command_and_the_rep_not_counted(t
 
 @pytest.mark.audio
 @pytest.mark.model
-def test_the_journal_gets_one_plain_line_per_event(tmp_path, pulse, model_path):
-    _, printed, events = run_with_mark(tmp_path, f"vcjournal_{os.getpid()}", terminal=False)
+def test_the_journal_gets_one_plain_line_per_event(live_runs):
+    _, printed, events = outcome(live_runs, "view in the journal")
     rep = _marked(events)
     lines = printed.splitlines()
     assert lines and all(re.match(r"\[\d+:\d\d\] \S", line) for line in lines), printed

@@ -10,7 +10,8 @@ nothing the coach said before to have been taken for a command.
 A private sink (loaded here, unloaded after) keeps other tests that use the
 shared ``coach``/``room`` sinks at the same time out of this microphone. The
 command is spoken during the rest, when the coach is silent, so that this
-tests the live loop rather than barge-in (covered by the simulate tests).
+tests the live loop rather than barge-in (covered by the simulate tests). The
+session runs at the same time as the other live sessions (tests/live_support.py).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 
 import pytest
 
+from live_support import isolated_env, outcome, session
 from speech_support import speak, write_wav
 from voicecoach.history.store import Store
 
@@ -49,19 +51,24 @@ def read_events(path: Path) -> list[dict]:
     return out
 
 
-@pytest.mark.audio
-@pytest.mark.model
-def test_run_hears_stop_workout_spoken_into_the_room(tmp_path, pulse, model_path):
+@session("stop workout in the rest")
+def _stop_workout_in_the_rest(tmp_path: Path) -> tuple[subprocess.Popen, str, str, dict, Path, Path]:
+    """``run`` two sets of one rep; "stop workout" played into the room as the rest starts.
+
+    Returns (the process, its stdout, its stderr, the rest's cue, the events file, the history)."""
     tag = f"vc5_{os.getpid()}"
     modules = [load_sink(f"{tag}_room")]
     proc = None
     try:
         config = tmp_path / "live.toml"
-        config.write_text("[program]\nsets = 2\nreps = 1\nwarmup = false\nrest_s = 20.0\n")
+        # Fast speech: every line of the default program up to the rest goes through the
+        # room, in about half the time (the shipped rate's echo: test_recognizer's
+        # test_the_coachs_own_voice_through_the_room_is_never_a_command).
+        config.write_text("[program]\nsets = 2\nreps = 1\nwarmup = false\nrest_s = 20.0\n[speech]\nrate = 300\n")
         db, ev = tmp_path / "history.db", tmp_path / "live.jsonl"
         command = tmp_path / "stop.wav"
         write_wav(command, speak("stop workout", voice="en-us", speed=150))
-        env = dict(os.environ, PULSE_SINK=f"{tag}_room", PULSE_SOURCE=f"{tag}_room.monitor")
+        env = isolated_env(tmp_path, PULSE_SINK=f"{tag}_room", PULSE_SOURCE=f"{tag}_room.monitor")
         proc = subprocess.Popen(
             [sys.executable, "-m", "voicecoach", "run", "--config", str(config), "--db", str(db),
              "--events", str(ev)],
@@ -82,6 +89,13 @@ def test_run_hears_stop_workout_spoken_into_the_room(tmp_path, pulse, model_path
             proc.wait()
         for m in modules:
             subprocess.run(["pactl", "unload-module", str(m)], capture_output=True)
+    return proc, out, err, rest, ev, db
+
+
+@pytest.mark.audio
+@pytest.mark.model
+def test_run_hears_stop_workout_spoken_into_the_room(live_runs):
+    proc, out, err, rest, ev, db = outcome(live_runs, "stop workout in the rest")
     assert proc.returncode == 0, err
     events = read_events(ev)
     (cmd,) = [e for e in events if e["type"] == "command"]
