@@ -51,9 +51,10 @@ class Endpointer:
         self.partial = ""
         self._partial_since = at_n
 
-    def utterance_over(self, now_n: int, partial: str, ends_in_phrase: bool) -> bool:
+    def utterance_over(self, now_n: int, partial: str, ends_in_phrase: bool, ends_in_prefix: bool = False) -> bool:
         """True when the utterance should be finalised now, given the decoder's
-        partial result after ``now_n`` samples and whether it ends in a phrase's last word."""
+        partial result after ``now_n`` samples and whether it ends in a phrase's
+        last word, or in a word that only begins phrases."""
         if partial != self.partial:
             self._partial_since = now_n
             self.partial = partial
@@ -71,9 +72,10 @@ class Endpointer:
             )
         # The partial result can lag or differ from the final one; after a
         # clear pause, finalise whatever sound there was and judge it.
+        pause = s.prefix_pause_s if partial and ends_in_prefix else s.pause_s
         return self.sound_in_utterance() and (
-            quiet >= s.pause_s
-            or (self.last_voiced > self.utterance_start and unvoiced >= s.pause_s + s.end_unvoiced_s)
+            quiet >= pause
+            or (self.last_voiced > self.utterance_start and unvoiced >= pause + s.end_unvoiced_s)
         )
 
     def sound_in_utterance(self) -> bool:

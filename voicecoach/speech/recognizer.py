@@ -276,6 +276,9 @@ class CommandRecognizer:
         self.grammar, self.decoder_sentences = self._listening[phase]
         self._grammar_json = json.dumps(list(self.decoder_sentences))
         self._last_words = {p.split()[-1] for p in self.grammar.phrases}
+        # Words that begin a command but never end one: a phrase's first words, fillers, lead-ins.
+        begins = {w for p in self.grammar.phrases for w in p.split()[:-1]}
+        self._first_words = (begins | set(self.grammar.all_fillers) | set(self.grammar.lead_ins)) - self._last_words
 
     def _switch_if_due(self) -> None:
         """Change the decoder's grammar between utterances, never inside one.
@@ -437,7 +440,7 @@ class CommandRecognizer:
             self._new_utterance()
             return out
         partial = json.loads(self._rec.PartialResult()).get("partial", "")
-        if self._ends.utterance_over(self._n_dec, partial, self._ends_in_phrase(partial)):
+        if self._ends.utterance_over(self._n_dec, partial, self._ends_in_phrase(partial), self._ends_in_prefix(partial)):
             out += self._end_utterance()
         return out
 
@@ -458,6 +461,11 @@ class CommandRecognizer:
         # for "uh back arched"), so any phrase's last word is enough to try.
         words = text.split()
         return bool(words) and words[-1] in self._last_words
+
+    def _ends_in_prefix(self, text: str) -> bool:
+        # "next" of "next set", "okay" of "okay stop point": the rest may be under the noise.
+        words = text.split()
+        return bool(words) and words[-1] in self._first_words
 
     def _keep_audio(self, clean: np.ndarray, unsuppressed: np.ndarray) -> None:
         self._audio.append(clean)

@@ -80,6 +80,9 @@ class RecognizerSettings:
     neither quiet nor unvoiced (the decoder shows new words up to ~0.3 s late)."""
     pause_s: float = 0.3
     """Quiet time after any sound before the utterance is finalised and judged."""
+    prefix_pause_s: float = 0.6
+    """... when the decoder's words so far end in a word that only begins phrases
+    ("next"): the rest of the phrase may be sound under the noise."""
     split_gap_s: float = 0.35
     """A pause this long between words splits an utterance in two."""
     idle_after_s: float = 1.0
