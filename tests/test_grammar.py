@@ -235,3 +235,16 @@ def test_during_names_a_phase_or_is_an_error_with_its_line(tmp_path):
     p = _write(tmp_path, '[intents.end_hold]\nkind = "control"\nphrases = ["done"]\nduring = "lunch"\n')
     with pytest.raises(UserError, match=re.escape(f"{p}:4:") + ".*during must be one of 'plank', not 'lunch'"):
         load_grammar(p)
+
+
+def test_the_first_word_of_a_spelled_word_is_a_lead_in_before_a_mark_only():
+    # The decoder has "doe" only as the start of "doe ming" (doming), and hears a
+    # filler as it: "uh back arched" as "doe back arched", "uh doming" as "doe doe ming".
+    g = load_grammar()
+    assert g.spelled_heads == ("doe",)
+    assert g.match("doe back arched".split())[1].name == "back_arched"
+    assert g.match("doe doe ming".split()) == (1, g.intent("doming"))
+    assert g.match("doe ming".split()) == (0, g.intent("doming"))
+    assert g.match("doe pause".split()) is None
+    assert g.match("doe next set".split()) is None
+    assert g.match(["doe"]) is None

@@ -154,10 +154,19 @@ class Grammar:
         """The fillers that may come before a phrase of an intent of ``kind``."""
         return self.all_fillers if kind == "mark" else self.fillers
 
+    @property
+    def spelled_heads(self) -> tuple[str, ...]:
+        """The first word of each spelling of a word the model lacks ("doe" of "doe
+        ming"). The decoder, which has it only for that spelling, hears it in place
+        of a filler ("uh back arched" as "doe back arched"); before a mark it counts
+        as a lead-in."""
+        return tuple(dict.fromkeys(spelled.split()[0] for _, spelled in self.sounds_like if " " in spelled))
+
     def _may_lead(self, words: list[str], kind: str) -> bool:
         """True when ``words`` may come before a phrase of an intent of ``kind``."""
         fillers = [w for w in words if w in self.fillers_for(kind)]
-        lead_ins = [w for w in words if w in self.lead_ins] if kind == "mark" else []
+        heard_before_marks = self.lead_ins + self.spelled_heads
+        lead_ins = [w for w in words if w in heard_before_marks] if kind == "mark" else []
         return (len(fillers) + len(lead_ins) == len(words)
                 and len(fillers) <= MAX_FILLERS and len(lead_ins) <= MAX_LEAD_INS)
 
