@@ -16,9 +16,19 @@ its latency constant, which removes a drift rather than making one. The relay
 runs in real time between two real sinks; the offset it imposes is the one a
 speaker crystal ``ppm`` fast would make: for positive ``ppm`` the echo comes
 earlier and earlier against what the coach says it played (as ``simulate
---echo-drift-ppm`` makes it). The room sink's buffer absorbs the difference in
-sample count (6 ms a minute at 100 ppm), so ``--latency-msec`` must exceed
-what a run drifts.
+--echo-drift-ppm`` makes it).
+
+The difference in sample count (6 ms a minute at 100 ppm) must be absorbed
+without a glitch. A faster speaker hands the room sink less than it plays:
+when its buffer runs dry, PulseAudio plays silence and then skips as much of
+what comes next, so the echo jumps earlier (seen: 1 ms at 184 s with a
+174 ms ``--latency-msec``, which PulseAudio kept only partly filled). So the
+relay starts ``--cushion-msec`` of noise ahead of the echo, which waits in
+the pipe to pacat and is drawn on as the speaker runs ahead: it must exceed
+what a run drifts. A slower speaker only makes the backlog grow. A stall of
+the relay longer than its cushion does the same as a dry buffer (seen under a
+load of 3 on 2 cores: jumps of 425 and 67 ms), so the relay runs at
+PulseAudio's own real-time priority where it may.
 
 Imports only numpy and soxr (and the standard library): the benchmark uses it too.
 """
@@ -26,6 +36,7 @@ Imports only numpy and soxr (and the standard library): the benchmark uses it to
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import subprocess
 import sys
@@ -48,11 +59,11 @@ def unload_sink(module: str) -> None:
 
 
 def start_relay(source: str, sink: str, *, rate_in: int, rate_out: int, ppm: float, gain: float = 0.5,
-                noise: float = 0.002, latency_ms: int = 150) -> subprocess.Popen:
+                noise: float = 0.002, cushion_ms: int = 50) -> subprocess.Popen:
     """The relay as a process of its own (it must keep real time beside the caller's audio)."""
     return subprocess.Popen(
         [sys.executable, __file__, source, sink, f"--rate-in={rate_in}", f"--rate-out={rate_out}",
-         f"--ppm={ppm}", f"--gain={gain}", f"--noise={noise}", f"--latency-msec={latency_ms}"],
+         f"--ppm={ppm}", f"--gain={gain}", f"--noise={noise}", f"--cushion-msec={cushion_ms}"],
         stderr=subprocess.PIPE, text=True,
     )
 
@@ -109,21 +120,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--ppm", type=float, default=0.0, help="how much faster the speaker's clock runs")
     ap.add_argument("--gain", type=float, default=0.5)
     ap.add_argument("--noise", type=float, default=0.002, help="RMS of the room's noise floor (full scale 1)")
-    ap.add_argument("--latency-msec", type=int, default=150,
-                    help="the room sink's buffer: more than the run drifts, and 40 ms underran here")
+    ap.add_argument("--cushion-msec", type=int, default=50,
+                    help="noise played before the echo starts: more than a faster speaker gains in the run")
     args = ap.parse_args(argv)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:  # as PulseAudio's own sink threads run (parec and pacat inherit it)
+        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(5))
+    except (AttributeError, OSError):
+        pass  # a stall then shows as a jump in the echo's lag, which the callers check for
     rec = subprocess.Popen(
         ["parec", f"--device={args.source}", f"--rate={args.rate_in}", "--channels=1", "--format=float32le",
          "--raw", "--latency-msec=10"], stdout=subprocess.PIPE)
     play = subprocess.Popen(
         ["pacat", "--playback", f"--device={args.sink}", f"--rate={args.rate_out}", "--channels=1",
-         "--format=float32le", "--raw", f"--latency-msec={args.latency_msec}"], stdin=subprocess.PIPE)
+         "--format=float32le", "--raw", "--latency-msec=50"], stdin=subprocess.PIPE)
     rs = soxr.ResampleStream(args.rate_in * (1 + args.ppm * 1e-6), args.rate_out, 1, dtype="float32",
                              quality="HQ")
     rng = np.random.default_rng(1)
     rest = b""
     try:
+        cushion = args.noise * rng.standard_normal(args.rate_out * args.cushion_msec // 1000)
+        play.stdin.write(cushion.astype(np.float32).tobytes())
         while True:
             data = rec.stdout.read1(4096)
             if not data:

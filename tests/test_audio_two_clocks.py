@@ -95,7 +95,7 @@ def test_the_echo_reference_stays_aligned_when_speaker_and_microphone_run_on_two
     for b in blocks:
         out.append(fe.process(b.samples, b.reference, b.ahead).clean)
         fed.append((fed[-1] if fed else 0) + len(b.samples))
-        followed.append(fe._align.delay_at(fed[-1]))
+        followed.append(fe.aligner.delay_at(fed[-1]))
     out = np.concatenate(out)
 
     # The test's own measure of where the echo is: it slides by the room's drift and
@@ -110,15 +110,15 @@ def test_the_echo_reference_stays_aligned_when_speaker_and_microphone_run_on_two
     for s, x in lags:
         now = followed[min(np.searchsorted(fed, s * SR), len(fed) - 1)]
         print(f"  {s:6.1f}  {x:10.2f}  {float('nan') if now is None else now:10.2f}")
-    print(f"  drift heard {heard_ppm:+.1f} ppm, aligner's {fe._align.drift_ppm:+.1f} ppm")
+    print(f"  drift heard {heard_ppm:+.1f} ppm, aligner's {fe.aligner.drift_ppm:+.1f} ppm")
     assert len(lags) >= 8, f"the echo was found in only {len(lags)} windows"
     assert 0 < d[0] < 0.5 * SR, f"the echo is {d[0] / SR:.3f} s behind the reference: out of the aligner's reach"
     assert np.max(np.abs(d - line)) < 2.0, f"the echo's lag jumped: {np.round(d, 1)}"
     assert heard_ppm == pytest.approx(-ppm, abs=15), f"the echo slid by {heard_ppm:+.1f} ppm, not {-ppm:+g}"
 
     # What the project's alignment reports follows it.
-    assert fe._align.drift_ppm == pytest.approx(-ppm, abs=15)
-    assert fe._align.delay_at(len(mic)) == pytest.approx(intercept + slope * len(mic) / SR, abs=2.0)
+    assert fe.aligner.drift_ppm == pytest.approx(-ppm, abs=15)
+    assert fe.aligner.delay_at(len(mic)) == pytest.approx(intercept + slope * len(mic) / SR, abs=2.0)
 
     # And the echo is cancelled at the end of the run.
     shift = int(round(d[-1]))
