@@ -401,7 +401,10 @@ def report_live(r: dict, span_s: float = 30.0) -> None:
     mic = r["mic"].astype(np.float64) / 32768
     lags = echo_lags(mic, r["ref"])
     t, d = np.array(lags).T
-    slope, intercept = np.polyfit(t, d, 1)
+    i, j = np.triu_indices(len(t), 1)  # a robust line (Theil-Sen): a window that peaks falsely does not tilt it
+    ok = t[j] - t[i] > 10.0
+    slope = float(np.median((d[j] - d[i])[ok] / (t[j] - t[i])[ok]))
+    intercept = float(np.median(d - slope * t))
     fed = np.array([n for n, _ in r["followed"]])
     est = np.array([np.nan if x is None else x for _, x in r["followed"]])
     out = r["out"].astype(np.float64) / 32768
@@ -421,18 +424,20 @@ def report_live(r: dict, span_s: float = 30.0) -> None:
             continue
         mid = float(np.median(t[sel]))
         heard = float(np.median(d[sel]))
-        j = min(int(np.searchsorted(fed, mid * SR16)), len(fed) - 1)
-        diff = est[j] - (intercept + slope * mid)
+        k = min(int(np.searchsorted(fed, mid * SR16)), len(fed) - 1)
+        diff = est[k] - heard
         f = slice(int(lo * 100), int((lo + span_s) * 100))
         use = playing[f]
         erle = 10 * np.log10(p_in[f][use].sum() / (p_out[f][use].sum() + 1e-15)) if use.sum() > 100 else np.nan
-        print(f"| {lo:.0f}-{lo + span_s:.0f} | {heard / 16:.2f} | {est[j] / 16:.2f} | {diff:+.1f} | {erle:.1f} |")
+        print(f"| {lo:.0f}-{lo + span_s:.0f} | {heard / 16:.2f} | {est[k] / 16:.2f} | {diff:+.1f} | {erle:.1f} |")
     late = t > 10.0
-    worst = np.nanmax(np.abs(np.interp(t[late] * SR16, fed, est) - (intercept + slope * t[late])))
+    off = np.abs(np.interp(t[late] * SR16, fed, est) - d[late])
+    jumps = int(np.sum(np.abs(d - (intercept + slope * t)) > 3.0))
     print(f"\nthe echo's drift: {slope / SR16 * 1e6:+.1f} ppm heard by the microphone ({-r['ppm']:+g} made by the "
-          f"relay), {r['drift_ppm']:+.1f} ppm by the aligner; the aligner within {worst:.1f} samples of the echo "
-          f"after 10 s; "
-          f"echo found in {len(lags)} of {int(len(mic) / SR16) - 2} windows; xruns {r['xruns']}")
+          f"relay), {r['drift_ppm']:+.1f} ppm by the aligner; after 10 s the aligner is a median {np.median(off):.2f} "
+          f"samples from the echo ({np.percentile(off, 99):.2f} at the 99th percentile); the echo found in "
+          f"{len(lags)} 2-second windows, {jumps} more than 3 samples off the line (a jump, or a false peak); "
+          f"xruns {r['xruns']}")
 
 
 def pct(a: int, n: int) -> str:

@@ -14,6 +14,10 @@ asked, so LiveIO would open the microphone at the speaker's rate and let
 PulseAudio resample. A USB microphone that records only at its own rate is
 stood in for by ``devices.input_rate`` answering that rate.
 
+A run in which LiveIO reports an under- or overrun is run once more: the
+gap it leaves makes the echo jump (seen by stopping the test process for
+0.4 s), which says nothing about rates and clocks.
+
 The far end is noise in bursts (1 s on, 0.4 s off, low-passed at 4 kHz as
 speech mostly is): what the aligner sees of any sound, and it keeps the test
 short. scripts/bench_echo.py --live-two-sinks runs the same for minutes,
@@ -58,12 +62,8 @@ def erle_db(mic: np.ndarray, out: np.ndarray, playing: np.ndarray) -> float:
     return float(10 * np.log10(np.sum(m**2) / np.sum(o**2)))
 
 
-@pytest.mark.parametrize("speaker_rate, mic_rate, ppm", [(44100, 48000, 100.0), (48000, 44100, -100.0)],
-                         ids=["speaker44k-mic48k-fast", "speaker48k-mic44k-slow"])
-def test_the_echo_reference_stays_aligned_when_speaker_and_microphone_run_on_two_clocks(
-        two_sinks, monkeypatch, speaker_rate, mic_rate, ppm):
-    speaker, room = two_sinks(speaker_rate, mic_rate)
-    monkeypatch.setattr(devices, "input_rate", lambda device, preferred: mic_rate)
+def through_the_room(speaker: str, room: str, speaker_rate: int, mic_rate: int, ppm: float):
+    """Play the bursts through LiveIO with the relay running; (mic blocks, LiveIO's xruns)."""
     relay = start_relay(f"{speaker}.monitor", room, rate_in=speaker_rate, rate_out=mic_rate, ppm=ppm)
     blocks = []
     try:
@@ -87,6 +87,21 @@ def test_the_echo_reference_stays_aligned_when_speaker_and_microphone_run_on_two
         relay_error = stop_relay(relay)
     assert not relay_error, relay_error
     assert blocks and blocks[-1].end > end, "the microphone did not deliver the whole run within its time"
+    return blocks, {k: n for k, n in io.xruns.items() if n}
+
+
+@pytest.mark.parametrize("speaker_rate, mic_rate, ppm", [(44100, 48000, 100.0), (48000, 44100, -100.0)],
+                         ids=["speaker44k-mic48k-fast", "speaker48k-mic44k-slow"])
+def test_the_echo_reference_stays_aligned_when_speaker_and_microphone_run_on_two_clocks(
+        two_sinks, monkeypatch, speaker_rate, mic_rate, ppm):
+    speaker, room = two_sinks(speaker_rate, mic_rate)
+    monkeypatch.setattr(devices, "input_rate", lambda device, preferred: mic_rate)
+    blocks, xruns = through_the_room(speaker, room, speaker_rate, mic_rate, ppm)
+    if xruns:
+        # An under- or overrun puts a gap between what LiveIO counts and what was played
+        # or heard, so the echo jumps: a stall of the machine, not what this test checks.
+        print(f"\nLiveIO reported {xruns}: run again")
+        blocks, xruns = through_the_room(speaker, room, speaker_rate, mic_rate, ppm)
 
     mic = np.concatenate([b.samples for b in blocks])
     ref = np.concatenate([b.reference for b in blocks])
@@ -110,10 +125,10 @@ def test_the_echo_reference_stays_aligned_when_speaker_and_microphone_run_on_two
     for s, x in lags:
         now = followed[min(np.searchsorted(fed, s * SR), len(fed) - 1)]
         print(f"  {s:6.1f}  {x:10.2f}  {float('nan') if now is None else now:10.2f}")
-    print(f"  drift heard {heard_ppm:+.1f} ppm, aligner's {fe.aligner.drift_ppm:+.1f} ppm")
+    print(f"  drift heard {heard_ppm:+.1f} ppm, aligner's {fe.aligner.drift_ppm:+.1f} ppm; xruns {xruns}")
     assert len(lags) >= 8, f"the echo was found in only {len(lags)} windows"
     assert 0 < d[0] < 0.5 * SR, f"the echo is {d[0] / SR:.3f} s behind the reference: out of the aligner's reach"
-    assert np.max(np.abs(d - line)) < 2.0, f"the echo's lag jumped: {np.round(d, 1)}"
+    assert np.max(np.abs(d - line)) < 2.0, f"the echo's lag jumped (xruns {xruns}): {np.round(d - line, 1)}"
     assert heard_ppm == pytest.approx(-ppm, abs=15), f"the echo slid by {heard_ppm:+.1f} ppm, not {-ppm:+g}"
 
     # What the project's alignment reports follows it.
