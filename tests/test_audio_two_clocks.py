@@ -116,6 +116,7 @@ def test_the_echo_reference_stays_aligned_when_speaker_and_microphone_run_on_two
     # The test's own measure of where the echo is: it slides by the room's drift and
     # by nothing else (LiveIO's two resamplings and its mic timeline add none).
     lags = echo_lags(mic.astype(np.float64) / 32768, ref)
+    assert len(lags) >= 8, f"the echo was found in only {len(lags)} windows"
     t, d = np.array(lags).T
     slope, intercept = np.polyfit(t, d, 1)
     heard_ppm = slope / SR * 1e6
@@ -126,7 +127,6 @@ def test_the_echo_reference_stays_aligned_when_speaker_and_microphone_run_on_two
         now = followed[min(np.searchsorted(fed, s * SR), len(fed) - 1)]
         print(f"  {s:6.1f}  {x:10.2f}  {float('nan') if now is None else now:10.2f}")
     print(f"  drift heard {heard_ppm:+.1f} ppm, aligner's {fe.aligner.drift_ppm:+.1f} ppm; xruns {xruns}")
-    assert len(lags) >= 8, f"the echo was found in only {len(lags)} windows"
     assert 0 < d[0] < 0.5 * SR, f"the echo is {d[0] / SR:.3f} s behind the reference: out of the aligner's reach"
     assert np.max(np.abs(d - line)) < 2.0, f"the echo's lag jumped (xruns {xruns}): {np.round(d - line, 1)}"
     assert heard_ppm == pytest.approx(-ppm, abs=15), f"the echo slid by {heard_ppm:+.1f} ppm, not {-ppm:+g}"
