@@ -377,11 +377,12 @@ def run_live(speaker_rate: int, mic_rate: int, ppm: float, minutes: float) -> di
             io.stop()
         xruns = dict(io.xruns)
     finally:
-        relay_error = stop_relay(relay)
+        relay_error, relay_runs = stop_relay(relay)
         for m in modules:
             unload_sink(m)
     if relay_error:
         raise SystemExit(f"bench_echo: {relay_error}")
+    xruns["relay"] = len(relay_runs)
     fe = FrontEnd(SR16, noise_suppression=None)
     out, fed, followed = [], 0, []
     for b in blocks:

@@ -68,8 +68,9 @@ def start_relay(source: str, sink: str, *, rate_in: int, rate_out: int, ppm: flo
     )
 
 
-def stop_relay(relay: subprocess.Popen) -> str:
-    """Stop the relay; an explanation if it had stopped by itself (it must run throughout), else ''."""
+def stop_relay(relay: subprocess.Popen) -> tuple[str, list[str]]:
+    """Stop the relay: (an explanation if it had stopped by itself, else ''; the under- and
+    overruns parec and pacat reported, each of which makes the echo jump)."""
     died = relay.poll()
     if died is None:
         relay.send_signal(signal.SIGTERM)
@@ -78,7 +79,10 @@ def stop_relay(relay: subprocess.Popen) -> str:
     except subprocess.TimeoutExpired:
         relay.kill()
         _, err = relay.communicate()
-    return "" if died is None else f"the relay stopped by itself (exit {died}): {(err or '').strip()[-300:]}"
+    err = err or ""
+    runs = [line.replace("\x1b[K", "").strip() for line in err.splitlines()
+            if "Stream underrun." in line or "Stream overrun." in line]
+    return ("" if died is None else f"the relay stopped by itself (exit {died}): {err.strip()[-300:]}"), runs
 
 
 def echo_lags(mic: np.ndarray, ref: np.ndarray, *, rate: int = 16000, window_s: float = 2.0, step_s: float = 1.0,
@@ -130,10 +134,10 @@ def main(argv: list[str] | None = None) -> int:
         pass  # a stall then shows as a jump in the echo's lag, which the callers check for
     rec = subprocess.Popen(
         ["parec", f"--device={args.source}", f"--rate={args.rate_in}", "--channels=1", "--format=float32le",
-         "--raw", "--latency-msec=10"], stdout=subprocess.PIPE)
+         "--raw", "--latency-msec=10", "--verbose"], stdout=subprocess.PIPE)
     play = subprocess.Popen(
         ["pacat", "--playback", f"--device={args.sink}", f"--rate={args.rate_out}", "--channels=1",
-         "--format=float32le", "--raw", "--latency-msec=50"], stdin=subprocess.PIPE)
+         "--format=float32le", "--raw", "--latency-msec=50", "--verbose"], stdin=subprocess.PIPE)
     rs = soxr.ResampleStream(args.rate_in * (1 + args.ppm * 1e-6), args.rate_out, 1, dtype="float32",
                              quality="HQ")
     rng = np.random.default_rng(1)
