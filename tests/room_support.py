@@ -37,9 +37,11 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 
 import numpy as np
 
@@ -80,8 +82,7 @@ def stop_relay(relay: subprocess.Popen) -> tuple[str, list[str]]:
         relay.kill()
         _, err = relay.communicate()
     err = err or ""
-    runs = [line.replace("\x1b[K", "").strip() for line in err.splitlines()
-            if "Stream underrun." in line or "Stream overrun." in line]
+    runs = [line for line in err.splitlines() if line.startswith(("Stream underrun.", "Stream overrun."))]
     return ("" if died is None else f"the relay stopped by itself (exit {died}): {err.strip()[-300:]}"), runs
 
 
@@ -113,6 +114,17 @@ def echo_lags(mic: np.ndarray, ref: np.ndarray, *, rate: int = 16000, window_s: 
     return out
 
 
+def _pass_runs(stream) -> None:
+    """Copy parec's or pacat's under- and overrun reports to stderr, and drop the rest: --verbose
+    also prints its latency many times a second, which would fill an unread pipe in half a minute."""
+    carry = ""
+    for chunk in iter(lambda: stream.read1(4096), b""):
+        *lines, carry = re.split(r"[\r\n]", carry + chunk.decode(errors="replace"))
+        for line in lines:
+            if "Stream underrun." in line or "Stream overrun." in line:
+                print(line.replace("\x1b[K", "").strip(), file=sys.stderr, flush=True)
+
+
 def main(argv: list[str] | None = None) -> int:
     import soxr
 
@@ -134,10 +146,13 @@ def main(argv: list[str] | None = None) -> int:
         pass  # a stall then shows as a jump in the echo's lag, which the callers check for
     rec = subprocess.Popen(
         ["parec", f"--device={args.source}", f"--rate={args.rate_in}", "--channels=1", "--format=float32le",
-         "--raw", "--latency-msec=10", "--verbose"], stdout=subprocess.PIPE)
+         "--raw", "--latency-msec=10", "--verbose"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     play = subprocess.Popen(
         ["pacat", "--playback", f"--device={args.sink}", f"--rate={args.rate_out}", "--channels=1",
-         "--format=float32le", "--raw", "--latency-msec=50", "--verbose"], stdin=subprocess.PIPE)
+         "--format=float32le", "--raw", "--latency-msec=50", "--verbose"], stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE)
+    for p in (rec, play):
+        threading.Thread(target=_pass_runs, args=(p.stderr,), daemon=True).start()
     rs = soxr.ResampleStream(args.rate_in * (1 + args.ppm * 1e-6), args.rate_out, 1, dtype="float32",
                              quality="HQ")
     rng = np.random.default_rng(1)
