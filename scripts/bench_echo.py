@@ -4,6 +4,7 @@ a fixed echo, speaker and microphone clocks that drift apart, and rooms.
 
     python scripts/bench_echo.py                          # 30-minute sessions, every condition
     python scripts/bench_echo.py --minutes 5 --conditions delay,drift+150
+    python scripts/bench_echo.py --live-two-sinks --minutes 5 --ppm 100,-100
 
 Each condition is one whole session through the runtime ``voicecoach simulate``
 uses (SimulatedIO, the coach's real espeak-ng cues, the real Vosk recognizer
@@ -25,6 +26,15 @@ plays and the person is silent.
 Rooms are shoebox rooms from pyroomacoustics (``scripts/setup --bench``),
 normalised to the energy of the direct echo so that the person's level means
 the same in every room.
+
+``--live-two-sinks`` runs the live path instead, in real time, once per
+``--ppm``: the coach's sentences and counts played through LiveIO to a null
+sink at ``--speaker-rate``, carried by a relay (tests/room_support.py) with
+the speaker's clock that many ppm fast into a second sink at ``--mic-rate``
+whose monitor the microphone records. It prints, per 30 s, where the echo is
+behind LiveIO's reference (measured by GCC-PHAT, apart from the project's
+aligner), where the recognizer's aligner puts it, and the canceller's ERLE.
+No person speaks: it measures the alignment, not marks.
 """
 
 from __future__ import annotations
@@ -295,6 +305,142 @@ def erle_per_window(mic: np.ndarray, ref: np.ndarray, said: list[Said], front_en
     return rows
 
 
+def coach_speech(rate: int, seconds: float):
+    """(second, clip) of a coach-like far end: lift cue, "Inhale, lower.", four counts on a 1 s beat with
+    ticks, a pause; a sentence of the lesson every fourth rep. The coach's voice at ``rate``."""
+    from voicecoach.coach import program as P
+    from voicecoach.config import defaults
+    from voicecoach.speech.voice import Voice
+
+    voice = Voice(rate, defaults()["speech"])
+    out, t, rep = [], 0.5, 0
+    try:
+        while t < seconds:
+            if rep % 4 == 3:
+                clip = voice.clip("speech", P.TEACHING[rep // 4 % len(P.TEACHING)])
+                out.append((t, clip))
+                t += clip.duration + 0.8
+            for kind, text in (("speech", P.lift_phrase("bent_knee", "normal", rep)), ("speech", P.lower_phrase(""))):
+                clip = voice.clip(kind, text)
+                out.append((t, clip))
+                t += clip.duration + 0.6
+            for k in range(1, 5):
+                out.append((t, voice.clip("tick", P.TICK)))
+                out.append((t + 0.05, voice.clip("speech", P.count_long(k))))
+                t += 1.0
+            t += 1.5
+            rep += 1
+    finally:
+        voice.close()
+    return [(s, c) for s, c in out if s + c.duration < seconds]
+
+
+def run_live(speaker_rate: int, mic_rate: int, ppm: float, minutes: float) -> dict:
+    """One live run through two null sinks and the relay; the mic and reference at 16 kHz and what the
+    recognizer's front end made of them."""
+    import os
+
+    from tests.room_support import load_sink, start_relay, stop_relay, unload_sink
+    from voicecoach.audio import devices
+    from voicecoach.audio.scheduler import Scheduler
+    from voicecoach.audio.streams import LiveIO
+    from voicecoach.speech.echo import FrontEnd
+
+    seconds = minutes * 60.0
+    plan = coach_speech(speaker_rate, seconds)
+    tag = f"bench_echo_{os.getpid()}"
+    modules = [load_sink(f"{tag}_speaker", speaker_rate), load_sink(f"{tag}_room", mic_rate)]
+    os.environ["PULSE_SINK"], os.environ["PULSE_SOURCE"] = f"{tag}_speaker", f"{tag}_room.monitor"
+    # PulseAudio records at any rate asked; a microphone that records only at its own rate is stood in for.
+    devices.input_rate = lambda device, preferred: mic_rate
+    # A faster speaker draws on the relay's cushion: more than the run will drift.
+    cushion_ms = 50 + int(max(ppm, 0.0) * 1e-6 * seconds * 1000)
+    relay = start_relay(f"{tag}_speaker.monitor", f"{tag}_room", rate_in=speaker_rate, rate_out=mic_rate,
+                        ppm=ppm, cushion_ms=cushion_ms)
+    blocks = []
+    try:
+        io = LiveIO(output_device="pulse", input_device="pulse", samplerate=speaker_rate)
+        sched = Scheduler(io.samplerate)
+        io.start(sched)
+        t0 = sched.now + speaker_rate // 5
+        queue = list(plan)
+        try:
+            while not blocks or blocks[-1].end < t0 / speaker_rate + seconds:
+                while queue and t0 + queue[0][0] * speaker_rate < sched.now + 2 * speaker_rate:
+                    at, clip = queue.pop(0)
+                    sched.submit(clip, t0 + int(at * speaker_rate))
+                block = io.read_mic(timeout=2.0)
+                if block is None:
+                    raise SystemExit("bench_echo: the microphone delivered nothing for 2 s")
+                blocks.append(block)
+        finally:
+            io.stop()
+        xruns = dict(io.xruns)
+    finally:
+        relay_error, relay_runs = stop_relay(relay)
+        for m in modules:
+            unload_sink(m)
+    if relay_error:
+        raise SystemExit(f"bench_echo: {relay_error}")
+    xruns["relay"] = len(relay_runs)
+    fe = FrontEnd(SR16, noise_suppression=None)
+    out, fed, followed = [], 0, []
+    for b in blocks:
+        out.append(fe.process(b.samples, b.reference, b.ahead).clean)
+        fed += len(b.samples)
+        followed.append((fed, fe.aligner.delay_at(fed)))
+    return {
+        "speaker_rate": speaker_rate, "mic_rate": mic_rate, "ppm": ppm, "xruns": xruns,
+        "mic": np.concatenate([b.samples for b in blocks]), "ref": np.concatenate([b.reference for b in blocks]),
+        "out": np.concatenate(out), "followed": followed, "drift_ppm": fe.aligner.drift_ppm,
+    }
+
+
+def report_live(r: dict, span_s: float = 30.0) -> None:
+    from tests.room_support import echo_lags
+
+    mic = r["mic"].astype(np.float64) / 32768
+    lags = echo_lags(mic, r["ref"])
+    t, d = np.array(lags).T
+    i, j = np.triu_indices(len(t), 1)  # a robust line (Theil-Sen): a window that peaks falsely does not tilt it
+    ok = t[j] - t[i] > 10.0
+    slope = float(np.median((d[j] - d[i])[ok] / (t[j] - t[i])[ok]))
+    intercept = float(np.median(d - slope * t))
+    fed = np.array([n for n, _ in r["followed"]])
+    est = np.array([np.nan if x is None else x for _, x in r["followed"]])
+    out = r["out"].astype(np.float64) / 32768
+    k = len(out) // 160
+    shift = int(round(intercept))  # where the coach's sound is in the mic, near enough for 10 ms frames
+    p_ref = np.mean(np.pad(r["ref"], (shift, 0))[: k * 160].astype(np.float64).reshape(k, 160) ** 2, axis=1)
+    p_in = np.mean(mic[: k * 160].reshape(k, 160) ** 2, axis=1)
+    p_out = np.mean(out[: k * 160].reshape(k, 160) ** 2, axis=1)
+    playing = p_ref > 1e-5
+    print(f"\n## Live: speaker {r['speaker_rate']} Hz, microphone {r['mic_rate']} Hz, "
+          f"speaker clock {r['ppm']:+g} ppm, {len(mic) / SR16 / 60:.1f} min\n")
+    print("| span (s) | echo behind the reference (ms) | the aligner's delay (ms) | aligner - echo (samples) "
+          "| ERLE (dB) |\n|---|---|---|---|---|")
+    for lo in np.arange(0.0, len(mic) / SR16, span_s):
+        sel = (t >= lo) & (t < lo + span_s)
+        if not sel.any():
+            continue
+        mid = float(np.median(t[sel]))
+        heard = float(np.median(d[sel]))
+        k = min(int(np.searchsorted(fed, mid * SR16)), len(fed) - 1)
+        diff = est[k] - heard
+        f = slice(int(lo * 100), int((lo + span_s) * 100))
+        use = playing[f]
+        erle = 10 * np.log10(p_in[f][use].sum() / (p_out[f][use].sum() + 1e-15)) if use.sum() > 100 else np.nan
+        print(f"| {lo:.0f}-{lo + span_s:.0f} | {heard / 16:.2f} | {est[k] / 16:.2f} | {diff:+.1f} | {erle:.1f} |")
+    late = t > 10.0
+    off = np.abs(np.interp(t[late] * SR16, fed, est) - d[late])
+    jumps = int(np.sum(np.abs(d - (intercept + slope * t)) > 3.0))
+    print(f"\nthe echo's drift: {slope / SR16 * 1e6:+.1f} ppm heard by the microphone ({-r['ppm']:+g} made by the "
+          f"relay), {r['drift_ppm']:+.1f} ppm by the aligner; after 10 s the aligner is a median {np.median(off):.2f} "
+          f"samples from the echo ({np.percentile(off, 99):.2f} at the 99th percentile); the echo found in "
+          f"{len(lags)} 2-second windows, {jumps} more than 3 samples off the line (a jump, or a false peak); "
+          f"xruns {r['xruns']}")
+
+
 def pct(a: int, n: int) -> str:
     return f"{100.0 * a / n:.1f}% ({a}/{n})" if n else "-"
 
@@ -360,7 +506,21 @@ def main() -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="a recognizer setting (voicecoach.speech.settings), e.g. echo_judge=linear")
     ap.add_argument("--save", metavar="FILE", help="write every mark and command as JSON")
+    ap.add_argument("--live-two-sinks", action="store_true",
+                    help="the live path through two null sinks and a drifting room instead (real time)")
+    ap.add_argument("--ppm", default="100,-100", help="with --live-two-sinks: the speaker clocks, comma-separated")
+    ap.add_argument("--speaker-rate", type=int, default=44100, help="with --live-two-sinks (default 44100)")
+    ap.add_argument("--mic-rate", type=int, default=48000, help="with --live-two-sinks (default 48000)")
     args = ap.parse_args()
+    if args.live_two_sinks:
+        import subprocess
+
+        proc = subprocess.run([str(ROOT / "scripts" / "pulse-null-sink")], capture_output=True, text=True)
+        if proc.returncode != 0:
+            ap.exit(1, proc.stderr)
+        for ppm in (float(p) for p in args.ppm.split(",") if p):
+            report_live(run_live(args.speaker_rate, args.mic_rate, ppm, args.minutes))
+        return 0
     names = [c for c in args.conditions.split(",") if c]
     unknown = [c for c in names if c not in CONDITIONS]
     if unknown:

@@ -11,23 +11,47 @@ from __future__ import annotations
 
 import itertools
 import os
-import subprocess
 
 import pytest
 
+from room_support import load_sink, unload_sink
+
 _names = itertools.count()
+
+
+def _sink(rate: int) -> tuple[str, str]:
+    """(name, module id) of a fresh mono null sink at ``rate``; fails the test if it cannot be loaded."""
+    name = f"voicecoach_test_{os.getpid()}_{next(_names)}"
+    try:
+        return name, load_sink(name, rate)
+    except RuntimeError as err:
+        pytest.fail(str(err), pytrace=False)
 
 
 @pytest.fixture
 def private_sink(pulse, monkeypatch) -> str:
     """Name of a fresh null sink (its monitor is ``<name>.monitor``), default for this test."""
-    name = f"voicecoach_test_{os.getpid()}_{next(_names)}"
-    proc = subprocess.run(["pactl", "load-module", "module-null-sink", f"sink_name={name}",
-                           "rate=48000", "channels=1"], capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.fail(f"cannot load a null sink: {proc.stderr.strip()}", pytrace=False)
-    module = proc.stdout.strip()
+    name, module = _sink(48000)
     monkeypatch.setenv("PULSE_SINK", name)
     monkeypatch.setenv("PULSE_SOURCE", f"{name}.monitor")
     yield name
-    subprocess.run(["pactl", "unload-module", module], capture_output=True)
+    unload_sink(module)
+
+
+@pytest.fixture
+def two_sinks(pulse, monkeypatch):
+    """``two_sinks(speaker_rate, room_rate) -> (speaker, room)``: two fresh null sinks at
+    those rates; the speaker is the default sink, the room's monitor the default
+    source (the microphone). tests/room_support.py carries one into the other."""
+    modules = []
+
+    def make(speaker_rate: int, room_rate: int) -> tuple[str, str]:
+        (speaker, a), (room, b) = _sink(speaker_rate), _sink(room_rate)
+        modules.extend((a, b))
+        monkeypatch.setenv("PULSE_SINK", speaker)
+        monkeypatch.setenv("PULSE_SOURCE", f"{room}.monitor")
+        return speaker, room
+
+    yield make
+    for module in modules:
+        unload_sink(module)

@@ -386,6 +386,11 @@ class FrontEnd:
         """True once echo cancellation runs (a reference has been given)."""
         return self._lin is not None or self._aec3 is not None
 
+    @property
+    def aligner(self) -> EchoAligner | None:
+        """The :class:`EchoAligner` keeping the far end on the microphone's clock (None before cancelling starts)."""
+        return self._align
+
     def process(self, near: np.ndarray, far: np.ndarray | None, ahead: np.ndarray | None = None) -> Cleaned:
         """``ahead``: what the output rendered after this block (``MicBlock.ahead``), which
         lets the echo be followed when the speaker's clock runs ahead of the mic's."""
