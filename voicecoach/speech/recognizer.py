@@ -440,7 +440,11 @@ class CommandRecognizer:
             self._new_utterance()
             return out
         partial = json.loads(self._rec.PartialResult()).get("partial", "")
-        if self._ends.utterance_over(self._n_dec, partial, self._ends_in_phrase(partial), self._ends_in_prefix(partial)):
+        # The partial's best path may differ from the final one ("arched" for "uh
+        # back arched"), so any phrase's last word is enough to try; after a word
+        # that only begins phrases ("next") the rest may be under the noise.
+        last = partial.rsplit(maxsplit=1)[-1] if partial.strip() else ""
+        if self._ends.utterance_over(self._n_dec, partial, last in self._last_words, last in self._first_words):
             out += self._end_utterance()
         return out
 
@@ -455,17 +459,6 @@ class CommandRecognizer:
         self._unsuppressed.clear()
         self._audio_len = 0
         self._audio_start = self._n_dec
-
-    def _ends_in_phrase(self, text: str) -> bool:
-        # The partial's best path may differ from the final one ("arched"
-        # for "uh back arched"), so any phrase's last word is enough to try.
-        words = text.split()
-        return bool(words) and words[-1] in self._last_words
-
-    def _ends_in_prefix(self, text: str) -> bool:
-        # "next" of "next set", "okay" of "okay stop point": the rest may be under the noise.
-        words = text.split()
-        return bool(words) and words[-1] in self._first_words
 
     def _keep_audio(self, clean: np.ndarray, unsuppressed: np.ndarray) -> None:
         self._audio.append(clean)
