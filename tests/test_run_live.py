@@ -27,6 +27,7 @@ import pytest
 
 from live_support import isolated_env, outcome, session
 from speech_support import speak, write_wav
+from voicecoach.coach import program as P
 from voicecoach.history.store import Store
 
 
@@ -103,7 +104,7 @@ def test_run_hears_stop_workout_spoken_into_the_room(live_runs):
     # Heard where it was said: after the rest began, on the output clock; acted on after it was said.
     assert rest["t"] + 1.0 < cmd["start"] < cmd["end"] <= cmd["t"]
     said = [e["text"] for e in events if e["type"] == "cue" and e["t"] >= cmd["t"] and e["kind"] == "speech"]
-    assert said == ["Stopping. one counted today."]
+    assert said == [P.STOPPING, P.session_stopped(1)]
     assert not [e for e in events if e["type"] == "cue" and e["text"].startswith("Set two")]
     assert events[-1]["type"] == "session" and events[-1]["status"] == "stopped"
     assert "stopped: 1 of 1 counted" in out

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from session_support import SR, drive, durations, heard, lowering_starts, of_type, played, program, speech
 from voicecoach.coach import program as P
-from voicecoach.coach.session import BOTTOM_S, FLOOR_MIN, GRACE_S, PAD_S, TOP_S, Cancel, Session, estimate_seconds
+from voicecoach.coach.session import (BOTTOM_S, FLOOR_MIN, GRACE_S, PAD_S, STOP_WINDOW_S, TOP_S, Cancel, Session,
+                                      estimate_seconds)
 from voicecoach.events import (Command, Cue, DeviceBack, DeviceLost, Heard, Notice, Rep, SessionSummary, SetSummary, Tick,
                                Withdrawn)
 
@@ -480,15 +481,69 @@ def test_next_set_during_the_rest_skips_it():
     assert not speech(events, P.TEN_SECONDS)
 
 
-def test_stop_workout_gives_a_summary():
+def test_stop_workout_says_so_at_once_and_ends_the_workout_when_not_taken_back():
     starts = rep_starts(drive(new(), 200))
-    session = new()
-    events = drive(session, 200, [heard("stop_workout", starts[2] / SR + 1.0)])
+    said = starts[2] / SR + 1.0
+    session, phases = new(), []
+    events = drive(session, 200, [heard("stop_workout", said)], watch=lambda now: phases.append(session.status(now).phase))
     (summary,) = of_type(events, SessionSummary)
     assert (summary.status, summary.counted, summary.attempted) == ("stopped", 2, 2)
-    assert speech(events, "Stopping. two counted today.")
+    after = [c.text for c in speech(events) if c.t > said]
+    assert after[:2] == [P.STOPPING, P.session_stopped(2)]
+    (stopping,) = speech(events, P.STOPPING)
+    assert stopping.t < said + 1.5
+    assert summary.t >= stopping.t + durations(P.STOPPING) + STOP_WINDOW_S
+    assert "stopping" in phases
     assert session.finished
-    assert not [c for c in played(events) if c.sample > summary.t * SR and "lift" in c.text]
+    assert not [c for c in played(events) if c.t > said and "lift" in c.text]
+
+
+def test_resume_after_stop_workout_takes_the_stop_back_and_the_workout_goes_on_to_the_end():
+    starts = rep_starts(drive(new(), 200))
+    said = starts[2] / SR + 1.0
+    events = drive(new(), 300, [heard("stop_workout", said), heard("resume", said + 3.0)])
+    (summary,) = of_type(events, SessionSummary)
+    assert summary.status == "completed" and summary.attempted == len(starts)
+    assert speech(events, P.STOPPING) and speech(events, P.RESUMING)
+    assert not speech(events, P.session_stopped(2))
+
+
+@pytest.mark.parametrize("taken_back_by", ["start_workout", "next_set"])
+def test_start_workout_or_next_set_also_take_a_stop_back(taken_back_by):
+    cfg = dict(sets=2, reps=2)
+    starts = rep_starts(drive(new(**cfg), 300))
+    said = starts[0] / SR + 1.0
+    events = drive(new(**cfg), 400, [heard("stop_workout", said), heard(taken_back_by, said + 3.0)])
+    (summary,) = of_type(events, SessionSummary)
+    assert summary.status == "completed"
+
+
+def test_stop_workout_said_twice_ends_the_workout_at_once():
+    starts = rep_starts(drive(new(), 200))
+    said = starts[2] / SR + 1.0
+    events = drive(new(), 200, [heard("stop_workout", said), heard("stop_workout", said + 2.0)])
+    (summary,) = of_type(events, SessionSummary)
+    assert summary.status == "stopped"
+    again = [c for c in of_type(events, Command) if c.intent == "stop_workout"][1]
+    assert summary.t < again.t + 0.5
+
+
+def test_stop_workout_during_a_pause_ends_the_workout_unless_taken_back():
+    starts = rep_starts(drive(new(), 200))
+    said = starts[2] / SR + 1.0
+    (stopped,) = of_type(drive(new(), 200, [heard("pause", said), heard("stop_workout", said + 5.0)]), SessionSummary)
+    assert stopped.status == "stopped"
+    resumed = drive(new(), 300, [heard("pause", said), heard("stop_workout", said + 5.0), heard("resume", said + 8.0)])
+    assert of_type(resumed, SessionSummary)[0].status == "completed"
+
+
+def test_input_ending_while_stopping_leaves_the_session_stopped_not_interrupted():
+    starts = rep_starts(drive(new(), 200))
+    said = starts[2] / SR + 1.0
+    session = new()
+    drive(session, said + 2.0, [heard("stop_workout", said)])
+    (summary,) = of_type(session.close(round((said + 2.0) * SR)), SessionSummary)
+    assert summary.status == "stopped"
 
 
 def test_a_question_asked_while_paused_is_answered_at_once_and_a_resume_lets_the_answer_finish():

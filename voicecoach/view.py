@@ -63,8 +63,8 @@ def phase_text(st: Status) -> str:
     if st.phase in ("rest", "plank"):
         name = "rest" if st.phase == "rest" else "plank hold"
         return f"{name} {clock(st.left_s or 0)}" if st.left_s is not None else name
-    if st.phase in ("intro", "end", "paused"):
-        return {"intro": "getting ready", "end": "finishing", "paused": "paused"}[st.phase]
+    if st.phase in ("intro", "end", "paused", "stopping"):
+        return {"intro": "getting ready", "end": "finishing", "paused": "paused", "stopping": "stopping"}[st.phase]
     parts = ["warm-up"] if st.phase == "warmup" else [f"set {st.set} of {st.sets}"] if st.set else ["getting ready"]
     if st.rep is not None:
         parts.append(f"practice rep {st.rep}" if st.phase == "warmup" else f"rep {st.rep}")
@@ -217,7 +217,7 @@ class LinesView(View):
         self.line(e.t, f"says: {e.text}")
 
     def phase(self, t: float, status: Status) -> None:
-        if status.phase != "paused":
+        if status.phase not in ("paused", "stopping"):
             self.line(t, f"now: {phase_text(status)}")
 
 

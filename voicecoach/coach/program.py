@@ -216,7 +216,7 @@ def session_done(counted: int, total: int) -> str:
 
 
 def session_stopped(counted: int) -> str:
-    return f"Stopping. {number(counted)} counted today."
+    return f"Stopped. {number(counted)} counted today."
 
 
 FINISH = ("Finish with a plank if you can.", "Rest a day or two before the next session.")
@@ -249,6 +249,7 @@ NO_REP = "Say that during a rep."
 NO_LOWERING = "Say stop point while you lower."
 PAUSED = "Paused. Say resume when you're ready."
 RESUMING = "Resuming."
+STOPPING = "Stopping. Say resume to carry on."
 FROM_THE_TOP = "From the top of the rep."
 SLOWER = "Slower: a four-count lowering."
 FASTER = "Faster: a three-count lowering."
@@ -308,7 +309,7 @@ def phrases(program: dict) -> list[str]:
     out += list(FINISH) + list(FINISH_AFTER_PLANK)
     if program.get("plank_s"):
         out += [PLANK_SETUP, plank_go(program["plank_s"]), HALFWAY, PLANK_DONE]
-    out += [NOT_COUNTED, DOMING, NO_REP, NO_LOWERING, PAUSED, RESUMING, FROM_THE_TOP, SLOWER, FASTER]
+    out += [NOT_COUNTED, DOMING, NO_REP, NO_LOWERING, PAUSED, RESUMING, STOPPING, FROM_THE_TOP, SLOWER, FASTER]
     out += [SLOWEST, FASTEST, NEXT_SET, SKIP_WARMUP, NOTHING_TO_REPEAT, HELP, CUE_ONLY, NOT_SAVED]
     out += list(FORM_REMINDERS)
     return list(dict.fromkeys(out))

@@ -69,6 +69,8 @@ TOP_S = 0.5
 """The brief hold at the top, if the lowering cue is shorter."""
 BOTTOM_S = 1.2
 """The pause at the bottom before the next rep starts."""
+STOP_WINDOW_S = 4.0
+"""After "stop workout" is answered aloud, this long to say "resume" before the workout ends."""
 FLOOR_MIN = 0.1
 FAILING_MARKS = ("back_arched", "doming")
 MARKS = ("stop_point", "back_arched", "good_rep", "doming")
@@ -94,7 +96,8 @@ class Status:
     """
 
     phase: str
-    """``intro``, ``warmup``, ``set``, ``rest``, ``plank``, ``end`` or ``paused``."""
+    """``intro``, ``warmup``, ``set``, ``rest``, ``plank``, ``end``, ``paused`` or ``stopping``
+    (paused after "stop workout", until the workout ends or "resume" takes it back)."""
     set: int
     sets: int
     rep: int | None = None
@@ -476,6 +479,8 @@ class Session:
         self._floor_test_due = True
         self._last_instruction: str | None = None
         self._pause_reply: _Cue | None = None
+        self._stop_at: int | None = None
+        """Where a "stop workout" not taken back ends the workout (``None``: no stop asked)."""
         self._plank: PlankHold | None = None
         """The plank hold laid out and not finished yet."""
         self.plank_held_s: float | None = None
@@ -522,6 +527,8 @@ class Session:
             self._now = max(self._now, now)
         self._until = max(self._until, until)
         self._finalize(self._until, out)
+        if self._stop_at is not None and self._stop_at < self._until:
+            self._end_stopped(self._stop_at)
         while not self.paused and not self._closed:
             start = max(self._cursor, self._hold, self._now)
             if start >= self._until:
@@ -608,7 +615,7 @@ class Session:
         if self._plank is not None:
             self.plank_held_s = self._plank_held(self._plank, now)
             self._plank = None
-        out.append(self.summary(now, "interrupted"))
+        out.append(self.summary(now, "interrupted" if self._stop_at is None else "stopped"))
         self._closed = True
         return out
 
@@ -626,7 +633,7 @@ class Session:
         sets, reps = int(self.program["sets"]), int(self.program["reps"])
         base = dict(set=self.set_no, sets=sets, reps=reps, floor=self.floor)
         if self.paused:
-            return Status("paused", **base)
+            return Status("paused" if self._stop_at is None else "stopping", **base)
         plan = next((p for p in self._plans if p.start <= now < p.end), None)
         if plan is None:
             return Status("end" if self.end_sample is not None or self._closed else self._phase(), **base)
@@ -1033,6 +1040,7 @@ class Session:
             self._withdraw(pause_reply, out)
         self._earcon("ack", now)
         self.paused = False
+        self._stop_at = None
         self._reply(P.RESUMING, now)
         if self._replay and isinstance(self._replay[0], RepSeg) and self._replay[0].phase == "set":
             self._reply(P.FROM_THE_TOP, now)
@@ -1056,11 +1064,34 @@ class Session:
         self._earcon("ack", now)
         self._reply(text, now)
         self.paused = False
+        self._stop_at = None
 
     def _on_stop_workout(self, now, out):
-        self._abort(now, out, replay=False)
+        """Pause at once and say so; the workout ends :data:`STOP_WINDOW_S` after that
+        reply unless "resume" or "next set" takes it back, or at once if said again.
+
+        A false "stop workout" (a misheard "start workout", words that were not a
+        command) would otherwise end the workout with no way back.
+        """
+        if self._stop_at is not None:
+            self._abort(now, out, replay=False)
+            self._earcon("ack", now)
+            self._end_stopped(now)
+            return
+        if not self.paused:
+            self._abort(now, out)
         self._earcon("ack", now)
+        self.paused = True
+        self._pause_reply = self._reply_cue(P.STOPPING, now)
+        self._stop_at = self._pause_reply.end + self.samples(STOP_WINDOW_S)
+
+    def _end_stopped(self, at: int) -> None:
+        """End the workout as stopped, its summary from sample ``at`` on."""
+        self._stop_at = None
+        self._pause_reply = None
         self.paused = False
+        self._replay = []
+        self._hold = max(self._hold, at)
         self._script = iter([End("stopped")])
 
     def _on_end_hold(self, now, out):
