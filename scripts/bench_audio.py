@@ -38,6 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests import null_sinks  # noqa: E402
 from voicecoach.audio import tones  # noqa: E402
 from voicecoach.audio.scheduler import Scheduler  # noqa: E402
 from voicecoach.audio.streams import SimulatedIO  # noqa: E402
@@ -163,16 +164,10 @@ SINK = f"voicecoach_bench_{os.getpid()}"
 
 
 class PrivateSink:
-    """A null sink of our own, so that other programs playing to "coach" at the same
-    time (other test runs on this machine) cannot disturb the measurement: a stream
-    joining a sink makes PulseAudio rewind it, which shows up in the monitor."""
+    """A null sink of our own (why: tests/null_sinks.py), the default device while entered."""
 
     def __enter__(self):
-        out = subprocess.run(["pactl", "load-module", "module-null-sink", f"sink_name={SINK}",
-                              f"rate={REC_RATE}", "channels=1"], capture_output=True, text=True, check=True)
-        self.module = out.stdout.strip()
-        # libpulse clients (the ALSA "pulse" device PortAudio opens, paplay) play to $PULSE_SINK
-        # and record from $PULSE_SOURCE.
+        self.module = null_sinks.load(SINK, rate=REC_RATE, mono=True)
         os.environ["PULSE_SINK"] = SINK
         os.environ["PULSE_SOURCE"] = f"{SINK}.monitor"
         return self
@@ -180,7 +175,7 @@ class PrivateSink:
     def __exit__(self, *exc):
         os.environ.pop("PULSE_SINK", None)
         os.environ.pop("PULSE_SOURCE", None)
-        subprocess.run(["pactl", "unload-module", self.module], capture_output=True)
+        null_sinks.unload(self.module)
 
 
 class Recorder:

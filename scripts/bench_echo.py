@@ -340,7 +340,8 @@ def run_live(speaker_rate: int, mic_rate: int, ppm: float, minutes: float) -> di
     recognizer's front end made of them."""
     import os
 
-    from tests.room_support import load_sink, start_relay, stop_relay, unload_sink
+    from tests.null_sinks import load, unload
+    from tests.room_support import start_relay, stop_relay
     from voicecoach.audio import devices
     from voicecoach.audio.scheduler import Scheduler
     from voicecoach.audio.streams import LiveIO
@@ -349,7 +350,7 @@ def run_live(speaker_rate: int, mic_rate: int, ppm: float, minutes: float) -> di
     seconds = minutes * 60.0
     plan = coach_speech(speaker_rate, seconds)
     tag = f"bench_echo_{os.getpid()}"
-    modules = [load_sink(f"{tag}_speaker", speaker_rate), load_sink(f"{tag}_room", mic_rate)]
+    modules = [load(f"{tag}_speaker", rate=speaker_rate, mono=True), load(f"{tag}_room", rate=mic_rate, mono=True)]
     os.environ["PULSE_SINK"], os.environ["PULSE_SOURCE"] = f"{tag}_speaker", f"{tag}_room.monitor"
     # PulseAudio records at any rate asked; a microphone that records only at its own rate is stood in for.
     devices.input_rate = lambda device, preferred: mic_rate
@@ -379,7 +380,7 @@ def run_live(speaker_rate: int, mic_rate: int, ppm: float, minutes: float) -> di
     finally:
         relay_error, relay_runs = stop_relay(relay)
         for m in modules:
-            unload_sink(m)
+            unload(m)
     if relay_error:
         raise SystemExit(f"bench_echo: {relay_error}")
     xruns["relay"] = len(relay_runs)

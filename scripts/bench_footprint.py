@@ -38,11 +38,12 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from tests.null_sinks import MicAndSpeaker  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -119,31 +120,6 @@ def cpu_seconds(pid: int) -> float:
 
 def mb(kb: int | None) -> str:
     return "?" if not kb else f"{kb / 1024:.0f} MB"
-
-
-class Sinks:
-    def __init__(self):
-        tag = uuid.uuid4().hex[:6]
-        self.mic, self.out = f"bench_mic_{tag}", f"bench_out_{tag}"
-        self.modules = [self._load(self.mic), self._load(self.out)]
-
-    @staticmethod
-    def _load(name):
-        return subprocess.run(["pactl", "load-module", "module-null-sink", f"sink_name={name}"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-
-    def env(self):
-        return {"PULSE_SINK": self.out, "PULSE_SOURCE": f"{self.mic}.monitor"}
-
-    def play(self, wav: Path, wait: bool = True):
-        p = subprocess.Popen(["paplay", f"--device={self.mic}", str(wav)])
-        if wait:
-            p.wait()
-        return p
-
-    def close(self):
-        for m in self.modules:
-            subprocess.run(["pactl", "unload-module", m], capture_output=True)
 
 
 def lines_of(stream, sink: list[str]):
@@ -273,7 +249,7 @@ def breakdown(env: dict, samplerate: int = 44100) -> dict:
     return out
 
 
-def serve_figures(env: dict, tmp: Path, sinks: Sinks, idle_s: float) -> dict:
+def serve_figures(env: dict, tmp: Path, sinks: MicAndSpeaker, idle_s: float) -> dict:
     from tests.speech_support import pink_noise, speak, write_wav
     import numpy as np
 
@@ -419,7 +395,7 @@ def main() -> int:
     if model is None:
         print("no Vosk model installed (scripts/setup --test)")
         return 1
-    sinks = Sinks()
+    sinks = MicAndSpeaker("bench")
     tmp = Path(tempfile.mkdtemp(prefix="bench-footprint-"))
     (tmp / "short.toml").write_text(SHORT)
     env = {**os.environ, **sinks.env(), "VOICECOACH_MODEL": str(model), "VOICECOACH_CACHE": str(tmp / "cache"),

@@ -17,9 +17,13 @@ import argparse
 import os
 import pty
 import resource
-import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from tests import null_sinks  # noqa: E402
 
 
 def drain(fd: int, stop: threading.Event) -> None:
@@ -87,8 +91,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     args = parser.parse_args()
     tag = f"vcbench_view_{os.getpid()}"
-    module = subprocess.run(["pactl", "load-module", "module-null-sink", f"sink_name={tag}"],
-                            capture_output=True, text=True, check=True).stdout.strip()
+    module = null_sinks.load(tag)
     os.environ.update(PULSE_SINK=tag, PULSE_SOURCE=f"{tag}.monitor")
     try:
         print(f"one set of {args.reps} reps, first-session greeting, through a private null sink; "
@@ -101,7 +104,7 @@ def main() -> None:
                       f"{100 * r['cb_wall'] / r['wall']:.2f}%; process CPU {100 * r['proc'] / r['wall']:.1f}%; "
                       f"xruns {r['xruns']}; late cues {r['late']}", flush=True)
     finally:
-        subprocess.run(["pactl", "unload-module", module], capture_output=True)
+        null_sinks.unload(module)
 
 
 if __name__ == "__main__":

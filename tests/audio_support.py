@@ -1,11 +1,4 @@
-"""A private PulseAudio null sink per test, so other programs on the machine cannot interfere.
-
-Tests (and other helpers' test runs) that play to the shared ``coach`` sink at
-the same time would mix into its monitor; a stream joining a sink also makes
-PulseAudio rewind it, which shows in the monitor. So the live audio tests play
-to a sink of their own: libpulse clients (the ALSA ``pulse`` device PortAudio
-opens, paplay, parecord) follow ``$PULSE_SINK`` and ``$PULSE_SOURCE``.
-"""
+"""Fixtures: a private PulseAudio null sink per test (why: tests/null_sinks.py), or two."""
 
 from __future__ import annotations
 
@@ -14,7 +7,7 @@ import os
 
 import pytest
 
-from room_support import load_sink, unload_sink
+from null_sinks import load, unload
 
 _names = itertools.count()
 
@@ -23,7 +16,7 @@ def _sink(rate: int) -> tuple[str, str]:
     """(name, module id) of a fresh mono null sink at ``rate``; fails the test if it cannot be loaded."""
     name = f"voicecoach_test_{os.getpid()}_{next(_names)}"
     try:
-        return name, load_sink(name, rate)
+        return name, load(name, rate=rate, mono=True)
     except RuntimeError as err:
         pytest.fail(str(err), pytrace=False)
 
@@ -35,7 +28,7 @@ def private_sink(pulse, monkeypatch) -> str:
     monkeypatch.setenv("PULSE_SINK", name)
     monkeypatch.setenv("PULSE_SOURCE", f"{name}.monitor")
     yield name
-    unload_sink(module)
+    unload(module)
 
 
 @pytest.fixture
@@ -54,4 +47,4 @@ def two_sinks(pulse, monkeypatch):
 
     yield make
     for module in modules:
-        unload_sink(module)
+        unload(module)

@@ -46,20 +46,6 @@ import threading
 import numpy as np
 
 
-def load_sink(name: str, rate: int) -> str:
-    """Load a mono null sink ``name`` at ``rate``; its module id (for :func:`unload_sink`).
-    RuntimeError with PulseAudio's reason if it cannot."""
-    proc = subprocess.run(["pactl", "load-module", "module-null-sink", f"sink_name={name}", f"rate={rate}",
-                           "channels=1"], capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"cannot load a null sink: {proc.stderr.strip()}")
-    return proc.stdout.strip()
-
-
-def unload_sink(module: str) -> None:
-    subprocess.run(["pactl", "unload-module", module], capture_output=True)
-
-
 def start_relay(source: str, sink: str, *, rate_in: int, rate_out: int, ppm: float, gain: float = 0.5,
                 noise: float = 0.002, cushion_ms: int = 50) -> subprocess.Popen:
     """The relay as a process of its own (it must keep real time beside the caller's audio)."""

@@ -10,29 +10,19 @@ from pathlib import Path
 
 import pytest
 
+from null_sinks import MicAndSpeaker, null_sink
 from voicecoach.service.doctor import Check, check_disk, check_loopback, check_service
 
 NAMES = ["config", "model", "grammar", "espeak", "output", "input", "loopback", "disk", "service"]
 
 
-class _Sink:
-    def __init__(self, name: str):
-        self.name = name
-        self.module = subprocess.run(["pactl", "load-module", "module-null-sink", f"sink_name={name}"],
-                                     capture_output=True, text=True, check=True).stdout.strip()
-
-    def close(self):
-        subprocess.run(["pactl", "unload-module", self.module], capture_output=True)
-
-
 @pytest.fixture
 def loop_sink(pulse, monkeypatch):
     """A private sink whose monitor is the microphone: the speaker is heard (a loopback)."""
-    sink = _Sink(f"vc_doc_{uuid.uuid4().hex[:8]}")
-    monkeypatch.setenv("PULSE_SINK", sink.name)
-    monkeypatch.setenv("PULSE_SOURCE", f"{sink.name}.monitor")
-    yield sink
-    sink.close()
+    with null_sink(f"vc_doc_{uuid.uuid4().hex[:8]}") as name:
+        monkeypatch.setenv("PULSE_SINK", name)
+        monkeypatch.setenv("PULSE_SOURCE", f"{name}.monitor")
+        yield name
 
 
 def _doctor(cli, *args, env_extra=None):
@@ -86,14 +76,13 @@ def test_doctor_reports_a_device_that_does_not_exist(cli, tmp_path, pulse):
 def test_loopback_warns_when_the_microphone_cannot_hear_the_speaker(pulse, monkeypatch):
     from voicecoach import config
 
-    speaker, mic = _Sink(f"vc_spk_{uuid.uuid4().hex[:6]}"), _Sink(f"vc_mic_{uuid.uuid4().hex[:6]}")
+    room = MicAndSpeaker()
     try:
-        monkeypatch.setenv("PULSE_SINK", speaker.name)
-        monkeypatch.setenv("PULSE_SOURCE", f"{mic.name}.monitor")  # a room where the mic hears nothing
+        monkeypatch.setenv("PULSE_SINK", room.out)
+        monkeypatch.setenv("PULSE_SOURCE", f"{room.mic}.monitor")  # a room where the mic hears nothing
         check = check_loopback(config.defaults())
     finally:
-        speaker.close()
-        mic.close()
+        room.close()
     assert check.status in ("warn", "fail") and check.fix, check
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from speech_support import speak, write_wav
-from test_run_live import load_sink
+from null_sinks import load, unload
 from voicecoach.enroll import file as enrollment_file
 from voicecoach.audio.wavio import read_wav
 
@@ -28,7 +28,7 @@ from voicecoach.audio.wavio import read_wav
 @pytest.mark.model
 def test_live_enrollment_asks_records_retries_a_bad_take_and_stores(tmp_path, pulse, model_path, isolated_dirs):
     tag = f"vc22_{os.getpid()}"
-    modules = [load_sink(f"{tag}_room")]
+    modules = [load(f"{tag}_room")]
     room = dict(os.environ, PULSE_SINK=f"{tag}_room", PULSE_SOURCE=f"{tag}_room.monitor")
     takes = []
     for i, (speed, pitch, gain) in enumerate(((150, 50, 0.012), (140, 45, 1.0), (165, 55, 1.0), (155, 62, 1.0))):
@@ -59,7 +59,7 @@ def test_live_enrollment_asks_records_retries_a_bad_take_and_stores(tmp_path, pu
         rec.terminate()
         rec.wait(timeout=10)
         for m in modules:
-            subprocess.run(["pactl", "unload-module", str(m)], capture_output=True)
+            unload(m)
     assert proc.returncode == 0, (lines, proc.stderr.read())
     assert [line for line in lines if line.startswith("listening:")] == [
         'listening: say "back arched" (take 1 of 3)', 'listening: say "back arched" (take 1 of 3)',

@@ -30,7 +30,8 @@ import pytest
 
 from live_support import isolated_env, outcome, session
 from speech_support import speak, write_wav
-from test_run_live import load_sink, read_events
+from null_sinks import load, unload
+from test_run_live import read_events
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\r")
 
@@ -39,7 +40,7 @@ def run_with_mark(tmp_path: Path, tag: str, terminal: bool) -> tuple[int, str, l
     """``run`` one set of one rep; "back arched" played as its lowering starts.
 
     Returns (exit code, everything printed on stdout, the events)."""
-    module = load_sink(f"{tag}_room")
+    module = load(f"{tag}_room")
     proc = None
     master = None
     out: list[bytes] = []
@@ -101,7 +102,7 @@ def run_with_mark(tmp_path: Path, tag: str, terminal: bool) -> tuple[int, str, l
             proc.wait()
         if terminal and master is not None:
             os.close(master)
-        subprocess.run(["pactl", "unload-module", str(module)], capture_output=True)
+        unload(module)
     assert proc.returncode == 0, err
     return proc.returncode, b"".join(out).decode("utf-8", "replace"), read_events(ev)
 

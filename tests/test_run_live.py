@@ -26,17 +26,10 @@ from pathlib import Path
 import pytest
 
 from live_support import isolated_env, outcome, session
+from null_sinks import load, unload
 from speech_support import speak, write_wav
 from voicecoach.coach import program as P
 from voicecoach.history.store import Store
-
-
-def load_sink(name: str) -> int:
-    out = subprocess.run(
-        ["pactl", "load-module", "module-null-sink", f"sink_name={name}", f"sink_properties=device.description={name}"],
-        capture_output=True, text=True, check=True,
-    )
-    return int(out.stdout.strip())
 
 
 def read_events(path: Path) -> list[dict]:
@@ -58,7 +51,7 @@ def _stop_workout_in_the_rest(tmp_path: Path) -> tuple[subprocess.Popen, str, st
 
     Returns (the process, its stdout, its stderr, the rest's cue, the events file, the history)."""
     tag = f"vc5_{os.getpid()}"
-    modules = [load_sink(f"{tag}_room")]
+    modules = [load(f"{tag}_room")]
     proc = None
     try:
         config = tmp_path / "live.toml"
@@ -89,7 +82,7 @@ def _stop_workout_in_the_rest(tmp_path: Path) -> tuple[subprocess.Popen, str, st
             proc.kill()
             proc.wait()
         for m in modules:
-            subprocess.run(["pactl", "unload-module", str(m)], capture_output=True)
+            unload(m)
     return proc, out, err, rest, ev, db
 
 
@@ -99,7 +92,11 @@ def test_run_hears_stop_workout_spoken_into_the_room(live_runs):
     proc, out, err, rest, ev, db = outcome(live_runs, "stop workout in the rest")
     assert proc.returncode == 0, err
     events = read_events(ev)
-    (cmd,) = [e for e in events if e["type"] == "command"]
+    commands = [e for e in events if e["type"] == "command"]
+    assert len(commands) == 1, [(c["intent"], c["text"], c["start"], c["end"], c.get("confidence"),
+                                 [(e["t"], e["text"]) for e in events if e["type"] == "cue" and abs(e["t"] - c["start"]) < 4])
+                                for c in commands]
+    (cmd,) = commands
     assert cmd["intent"] == "stop_workout"
     # Heard where it was said: after the rest began, on the output clock; acted on after it was said.
     assert rest["t"] + 1.0 < cmd["start"] < cmd["end"] <= cmd["t"]

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.null_sinks import MicAndSpeaker
 from tests.speech_support import build_track, pink_noise, speak, to_int16, write_wav
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -75,31 +76,12 @@ def test_wake_listener_hears_only_start_workout_and_sleeps_in_silence(vosk_model
 # --- live: helpers ------------------------------------------------------------------------------
 
 
-class Sinks:
-    """Private null sinks: ``mic`` (what the coach hears) and ``out`` (what it plays)."""
-
-    def __init__(self):
-        tag = uuid.uuid4().hex[:8]
-        self.mic, self.out = f"vc_mic_{tag}", f"vc_out_{tag}"
-        self.modules = [self._load(self.mic), self._load(self.out)]
-
-    @staticmethod
-    def _load(name: str) -> str:
-        return subprocess.run(["pactl", "load-module", "module-null-sink", f"sink_name={name}"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-
-    def env(self) -> dict[str, str]:
-        return {"PULSE_SINK": self.out, "PULSE_SOURCE": f"{self.mic}.monitor"}
-
+class Sinks(MicAndSpeaker):
     def say(self, text: str, tmp: Path) -> None:
         """Play espeak-ng speech into the microphone's sink (blocks until played)."""
         wav = tmp / f"say-{uuid.uuid4().hex[:6]}.wav"
         write_wav(wav, np.concatenate([np.zeros(3200, np.float32), speak(text), np.zeros(3200, np.float32)]))
-        subprocess.run(["paplay", f"--device={self.mic}", str(wav)], check=True, timeout=30)
-
-    def close(self) -> None:
-        for m in self.modules:
-            subprocess.run(["pactl", "unload-module", m], capture_output=True)
+        self.play(wav)
 
 
 @pytest.fixture
