@@ -213,3 +213,41 @@ def test_echo_reference_blocks_equal_one_resampling_of_the_output(pulse, rate):
         start = offset + k * 0.02
         i0 = round(start * 16000)
         np.testing.assert_allclose(io._reference(start, 320), whole[i0:i0 + 320], atol=1e-5)
+
+
+class _Status:
+    def __init__(self, underflow: bool):
+        self.output_underflow, self.output_overflow = underflow, False
+
+    def __bool__(self):
+        return self.output_underflow
+
+
+class _Times:
+    def __init__(self, dac: float):
+        self.outputBufferDacTime, self.currentTime = dac, dac - 0.1
+
+
+def test_the_silence_of_an_output_underrun_is_in_the_reference_so_the_echo_does_not_jump(pulse):
+    # White-box, the callback called by hand: a null sink cannot be made to underrun on cue
+    # (a stopped process underruns it only sometimes, and PortAudio does not always say so).
+    rate, block = 48000, 1200
+    io = LiveIO(output_device="pulse", samplerate=rate, use_input=False)
+    played = iter(np.arange(1, 100 * block + 1, dtype=np.float32) / (100 * block))
+    io._render = lambda buf: buf.__setitem__(slice(None), [next(played) for _ in range(len(buf))])
+    out = np.zeros((block, 1), np.float32)
+    dac = 10.0
+    for k in range(8):
+        underrun = k == 5
+        dac += 0.05 if underrun else 0.0  # the device played 50 ms of silence before block 5
+        dac += 0.003 if k == 3 else 0.0  # the DAC estimate's jitter, with no underrun: no silence
+        io._out_callback(out, block, _Times(dac), _Status(underrun))
+        dac += block / rate
+    assert io.xruns["output_underflow"] == 1 and io.underrun_frames == round(0.05 * rate)
+    gap_at = 5 * block / rate  # device-timeline seconds where the silence starts
+    ref = io._reference(0.0, round((gap_at + 0.1) * 16000))
+    silence = ref[round((gap_at + 0.005) * 16000):round((gap_at + 0.045) * 16000)]
+    assert np.abs(silence).max() < 1e-3
+    resumed = ref[round((gap_at + 0.055) * 16000):]
+    expected = (5 * block + 1 + 0.005 * rate + np.arange(len(resumed)) * rate / 16000) / (100 * block)
+    np.testing.assert_allclose(resumed[: len(resumed) // 2], expected[: len(resumed) // 2], atol=2e-3)

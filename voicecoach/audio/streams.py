@@ -356,10 +356,20 @@ class LiveIO:
         them (non-zero); False always uses the sample counters and reported
         latencies (the fallback for host APIs that report zeros).
 
+    An output underrun makes the device play silence that ``render`` never
+    wrote, and everything after it plays that much later than the sample clock
+    says. LiveIO measures the silence on PortAudio's DAC clock and keeps it in
+    the output history, so each :class:`MicBlock`'s ``reference`` is what the
+    speaker really played at that time and the echo does not jump against it.
+    The mic timeline is this device timeline; the scheduler's sample clock
+    does not count the silence.
+
     Attributes
     ----------
     xruns:
         Under/overflow counts reported by PortAudio's callbacks.
+    underrun_frames:
+        Output frames of silence the device played in underruns (DAC clock estimate).
     anchor:
         How the mic timeline was anchored: "stream times" or "sample counters".
     render_errors, last_render_error:
@@ -398,6 +408,7 @@ class LiveIO:
         self._in = None
         self._buf = np.zeros(max(self.blocksize, 8192), dtype=np.float32)
         self._frames_out = 0
+        self.underrun_frames = 0
         self._q: queue.SimpleQueue = queue.SimpleQueue()
         self._stopped = threading.Event()
         # Output history (for MicBlock.reference) and a per-block log, preallocated.
@@ -420,6 +431,7 @@ class LiveIO:
         if status:
             if status.output_underflow:
                 self.xruns["output_underflow"] += 1
+                self._add_underrun_silence(t.outputBufferDacTime)
             if status.output_overflow:
                 self.xruns["output_overflow"] += 1
         if frames > len(self._buf):  # only if PortAudio hands a block larger than any expected
@@ -436,12 +448,7 @@ class LiveIO:
         else:
             outdata[:] = buf[:, None]
         first = self._frames_out
-        h = len(self._hist)
-        i = first % h
-        k = min(frames, h - i)
-        self._hist[i:i + k] = buf[:k]
-        if k < frames:
-            self._hist[:frames - k] = buf[k:]
+        self._write_history(first + self.underrun_frames, buf)
         j = self.blocks % self.LOG_BLOCKS
         self.log_first[j] = first
         self.log_frames[j] = frames
@@ -452,6 +459,33 @@ class LiveIO:
         self.blocks += 1
         self.cpu_seconds += time.thread_time() - c0
         self.callback_seconds += time.monotonic() - m0
+
+    def _add_underrun_silence(self, dac: float) -> None:
+        """Count, and keep in the history, the silence an underrun played before this block:
+        how much later its DAC time is than the last block's end (0 if PortAudio gives no times)."""
+        if not self.blocks or dac <= 0:
+            return
+        j = (self.blocks - 1) % self.LOG_BLOCKS
+        if self.log_dac[j] <= 0:
+            return
+        gap = int(round((dac - self.log_dac[j]) * self.samplerate)) - int(self.log_frames[j])
+        if gap > 0:
+            self._write_history(self._frames_out + self.underrun_frames, np.zeros(min(gap, len(self._hist)), np.float32))
+            self.underrun_frames += gap
+
+    def _write_history(self, at: int, x: np.ndarray) -> None:
+        """Put ``x`` in the output history from device frame ``at`` on."""
+        h = len(self._hist)
+        i = at % h
+        k = min(len(x), h - i)
+        self._hist[i:i + k] = x[:k]
+        if k < len(x):
+            self._hist[:len(x) - k] = x[k:]
+
+    @property
+    def _device_frames(self) -> int:
+        """Frames on the device's timeline so far: rendered ones and the underruns' silence."""
+        return self._frames_out + self.underrun_frames
 
     @property
     def listening(self) -> bool:
@@ -489,7 +523,7 @@ class LiveIO:
         if not self.blocks:
             return 0.0
         j = (self.blocks - 1) % self.LOG_BLOCKS
-        return self.log_first[j] / self.samplerate + (mono - self.log_mono[j]) - self.output_latency()
+        return (self.log_first[j] + self.underrun_frames) / self.samplerate + (mono - self.log_mono[j]) - self.output_latency()
 
     # --- input ----------------------------------------------------------------------
 
@@ -509,7 +543,7 @@ class LiveIO:
             dac, first = self.log_dac[j], self.log_first[j]
             if dac > 0:
                 self.anchor = "stream times"
-                return first / self.samplerate + (adc - dac)
+                return (first + self.underrun_frames) / self.samplerate + (adc - dac)
         # Host API reports no times: the sample counters and the reported latencies.
         self.anchor = "sample counters"
         in_latency = float(self._in.latency) if self._in is not None else 0.0
@@ -542,7 +576,7 @@ class LiveIO:
         self._in16 += len(x)
         start = self._mic_offset + start16 / VOSK_RATE
         end = start + len(x) / VOSK_RATE
-        rendered = int(min(AHEAD_S, self._frames_out / self.samplerate - end) * VOSK_RATE)
+        rendered = int(min(AHEAD_S, self._device_frames / self.samplerate - end) * VOSK_RATE)
         ahead = self._reference(end, rendered) if rendered > 0 else np.zeros(0, dtype=np.float32)
         return MicBlock(float_to_int16(x), start, self._reference(start, len(x)), ahead)
 
@@ -563,8 +597,9 @@ class LiveIO:
         hi = int(math.ceil((i0 + n16 + pad) * sr / VOSK_RATE))
         seg = np.zeros(hi - lo, dtype=np.float32)
         h = len(self._hist)
-        avail_lo = max(lo, self._frames_out - h, 0)
-        avail_hi = min(hi, self._frames_out)
+        played = self._device_frames
+        avail_lo = max(lo, played - h, 0)
+        avail_hi = min(hi, played)
         if avail_hi > avail_lo:
             idx = np.arange(avail_lo, avail_hi) % h
             seg[avail_lo - lo:avail_hi - lo] = self._hist[idx]

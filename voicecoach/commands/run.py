@@ -90,6 +90,8 @@ def main(args: argparse.Namespace) -> int:
         if shown is not None:
             shown.stop()
         io.stop()
+        if any(io.xruns.values()):  # a late audio callback: the likeliest cause of a glitch heard
+            stderr_notice(f"audio under/overruns: {io.xruns}")
         if store is not None:
             store.close()
         if events is not None:
