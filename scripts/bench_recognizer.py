@@ -1,7 +1,8 @@
 """Benchmark the command recognizer on a generated dev corpus; prints markdown tables.
 
-    python scripts/bench_recognizer.py                 # full run (~22 min on 2 cores)
-    python scripts/bench_recognizer.py --quick         # a small subset (~2 min)
+    python scripts/bench_recognizer.py                 # full run: 23 voices x 3 prosodies (over 3 h on 2 cores)
+    python scripts/bench_recognizer.py --prosodies 1 --minutes 10   # every voice, one prosody
+    python scripts/bench_recognizer.py --quick         # 11 voices, one prosody (~14 min on 2 cores)
     python scripts/bench_recognizer.py --minutes 10    # shorter continuous negative streams
     python scripts/bench_recognizer.py --streams-only --heldout-seed 200   # false accepts per hour on fresh seeds
     python scripts/bench_recognizer.py --quick --sweep min_confidence=0.5,0.6,0.7   # leave one engine out
@@ -435,6 +436,8 @@ def sweep(spec: str, settings: dict, voices, prosody, jobs: int, engines: list[s
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="small subset for a fast look")
+    ap.add_argument("--prosodies", type=int, choices=range(1, len(PROSODY) + 1), default=None,
+                    help=f"how many of the {len(PROSODY)} speed/pitch variants each voice speaks (default: all; --quick: 1)")
     ap.add_argument("--minutes", type=float, default=60.0, help="length of each continuous negative stream (dev and held out)")
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--heldout-seed", type=int, default=HELDOUT_STREAM_SEED,
@@ -470,10 +473,10 @@ def main() -> int:
         ap.error(f"unknown engine(s) {', '.join(unknown)}; known: {', '.join(ENGINES)}")
 
     voices = tuple(v for e in engines for v in ENGINES[e])
-    prosody = PROSODY
+    prosody = PROSODY[:args.prosodies] if args.prosodies else PROSODY
     if args.quick:
         voices = tuple(v for e in engines for v in QUICK_VOICES[e])
-        prosody = PROSODY[:1]
+        prosody = PROSODY[:args.prosodies or 1]
         args.minutes = min(args.minutes, 5.0)
     snrs = tuple(None if x == "clean" else int(x) for x in args.snrs.split(","))
     if args.sweep:
