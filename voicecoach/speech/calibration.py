@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from voicecoach.audio.wavio import VOSK_RATE
 from voicecoach.speech.enrollment import Enrollment
 from voicecoach.speech.grammar import Grammar, normalise
 
@@ -56,7 +57,7 @@ class Outcome:
 def padded(take: np.ndarray) -> np.ndarray:
     """An int16 take with silence before and after, as the recognizer is fed it."""
     pcm = np.asarray(take, dtype=np.int16)
-    return np.concatenate([np.zeros(int(LEAD_S * 16000), np.int16), pcm, np.zeros(int(TAIL_S * 16000), np.int16)])
+    return np.concatenate([np.zeros(int(LEAD_S * VOSK_RATE), np.int16), pcm, np.zeros(int(TAIL_S * VOSK_RATE), np.int16)])
 
 
 def listen(rec, take: np.ndarray) -> Outcome:
@@ -67,7 +68,7 @@ def listen(rec, take: np.ndarray) -> Outcome:
     out = []
     try:
         for i in range(0, len(pcm), 800):
-            out += rec.feed(pcm[i : i + 800], i / 16000)
+            out += rec.feed(pcm[i : i + 800], i / VOSK_RATE)
         out += rec.finish()
         decoded = [[(w.rsplit(":", 1)[0], float(w.rsplit(":", 1)[1])) for w in u.split()] for u in rec.trace]
         verdicts = []
@@ -102,7 +103,7 @@ def free_decode(free_model, take: np.ndarray) -> list[str]:
 
     from voicecoach.speech.recognizer import dither
 
-    rec = vosk.KaldiRecognizer(free_model, 16000)
+    rec = vosk.KaldiRecognizer(free_model, VOSK_RATE)
     rec.AcceptWaveform(dither(padded(take), np.random.default_rng(0)).tobytes())
     return json.loads(rec.FinalResult()).get("text", "").split()
 

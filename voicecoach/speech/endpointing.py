@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from voicecoach.audio.wavio import VOSK_RATE
 from voicecoach.speech.echo import FRAME
 from voicecoach.speech.settings import RecognizerSettings
 
@@ -21,7 +22,7 @@ from voicecoach.speech.settings import RecognizerSettings
 class Endpointer:
     """Tracks the person's last sound and voice, and the partial result, of one utterance."""
 
-    def __init__(self, settings: RecognizerSettings, samplerate: int = 16000):
+    def __init__(self, settings: RecognizerSettings, samplerate: int = VOSK_RATE):
         self.settings = settings
         self.samplerate = samplerate
         self.reset()

@@ -19,6 +19,7 @@ from collections import deque
 
 import numpy as np
 
+from voicecoach.audio.wavio import VOSK_RATE
 from voicecoach.speech.echo import FRAME
 from voicecoach.speech.settings import RecognizerSettings
 
@@ -36,7 +37,7 @@ HISS_DB = 10.0
 
 # Computed once, not per block: the recognizer takes 16 kHz audio only.
 _HISS_WINDOW = np.hanning(FRAME)
-_HISS_FREQS = np.fft.rfftfreq(FRAME, 1.0 / 16000)
+_HISS_FREQS = np.fft.rfftfreq(FRAME, 1.0 / VOSK_RATE)
 _HISS_HIGH_BAND = _HISS_FREQS >= 4000
 _HISS_LOW_BAND = (_HISS_FREQS >= 100) & (_HISS_FREQS < 3000)
 
@@ -48,7 +49,7 @@ class SoundDetector:
     noise floor and the voicing windows' context follow the audio.
     """
 
-    def __init__(self, settings: RecognizerSettings, samplerate: int = 16000):
+    def __init__(self, settings: RecognizerSettings, samplerate: int = VOSK_RATE):
         self.settings = settings
         self.samplerate = samplerate
         self.reset()
@@ -137,7 +138,7 @@ class FrameHistory:
     or True, as each method says), never a guess from newer frames.
     """
 
-    def __init__(self, samplerate: int = 16000):
+    def __init__(self, samplerate: int = VOSK_RATE):
         self.samplerate = samplerate
         self.reset()
 

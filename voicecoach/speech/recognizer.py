@@ -50,6 +50,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from voicecoach.audio.wavio import VOSK_RATE
 from voicecoach.events import Heard, Withdrawn
 from voicecoach.speech import rules
 from voicecoach.speech.echo import FRAME, Cleaned, CoachWords, EchoGate, FrontEnd, aec_available
@@ -90,7 +91,7 @@ class CommandRecognizer:
     Args:
         model: a loaded ``vosk.Model`` (see :func:`voicecoach.model.load_model`).
         grammar: the commands (:func:`voicecoach.speech.grammar.load_grammar`).
-        samplerate: must be 16000 (convert with
+        samplerate: must be 16000, ``VOSK_RATE`` (convert with
             :func:`voicecoach.audio.wavio.to_16k_int16` first).
         echo_canceller: cancel the echo of blocks that come with a reference
             (linear canceller, AEC3 as judge); when False or pywebrtc-audio is
@@ -112,13 +113,13 @@ class CommandRecognizer:
         model,
         grammar: Grammar,
         *,
-        samplerate: int = 16000,
+        samplerate: int = VOSK_RATE,
         echo_canceller: bool = True,
         provisional: bool = False,
         settings: RecognizerSettings | None = None,
         enrollment: Enrollment | None = None,
     ):
-        if samplerate != 16000:
+        if samplerate != VOSK_RATE:
             raise ValueError("CommandRecognizer takes 16 kHz audio; resample first (wavio.to_16k_int16)")
         import vosk
 

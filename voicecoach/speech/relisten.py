@@ -15,6 +15,8 @@ import json
 
 import numpy as np
 
+from voicecoach.audio.wavio import VOSK_RATE
+
 
 class Relistener:
     """Decodes a stretch of audio at each warp factor until one yields words that
@@ -26,7 +28,7 @@ class Relistener:
         samplerate: 16000.
     """
 
-    def __init__(self, model, factors: tuple[float, ...], samplerate: int = 16000):
+    def __init__(self, model, factors: tuple[float, ...], samplerate: int = VOSK_RATE):
         import vosk
 
         self._new = lambda grammar_json: vosk.KaldiRecognizer(model, samplerate, grammar_json)

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from voicecoach.audio.wavio import VOSK_RATE
+
 FRAME_S = 0.01
 QUIET_DBFS = -35.0
 """The loudest 10 ms of a take must reach this level (about 1.8 % of full scale)."""
@@ -32,7 +34,7 @@ def _levels(x: np.ndarray, samplerate: int) -> np.ndarray:
     return 10 * np.log10(np.mean(frames**2, axis=1) + 1e-12)
 
 
-def speech_span(x: np.ndarray, samplerate: int = 16000) -> tuple[float, float] | None:
+def speech_span(x: np.ndarray, samplerate: int = VOSK_RATE) -> tuple[float, float] | None:
     """(start, end) seconds of the speech in ``x``: the first to the last frame
     ``ABOVE_FLOOR_DB`` over the noise floor; None when there is none."""
     db = _levels(x, samplerate)
@@ -45,7 +47,7 @@ def speech_span(x: np.ndarray, samplerate: int = 16000) -> tuple[float, float] |
     return loud[0] * FRAME_S, (loud[-1] + 1) * FRAME_S
 
 
-def take_problem(x: np.ndarray, samplerate: int = 16000) -> str | None:
+def take_problem(x: np.ndarray, samplerate: int = VOSK_RATE) -> str | None:
     """What makes ``x`` (float32 in [-1, 1]) a bad take, in a few words, or None when it is usable."""
     x = np.asarray(x, dtype=np.float32)
     db = _levels(x, samplerate)
