@@ -28,11 +28,15 @@ def far_end(seconds: float, seed: int = 0) -> np.ndarray:
     return x * on
 
 
-def echo_with_drift(far: np.ndarray, ppm: float) -> np.ndarray:
-    """The far end played on a speaker clock ``ppm`` faster than the mic's, 40 ms later, at half level."""
+def echo_with_drift(far: np.ndarray, ppm: float, jumps: tuple[tuple[float, float], ...] = ()) -> np.ndarray:
+    """The far end played on a speaker clock ``ppm`` faster than the mic's, 40 ms later, at half level;
+    from each (second, ms) of ``jumps`` on, that many ms later still (an output underflow)."""
     src = soxr.resample(far, SR * (1 + ppm * 1e-6), SR) if ppm else far
-    src = np.concatenate([np.zeros(DELAY, np.float32), src])[: len(far)]
-    src = np.pad(src, (0, len(far) - len(src)))
+    lag = np.full(len(far), DELAY)
+    for at_s, ms in jumps:
+        lag[int(at_s * SR):] += int(ms * SR / 1000)
+    i = np.arange(len(far)) - lag
+    src = np.where((i >= 0) & (i < len(src)), src[np.clip(i, 0, len(src) - 1)], 0.0)
     noise = np.random.default_rng(9).standard_normal(len(far)) * 0.001
     return (np.clip(0.5 * src + noise, -1, 1) * 32767).astype(np.int16)
 
@@ -55,6 +59,51 @@ def test_the_echo_delay_and_the_drift_are_followed(ppm):
     # A sound the speaker plays at far sample k reaches the mic at k / (1 + ppm 1e-6) + 40 ms.
     assert aligner.delay_at(n) == pytest.approx(DELAY - ppm * 1e-6 * n, abs=1.0)
     assert aligner.drift_ppm == pytest.approx(-ppm, rel=0.05)
+    assert aligner.jumps == []
+
+
+def follow(far: np.ndarray, mic: np.ndarray, aligner: EchoAligner) -> list[tuple[int, float, float]]:
+    """Feeds the aligner as :func:`run` does; (mic samples fed, its delay there, its drift) after each block."""
+    trace = []
+
+    def through(near, far_block, ahead):
+        aligner.align(near, far_block, ahead)
+        fed = (len(trace) + 1) * len(near)
+        trace.append((fed, aligner.delay_at(fed), aligner.drift_ppm))
+
+    run(far, mic, through)
+    return trace
+
+
+@pytest.mark.parametrize("jump_ms", [30.0, -30.0])
+def test_a_jump_of_the_echo_is_followed_within_seconds_and_the_drift_kept(jump_ms):
+    """An output underflow moves the echo at once, here at 50 s: 8 s later the
+    aligner has the new delay, and the slope across the jump is not taken for
+    drift (it was, for a minute, until the old measurements left its memory)."""
+    ppm = 150.0
+    far = far_end(100)
+    mic = echo_with_drift(far, ppm, jumps=((50.0, jump_ms),))
+    aligner = EchoAligner(SR)
+    for n, delay, drift in follow(far, mic, aligner):
+        if n > 58 * SR:
+            assert delay == pytest.approx(DELAY + jump_ms * SR / 1000 - ppm * 1e-6 * n, abs=1.0), f"at {n / SR} s"
+        if n > 30 * SR:
+            assert drift == pytest.approx(-ppm, rel=0.05), f"at {n / SR} s"
+    assert len(aligner.jumps) == 1
+
+
+def test_a_moment_of_echo_elsewhere_is_not_a_jump():
+    """1.5 s of the echo 30 ms later (a measurement or two off the line) leaves the line where it was."""
+    ppm = 150.0
+    far = far_end(70)
+    mic = echo_with_drift(far, ppm, jumps=((50.0, 30.0), (51.5, -30.0)))
+    aligner = EchoAligner(SR)
+    trace = follow(far, mic, aligner)
+    assert any(abs(d - (DELAY + 480 - ppm * 1e-6 * n)) < 2 for n, d, _ in aligner.measured), "no measurement was off"
+    for n, delay, _ in trace:
+        if n > 20 * SR:
+            assert delay == pytest.approx(DELAY - ppm * 1e-6 * n, abs=1.0), f"at {n / SR} s"
+    assert aligner.jumps == []
 
 
 def test_before_any_measurement_the_far_end_passes_unchanged():

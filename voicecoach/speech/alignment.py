@@ -38,6 +38,15 @@ class EchoAligner:
     the echo ``target_s`` into its filter. Until the first measurement it
     returns the far end unchanged.
 
+    The echo can also jump (an output underflow plays silence the reference
+    does not have). ``jump_after`` measurements in a row that sit more than
+    ``jump_s`` off the line, on one side and within ``jump_s`` of each other,
+    are taken for a jump once the line has a slope: the line's offset restarts
+    from them, and its slope is fitted from pairs that do not straddle a jump
+    (the clocks did not change). Measurements off the line (at most
+    ``jump_after - 1``) are held out of the fit until the next ones say
+    whether they were strays or a jump.
+
     An echo that arrives before the reference says it was played (a faster
     speaker clock) can be followed as far as the output has rendered beyond
     the block (``ahead``).
@@ -45,7 +54,7 @@ class EchoAligner:
 
     def __init__(self, samplerate: int = 16000, *, target_s: float = 0.03, window_s: float = 2.0,
                  every_s: float = 1.0, max_lag_s: float = 0.5, max_lead_s: float = 0.3, memory_s: float = 120.0,
-                 min_peak: float = 6.0):
+                 min_peak: float = 6.0, jump_s: float = 0.0005, jump_after: int = 4):
         self.samplerate = samplerate
         self.target = target_s * samplerate
         self.window = int(window_s * samplerate)
@@ -54,6 +63,8 @@ class EchoAligner:
         self.max_lead = int(max_lead_s * samplerate)
         self.memory = memory_s * samplerate
         self.min_peak = min_peak
+        self.jump = jump_s * samplerate
+        self.jump_after = jump_after
         keep = self.window + self.max_lag + 2 * _TAPS + self.max_lead + 8 * samplerate
         self._far = np.zeros(keep, dtype=np.float64)
         self._far_base = -(self.window + self.max_lag + _TAPS)
@@ -70,6 +81,12 @@ class EchoAligner:
         self._offset = None
         self._slope = 0.0
         self._anchor = 0
+        self._sloped = False
+        """Whether the line's slope comes from measurements (not the 0 it starts with)."""
+        self._strays: list[float] = []
+        """How far off the line each of the latest measurements was, when they all were (at most ``jump_after - 1``)."""
+        self.jumps: list[int] = []
+        """Mic sample of the first measurement after each jump found (within the memory)."""
 
     @property
     def drift_ppm(self) -> float:
@@ -161,24 +178,41 @@ class EchoAligner:
             denom = y0 - 2 * y1 + y2
             frac = 0.5 * (y0 - y2) / denom if denom else 0.0
         delay = self.max_lag + ks[best] + frac
-        self.measured.append((end - self.window // 2, float(delay), float(peak / spread)))
-        self.measured = [m for m in self.measured if m[0] > end - self.memory]
+        self._add(end - self.window // 2, float(delay), float(peak / spread))
+
+    def _add(self, n: int, delay: float, peak: float) -> None:
+        """Keeps one measurement (echo ``delay`` at mic sample ``n``), finds a jump, and fits the line again."""
+        if self._sloped:
+            off = delay - self.delay_at(n)
+            self._strays = self._strays + [off] if abs(off) > self.jump else []
+        self.measured.append((n, delay, peak))
+        self.measured = [m for m in self.measured if m[0] > n - self.memory]
+        self.jumps = [j for j in self.jumps if j > self.measured[0][0]]
+        run = self._strays[-self.jump_after:]
+        if len(run) == self.jump_after and max(run) - min(run) <= self.jump:
+            self.jumps.append(self.measured[-len(run)][0])
+            self._strays = []
+        self._strays = self._strays[max(0, len(self._strays) - self.jump_after + 1):]
         self._fit()
 
     def _fit(self) -> None:
-        pts = self.measured
+        pts = self.measured[:max(1, len(self.measured) - len(self._strays))]
         t = np.array([p[0] for p in pts], dtype=np.float64)
         d = np.array([p[1] for p in pts], dtype=np.float64)
+        part = np.searchsorted(self.jumps, t, side="right")  # which stretch between jumps each point is in
         slope = 0.0
+        self._sloped = False
         if len(pts) >= 4:
             i, j = np.triu_indices(len(pts), 1)
             span = t[j] - t[i]
-            ok = span > self.samplerate * 5
+            ok = (span > self.samplerate * 5) & (part[i] == part[j])
             if ok.any():
                 slope = float(np.clip(np.median((d[j] - d[i])[ok] / span[ok]), -5e-4, 5e-4))
+                self._sloped = True
         self._anchor = int(t[-1])
         self._slope = slope
-        self._offset = float(np.median(d + slope * (self._anchor - t)))
+        last = part == part[-1]
+        self._offset = float(np.median(d[last] + slope * (self._anchor - t[last])))
 
     def _read(self, pos: np.ndarray) -> np.ndarray:
         """The far end at fractional absolute positions (windowed-sinc interpolation)."""
