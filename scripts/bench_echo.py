@@ -340,49 +340,28 @@ def run_live(speaker_rate: int, mic_rate: int, ppm: float, minutes: float) -> di
     recognizer's front end made of them."""
     import os
 
-    from tests.null_sinks import load, unload
-    from tests.room_support import start_relay, stop_relay
+    from tests.null_sinks import null_sink
+    from tests.room_support import play_through_the_room
     from voicecoach.audio import devices
-    from voicecoach.audio.scheduler import Scheduler
-    from voicecoach.audio.streams import LiveIO
     from voicecoach.speech.echo import FrontEnd
 
     seconds = minutes * 60.0
     plan = coach_speech(speaker_rate, seconds)
     tag = f"bench_echo_{os.getpid()}"
-    modules = [load(f"{tag}_speaker", rate=speaker_rate, mono=True), load(f"{tag}_room", rate=mic_rate, mono=True)]
-    os.environ["PULSE_SINK"], os.environ["PULSE_SOURCE"] = f"{tag}_speaker", f"{tag}_room.monitor"
-    # PulseAudio records at any rate asked; a microphone that records only at its own rate is stood in for.
-    devices.input_rate = lambda device, preferred: mic_rate
-    # A faster speaker draws on the relay's cushion: more than the run will drift.
-    cushion_ms = 50 + int(max(ppm, 0.0) * 1e-6 * seconds * 1000)
-    relay = start_relay(f"{tag}_speaker.monitor", f"{tag}_room", rate_in=speaker_rate, rate_out=mic_rate,
-                        ppm=ppm, cushion_ms=cushion_ms)
-    blocks = []
-    try:
-        io = LiveIO(output_device="pulse", input_device="pulse", samplerate=speaker_rate)
-        sched = Scheduler(io.samplerate)
-        io.start(sched)
-        t0 = sched.now + speaker_rate // 5
-        queue = list(plan)
+    with null_sink(f"{tag}_speaker", rate=speaker_rate, mono=True) as speaker, \
+            null_sink(f"{tag}_room", rate=mic_rate, mono=True) as room:
+        os.environ["PULSE_SINK"], os.environ["PULSE_SOURCE"] = speaker, f"{room}.monitor"
+        # PulseAudio records at any rate asked; a microphone that records only at its own rate is stood in for.
+        devices.input_rate = lambda device, preferred: mic_rate
+        # A faster speaker draws on the relay's cushion: more than the run will drift.
+        cushion_ms = 50 + int(max(ppm, 0.0) * 1e-6 * seconds * 1000)
         try:
-            while not blocks or blocks[-1].end < t0 / speaker_rate + seconds:
-                while queue and t0 + queue[0][0] * speaker_rate < sched.now + 2 * speaker_rate:
-                    at, clip = queue.pop(0)
-                    sched.submit(clip, t0 + int(at * speaker_rate))
-                block = io.read_mic(timeout=2.0)
-                if block is None:
-                    raise SystemExit("bench_echo: the microphone delivered nothing for 2 s")
-                blocks.append(block)
-        finally:
-            io.stop()
-        xruns = dict(io.xruns)
-    finally:
-        relay_error, relay_runs = stop_relay(relay)
-        for m in modules:
-            unload(m)
-    if relay_error:
-        raise SystemExit(f"bench_echo: {relay_error}")
+            blocks, io, relay_runs = play_through_the_room(
+                speaker, room, speaker_rate=speaker_rate, mic_rate=mic_rate, ppm=ppm, clips=list(plan),
+                seconds=seconds, cushion_ms=cushion_ms)
+        except RuntimeError as err:
+            raise SystemExit(f"bench_echo: {err}") from None
+    xruns = dict(io.xruns)
     xruns["relay"] = len(relay_runs)
     fe = FrontEnd(SR16, noise_suppression=None)
     out, fed, followed = [], 0, []

@@ -72,6 +72,45 @@ def stop_relay(relay: subprocess.Popen) -> tuple[str, list[str]]:
     return ("" if died is None else f"the relay stopped by itself (exit {died}): {err.strip()[-300:]}"), runs
 
 
+def play_through_the_room(speaker: str, room: str, *, speaker_rate: int, mic_rate: int, ppm: float,
+                          clips: list, seconds: float, cushion_ms: int = 50):
+    """Play ``clips`` ([(seconds from the start, Clip)], fed to the scheduler 2 s ahead)
+    through LiveIO to ``speaker`` with the relay carrying it into ``room``, and record
+    the microphone until ``seconds`` after the start (0.2 s after the streams start).
+
+    Returns (the mic blocks, the stopped LiveIO, the relay's under- and overruns).
+    RuntimeError if the relay stops by itself or the microphone is silent for 2 s.
+    """
+    from voicecoach.audio.scheduler import Scheduler
+    from voicecoach.audio.streams import LiveIO
+
+    relay = start_relay(f"{speaker}.monitor", room, rate_in=speaker_rate, rate_out=mic_rate, ppm=ppm,
+                        cushion_ms=cushion_ms)
+    blocks = []
+    try:
+        io = LiveIO(output_device="pulse", input_device="pulse", samplerate=speaker_rate)
+        sched = Scheduler(io.samplerate)
+        io.start(sched)
+        try:
+            t0 = sched.now + speaker_rate // 5
+            queue = sorted(clips, key=lambda c: c[0])
+            while not blocks or blocks[-1].end < t0 / speaker_rate + seconds:
+                while queue and t0 + queue[0][0] * speaker_rate < sched.now + 2 * speaker_rate:
+                    at, clip = queue.pop(0)
+                    sched.submit(clip, t0 + int(at * speaker_rate))
+                block = io.read_mic(timeout=2.0)
+                if block is None:
+                    raise RuntimeError("the microphone delivered nothing for 2 s")
+                blocks.append(block)
+        finally:
+            io.stop()
+    finally:
+        relay_error, relay_runs = stop_relay(relay)
+    if relay_error:
+        raise RuntimeError(relay_error)
+    return blocks, io, relay_runs
+
+
 def echo_lags(mic: np.ndarray, ref: np.ndarray, *, rate: int = 16000, window_s: float = 2.0, step_s: float = 1.0,
               max_lead_s: float = 0.1, max_lag_s: float = 0.5, min_peak: float = 20.0) -> list[tuple[float, float]]:
     """(second, samples) of the echo's delay behind ``ref`` in ``mic``, one per window.

@@ -26,20 +26,16 @@ with the coach's own sentences.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 
 from voicecoach.audio import devices
 from voicecoach.audio.clips import Clip
-from voicecoach.audio.scheduler import Scheduler
-from voicecoach.audio.streams import LiveIO
 from voicecoach.audio.wavio import resample
 from voicecoach.speech.echo import FrontEnd
 
 from audio_support import two_sinks  # noqa: F401  (fixture)
-from room_support import echo_lags, start_relay, stop_relay
+from room_support import echo_lags, play_through_the_room
 
 pytestmark = pytest.mark.audio
 
@@ -65,29 +61,11 @@ def erle_db(mic: np.ndarray, out: np.ndarray, playing: np.ndarray) -> float:
 def through_the_room(speaker: str, room: str, speaker_rate: int, mic_rate: int, ppm: float):
     """Play the bursts through LiveIO with the relay running: (mic blocks, what went wrong on
     the way: LiveIO's xruns, the relay's, and an output callback later than the output's latency)."""
-    relay = start_relay(f"{speaker}.monitor", room, rate_in=speaker_rate, rate_out=mic_rate, ppm=ppm)
-    blocks = []
-    try:
-        io = LiveIO(output_device="pulse", input_device="pulse", samplerate=speaker_rate)
-        assert (io.samplerate, io.in_rate) == (speaker_rate, mic_rate)
-        sched = Scheduler(io.samplerate)
-        far = bursts(speaker_rate, SECONDS)
-        io.start(sched)
-        try:
-            at = sched.now + speaker_rate // 5
-            sched.submit(Clip(far, speaker_rate, "bursts"), at)
-            end = (at + len(far)) / speaker_rate + 0.3
-            deadline = time.monotonic() + SECONDS + 15
-            while time.monotonic() < deadline and not (blocks and blocks[-1].end > end):
-                block = io.read_mic(timeout=1.0)
-                if block is not None:
-                    blocks.append(block)
-        finally:
-            io.stop()
-    finally:
-        relay_error, relay_runs = stop_relay(relay)
-    assert not relay_error, relay_error
-    assert blocks and blocks[-1].end > end, "the microphone did not deliver the whole run within its time"
+    far = bursts(speaker_rate, SECONDS)
+    blocks, io, relay_runs = play_through_the_room(
+        speaker, room, speaker_rate=speaker_rate, mic_rate=mic_rate, ppm=ppm,
+        clips=[(0.0, Clip(far, speaker_rate, "bursts"))], seconds=SECONDS + 0.3)
+    assert (io.samplerate, io.in_rate) == (speaker_rate, mic_rate)
     troubles = [f"LiveIO {k} {n}" for k, n in io.xruns.items() if n] + [f"relay: {r}" for r in relay_runs]
     # A callback that late may leave PulseAudio's stream dry without the ALSA plugin saying so.
     when = io.log_mono[:min(io.blocks, io.LOG_BLOCKS)]
