@@ -209,7 +209,13 @@ class LinearEchoCanceller:
         self._e_pad = np.zeros(2 * self.n, dtype=np.float64)
         """Zeros, then the background filter's error for this block."""
         self._grad = np.zeros((self.p, bins), dtype=np.complex128)
-        self._X = np.zeros((self.p, bins), dtype=np.complex128)
+        self._prod = np.zeros((self.p, bins), dtype=np.complex128)
+        # The far end's spectra, newest first, are the P rows from _X_at on: a
+        # new block steps _X_at back instead of moving all the others, and the
+        # rows move to the end of the buffer once every P blocks.
+        self._X_buf = np.zeros((2 * self.p, bins), dtype=np.complex128)
+        self._X_at = self.p
+        self._X = self._X_buf[self._X_at:self._X_at + self.p]
         self._wf = np.zeros((self.p, bins), dtype=np.complex128)
         self._wb = np.zeros((self.p, bins), dtype=np.complex128)
         self._pxx = np.zeros(bins)
@@ -268,15 +274,19 @@ class LinearEchoCanceller:
             # no echo to estimate (and the history holds only zeros).
             self.echo_level.append(0.0)
             return d
-        self._X[1:] = self._X[:-1]  # the newest block first
+        if self._X_at == 0:
+            self._X_buf[self.p + 1:] = self._X_buf[:self.p - 1]
+            self._X_at = self.p + 1
+        self._X_at -= 1
+        self._X = self._X_buf[self._X_at:self._X_at + self.p]
         self._x_pair[n:] = x
         self._X[0] = np.fft.rfft(self._x_pair)
         self._x_pair[:n] = x
         if not np.any(self._X[0]) and not np.any(self._wf):
             self.echo_level.append(0.0)
             return d
-        yf = np.fft.irfft(np.sum(self._wf * self._X, axis=0))[n:]
-        yb = np.fft.irfft(np.sum(self._wb * self._X, axis=0))[n:]
+        yf = np.fft.irfft(np.sum(np.multiply(self._wf, self._X, out=self._prod), axis=0))[n:]
+        yb = np.fft.irfft(np.sum(np.multiply(self._wb, self._X, out=self._prod), axis=0))[n:]
         ef = d - yf
         eb = d - yb
         # Background update: NLMS normalised by the far end's power per bin,
