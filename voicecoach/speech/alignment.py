@@ -26,6 +26,22 @@ def _sinc_table() -> np.ndarray:
 _WEIGHTS = _sinc_table()
 
 
+def _fft_size(n: int) -> int:
+    """The smallest 2^a 3^b 5^c at least ``n``: a length the FFT is fast for, often far below the next power of two."""
+    best = 1 << max(0, int(n - 1).bit_length())
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            m = p35
+            while m < n:
+                m *= 2
+            best = min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
 class EchoAligner:
     """The far end, read where the echo in the microphone says it is.
 
@@ -173,7 +189,7 @@ class EchoAligner:
         lo = end - self.window - self.max_lag
         far = self._segment(lo, end + lead)
         mic = self._mic_buf[self._mic_end - self.window:self._mic_end]
-        size = 1 << int(np.ceil(np.log2(len(far) + len(mic))))
+        size = _fft_size(len(far) + len(mic))
         cross = np.fft.rfft(mic, size) * np.conj(np.fft.rfft(far, size))
         cross /= np.abs(cross) + 1e-12
         gcc = np.fft.irfft(cross, size)
