@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import soxr
 
-from voicecoach.speech.alignment import EchoAligner
+from voicecoach.speech.alignment import EchoAligner, _fft_size
 from voicecoach.speech.echo import FrontEnd
 
 SR = 16000
@@ -104,6 +104,21 @@ def test_a_moment_of_echo_elsewhere_is_not_a_jump():
         if n > 20 * SR:
             assert delay == pytest.approx(DELAY - ppm * 1e-6 * n, abs=1.0), f"at {n / SR} s"
     assert aligner.jumps == []
+
+
+def test_the_delay_is_measured_over_a_length_that_holds_the_whole_correlation():
+    """The GCC-PHAT length: never shorter than mic and far end together (no wrap-around), the
+    shortest of the lengths made of factors 2, 3 and 5 that is not (fast for the FFT)."""
+    def smooth(m):
+        for f in (2, 3, 5):
+            while m % f == 0:
+                m //= f
+        return m == 1
+
+    for n in [*range(1, 3000), 44800 + 32000, 44800 + 32000 + 4800, 131072, 131073]:
+        size = _fft_size(n)
+        assert size >= n and smooth(size), n
+        assert not any(smooth(m) for m in range(n, size)), n
 
 
 def test_before_any_measurement_the_far_end_passes_unchanged():

@@ -26,6 +26,22 @@ def _sinc_table() -> np.ndarray:
 _WEIGHTS = _sinc_table()
 
 
+def _fft_size(n: int) -> int:
+    """The smallest 2^a 3^b 5^c at least ``n``: a length the FFT is fast for, often far below the next power of two."""
+    best = 1 << max(0, int(n - 1).bit_length())
+    p5 = 1
+    while p5 < best:
+        p35 = p5
+        while p35 < best:
+            m = p35
+            while m < n:
+                m *= 2
+            best = min(best, m)
+            p35 *= 3
+        p5 *= 5
+    return best
+
+
 class EchoAligner:
     """The far end, read where the echo in the microphone says it is.
 
@@ -65,13 +81,20 @@ class EchoAligner:
         self.min_peak = min_peak
         self.jump = jump_s * samplerate
         self.jump_after = jump_after
-        keep = self.window + self.max_lag + 2 * _TAPS + self.max_lead + 8 * samplerate
-        self._far = np.zeros(keep, dtype=np.float64)
+        self._keep = self.window + self.max_lag + 2 * _TAPS + self.max_lead + 8 * samplerate
+        """Far-end samples kept: those from ``_far_base`` on (older ones read as zeros)."""
         self._far_base = -(self.window + self.max_lag + _TAPS)
-        """Absolute sample index of ``_far[0]`` (negative: the silence before the start)."""
+        """Absolute sample index of the oldest far-end sample kept (negative: the silence before the start)."""
+        # Twice what is kept, so that the kept span moves back to the front
+        # once every ``_keep`` samples instead of on every block.
+        self._far = np.zeros(2 * self._keep, dtype=np.float64)
+        self._far_at = self._far_base
+        """Absolute sample index of ``_far[0]``."""
         self._far_known = 0
         """Absolute index up to which the far end is known (the blocks and what came ahead)."""
-        self._mic = np.zeros(self.window, dtype=np.float64)
+        self._mic_buf = np.zeros(2 * self.window, dtype=np.float64)
+        self._mic_end = self.window
+        """The last ``window`` microphone samples are ``_mic_buf[_mic_end - window:_mic_end]``."""
         self._n = 0
         """Microphone samples seen (the absolute index of the next one)."""
         self._since = 0
@@ -127,29 +150,36 @@ class EchoAligner:
             chunks.append(np.asarray(ahead[: self.max_lead + 2 * _TAPS], dtype=np.float64))
         x = np.concatenate(chunks)
         end = start + len(x)
-        need = end - self._far_base - len(self._far)
-        if need > 0:  # drop the oldest, in place (the buffer is seconds long)
-            self._far[:-need] = self._far[need:]
-            self._far[-need:] = 0.0
-            self._far_base += need
-        self._far[start - self._far_base:end - self._far_base] = x
+        self._far_base = max(self._far_base, end - self._keep)
+        if end - self._far_at > len(self._far):
+            # Nothing past the kept span was ever written: what follows it is zeros.
+            kept = self._far[self._far_base - self._far_at:]
+            self._far[:len(kept)] = kept
+            self._far[len(kept):] = 0.0
+            self._far_at = self._far_base
+        self._far[start - self._far_at:end - self._far_at] = x
         self._far_known = max(self._far_known, end)
 
     def _push_mic(self, near: np.ndarray) -> None:
         x = np.asarray(near, dtype=np.float64) / 32768.0
-        if len(x) >= self.window:
-            self._mic[:] = x[-self.window:]
+        w = self.window
+        if len(x) >= w:
+            self._mic_buf[:w] = x[-w:]
+            self._mic_end = w
         else:
-            self._mic[:-len(x)] = self._mic[len(x):]
-            self._mic[-len(x):] = x
+            if self._mic_end + len(x) > len(self._mic_buf):
+                self._mic_buf[:w] = self._mic_buf[self._mic_end - w:self._mic_end]
+                self._mic_end = w
+            self._mic_buf[self._mic_end:self._mic_end + len(x)] = x
+            self._mic_end += len(x)
         self._n += len(near)
 
     def _segment(self, lo: int, hi: int) -> np.ndarray:
         """Far-end samples [lo, hi) by absolute index; zeros where unknown."""
         out = np.zeros(hi - lo)
-        a, b = max(lo, self._far_base), min(hi, self._far_known, self._far_base + len(self._far))
+        a, b = max(lo, self._far_base), min(hi, self._far_known, self._far_base + self._keep)
         if b > a:
-            out[a - lo:b - lo] = self._far[a - self._far_base:b - self._far_base]
+            out[a - lo:b - lo] = self._far[a - self._far_at:b - self._far_at]
         return out
 
     def _measure(self) -> None:
@@ -158,8 +188,8 @@ class EchoAligner:
         lead = int(min(self.max_lead, max(0, self._far_known - end)))
         lo = end - self.window - self.max_lag
         far = self._segment(lo, end + lead)
-        mic = self._mic
-        size = 1 << int(np.ceil(np.log2(len(far) + len(mic))))
+        mic = self._mic_buf[self._mic_end - self.window:self._mic_end]
+        size = _fft_size(len(far) + len(mic))
         cross = np.fft.rfft(mic, size) * np.conj(np.fft.rfft(far, size))
         cross /= np.abs(cross) + 1e-12
         gcc = np.fft.irfft(cross, size)
@@ -220,7 +250,11 @@ class EchoAligner:
         phase = np.rint((pos - base) * _PHASES).astype(np.int64)
         lo, hi = int(base[0]) - _TAPS + 1, int(base[-1]) + _TAPS + 1
         seg = self._segment(lo, hi)
-        if not phase.any() and np.all(np.diff(base) == 1):  # whole-sample shift: a plain copy
+        steady = bool(np.all(np.diff(base) == 1))
+        if steady and not phase.any():  # whole-sample shift: a plain copy
             return seg[_TAPS - 1:_TAPS - 1 + len(pos)].astype(np.float32)
-        idx = (base - base[0])[:, None] + np.arange(2 * _TAPS)[None, :]
-        return np.einsum("ij,ij->i", seg[idx], _WEIGHTS[phase]).astype(np.float32)
+        if steady:  # one sample per row: the rows are a sliding window over seg
+            rows = np.lib.stride_tricks.as_strided(seg, (len(pos), 2 * _TAPS), (seg.strides[0],) * 2).copy()
+        else:
+            rows = seg[(base - base[0])[:, None] + np.arange(2 * _TAPS)[None, :]]
+        return np.einsum("ij,ij->i", rows, np.take(_WEIGHTS, phase, axis=0)).astype(np.float32)

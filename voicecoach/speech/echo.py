@@ -204,8 +204,18 @@ class LinearEchoCanceller:
 
     def reset(self) -> None:
         bins = self.n + 1
-        self._x_prev = np.zeros(self.n, dtype=np.float64)
-        self._X = np.zeros((self.p, bins), dtype=np.complex128)
+        self._x_pair = np.zeros(2 * self.n, dtype=np.float64)
+        """The previous far-end block, then this one (what the newest partition transforms)."""
+        self._e_pad = np.zeros(2 * self.n, dtype=np.float64)
+        """Zeros, then the background filter's error for this block."""
+        self._grad = np.zeros((self.p, bins), dtype=np.complex128)
+        self._prod = np.zeros((self.p, bins), dtype=np.complex128)
+        # The far end's spectra, newest first, are the P rows from _X_at on: a
+        # new block steps _X_at back instead of moving all the others, and the
+        # rows move to the end of the buffer once every P blocks.
+        self._X_buf = np.zeros((2 * self.p, bins), dtype=np.complex128)
+        self._X_at = self.p
+        self._X = self._X_buf[self._X_at:self._X_at + self.p]
         self._wf = np.zeros((self.p, bins), dtype=np.complex128)
         self._wb = np.zeros((self.p, bins), dtype=np.complex128)
         self._pxx = np.zeros(bins)
@@ -256,21 +266,27 @@ class LinearEchoCanceller:
 
     def _block(self, d: np.ndarray, x: np.ndarray) -> np.ndarray:
         n = self.n
-        playing = float(np.dot(x, x)) > 1e-9 * n
+        xx = float(np.dot(x, x))
+        playing = xx > 1e-9 * n
         self._silent = 0 if playing else self._silent + 1
         if self._silent > self.p + 1:
             # The far end has been silent for longer than the filter: there is
             # no echo to estimate (and the history holds only zeros).
             self.echo_level.append(0.0)
             return d
-        self._X[1:] = self._X[:-1]  # the newest block first
-        self._X[0] = np.fft.rfft(np.concatenate([self._x_prev, x]))
-        self._x_prev = x
+        if self._X_at == 0:
+            self._X_buf[self.p + 1:] = self._X_buf[:self.p - 1]
+            self._X_at = self.p + 1
+        self._X_at -= 1
+        self._X = self._X_buf[self._X_at:self._X_at + self.p]
+        self._x_pair[n:] = x
+        self._X[0] = np.fft.rfft(self._x_pair)
+        self._x_pair[:n] = x
         if not np.any(self._X[0]) and not np.any(self._wf):
             self.echo_level.append(0.0)
             return d
-        yf = np.fft.irfft(np.sum(self._wf * self._X, axis=0))[n:]
-        yb = np.fft.irfft(np.sum(self._wb * self._X, axis=0))[n:]
+        yf = np.fft.irfft(np.sum(np.multiply(self._wf, self._X, out=self._prod), axis=0))[n:]
+        yb = np.fft.irfft(np.sum(np.multiply(self._wb, self._X, out=self._prod), axis=0))[n:]
         ef = d - yf
         eb = d - yb
         # Background update: NLMS normalised by the far end's power per bin,
@@ -278,13 +294,17 @@ class LinearEchoCanceller:
         self._pxx = 0.9 * self._pxx + 0.1 * np.abs(self._X[0]) ** 2
         if playing:
             norm = self.p * (self._pxx + 1e-2 * np.mean(self._pxx)) + 1e-9
-            Eb = np.fft.rfft(np.concatenate([np.zeros(n), eb]))
+            self._e_pad[n:] = eb
+            Eb = np.fft.rfft(self._e_pad)
             # Proportionate step (as Speex's MDF): partitions that hold more of
             # the echo path adapt faster, which speeds up convergence on a path
             # with a bulk delay and a decaying tail.
             prop = 0.99 * self._prop + 0.01 / self.p
             step = (self.mu * self.p) * prop[:, None]
-            self._wb += step * np.conj(self._X) * (Eb / norm)
+            grad = np.conjugate(self._X, out=self._grad)
+            np.multiply(step, grad, out=grad)
+            np.multiply(grad, Eb / norm, out=grad)
+            self._wb += grad
             # Keep each partition's impulse response causal and N long (the
             # gradient constraint), one partition per block in turn, as Speex
             # does: constraining all of them every block costs 2P FFTs.
@@ -306,7 +326,7 @@ class LinearEchoCanceller:
             self._wb = self._wf.copy()
             self._sb = self._sf
         echo_pow = float(np.dot(yf, yf)) / n
-        if not self.converged and float(np.dot(x, x)) / n > 1e-6:
+        if not self.converged and xx / n > 1e-6:
             # Echo return loss enhancement over ~1 s of far-end activity; or, when
             # there is no echo to remove (a quiet or distant speaker), enough far end
             # heard that the filter would have found one.
