@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from voicecoach.audio.wavio import VOSK_RATE
+
 _TAPS = 8
 """Half-length of the windowed-sinc interpolator (16 taps: flat to about 7 kHz at 16 kHz)."""
 _PHASES = 256
@@ -68,7 +70,7 @@ class EchoAligner:
     the block (``ahead``).
     """
 
-    def __init__(self, samplerate: int = 16000, *, target_s: float = 0.03, window_s: float = 2.0,
+    def __init__(self, samplerate: int = VOSK_RATE, *, target_s: float = 0.03, window_s: float = 2.0,
                  every_s: float = 1.0, max_lag_s: float = 0.5, max_lead_s: float = 0.3, memory_s: float = 120.0,
                  min_peak: float = 6.0, jump_s: float = 0.0005, jump_after: int = 4):
         self.samplerate = samplerate

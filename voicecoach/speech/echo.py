@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from voicecoach.audio.wavio import VOSK_RATE
 from voicecoach.speech.alignment import EchoAligner
 
 FRAME = 160
@@ -52,10 +53,10 @@ class EchoCanceller:
     next call. ``far`` is float32 in [-1, 1] (or None for silence).
     """
 
-    def __init__(self, samplerate: int = 16000, *, noise_suppression: int | None = None):
+    def __init__(self, samplerate: int = VOSK_RATE, *, noise_suppression: int | None = None):
         import pywebrtc_audio
 
-        if samplerate != 16000:
+        if samplerate != VOSK_RATE:
             raise ValueError("EchoCanceller runs at 16 kHz")
         self._aec = pywebrtc_audio.EchoCanceller(sample_rate=samplerate, num_channels=1)
         self._ns = (
@@ -193,7 +194,7 @@ class LinearEchoCanceller:
     it never removed much (there was no echo to remove).
     """
 
-    def __init__(self, samplerate: int = 16000, *, tail_s: float = 0.3, mu: float = 0.4, block: int = 2 * FRAME,
+    def __init__(self, samplerate: int = VOSK_RATE, *, tail_s: float = 0.3, mu: float = 0.4, block: int = 2 * FRAME,
                  trust_after_s: float = 5.0):
         self.n = block
         self.trust_after = int(trust_after_s * samplerate)
@@ -376,7 +377,7 @@ class FrontEnd:
     and without noise suppression, and per 10 ms frame its echo share and power.
     """
 
-    def __init__(self, samplerate: int = 16000, *, aec: str | None = "linear", noise_suppression: int | None = 1,
+    def __init__(self, samplerate: int = VOSK_RATE, *, aec: str | None = "linear", noise_suppression: int | None = 1,
                  judge: str = "aec3"):
         if aec not in ("linear", "webrtc", None):
             raise ValueError(f"aec must be 'linear', 'webrtc' or None, not {aec!r}")
