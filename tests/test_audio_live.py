@@ -251,3 +251,22 @@ def test_the_silence_of_an_output_underrun_is_in_the_reference_so_the_echo_does_
     resumed = ref[round((gap_at + 0.055) * 16000):]
     expected = (5 * block + 1 + 0.005 * rate + np.arange(len(resumed)) * rate / 16000) / (100 * block)
     np.testing.assert_allclose(resumed[: len(resumed) // 2], expected[: len(resumed) // 2], atol=2e-3)
+
+
+def test_after_an_output_underrun_the_mic_and_the_output_clock_count_its_silence(pulse):
+    # White-box, the callback called by hand (as above): the mic timeline is placed
+    # on the device timeline, so the silence an underrun played is in it.
+    rate, block = 48000, 1200
+    io = LiveIO(output_device="pulse", samplerate=rate, use_input=False)
+    io._render = lambda buf: buf.fill(0.1)
+    out = np.zeros((block, 1), np.float32)
+    dac = 10.0
+    for k in range(4):
+        dac += 0.05 if k == 2 else 0.0  # 50 ms of silence before block 2
+        io._out_callback(out, block, _Times(dac), _Status(k == 2))
+        last_dac, dac = dac, dac + block / rate
+    assert io.underrun_frames == round(0.05 * rate)
+    last_start = (3 * block + io.underrun_frames) / rate  # block 3's first frame on the device timeline
+    assert io._place_mic(320, adc=last_dac + 0.2, now=1.0, mono=0.0) == pytest.approx(last_start + 0.2)
+    assert io.anchor == "stream times"
+    assert io.output_clock_at(io.log_mono[3] + 0.2) == pytest.approx(last_start + 0.2)

@@ -97,6 +97,18 @@ def test_every_required_phrase_is_heard_once_with_its_timing(rec, text, intent, 
     assert h.text == rec.grammar.to_display(h.text)
 
 
+def test_word_times_move_with_the_timeline_exactly(rec):
+    # The session turns Heard times into output samples; a time rounded on the
+    # way (to 1 ms it was) would move a word by up to half a millisecond. Seven
+    # 16 kHz samples is off the millisecond grid, on the microphone's.
+    audio, _, _ = placed("back arched")
+    shift = 7 / SR
+    (a,), (b,) = run(rec, audio, t0=10.0), run(rec, audio, t0=10.0 + shift)
+    assert (a.intent, b.intent) == ("back_arched", "back_arched")
+    for when in ("start", "end", "emitted"):
+        assert getattr(b, when) - getattr(a, when) == pytest.approx(shift, abs=1e-9), when
+
+
 @pytest.mark.parametrize(
     "text, intent",
     [("okay stop point", "stop_point"), ("uh back arched", "back_arched"), ("my back arched", "back_arched"), ("okay good rep", "good_rep")],

@@ -9,7 +9,9 @@ Times:
   sample clock divided by its rate (in simulation, second t of the mic file is
   second t of the output file).
 - ``sample`` is an index on the output sample clock.
-- ``start``/``end`` of spoken words are seconds on the microphone timeline.
+- ``start``/``end``/``emitted`` of spoken words are seconds on the same
+  clock: the streams put the microphone's time on it, the recognizer passes
+  it through unrounded, and the session turns it into output samples.
 """
 
 from __future__ import annotations
@@ -70,11 +72,11 @@ class Heard(Event):
     text: str
     """The words as recognised, fillers included."""
     start: float
-    """Seconds on the microphone timeline where the first word began."""
+    """Seconds on the output clock where the first word began."""
     end: float
-    """Seconds on the microphone timeline where the last word ended."""
+    """Seconds on the output clock where the last word ended."""
     emitted: float
-    """Audio time (mic timeline, seconds) at which the recognizer emitted it."""
+    """Audio time (output clock, seconds) at which the recognizer emitted it."""
     confidence: float
     """0..1, the lowest word confidence of the phrase."""
     final: bool = True
@@ -97,7 +99,7 @@ class Withdrawn(Event):
     intent: str
     text: str
     start: float
-    """Where the provisional command's first word began (mic timeline, seconds)."""
+    """Where the provisional command's first word began (output clock, seconds)."""
     end: float
     emitted: float
     """Audio time at which it was withdrawn."""

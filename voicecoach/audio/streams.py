@@ -522,8 +522,15 @@ class LiveIO:
         """
         if not self.blocks:
             return 0.0
+        start, _, called = self._last_block()
+        return start + (mono - called) - self.output_latency()
+
+    def _last_block(self) -> tuple[float, float, float]:
+        """The latest output block (call only once there is one): output-clock
+        seconds of its first frame on the device timeline (the underruns' silence
+        counted), its DAC time and the monotonic time its callback ran."""
         j = (self.blocks - 1) % self.LOG_BLOCKS
-        return (self.log_first[j] + self.underrun_frames) / self.samplerate + (mono - self.log_mono[j]) - self.output_latency()
+        return (self.log_first[j] + self.underrun_frames) / self.samplerate, self.log_dac[j], self.log_mono[j]
 
     # --- input ----------------------------------------------------------------------
 
@@ -539,11 +546,10 @@ class LiveIO:
     def _place_mic(self, frames: int, adc: float, now: float, mono: float) -> float:
         """Output-clock seconds at which the first mic sample was captured."""
         if self.stream_times and adc > 0 and now > 0 and self.blocks:
-            j = (self.blocks - 1) % self.LOG_BLOCKS
-            dac, first = self.log_dac[j], self.log_first[j]
+            start, dac, _ = self._last_block()
             if dac > 0:
                 self.anchor = "stream times"
-                return (first + self.underrun_frames) / self.samplerate + (adc - dac)
+                return start + (adc - dac)
         # Host API reports no times: the sample counters and the reported latencies.
         self.anchor = "sample counters"
         in_latency = float(self._in.latency) if self._in is not None else 0.0

@@ -35,7 +35,8 @@ LEVEL_DB = 12.0
 
 
 def _frame_db(pcm: np.ndarray) -> np.ndarray:
-    x = pcm[: len(pcm) // 160 * 160].astype(np.float64).reshape(-1, 160) / 32768.0
+    frame = VOSK_RATE // 100
+    x = pcm[: len(pcm) // frame * frame].astype(np.float64).reshape(-1, frame) / 32768.0
     return 10 * np.log10(np.mean(x**2, axis=1) + 1e-12)
 
 

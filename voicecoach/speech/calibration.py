@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from voicecoach.audio.wavio import VOSK_RATE
+from voicecoach.events import Heard
+from voicecoach.speech.echo import FRAME
 from voicecoach.speech.enrollment import Enrollment
 from voicecoach.speech.grammar import Grammar, normalise
 
@@ -67,8 +69,9 @@ def listen(rec, take: np.ndarray) -> Outcome:
     pcm = padded(take)
     out = []
     try:
-        for i in range(0, len(pcm), 800):
-            out += rec.feed(pcm[i : i + 800], i / VOSK_RATE)
+        step = VOSK_RATE // 20
+        for i in range(0, len(pcm), step):
+            out += rec.feed(pcm[i : i + step], i / VOSK_RATE)
         out += rec.finish()
         decoded = [[(w.rsplit(":", 1)[0], float(w.rsplit(":", 1)[1])) for w in u.split()] for u in rec.trace]
         verdicts = []
@@ -77,7 +80,7 @@ def listen(rec, take: np.ndarray) -> Outcome:
             verdicts.append((e.verdict, min(confs) if confs else 0.0))
     finally:
         rec.trace = rec.explain = None
-    return Outcome([h.intent for h in out if getattr(h, "final", False)], decoded, verdicts)
+    return Outcome([h.intent for h in out if isinstance(h, Heard) and h.final], decoded, verdicts)
 
 
 def with_noise(take: np.ndarray, snr_db: float, *, seed: int = 0) -> np.ndarray:
@@ -89,7 +92,7 @@ def with_noise(take: np.ndarray, snr_db: float, *, seed: int = 0) -> np.ndarray:
     spectrum /= np.sqrt(np.maximum(np.arange(len(spectrum)), 1))  # 1/f power
     noise = np.fft.irfft(spectrum, len(x))
     speech = take.astype(np.float64) / 32768.0
-    frames = speech[: len(speech) // 160 * 160].reshape(-1, 160)
+    frames = speech[: len(speech) // FRAME * FRAME].reshape(-1, FRAME)
     power = np.mean(frames**2, axis=1)
     level = float(np.mean(np.sort(power)[len(power) // 2:])) if len(power) else 0.0
     noise *= np.sqrt(level / (np.mean(noise**2) + 1e-20) / 10 ** (snr_db / 10))

@@ -30,7 +30,7 @@ import numpy as np
 from voicecoach.audio.wavio import VOSK_RATE
 from voicecoach.speech.alignment import EchoAligner
 
-FRAME = 160
+FRAME = VOSK_RATE // 100
 """Samples per AEC3 frame at 16 kHz (10 ms)."""
 ECHO_TAIL_S = 0.4
 """How long the coach stays audible at the mic after it stops playing: the room's tail and the output latency."""

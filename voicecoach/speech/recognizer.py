@@ -409,7 +409,7 @@ class CommandRecognizer:
     def _verdict(self, heard: Heard, candidate: rules.Candidate, announced: bool) -> list[Heard | Withdrawn]:
         """The final :class:`Heard`; or, when a settling rule rejects it, the
         withdrawal of the provisional one if that was ``announced``, else nothing."""
-        emitted = round(self._time_of(self._n_dec), 3)
+        emitted = self._time_of(self._n_dec)
         rejected = self._rejection(rules.ON_SETTLING, candidate)
         if rejected:
             return [Withdrawn(heard.intent, heard.text, heard.start, heard.end, emitted)] if announced else []
@@ -566,9 +566,9 @@ class CommandRecognizer:
             intent=intent.name,
             kind=intent.kind,
             text=self.grammar.to_display(" ".join(names)),
-            start=round(self._time_of(candidate.start_n), 3),
-            end=round(self._time_of(candidate.end_n), 3),
-            emitted=round(emitted, 3),
+            start=self._time_of(candidate.start_n),
+            end=self._time_of(candidate.end_n),
+            emitted=emitted,
             confidence=round(candidate.confidence, 3),
             final=False,
         )
@@ -592,8 +592,8 @@ class CommandRecognizer:
     def _explain(self, group: list[dict], verdict: str, also: tuple[str, ...] = ()) -> None:
         if self.explain is not None:
             self.explain.append(Explained(
-                round(self._time_of(self._sample_of(group[0]["start"])), 3),
-                round(self._time_of(self._sample_of(group[-1]["end"])), 3),
+                self._time_of(self._sample_of(group[0]["start"])),
+                self._time_of(self._sample_of(group[-1]["end"])),
                 " ".join(f"{w['word']}:{float(w.get('conf', 0.0)):.2f}" for w in group), verdict, also))
 
     # -- evidence the rules ask for (voicecoach.speech.rules.Evidence) -----------------------
