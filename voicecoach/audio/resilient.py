@@ -50,7 +50,8 @@ from typing import Callable
 import numpy as np
 
 from voicecoach.audio.recovery import Recovery, Step
-from voicecoach.audio.streams import running
+from voicecoach.audio.devices import refresh_devices
+from voicecoach.audio.streams import STARTUP_S, open_live, running
 from voicecoach.audio.wavio import VOSK_RATE
 from voicecoach.errors import UserError
 from voicecoach.events import DeviceBack, DeviceLost
@@ -63,38 +64,6 @@ class DeviceGone(KeyboardInterrupt):
     A ``KeyboardInterrupt`` so that the runtime's interruption path closes the
     session and stops the streams before it reaches the caller.
     """
-
-
-def open_live(audio: dict, *, use_input: bool = True):
-    """A :class:`LiveIO` (not started) for the ``[audio]`` table of the config."""
-    from voicecoach.audio.streams import LiveIO
-
-    return LiveIO(
-        output_device=_device(audio.get("output_device")),
-        input_device=_device(audio.get("input_device")),
-        samplerate=int(audio.get("samplerate") or 0),
-        blocksize=int(audio.get("blocksize") or 0),
-        use_input=use_input,
-    )
-
-
-def _device(value):
-    """A config device value for LiveIO: "" means the default (index 0 is a device)."""
-    return None if value is None or value == "" else value
-
-
-def refresh_devices() -> None:
-    """Make PortAudio enumerate devices again (a replugged USB device gets found).
-
-    Only valid while no stream is open; sounddevice exposes no public call for it.
-    """
-    try:
-        import sounddevice as sd
-
-        sd._terminate()
-        sd._initialize()
-    except Exception:  # an old or patched sounddevice: keep the old device list
-        pass
 
 
 class ResilientIO:
@@ -266,7 +235,7 @@ class ResilientIO:
         now = self.clock()
         # A stream just opened may take a while to deliver its first block
         # (PulseAudio under load: seconds): allow it STARTUP_S before judging.
-        stall = self.stall_s if self._got_block else max(self.stall_s, self.STARTUP_S)
+        stall = self.stall_s if self._got_block else max(self.stall_s, STARTUP_S)
         if block is not None:
             self._last_block = now
             self._got_block = True
@@ -308,7 +277,7 @@ class ResilientIO:
     def _check_output(self) -> None:
         frames = self.io.frames_out
         now = self.clock()
-        stall = self.stall_s if frames else max(self.stall_s, self.STARTUP_S)
+        stall = self.stall_s if frames else max(self.stall_s, STARTUP_S)
         if frames != self._last_frames and self.io.output_active:
             self._last_frames, self._last_frames_t = frames, now
         elif now - self._last_frames_t >= stall or not self.io.output_active:
@@ -392,8 +361,6 @@ class ResilientIO:
 
     _output_running = True
     _got_block = False
-    STARTUP_S = 8.0
-    """Grace for a freshly opened stream's first data before it counts as stalled."""
 
     def _stop_io(self) -> None:
         try:
@@ -529,7 +496,7 @@ class Microphone:
     def alive(self) -> bool:
         if self._stream is None or not running(self._stream):
             return False
-        grace = self.stall_s if self._got else max(self.stall_s, ResilientIO.STARTUP_S)
+        grace = self.stall_s if self._got else max(self.stall_s, STARTUP_S)
         return time.monotonic() - self._last < grace
 
     def stop(self) -> None:

@@ -36,6 +36,9 @@ from voicecoach.errors import UserError
 Render = Callable[[np.ndarray], None]
 AHEAD_S = 0.5
 """The most of the output beyond a mic block that :attr:`MicBlock.ahead` holds."""
+STARTUP_S = 8.0
+"""Grace for a freshly opened live stream's first data before it counts as stalled
+(PulseAudio under load can take seconds)."""
 
 
 @dataclass
@@ -769,3 +772,19 @@ class LiveIO:
     def frames_out(self) -> int:
         """Output samples handed to PortAudio so far."""
         return self._frames_out
+
+
+def open_live(audio: dict, *, use_input: bool = True) -> LiveIO:
+    """A :class:`LiveIO` (not started) for the ``[audio]`` table of the config."""
+    return LiveIO(
+        output_device=_device(audio.get("output_device")),
+        input_device=_device(audio.get("input_device")),
+        samplerate=int(audio.get("samplerate") or 0),
+        blocksize=int(audio.get("blocksize") or 0),
+        use_input=use_input,
+    )
+
+
+def _device(value):
+    """A config device value for LiveIO: "" means the default (index 0 is a device)."""
+    return None if value is None or value == "" else value

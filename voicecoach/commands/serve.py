@@ -208,7 +208,8 @@ class Server:
         """
         from voicecoach.errors import UserError
         from voicecoach.audio.recovery import Backoff
-        from voicecoach.audio.resilient import Microphone, refresh_devices
+        from voicecoach.audio.devices import refresh_devices
+        from voicecoach.audio.resilient import Microphone
         from voicecoach.service.wake import WakeListener
 
         wake = WakeListener(model, grammar, intents=WAKE_INTENTS, enrollment=self.enrollment())

@@ -148,7 +148,7 @@ def _busy_fix(err: str) -> str:
 def check_output(cfg: dict):
     """(Check, io or None): the speaker opens at the configured rate and plays."""
     from voicecoach.errors import UserError
-    from voicecoach.audio.resilient import open_live
+    from voicecoach.audio.streams import open_live
 
     try:
         io = open_live(cfg["audio"], use_input=False)
@@ -173,7 +173,7 @@ def check_input(cfg: dict) -> Check:
     """The microphone opens (at the output's rate or its own) and delivers audio."""
     from voicecoach.audio.wavio import VOSK_RATE
     from voicecoach.errors import UserError
-    from voicecoach.audio.resilient import open_live
+    from voicecoach.audio.streams import open_live
 
     try:
         io = open_live(cfg["audio"], use_input=True)
@@ -235,7 +235,7 @@ def check_loopback(cfg: dict, *, freq: float = 1000.0, level: float = 0.25) -> C
     from voicecoach.audio.scheduler import Scheduler
     from voicecoach.audio.wavio import VOSK_RATE
     from voicecoach.errors import UserError
-    from voicecoach.audio.resilient import open_live
+    from voicecoach.audio.streams import open_live
 
     try:
         io = open_live(cfg["audio"], use_input=True)
