@@ -358,6 +358,11 @@ class LiveIO:
         Anchor the mic timeline on PortAudio's ADC/DAC times when it reports
         them (non-zero); False always uses the sample counters and reported
         latencies (the fallback for host APIs that report zeros).
+    count_underruns:
+        False leaves the silence an underrun plays out of the output history
+        and the mic timeline (:attr:`underrun_frames` stays 0; the underrun is
+        still counted in :attr:`xruns`): how LiveIO was before it counted it,
+        for ``scripts/bench_underrun.py --without`` to compare against.
 
     An output underrun makes the device play silence that ``render`` never
     wrote, and everything after it plays that much later than the sample clock
@@ -385,7 +390,8 @@ class LiveIO:
 
     def __init__(self, output_device: str | int | None = None, input_device: str | int | None = None,
                  samplerate: int = 0, blocksize: int = 0, latency: str | float = 0.1,
-                 *, use_input: bool = True, history_s: float = 10.0, stream_times: bool = True):
+                 *, use_input: bool = True, history_s: float = 10.0, stream_times: bool = True,
+                 count_underruns: bool = True):
         from voicecoach.audio import devices
 
         self.xruns = _xruns()
@@ -404,6 +410,7 @@ class LiveIO:
         self.render_errors = 0
         self.last_render_error = ""
         self.stream_times = stream_times
+        self.count_underruns = count_underruns
         self.anchor = ""
         self.blocks = 0
         self._render: Render | None = None
@@ -434,7 +441,8 @@ class LiveIO:
         if status:
             if status.output_underflow:
                 self.xruns["output_underflow"] += 1
-                self._add_underrun_silence(t.outputBufferDacTime)
+                if self.count_underruns:
+                    self._add_underrun_silence(t.outputBufferDacTime)
             if status.output_overflow:
                 self.xruns["output_overflow"] += 1
         if frames > len(self._buf):  # only if PortAudio hands a block larger than any expected
