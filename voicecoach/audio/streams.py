@@ -30,7 +30,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from voicecoach.audio.scheduler import Scheduler
-from voicecoach.audio.wavio import VOSK_RATE, WavWriter, float_to_int16, read_wav, resample
+from voicecoach.audio.wavio import ESPEAK_RATE, VOSK_RATE, WavWriter, float_to_int16, read_wav, resample
 from voicecoach.errors import UserError
 
 Render = Callable[[np.ndarray], None]
@@ -148,7 +148,7 @@ class SimulatedIO:
     out_wav:
         Written on :meth:`stop`: 16-bit mono at ``samplerate``, exactly as long as the mic file.
     samplerate:
-        Output rate.
+        Output rate (default :data:`~voicecoach.audio.wavio.ESPEAK_RATE`).
     block_ms:
         Mic block length (the last one may be shorter).
     echo_gain, echo_ms, echo_ir:
@@ -169,7 +169,7 @@ class SimulatedIO:
     :attr:`Scheduler.now <voicecoach.audio.scheduler.Scheduler.now>`.
     """
 
-    def __init__(self, mic_wav: str | Path, out_wav: str | Path, *, samplerate: int = 22050,
+    def __init__(self, mic_wav: str | Path, out_wav: str | Path, *, samplerate: int = ESPEAK_RATE,
                  block_ms: float = 20, echo_gain: float = 0.0, echo_ms: float = 0.0,
                  echo_ir: np.ndarray | None = None, echo_drift_ppm: float = 0.0):
         if samplerate <= 0:

@@ -276,6 +276,7 @@ class Server:
 
         def work() -> None:
             from voicecoach.service import memory
+            from voicecoach.audio.wavio import ESPEAK_RATE
             from voicecoach.coach import program as P
             from voicecoach.speech.voice import Voice
 
@@ -284,7 +285,7 @@ class Server:
                 # The disk cache keeps espeak-ng's own renders, whatever the output rate.
                 # Only the disk: a clip loaded here would sit in memory while serve idles
                 # (and, freed, leave this thread's malloc heap fragmented).
-                voice = Voice(22050, cfg["speech"])
+                voice = Voice(ESPEAK_RATE, cfg["speech"])
                 try:
                     phrases = P.phrases(cfg["program"])
                     for done in voice.prepare_async(phrases):

@@ -116,10 +116,11 @@ def check_espeak(cfg: dict) -> Check:
         version = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=10).stdout.split()
     except (OSError, subprocess.TimeoutExpired) as err:
         return Check("espeak", "fail", f"espeak-ng does not run ({err})", "sudo apt install --reinstall espeak-ng")
+    from voicecoach.audio.wavio import ESPEAK_RATE
     from voicecoach.speech.tts import ClipCache
 
     with tempfile.TemporaryDirectory(prefix="voicecoach-doctor-") as tmp:
-        cache = ClipCache(22050, voice=cfg["speech"]["voice"], rate=cfg["speech"]["rate"], cache_dir=Path(tmp))
+        cache = ClipCache(ESPEAK_RATE, voice=cfg["speech"]["voice"], rate=cfg["speech"]["rate"], cache_dir=Path(tmp))
         try:
             t0 = time.monotonic()
             clip = cache.get("Lie flat on your back.")
