@@ -7,8 +7,8 @@ LiveIO plays noise to a private null sink whose monitor is the microphone; at
 child), which underruns the output. Printed per run: the underruns PortAudio
 reported, the silence LiveIO counted into its reference, and how far the
 echo moved against the reference (GCC-PHAT lag, median after the stop minus
-median before). ``--without`` leaves the silence out of the reference (as
-LiveIO did before it counted it), to compare.
+median before). ``--without`` leaves the silence out of the reference (LiveIO's
+``count_underruns=False``: as it was before it counted it), to compare.
 """
 
 from __future__ import annotations
@@ -35,9 +35,7 @@ def one_run(gap: float, without: bool) -> dict:
     name = f"vc_underrun_{os.getpid()}"
     with null_sink(name, rate=48000, mono=True):
         os.environ.update(PULSE_SINK=name, PULSE_SOURCE=f"{name}.monitor")
-        io = LiveIO(samplerate=48000)
-        if without:
-            io._add_underrun_silence = lambda dac: None
+        io = LiveIO(samplerate=48000, count_underruns=not without)
         rng = np.random.default_rng(1)
 
         def render(buf):

@@ -253,6 +253,24 @@ def test_the_silence_of_an_output_underrun_is_in_the_reference_so_the_echo_does_
     np.testing.assert_allclose(resumed[: len(resumed) // 2], expected[: len(resumed) // 2], atol=2e-3)
 
 
+def test_with_count_underruns_off_the_silence_is_left_out_but_the_underrun_is_counted(pulse):
+    # White-box, the callback called by hand (as above): the switch bench_underrun.py's
+    # --without compares against.
+    rate, block = 48000, 1200
+    io = LiveIO(output_device="pulse", samplerate=rate, use_input=False, count_underruns=False)
+    io._render = lambda buf: buf.fill(0.1)
+    out = np.zeros((block, 1), np.float32)
+    dac = 10.0
+    for k in range(4):
+        dac += 0.05 if k == 2 else 0.0  # the device played 50 ms of silence before block 2
+        io._out_callback(out, block, _Times(dac), _Status(k == 2))
+        dac += block / rate
+    assert io.xruns["output_underflow"] == 1 and io.underrun_frames == 0
+    played_s = 4 * block / rate
+    ref = io._reference(0.01, round((played_s - 0.02) * 16000))  # clear of the resampler's edges
+    assert np.abs(ref - 0.1).max() < 0.01  # no gap where the silence was
+
+
 def test_after_an_output_underrun_the_mic_and_the_output_clock_count_its_silence(pulse):
     # White-box, the callback called by hand (as above): the mic timeline is placed
     # on the device timeline, so the silence an underrun played is in it.

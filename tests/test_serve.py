@@ -327,7 +327,8 @@ def test_a_headset_that_vanishes_mid_session_is_recovered_and_no_rep_is_lost(sin
     from voicecoach.errors import UserError
     from voicecoach.events import Rep
     from voicecoach.audio.recovery import Backoff, Recovery
-    from voicecoach.audio.resilient import ResilientIO, open_live
+    from voicecoach.audio.resilient import ResilientIO
+    from voicecoach.audio.streams import open_live
     from voicecoach.speech.grammar import load_grammar
     from voicecoach.speech.recognizer import CommandRecognizer
     from voicecoach.history.store import Store
@@ -395,7 +396,8 @@ def test_a_microphone_that_vanishes_keeps_the_speaker_going_and_comes_back(sinks
     from voicecoach.audio.scheduler import Scheduler
     from voicecoach.errors import UserError
     from voicecoach.audio.recovery import Backoff, Recovery
-    from voicecoach.audio.resilient import ResilientIO, open_live
+    from voicecoach.audio.resilient import ResilientIO
+    from voicecoach.audio.streams import open_live
 
     for k, v in sinks.env().items():
         monkeypatch.setenv(k, v)

@@ -92,7 +92,7 @@ class Clip:
 class ResampledClip(Clip):
     """``source`` as heard at ``samplerate``, converted only when it is mixed.
 
-    Speech is held at espeak-ng's own rate (22,050 Hz) as int16: 4x less memory
+    Speech is held at espeak-ng's own rate (:data:`~voicecoach.audio.wavio.ESPEAK_RATE`) as int16: 4x less memory
     than float32 at a 44.1 kHz output. Length and duration are known without
     converting (they are what the session plans with); :attr:`pcm` resamples
     on each access (soxr, a few ms for a sentence; the scheduler reads it once

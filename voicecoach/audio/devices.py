@@ -1,4 +1,4 @@
-"""Sound devices: list them, and find one by name or index with errors a user can act on."""
+"""Sound devices: list them (afresh, after a replug), and find one by name or index with errors a user can act on."""
 
 from __future__ import annotations
 
@@ -131,3 +131,17 @@ def check_rate(device: Device, kind: str, samplerate: int, channels: int = 1) ->
             f"{kind} device {device.index} {device.name!r} refuses {samplerate} Hz ({err}); "
             f"its default is {device.default_samplerate:g} Hz; devices: {describe(list_devices(), kind)}"
         ) from None
+
+
+def refresh_devices() -> None:
+    """Make PortAudio enumerate devices again (a replugged USB device gets found).
+
+    Only valid while no stream is open; sounddevice exposes no public call for it.
+    """
+    try:
+        import sounddevice as sd
+
+        sd._terminate()
+        sd._initialize()
+    except Exception:  # an old or patched sounddevice: keep the old device list
+        pass

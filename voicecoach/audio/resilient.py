@@ -50,7 +50,8 @@ from typing import Callable
 import numpy as np
 
 from voicecoach.audio.recovery import Recovery, Step
-from voicecoach.audio.streams import running
+from voicecoach.audio.devices import refresh_devices
+from voicecoach.audio.streams import STARTUP_S, open_live
 from voicecoach.audio.wavio import VOSK_RATE
 from voicecoach.errors import UserError
 from voicecoach.events import DeviceBack, DeviceLost
@@ -63,38 +64,6 @@ class DeviceGone(KeyboardInterrupt):
     A ``KeyboardInterrupt`` so that the runtime's interruption path closes the
     session and stops the streams before it reaches the caller.
     """
-
-
-def open_live(audio: dict, *, use_input: bool = True):
-    """A :class:`LiveIO` (not started) for the ``[audio]`` table of the config."""
-    from voicecoach.audio.streams import LiveIO
-
-    return LiveIO(
-        output_device=_device(audio.get("output_device")),
-        input_device=_device(audio.get("input_device")),
-        samplerate=int(audio.get("samplerate") or 0),
-        blocksize=int(audio.get("blocksize") or 0),
-        use_input=use_input,
-    )
-
-
-def _device(value):
-    """A config device value for LiveIO: "" means the default (index 0 is a device)."""
-    return None if value is None or value == "" else value
-
-
-def refresh_devices() -> None:
-    """Make PortAudio enumerate devices again (a replugged USB device gets found).
-
-    Only valid while no stream is open; sounddevice exposes no public call for it.
-    """
-    try:
-        import sounddevice as sd
-
-        sd._terminate()
-        sd._initialize()
-    except Exception:  # an old or patched sounddevice: keep the old device list
-        pass
 
 
 class ResilientIO:
@@ -266,7 +235,7 @@ class ResilientIO:
         now = self.clock()
         # A stream just opened may take a while to deliver its first block
         # (PulseAudio under load: seconds): allow it STARTUP_S before judging.
-        stall = self.stall_s if self._got_block else max(self.stall_s, self.STARTUP_S)
+        stall = self.stall_s if self._got_block else max(self.stall_s, STARTUP_S)
         if block is not None:
             self._last_block = now
             self._got_block = True
@@ -308,7 +277,7 @@ class ResilientIO:
     def _check_output(self) -> None:
         frames = self.io.frames_out
         now = self.clock()
-        stall = self.stall_s if frames else max(self.stall_s, self.STARTUP_S)
+        stall = self.stall_s if frames else max(self.stall_s, STARTUP_S)
         if frames != self._last_frames and self.io.output_active:
             self._last_frames, self._last_frames_t = frames, now
         elif now - self._last_frames_t >= stall or not self.io.output_active:
@@ -392,8 +361,6 @@ class ResilientIO:
 
     _output_running = True
     _got_block = False
-    STARTUP_S = 8.0
-    """Grace for a freshly opened stream's first data before it counts as stalled."""
 
     def _stop_io(self) -> None:
         try:
@@ -451,120 +418,3 @@ class ResilientIO:
 
 def _one_line(err: BaseException) -> str:
     return " ".join(f"{type(err).__name__}: {err}".split())
-
-
-class Microphone:
-    """The microphone alone, at 16 kHz in ``block_s`` blocks: what ``serve`` holds open while it waits.
-
-    Waiting for a wake phrase needs no speaker, and an output stream running all
-    day costs CPU for nothing; so this opens an input stream only (at 16 kHz if
-    the device takes it, else at its own rate, resampled with soxr), with long
-    blocks so the Python side wakes up ten times a second.
-
-    ``device``: index, name or ``""``/``None`` for the default; a device that is
-    not there raises :class:`UserError`. :meth:`read` returns ``(samples,
-    start)``: int16 16 kHz and the start in seconds since :meth:`start`, or
-    ``None`` on timeout. :attr:`alive` turns False when the stream stops or
-    delivers nothing for ``stall_s`` (after a grace for the first block).
-    """
-
-    def __init__(self, device: str | int | None = None, *, block_s: float = 0.1, stall_s: float = 4.0):
-        from voicecoach.audio import devices
-
-        self.device = devices.resolve(device if device not in ("", None) else None, "input")
-        self.rate = devices.input_rate(self.device, VOSK_RATE)
-        self.block_s = block_s
-        self.stall_s = stall_s
-        self.overflows = 0
-        self._stream = None
-        self._rs = None
-        self._n16 = 0
-        self._q = None
-
-    def start(self) -> "Microphone":
-        import queue
-
-        import sounddevice as sd
-
-        self._q = queue.SimpleQueue()
-        if self.rate != VOSK_RATE:
-            import soxr
-
-            self._rs = soxr.ResampleStream(self.rate, VOSK_RATE, 1, dtype="float32", quality="HQ")
-        try:
-            self._stream = sd.InputStream(device=self.device.index, samplerate=self.rate, channels=1,
-                                          dtype="float32", blocksize=int(self.rate * self.block_s),
-                                          latency="high", callback=self._callback)
-            self._stream.start()
-        except sd.PortAudioError as err:
-            self.stop()
-            raise UserError(f"cannot open the microphone {self.device.name!r}: {err}") from None
-        self._opened = self._last = time.monotonic()
-        self._got = False
-        return self
-
-    def _callback(self, indata, frames, t, status) -> None:
-        if status and status.input_overflow:
-            self.overflows += 1
-        self._q.put(indata[:, 0].copy())
-
-    def read(self, timeout: float | None = None):
-        import queue
-
-        try:
-            x = self._q.get(timeout=timeout)
-        except queue.Empty:
-            return None
-        if self._rs is not None:
-            x = self._rs.resample_chunk(x)
-        from voicecoach.audio.wavio import float_to_int16
-
-        start = self._n16 / VOSK_RATE
-        self._n16 += len(x)
-        self._last = time.monotonic()
-        self._got = True
-        return float_to_int16(x), start
-
-    @property
-    def alive(self) -> bool:
-        if self._stream is None or not running(self._stream):
-            return False
-        grace = self.stall_s if self._got else max(self.stall_s, ResilientIO.STARTUP_S)
-        return time.monotonic() - self._last < grace
-
-    def stop(self) -> None:
-        if self._stream is not None:
-            try:
-                self._stream.stop()
-                self._stream.close()
-            except Exception:
-                pass
-            self._stream = None
-
-
-def play_once(audio: dict, clip_for: Callable[[int], object], *, timeout: float = 10.0,
-              log: Callable[[str], None] = lambda line: None) -> bool:
-    """Open the speaker, play one clip (``clip_for(samplerate) -> Clip``), close it; False if it failed."""
-    from voicecoach.audio.scheduler import Scheduler
-
-    try:
-        io = open_live(audio, use_input=False)
-    except UserError as err:
-        log(f"cannot play: {err}")
-        return False
-    sched = Scheduler(io.samplerate, volume=float(audio.get("volume", 1.0)))
-    try:
-        clip = clip_for(io.samplerate)
-        io.start(sched)
-        sched.submit(clip, sched.now + int(0.05 * io.samplerate))
-        end = time.monotonic() + timeout
-        while time.monotonic() < end and (sched.busy or sched.now == 0):
-            time.sleep(0.02)
-        # what is in PortAudio's buffer still has to reach the speaker
-        time.sleep(min(io.output_latency(), 0.5))
-        return True
-    except UserError as err:
-        log(f"cannot play: {err}")
-        return False
-    finally:
-        io.stop()

@@ -30,12 +30,15 @@ from typing import Callable, Protocol
 import numpy as np
 
 from voicecoach.audio.scheduler import Scheduler
-from voicecoach.audio.wavio import VOSK_RATE, WavWriter, float_to_int16, read_wav, resample
+from voicecoach.audio.wavio import ESPEAK_RATE, VOSK_RATE, WavWriter, float_to_int16, read_wav, resample
 from voicecoach.errors import UserError
 
 Render = Callable[[np.ndarray], None]
 AHEAD_S = 0.5
 """The most of the output beyond a mic block that :attr:`MicBlock.ahead` holds."""
+STARTUP_S = 8.0
+"""Grace for a freshly opened live stream's first data before it counts as stalled
+(PulseAudio under load can take seconds)."""
 
 
 @dataclass
@@ -145,7 +148,7 @@ class SimulatedIO:
     out_wav:
         Written on :meth:`stop`: 16-bit mono at ``samplerate``, exactly as long as the mic file.
     samplerate:
-        Output rate.
+        Output rate (default :data:`~voicecoach.audio.wavio.ESPEAK_RATE`).
     block_ms:
         Mic block length (the last one may be shorter).
     echo_gain, echo_ms, echo_ir:
@@ -166,7 +169,7 @@ class SimulatedIO:
     :attr:`Scheduler.now <voicecoach.audio.scheduler.Scheduler.now>`.
     """
 
-    def __init__(self, mic_wav: str | Path, out_wav: str | Path, *, samplerate: int = 22050,
+    def __init__(self, mic_wav: str | Path, out_wav: str | Path, *, samplerate: int = ESPEAK_RATE,
                  block_ms: float = 20, echo_gain: float = 0.0, echo_ms: float = 0.0,
                  echo_ir: np.ndarray | None = None, echo_drift_ppm: float = 0.0):
         if samplerate <= 0:
@@ -355,6 +358,11 @@ class LiveIO:
         Anchor the mic timeline on PortAudio's ADC/DAC times when it reports
         them (non-zero); False always uses the sample counters and reported
         latencies (the fallback for host APIs that report zeros).
+    count_underruns:
+        False leaves the silence an underrun plays out of the output history
+        and the mic timeline (:attr:`underrun_frames` stays 0; the underrun is
+        still counted in :attr:`xruns`): how LiveIO was before it counted it,
+        for ``scripts/bench_underrun.py --without`` to compare against.
 
     An output underrun makes the device play silence that ``render`` never
     wrote, and everything after it plays that much later than the sample clock
@@ -382,7 +390,8 @@ class LiveIO:
 
     def __init__(self, output_device: str | int | None = None, input_device: str | int | None = None,
                  samplerate: int = 0, blocksize: int = 0, latency: str | float = 0.1,
-                 *, use_input: bool = True, history_s: float = 10.0, stream_times: bool = True):
+                 *, use_input: bool = True, history_s: float = 10.0, stream_times: bool = True,
+                 count_underruns: bool = True):
         from voicecoach.audio import devices
 
         self.xruns = _xruns()
@@ -401,6 +410,7 @@ class LiveIO:
         self.render_errors = 0
         self.last_render_error = ""
         self.stream_times = stream_times
+        self.count_underruns = count_underruns
         self.anchor = ""
         self.blocks = 0
         self._render: Render | None = None
@@ -431,7 +441,8 @@ class LiveIO:
         if status:
             if status.output_underflow:
                 self.xruns["output_underflow"] += 1
-                self._add_underrun_silence(t.outputBufferDacTime)
+                if self.count_underruns:
+                    self._add_underrun_silence(t.outputBufferDacTime)
             if status.output_overflow:
                 self.xruns["output_overflow"] += 1
         if frames > len(self._buf):  # only if PortAudio hands a block larger than any expected
@@ -769,3 +780,19 @@ class LiveIO:
     def frames_out(self) -> int:
         """Output samples handed to PortAudio so far."""
         return self._frames_out
+
+
+def open_live(audio: dict, *, use_input: bool = True) -> LiveIO:
+    """A :class:`LiveIO` (not started) for the ``[audio]`` table of the config."""
+    return LiveIO(
+        output_device=_device(audio.get("output_device")),
+        input_device=_device(audio.get("input_device")),
+        samplerate=int(audio.get("samplerate") or 0),
+        blocksize=int(audio.get("blocksize") or 0),
+        use_input=use_input,
+    )
+
+
+def _device(value):
+    """A config device value for LiveIO: "" means the default (index 0 is a device)."""
+    return None if value is None or value == "" else value

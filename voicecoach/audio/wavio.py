@@ -1,4 +1,5 @@
-"""WAV files in and out, and the conversion to what Vosk wants (16 kHz int16 mono).
+"""WAV files in and out, the conversion to what Vosk wants (16 kHz int16 mono),
+and the rates of the two speech engines.
 
 :func:`read_wav` parses the RIFF chunks itself rather than using :mod:`wave`,
 because Python 3.11's ``wave`` refuses IEEE-float and WAVE_FORMAT_EXTENSIBLE
@@ -191,6 +192,11 @@ def resample(samples: np.ndarray, rate_in: int, rate_out: int) -> np.ndarray:
 
 
 VOSK_RATE = 16000
+"""The rate Vosk's recognizer takes: every mic block is 16 kHz."""
+ESPEAK_RATE = 22050
+"""The rate espeak-ng renders at. A :class:`~voicecoach.speech.tts.ClipCache` at this
+rate hands out its renders as they are, not resampled: the output rate of a
+simulation unless one is given, and the rate to render at where none matters."""
 
 
 def to_16k_int16(samples: np.ndarray, samplerate: int) -> np.ndarray:

@@ -202,13 +202,14 @@ class Server:
     def wait_for_wake(self, model, grammar, cfg: dict):
         """Listen until a wake intent is heard (returns it) or ``--idle-exit`` passes (None).
 
-        Only the microphone is open while waiting (see :class:`~voicecoach.audio.resilient.Microphone`);
+        Only the microphone is open while waiting (see :class:`~voicecoach.audio.standalone.Microphone`);
         the chime opens the speaker for a moment. A microphone that is missing or
         goes away is looked for again with back-off, saying so once.
         """
         from voicecoach.errors import UserError
         from voicecoach.audio.recovery import Backoff
-        from voicecoach.audio.resilient import Microphone, refresh_devices
+        from voicecoach.audio.devices import refresh_devices
+        from voicecoach.audio.standalone import Microphone
         from voicecoach.service.wake import WakeListener
 
         wake = WakeListener(model, grammar, intents=WAKE_INTENTS, enrollment=self.enrollment())
@@ -275,6 +276,7 @@ class Server:
 
         def work() -> None:
             from voicecoach.service import memory
+            from voicecoach.audio.wavio import ESPEAK_RATE
             from voicecoach.coach import program as P
             from voicecoach.speech.voice import Voice
 
@@ -283,7 +285,7 @@ class Server:
                 # The disk cache keeps espeak-ng's own renders, whatever the output rate.
                 # Only the disk: a clip loaded here would sit in memory while serve idles
                 # (and, freed, leave this thread's malloc heap fragmented).
-                voice = Voice(22050, cfg["speech"])
+                voice = Voice(ESPEAK_RATE, cfg["speech"])
                 try:
                     phrases = P.phrases(cfg["program"])
                     for done in voice.prepare_async(phrases):
@@ -306,12 +308,12 @@ class Server:
 
     def _chime(self, cfg: dict) -> None:
         from voicecoach.audio import tones
-        from voicecoach.audio.resilient import play_once
+        from voicecoach.audio.standalone import play_once
 
         play_once(cfg["audio"], lambda rate: tones.earcon("chime", rate), log=log)
 
     def _say(self, cfg: dict, text: str) -> None:
-        from voicecoach.audio.resilient import play_once
+        from voicecoach.audio.standalone import play_once
 
         def clip(rate: int):
             from voicecoach.speech.tts import ClipCache

@@ -30,7 +30,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="ignore the voice enrollment (voicecoach enroll), to compare")
     parser.add_argument("--cue-only", action="store_true", help="do not listen for commands (no model needed)")
     parser.add_argument("--samplerate", metavar="HZ", type=int, default=0,
-                        help="output rate (default: the config's, else 22050)")
+                        help="output rate (default: the config's, else espeak-ng's own rate, at which speech is not resampled)")
     parser.add_argument("--started-at", metavar="ISO-DATETIME",
                         help="when the session starts, e.g. 2024-03-01T18:30 (local time) or "
                              "2024-03-01T18:30+02:00: stored as its start and used by the progression "
@@ -70,6 +70,7 @@ def main(args: argparse.Namespace) -> int:
     from voicecoach import runtime
     from voicecoach.commands import load_config, make_recognizer, open_store, stderr_notice
     from voicecoach.audio.streams import SimulatedIO
+    from voicecoach.audio.wavio import ESPEAK_RATE
     from voicecoach.errors import UserError
 
     if not 0.0 <= args.echo_gain <= 1.0:
@@ -83,7 +84,7 @@ def main(args: argparse.Namespace) -> int:
     echo_ir = read_impulse_response(args.echo_ir) if args.echo_ir else None
     started_at = parse_started_at(args.started_at)
     cfg = load_config(args.config)
-    rate = args.samplerate or cfg["audio"]["samplerate"] or 22050
+    rate = args.samplerate or cfg["audio"]["samplerate"] or ESPEAK_RATE
     if not 8000 <= rate <= 192000:
         raise UserError(f"--samplerate {rate} is not allowed; use 8000 to 192000")
     recognizer, why = (None, None) if args.cue_only else make_recognizer(cfg, enrollment=not args.no_enrollment)

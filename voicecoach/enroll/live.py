@@ -80,7 +80,7 @@ def record_phrases(audio: dict, speech: dict, phrases: dict[str, str], *,
 
     Raises UserError when no microphone or speaker can be opened, or a phrase
     got no good take in :data:`MAX_TRIES` tries (nothing is stored then)."""
-    from voicecoach.audio.resilient import Microphone, play_once
+    from voicecoach.audio.standalone import Microphone, play_once
     from voicecoach.speech.tts import ClipCache
 
     caches: dict[int, ClipCache] = {}

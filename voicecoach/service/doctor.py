@@ -116,10 +116,11 @@ def check_espeak(cfg: dict) -> Check:
         version = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=10).stdout.split()
     except (OSError, subprocess.TimeoutExpired) as err:
         return Check("espeak", "fail", f"espeak-ng does not run ({err})", "sudo apt install --reinstall espeak-ng")
+    from voicecoach.audio.wavio import ESPEAK_RATE
     from voicecoach.speech.tts import ClipCache
 
     with tempfile.TemporaryDirectory(prefix="voicecoach-doctor-") as tmp:
-        cache = ClipCache(22050, voice=cfg["speech"]["voice"], rate=cfg["speech"]["rate"], cache_dir=Path(tmp))
+        cache = ClipCache(ESPEAK_RATE, voice=cfg["speech"]["voice"], rate=cfg["speech"]["rate"], cache_dir=Path(tmp))
         try:
             t0 = time.monotonic()
             clip = cache.get("Lie flat on your back.")
@@ -148,7 +149,7 @@ def _busy_fix(err: str) -> str:
 def check_output(cfg: dict):
     """(Check, io or None): the speaker opens at the configured rate and plays."""
     from voicecoach.errors import UserError
-    from voicecoach.audio.resilient import open_live
+    from voicecoach.audio.streams import open_live
 
     try:
         io = open_live(cfg["audio"], use_input=False)
@@ -173,7 +174,7 @@ def check_input(cfg: dict) -> Check:
     """The microphone opens (at the output's rate or its own) and delivers audio."""
     from voicecoach.audio.wavio import VOSK_RATE
     from voicecoach.errors import UserError
-    from voicecoach.audio.resilient import open_live
+    from voicecoach.audio.streams import open_live
 
     try:
         io = open_live(cfg["audio"], use_input=True)
@@ -235,7 +236,7 @@ def check_loopback(cfg: dict, *, freq: float = 1000.0, level: float = 0.25) -> C
     from voicecoach.audio.scheduler import Scheduler
     from voicecoach.audio.wavio import VOSK_RATE
     from voicecoach.errors import UserError
-    from voicecoach.audio.resilient import open_live
+    from voicecoach.audio.streams import open_live
 
     try:
         io = open_live(cfg["audio"], use_input=True)

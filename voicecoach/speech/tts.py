@@ -8,7 +8,7 @@ machine. The key does not fix the audio: espeak-ng's render of a phrase depends
 on what the same process rendered before it (up to ~80 ms of length for one
 phrase across orders; the same order gives the same samples), so cue timings of
 one session can differ between a warm cache and an empty one. In memory a phrase is kept as that same int16 audio at the engine's
-rate (22,050 Hz); at another output rate :meth:`ClipCache.get` returns a
+rate (:data:`~voicecoach.audio.wavio.ESPEAK_RATE`); at another output rate :meth:`ClipCache.get` returns a
 :class:`~voicecoach.audio.clips.ResampledClip` that is converted when it is
 mixed (a session's phrases took ~25 MB as float32 at 44.1 kHz, ~6 MB so).
 
