@@ -84,45 +84,59 @@ def _calibrate_job(args):
     return voice, left_out, enrollment.to_json(), log, time.perf_counter() - t
 
 
-def _use(enrollment_json: dict | None) -> None:
-    """Make bench_recognizer's worker recognizer the one with this enrollment (None: without)."""
+def _use(enrollment_json: dict | None, takes_of: tuple[str, int | None] | None = None) -> None:
+    """Make bench_recognizer's worker recognizer the one with this enrollment (None: without);
+    ``takes_of`` (voice, take left out or None): also match that voice's takes, as
+    ``voicecoach enroll`` stores them (without: spellings and floors only)."""
+    from voicecoach.speech.calibration import take_matcher
     from voicecoach.speech.enrollment import Enrollment
     from voicecoach.speech.recognizer import CommandRecognizer
 
-    key = repr(enrollment_json)
+    key = repr((enrollment_json, takes_of))
     recs = br.WORKER.setdefault("recs", {})
     if key not in recs:
         base = br.WORKER.setdefault("base", br.WORKER["rec"])
         e = Enrollment.from_json(enrollment_json) if enrollment_json else None
+        if e is not None and takes_of is not None:
+            e = e.with_takes(take_matcher(_voice_takes(*takes_of), base.settings))
         recs[key] = base if e is None else CommandRecognizer(base.model, base.full_grammar, provisional=True,
                                                              settings=base.settings, enrollment=e)
     br.WORKER["rec"] = recs[key]
 
 
+def _voice_takes(voice: str, left_out: int | None) -> dict[str, list[np.ndarray]]:
+    takes = _takes(voice)
+    return takes if left_out is None else {k: [t for i, t in enumerate(v) if i != left_out] for k, v in takes.items()}
+
+
+MODES = ("without", "spellings", "with")
+"""No enrollment; its spellings and floors only; and the takes matched too (what ``enroll`` gives)."""
+
+
 def _pos_job(args):
-    spec, enrollments = args
+    spec, enrollment = args
     out = {}
-    for mode, e in (("without", None), ("with", enrollments)):
-        _use(e)
+    for mode in MODES:
+        _use(None if mode == "without" else enrollment, (spec["voice"], None) if mode == "with" else None)
         out[mode] = br.pos_job(spec)
     return out
 
 
 def _neg_job(args):
-    spec, e = args
-    _use(e)
+    spec, e, voice = args
+    _use(e, (voice, None) if e is not None else None)
     return br.neg_job(spec)
 
 
 def _stream_job(args):
-    minutes, seed, voices, e = args
-    _use(e)
+    minutes, seed, voices, e, voice = args
+    _use(e, (voice, None))
     return br.stream_job((minutes, seed, voices))
 
 
 def _echo_job(args):
-    coach_voice, e = args
-    _use(e)
+    coach_voice, e, voice = args
+    _use(e, (voice, None))
     return br.echo_cue_job(coach_voice)
 
 
@@ -131,8 +145,8 @@ def _loto_job(args):
     from voicecoach.speech.calibration import listen
 
     res = []
-    for mode, enr in (("without", None), ("with", e)):
-        _use(enr)
+    for mode in MODES:
+        _use(None if mode == "without" else e, (voice, left_out) if mode == "with" else None)
         rec = br.WORKER["rec"]
         for it in ENROLLED:
             s, p = TAKE_PROSODY[left_out]
@@ -178,12 +192,12 @@ def main() -> int:
         negs = [n for v in voices for n in negative_specs(voices=(v,), prosody=PROSODY[:2], noise_clips=0)
                 if n["kind"] != "means"]
         noise = [n for n in negative_specs(voices=voices[:1], noise_clips=30) if n["kind"] in ("pink", "breathing", "hum")]
-        N_with = pool.map(_neg_job, [(n, enrolled[n["voice"]]) for n in negs]
-                          + [(n, enrolled[v]) for n in noise for v in voices], chunksize=8)
-        N_without = pool.map(_neg_job, [(n, None) for n in negs + noise], chunksize=8)
-        S = pool.map(_stream_job, [(args.stream_minutes, STREAM_SEED + i, all_voices, enrolled[v])
+        N_with = pool.map(_neg_job, [(n, enrolled[n["voice"]], n["voice"]) for n in negs]
+                          + [(n, enrolled[v], v) for n in noise for v in voices], chunksize=8)
+        N_without = pool.map(_neg_job, [(n, None, None) for n in negs + noise], chunksize=8)
+        S = pool.map(_stream_job, [(args.stream_minutes, STREAM_SEED + i, all_voices, enrolled[v], v)
                                    for i, v in enumerate(voices)])
-        E = pool.map(_echo_job, [("en-us", enrolled[v]) for v in voices])
+        E = pool.map(_echo_job, [("en-us", enrolled[v], v) for v in voices])
         L = pool.map(_loto_job, [(v, k, e) for v, k, e, _, _ in cal if k is not None]) if args.loto else []
     wall = time.time() - t0
 
@@ -191,7 +205,8 @@ def main() -> int:
         return sum(br.heard_right(r[mode]) for r in rows), len(rows)
 
     snr_names = [s for s in br.SNR_ORDER if any(br.snr_name(r["without"]) == s for r in P)]
-    print("\n## Accuracy without / with enrollment (one command out, the right one)")
+    print("\n## Accuracy without / spellings and floors only / with enrollment, takes matched too "
+          "(one command out, the right one)")
     print("\n| engine | voice | " + " | ".join(snr_names) + " |\n|---|---|" + "---|" * len(snr_names))
     for e in engines:
         for v in [v for v in voices if engine_of(v) == e] + [f"all {e}"]:
@@ -199,27 +214,28 @@ def main() -> int:
             for s in snr_names:
                 rows = [r for r in P if br.snr_name(r["without"]) == s
                         and (r["without"]["voice"] == v or (v == f"all {e}" and r["without"]["engine"] == e))]
-                (a, n), (b, _) = acc(rows, "without"), acc(rows, "with")
-                cells.append(f"{100 * a / n:.1f} / {100 * b / n:.1f}" if n else "-")
+                n = len(rows)
+                cells.append(" / ".join(f"{100 * acc(rows, m)[0] / n:.1f}" for m in MODES) if n else "-")
             print(f"| {e} | {v} | " + " | ".join(cells) + " |")
     cells = []
     for s in snr_names:
         rows = [r for r in P if br.snr_name(r["without"]) == s]
-        (a, n), (b, _) = acc(rows, "without"), acc(rows, "with")
-        cells.append(f"{100 * a / n:.1f} / {100 * b / n:.1f}")
+        cells.append(" / ".join(f"{100 * acc(rows, m)[0] / len(rows):.1f}" for m in MODES))
     print("| all | all | " + " | ".join(cells) + " |")
 
-    print("\n| intent | without | with |\n|---|---|---|")
+    print("\n| intent | without | spellings | with |\n|---|---|---|---|")
     for it in sorted({r["without"]["intent"] for r in P}):
         rows = [r for r in P if r["without"]["intent"] == it]
-        print(f"| {it} | {br.pct(*acc(rows, 'without'))} | {br.pct(*acc(rows, 'with'))} |")
-    changed = collections.Counter()
-    for r in P:
-        a, b = br.heard_right(r["without"]), br.heard_right(r["with"])
-        if a != b:
-            changed[(r["without"]["voice"], r["without"]["text"], "gained" if b else "lost")] += 1
-    print("\nclips that changed: " + (", ".join(f"{v} {t!r} {g} x{n}" for (v, t, g), n in sorted(changed.items()))
-                                      or "none"))
+        print(f"| {it} | " + " | ".join(br.pct(*acc(rows, m)) for m in MODES) + " |")
+    for a_mode, b_mode in (("without", "with"), ("spellings", "with")):
+        changed = collections.Counter()
+        for r in P:
+            a, b = br.heard_right(r[a_mode]), br.heard_right(r[b_mode])
+            if a != b:
+                changed[(r["without"]["voice"], r["without"]["text"], br.snr_name(r["without"]),
+                         "gained" if b else "lost")] += 1
+        print(f"\nclips that changed, {a_mode} -> {b_mode}: "
+              + (", ".join(f"{v} {t!r} {c} {g} x{n}" for (v, t, c, g), n in sorted(changed.items())) or "none"))
 
     print("\n## False accepts with enrollment on")
     def fa(rows):
@@ -245,22 +261,22 @@ def main() -> int:
 
     if L:
         print("\n## Leave one take out (enrollment from two takes, the third tested, clean)")
-        print("\n| voice | without | with |\n|---|---|---|")
-        by = collections.defaultdict(lambda: {"without": [0, 0], "with": [0, 0]})
+        print("\n| voice | without | spellings | with |\n|---|---|---|---|")
+        by = collections.defaultdict(lambda: {m: [0, 0] for m in MODES})
         for v, res in L:
             for mode, _, ok in res:
                 by[v][mode][0] += ok
                 by[v][mode][1] += 1
         for v in voices:
-            print(f"| {v} | {br.pct(*by[v]['without'])} | {br.pct(*by[v]['with'])} |")
-        tot = {m: [sum(by[v][m][i] for v in voices) for i in (0, 1)] for m in ("without", "with")}
-        print(f"| all | {br.pct(*tot['without'])} | {br.pct(*tot['with'])} |")
+            print(f"| {v} | " + " | ".join(br.pct(*by[v][m]) for m in MODES) + " |")
+        tot = {m: [sum(by[v][m][i] for v in voices) for i in (0, 1)] for m in MODES}
+        print("| all | " + " | ".join(br.pct(*tot[m]) for m in MODES) + " |")
 
-    cpu = {m: sum(r[m]["cpu"] for r in P) for m in ("without", "with")}
+    cpu = {m: sum(r[m]["cpu"] for r in P) for m in MODES}
     audio = sum(r["without"]["audio_s"] for r in P)
-    print(f"\nreal-time factor of the positive clips: {cpu['without'] / audio:.4f} without, {cpu['with'] / audio:.4f} with "
-          f"({args.jobs} workers sharing {os.cpu_count()} cores)")
-    print(f"{len(P)} positive clips x 2, {len(N_with) + len(N_without)} negative runs, {s_audio / 60:.0f} min of stream "
+    print("\nreal-time factor of the positive clips: " + ", ".join(f"{cpu[m] / audio:.4f} {m}" for m in MODES)
+          + f" ({args.jobs} workers sharing {os.cpu_count()} cores)")
+    print(f"{len(P)} positive clips x {len(MODES)}, {len(N_with) + len(N_without)} negative runs, {s_audio / 60:.0f} min of stream "
           f"in {wall / 60:.1f} min wall")
     return 0
 

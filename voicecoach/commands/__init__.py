@@ -44,8 +44,13 @@ def load_enrollment(use: bool = True):
         return None
     from voicecoach.enroll import file as enrollment_file
 
+    from voicecoach.speech.calibration import take_matcher
+
     stored = enrollment_file.load()
-    return stored.enrollment if stored is not None and stored.enrollment else None
+    if stored is None:
+        return None
+    enrollment = stored.enrollment.with_takes(take_matcher({k: [t.pcm for t in v] for k, v in stored.takes.items()}))
+    return enrollment if enrollment else None
 
 
 def make_recognizer(config: dict, *, enrollment: bool = True):

@@ -32,6 +32,7 @@ from voicecoach.events import Heard
 from voicecoach.speech.echo import FRAME
 from voicecoach.speech.enrollment import Enrollment
 from voicecoach.speech.grammar import Grammar, normalise
+from voicecoach.speech.templates import TakeMatcher
 
 FLOOR_MIN = 0.3
 """No enrolled floor goes below this (the default ``min_confidence`` is 0.5)."""
@@ -258,6 +259,24 @@ class Calibrator:
 
 
 def calibrate(model, grammar: Grammar, takes: dict[str, list[np.ndarray]], **kw) -> tuple[Enrollment, list[str]]:
-    """The enrollment chosen from ``takes`` and the log of what was tried (see :class:`Calibrator`)."""
+    """The enrollment chosen from ``takes`` and the log of what was tried (see
+    :class:`Calibrator`), with the takes to match (:func:`take_matcher`)."""
     c = Calibrator(model, grammar, takes, **kw)
-    return c.choose(), c.log
+    return c.choose().with_takes(take_matcher(takes, kw.get("settings"))), c.log
+
+
+def take_matcher(takes: dict[str, list[np.ndarray]], settings=None) -> TakeMatcher:
+    """The :class:`TakeMatcher` of int16 ``takes``, each heard through the
+    recognizer's noise suppression (``settings``: the recognizer's), as the
+    utterances it is compared with are."""
+    from voicecoach.speech.echo import FrontEnd
+    from voicecoach.speech.settings import RecognizerSettings
+
+    level = (settings or RecognizerSettings()).noise_suppression
+    heard = {}
+    for intent, pcms in takes.items():
+        heard[intent] = []
+        for pcm in pcms:
+            clean = FrontEnd(aec=None, noise_suppression=level).process(padded(pcm), None).clean
+            heard[intent].append(clean)
+    return TakeMatcher(heard)

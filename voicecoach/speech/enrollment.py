@@ -9,7 +9,11 @@ An :class:`Enrollment` is chosen from the person's own takes
   intent's phrase (:meth:`Grammar.with_personal`) and given to the decoder's
   language model like any phrase, so it passes the same rejection rules;
 - a confidence floor in place of ``min_confidence`` (rule ``low_confidence``)
-  where the takes showed this voice is heard right but unsure.
+  where the takes showed this voice is heard right but unsure;
+- the takes themselves (:class:`~voicecoach.speech.templates.TakeMatcher`), a
+  second detector for an utterance the decoder makes no phrase of; what it
+  finds passes the same rejection rules. It is built from the stored takes
+  each time (:func:`voicecoach.speech.calibration.take_matcher`), not stored.
 
 Nothing else changes: the rules, their order and every other setting are the
 same with or without it (docs/recognizer.md, "Enrollment").
@@ -17,20 +21,26 @@ same with or without it (docs/recognizer.md, "Enrollment").
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from voicecoach.speech.grammar import Grammar
+from voicecoach.speech.templates import TakeMatcher
 
 
 @dataclass(frozen=True)
 class Enrollment:
-    """Per-intent personal spellings (model words) and confidence floors."""
+    """Per-intent personal spellings (model words) and confidence floors, and the takes to match."""
 
     spellings: dict[str, tuple[str, ...]] = field(default_factory=dict)
     floors: dict[str, float] = field(default_factory=dict)
+    takes: TakeMatcher | None = field(default=None, compare=False)
 
     def __bool__(self) -> bool:
-        return any(self.spellings.values()) or bool(self.floors)
+        return any(self.spellings.values()) or bool(self.floors) or bool(self.takes)
+
+    def with_takes(self, takes: TakeMatcher | None) -> "Enrollment":
+        """A copy that matches ``takes`` (None: no take matching)."""
+        return replace(self, takes=takes if takes else None)
 
     def apply(self, grammar: Grammar) -> Grammar:
         """``grammar`` with the personal spellings (any that the grammar now has as a
@@ -50,7 +60,7 @@ class Enrollment:
             s[intent] = tuple(spellings)
         if floor is not None:
             f[intent] = float(floor)
-        return Enrollment(s, f)
+        return Enrollment(s, f, self.takes)
 
     def to_json(self) -> dict:
         return {"spellings": {k: list(v) for k, v in sorted(self.spellings.items()) if v},

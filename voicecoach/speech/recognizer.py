@@ -60,6 +60,7 @@ from voicecoach.speech.features import MIN_VOICED_RUN, FrameHistory, SoundDetect
 from voicecoach.speech.grammar import Grammar
 from voicecoach.speech.relisten import Relistener
 from voicecoach.speech.settings import RecognizerSettings
+from voicecoach.speech.templates import mfcc, speech_stretch
 from voicecoach.speech.vocabulary import distractors
 
 __all__ = ["CommandRecognizer", "Explained", "RecognizerSettings", "decoder_sentences", "dither"]
@@ -481,26 +482,61 @@ class CommandRecognizer:
         before = (self._last_word_end, list(self._word_starts))
         self._matched = False
         out = self._evaluate_words(words)
-        if self._matched or self._relisten is None or not self._audio or not self._person_spoke():
+        if self._matched or not self._audio or not self._person_spoke():
             return out  # a breath or a noise is not worth a second decode
         if self._audio_len > self.settings.relisten_max_s * self.samplerate:
             return out  # long talk, not a command: not worth a second decode
-        heard = self._audio if self.settings.relisten_suppressed else self._unsuppressed
-        again = self._relisten.words(np.concatenate(heard), self._grammar_json, self._is_phrase)
+        again = self._listen_again()
         if again is None:
-            return out
-        offset = self._audio_start / self.samplerate
-        words = [{**w, "start": w["start"] + offset, "end": w["end"] + offset} for w in again[1]]
-        if self._voice_outside(words) > self.settings.relisten_voice_outside_s:
+            again = self._match_takes()
+            if again is None:
+                return out
+        elif self._voice_outside(again) > self.settings.relisten_voice_outside_s:
             # A phrase found inside a longer sentence ("how are you doing" as "doe ming").
-            self._explain(words, "second listen: voice outside its words")
+            self._explain(again, "second listen: voice outside its words")
             return out
         # The second decode replaces the first: its words are judged as if
         # the first had not been heard.
         self._last_word_end, starts = before
         self._word_starts.clear()
         self._word_starts.extend(starts)
-        return self._evaluate_words(words)
+        return self._evaluate_words(again)
+
+    def _listen_again(self) -> list[dict] | None:
+        """The words of a second decode of the utterance (times as the first
+        decode's), if one found a phrase."""
+        if self._relisten is None:
+            return None
+        heard = self._audio if self.settings.relisten_suppressed else self._unsuppressed
+        again = self._relisten.words(np.concatenate(heard), self._grammar_json, self._is_phrase)
+        if again is None:
+            return None
+        offset = self._audio_start / self.samplerate
+        return [{**w, "start": w["start"] + offset, "end": w["end"] + offset} for w in again[1]]
+
+    def _match_takes(self) -> list[dict] | None:
+        """The phrase of the intent whose enrolled takes the person's utterance
+        matches (:class:`~voicecoach.speech.templates.TakeMatcher`), as words
+        spread over it, or None. Their confidence is how far inside the
+        matcher's limit the match is."""
+        matcher = self.enrollment.takes
+        if not matcher:
+            return None
+        audio = np.concatenate(self._audio)
+        voiced = self._frames.their_voicing(self._audio_start, self._audio_start + self._audio_len, min_frames=1)
+        if voiced is None:
+            return None
+        a, b = speech_stretch(audio, voiced)
+        if b <= a:
+            return None
+        found = matcher.match(mfcc(audio[a:b]), {it.name for it in self.grammar.intents})
+        if found is None:
+            return None
+        words = self.grammar.phrases_of(self.grammar.intent(found.intent))[0].split()
+        start, span = (self._audio_start + a) / self.samplerate, (b - a) / self.samplerate / len(words)
+        conf = 1.0 - found.distance / found.limit
+        return [{"word": w, "start": start + k * span, "end": start + (k + 1) * span, "conf": conf, "take": True}
+                for k, w in enumerate(words)]
 
     def _person_spoke(self) -> bool:
         """True when the utterance held in ``self._audio`` has any of the person's voice."""
@@ -600,7 +636,10 @@ class CommandRecognizer:
 
     def min_confidence(self, c: rules.Candidate) -> float:
         """The lowest phrase-word confidence accepted for the candidate's intent
-        (``min_confidence``, or the person's enrolled floor for it)."""
+        (``min_confidence``, or the person's enrolled floor for it); none for a
+        match of the person's takes, whose own limit has judged it."""
+        if c.words[0].get("take"):
+            return 0.0
         return self.enrollment.floor(c.intent.name, self.settings.min_confidence)
 
     def coach_was_speaking(self, c: rules.Candidate) -> bool:
