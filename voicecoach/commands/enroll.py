@@ -171,6 +171,10 @@ def describe(intent: str, stored) -> str:
     if intent in e.floors:
         parts.append(f"confidence floor {e.floors[intent]:.2f}")
     n = len(stored.takes.get(intent, ()))
+    from voicecoach.speech.templates import MIN_TAKES
+
+    if n >= MIN_TAKES:
+        parts.append("the takes are matched when the decoder hears no phrase")
     return f"{intent:<14} {n} takes  " + ("; ".join(parts) if parts else "heard as it is: nothing changed")
 
 

@@ -45,6 +45,8 @@ LIMIT_FACTOR = 2.0
 are from each other (their median distance)."""
 MARGIN = 0.8
 """The nearest intent must be at most this share of the distance to the next one."""
+MIN_TAKES = 2
+"""An intent with fewer usable takes is not matched: one take is no description of a phrase."""
 
 
 def _mel(hz):
@@ -151,7 +153,7 @@ class TakeMatcher:
     Args:
         takes: per intent, the person's takes as the recognizer would hear them
             (int16 16 kHz, noise-suppressed like the decoder's input); each is
-            cut to its :func:`speech_stretch`. An intent needs two takes or more.
+            cut to its :func:`speech_stretch`. An intent needs :data:`MIN_TAKES`.
     """
 
     def __init__(self, takes: dict[str, list[np.ndarray]]):
@@ -162,7 +164,7 @@ class TakeMatcher:
                 a, b = speech_stretch(pcm)
                 if b > a:
                     feats.append(mfcc(pcm[a:b]))
-            if len(feats) >= 2:
+            if len(feats) >= MIN_TAKES:
                 self.cepstra[intent] = tuple(feats)
         spreads = [min(dtw_distance(other, t) for j, other in enumerate(ts) if j != k)
                    for ts in self.cepstra.values() for k, t in enumerate(ts)]
