@@ -60,7 +60,7 @@ from voicecoach.speech.features import MIN_VOICED_RUN, FrameHistory, SoundDetect
 from voicecoach.speech.grammar import Grammar
 from voicecoach.speech.relisten import Relistener
 from voicecoach.speech.settings import RecognizerSettings
-from voicecoach.speech.templates import mfcc, speech_stretch
+from voicecoach.speech.templates import speech_stretch
 from voicecoach.speech.vocabulary import distractors
 
 __all__ = ["CommandRecognizer", "Explained", "RecognizerSettings", "decoder_sentences", "dither"]
@@ -529,7 +529,7 @@ class CommandRecognizer:
         a, b = speech_stretch(audio, voiced)
         if b <= a:
             return None
-        found = matcher.match(mfcc(audio[a:b]), {it.name for it in self.grammar.intents})
+        found = matcher.match(audio, a, b, {it.name for it in self.grammar.intents})
         if found is None:
             return None
         words = self.grammar.phrases_of(self.grammar.intent(found.intent))[0].split()

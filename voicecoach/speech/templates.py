@@ -175,16 +175,18 @@ class TakeMatcher:
     def __bool__(self) -> bool:
         return bool(self.cepstra)
 
-    def nearest(self, features: np.ndarray) -> list[tuple[str, float]]:
-        """(intent, distance to its nearest take), nearest first."""
-        found = [(intent, min(dtw_distance(t, features) for t in ts)) for intent, ts in self.cepstra.items()]
-        return sorted(found, key=lambda x: x[1])
+    def distances(self, audio: np.ndarray, first: int, end: int) -> dict[str, float]:
+        """{intent: distance to its nearest take} of the stretch ``audio[first:end]``
+        of an utterance (int16 16 kHz, heard as the takes were)."""
+        features = mfcc(audio[first:end])
+        return {intent: min(dtw_distance(t, features) for t in ts) for intent, ts in self.cepstra.items()}
 
-    def match(self, features: np.ndarray, intents=None) -> TakeMatch | None:
-        """The intent whose takes ``features`` match, among ``intents`` (all when
-        None): within :attr:`limit` and at most :data:`MARGIN` of the next
-        intent's distance; else None."""
-        found = [x for x in self.nearest(features) if intents is None or x[0] in intents]
+    def match(self, audio: np.ndarray, first: int, end: int, intents=None) -> TakeMatch | None:
+        """The intent whose takes the stretch ``audio[first:end]`` matches, among
+        ``intents`` (all when None): within :attr:`limit` and at most
+        :data:`MARGIN` of the next intent's distance; else None."""
+        found = sorted(((k, d) for k, d in self.distances(audio, first, end).items()
+                        if intents is None or k in intents), key=lambda x: x[1])
         if not found:
             return None
         intent, d = found[0]
