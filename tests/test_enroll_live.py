@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
 
-from speech_support import speak, write_wav
+from enroll_support import enroll_live, room_env
 from null_sinks import load, unload
+from speech_support import speak, write_wav
 from voicecoach.enroll import file as enrollment_file
 from voicecoach.audio.wavio import read_wav
 
@@ -27,40 +26,23 @@ from voicecoach.audio.wavio import read_wav
 @pytest.mark.audio
 @pytest.mark.model
 def test_live_enrollment_asks_records_retries_a_bad_take_and_stores(tmp_path, pulse, model_path, isolated_dirs):
-    tag = f"vc22_{os.getpid()}"
-    modules = [load(f"{tag}_room")]
-    room = dict(os.environ, PULSE_SINK=f"{tag}_room", PULSE_SOURCE=f"{tag}_room.monitor")
     takes = []
     for i, (speed, pitch, gain) in enumerate(((150, 50, 0.012), (140, 45, 1.0), (165, 55, 1.0), (155, 62, 1.0))):
         takes.append(tmp_path / f"take{i}.wav")
         write_wav(takes[-1], speak("back arched", voice="en-us+f2", speed=speed, pitch=pitch) * gain)
     heard = tmp_path / "room.wav"
-    rec = subprocess.Popen(["parecord", "--channels=1", "--rate=16000", "--file-format=wav", str(heard)], env=room)
-    proc = None
-    lines = []
+    sink = f"vc22_{os.getpid()}_room"
+    env = dict(os.environ, **room_env(sink))
+    module = load(sink)
+    rec = subprocess.Popen(["parecord", "--channels=1", "--rate=16000", "--file-format=wav", str(heard)], env=env)
     try:
-        proc = subprocess.Popen([sys.executable, "-u", "-m", "voicecoach", "enroll", "back_arched"],
-                                env=room, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        played = 0
-        deadline = time.monotonic() + 120
-        for line in proc.stdout:
-            lines.append(line.rstrip("\n"))
-            if line.startswith("listening:"):
-                assert played < len(takes), lines
-                time.sleep(0.3)
-                subprocess.run(["paplay", str(takes[played])], env=room, check=True)
-                played += 1
-            assert time.monotonic() < deadline, lines
-        proc.wait(timeout=60)
+        run = enroll_live(["back_arched"], lambda n, line: takes[n], env, reaction_s=0.3, timeout_s=180)
     finally:
-        if proc is not None and proc.poll() is None:
-            proc.kill()
-            proc.wait()
         rec.terminate()
         rec.wait(timeout=10)
-        for m in modules:
-            unload(m)
-    assert proc.returncode == 0, (lines, proc.stderr.read())
+        unload(module)
+    lines = run.lines
+    assert run.returncode == 0, (lines, run.stderr)
     assert [line for line in lines if line.startswith("listening:")] == [
         'listening: say "back arched" (take 1 of 3)', 'listening: say "back arched" (take 1 of 3)',
         'listening: say "back arched" (take 2 of 3)', 'listening: say "back arched" (take 3 of 3)']
