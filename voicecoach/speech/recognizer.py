@@ -80,7 +80,8 @@ class Explained:
     verdict: str
     """``"command"``, or why not: a rule's name
     (:mod:`voicecoach.speech.rules`), ``"not a phrase"``, ``"[unk] among the words"``
-    or ``"not on its own"`` (it follows other words)."""
+    or ``"not on its own"`` (it follows other words); or how words came that
+    the rules judge next (``"matched the takes: ..."``, ``"second listen: ..."``)."""
     also: tuple[str, ...] = ()
     """The other rules of the verdict's stage that reject the words too (empty
     when the verdict is no rule's, or no other rule agrees)."""
@@ -535,8 +536,10 @@ class CommandRecognizer:
         words = self.grammar.phrases_of(self.grammar.intent(found.intent))[0].split()
         start, span = (self._audio_start + a) / self.samplerate, (b - a) / self.samplerate / len(words)
         conf = 1.0 - found.distance / found.limit
-        return [{"word": w, "start": start + k * span, "end": start + (k + 1) * span, "conf": conf, "take": True}
-                for k, w in enumerate(words)]
+        words = [{"word": w, "start": start + k * span, "end": start + (k + 1) * span, "conf": conf, "take": True}
+                 for k, w in enumerate(words)]
+        self._explain(words, f"matched the takes: distance {found.distance:.2f}, limit {found.limit:.2f}")
+        return words
 
     def _person_spoke(self) -> bool:
         """True when the utterance held in ``self._audio`` has any of the person's voice."""
