@@ -32,6 +32,11 @@ stages, each in its module:
 6. rules (:mod:`~voicecoach.speech.rules`): the reasons a candidate is no
    command, at once and again once ``run_on_s`` after it has been heard.
 
+A short utterance of the person's voice that gives no phrase is decoded
+again, warped (:mod:`~voicecoach.speech.relisten`), and then, with an
+enrollment, compared with the person's own takes
+(:mod:`~voicecoach.speech.templates`); what either finds goes to stage 5.
+
 When the commands come out: a recognizer built with ``provisional=True``
 emits a command as soon as its words are heard, and the final one (or a
 :class:`~voicecoach.events.Withdrawn`) once ``run_on_s`` after them has been
@@ -496,8 +501,8 @@ class CommandRecognizer:
             # A phrase found inside a longer sentence ("how are you doing" as "doe ming").
             self._explain(again, "second listen: voice outside its words")
             return out
-        # The second decode replaces the first: its words are judged as if
-        # the first had not been heard.
+        # What the second listen or the takes found replaces the first decode:
+        # its words are judged as if the first had not been heard.
         self._last_word_end, starts = before
         self._word_starts.clear()
         self._word_starts.extend(starts)
