@@ -10,8 +10,10 @@ clean, as a person enrolls in a quiet room; the enrollment is chosen from them
 alone (:mod:`voicecoach.speech.calibration`, with the open-vocabulary decode as
 ``voicecoach enroll`` does). The test clips are bench_recognizer's positives
 for that voice (``scripts/corpus.py``, its prosody and noise), decoded by the
-same recognizer with and without the enrollment. So takes and tests are
-always different renderings of the voice.
+same recognizer without enrollment, with its spellings and floors only, and
+with the takes matched too (:mod:`voicecoach.speech.templates`, what
+``voicecoach enroll`` gives). So takes and tests are always different
+renderings of the voice.
 
 False accepts with enrollment on: each voice's enrollment on that voice's own
 negative clips (coach cues, everyday sentences, sentences holding a phrase)
@@ -163,6 +165,10 @@ def main() -> int:
     ap.add_argument("--snrs", default="clean,20,10,5")
     ap.add_argument("--stream-minutes", type=float, default=2.0, help="negative stream per enrolled voice")
     ap.add_argument("--loto", action="store_true", help="also leave one take out")
+    ap.add_argument("--negative-prosodies", type=int, default=2, choices=(1, 2),
+                    help="how many of the corpus's prosodies the negative sentences are said at (default 2)")
+    ap.add_argument("--echo-voices", type=int, default=None, metavar="N",
+                    help="the coach's cues with echo under the first N voices' enrollments only (default: every voice)")
     ap.add_argument("--noisy-takes", default="", metavar="DB,...",
                     help="calibration also judges each take with pink noise at these SNRs (default: none)")
     args = ap.parse_args()
@@ -189,7 +195,8 @@ def main() -> int:
         pos = [s for v in voices for s in positive_specs(voices=(v,), prosody=PROSODY[:1], snrs=snrs)
                if s["intent"] in ENROLLED]
         P = pool.map(_pos_job, [(s, enrolled[s["voice"]]) for s in pos], chunksize=8)
-        negs = [n for v in voices for n in negative_specs(voices=(v,), prosody=PROSODY[:2], noise_clips=0)
+        negs = [n for v in voices for n in negative_specs(voices=(v,), prosody=PROSODY[:args.negative_prosodies],
+                                                          noise_clips=0)
                 if n["kind"] != "means"]
         noise = [n for n in negative_specs(voices=voices[:1], noise_clips=30) if n["kind"] in ("pink", "breathing", "hum")]
         N_with = pool.map(_neg_job, [(n, enrolled[n["voice"]], n["voice"]) for n in negs]
@@ -197,7 +204,7 @@ def main() -> int:
         N_without = pool.map(_neg_job, [(n, None, None) for n in negs + noise], chunksize=8)
         S = pool.map(_stream_job, [(args.stream_minutes, STREAM_SEED + i, all_voices, enrolled[v], v)
                                    for i, v in enumerate(voices)])
-        E = pool.map(_echo_job, [("en-us", enrolled[v], v) for v in voices])
+        E = pool.map(_echo_job, [("en-us", enrolled[v], v) for v in voices[:args.echo_voices]])
         L = pool.map(_loto_job, [(v, k, e) for v, k, e, _, _ in cal if k is not None]) if args.loto else []
     wall = time.time() - t0
 
