@@ -251,6 +251,11 @@ class CommandRecognizer:
         return self._frames.decoded
 
     @property
+    def decoded_samples(self) -> int:
+        """Samples given to the decoder so far (a lead-in replayed as it wakes counts once)."""
+        return self._n_dec
+
+    @property
     def decoded_share(self) -> float:
         """Share of the audio fed so far that went through the decoder (the
         rest had no voice for longer than ``idle_after_s`` and was skipped)."""
