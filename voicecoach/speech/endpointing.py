@@ -4,7 +4,8 @@ Vosk waits 0.5-1 s of silence before it ends an utterance. A command should
 come out sooner: when the partial result ends in a phrase's last word and
 the person has gone quiet (``end_silence_s``), or unvoiced, breathing, say
 (``end_unvoiced_s``), or the partial result has not changed for
-``steady_s``. Other sound ends after a clear pause (``pause_s``).
+``steady_s``. Other sound ends after a clear pause (``pause_s``). After
+``idle_after_s`` with no voice the decoder may rest.
 
 Sans-IO like the recognizer: positions are decoder sample indices.
 """
@@ -85,3 +86,7 @@ class Endpointer:
     def sound_after(self, n: int) -> bool:
         """True when the person made a sound after decoder sample ``n``."""
         return self.last_loud > n
+
+    def may_rest(self, now_n: int) -> bool:
+        """True after ``idle_after_s`` with no voice of the person's."""
+        return (now_n - self.last_voiced) / self.samplerate >= self.settings.idle_after_s

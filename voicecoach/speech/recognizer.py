@@ -22,8 +22,8 @@ stages, each in its module:
    voice, hiss and echo, kept for 10 s;
 3. decoding, here: the grammar's phrases, fillers, distractor words and
    ``[unk]`` as the decoder's language model (:func:`decoder_sentences`);
-   the decoder rests after ``idle_after_s`` with no voice of the person's and
-   wakes when it sounds again, with its lead-in;
+   the decoder rests after ``idle_after_s`` with no voice and wakes on the
+   next voiced sound with its lead-in;
 4. endpointing (:mod:`~voicecoach.speech.endpointing`): an utterance ends as
    soon as a phrase is complete and the person has gone quiet or unvoiced;
 5. candidates, here: words split where they pause or the echo explains them;
@@ -197,8 +197,6 @@ class CommandRecognizer:
         self._word_starts: deque[int] = deque(maxlen=64)  # decoder sample index of the person's recent words, fillers aside
         self._matched = False  # the utterance being judged held a phrase
         self._idle = False  # True while the decoder rests (no voice for idle_after_s)
-        self._voice_run = 0  # 10 ms frames of the person's voice in a row up to the newest
-        self._voice_end_n = 0  # input sample index where the person's voice (a run of them) last ended
         self._preroll: deque[tuple] = deque()  # the last preroll_s of blocks, decoded or not
         self._preroll_len = 0
         self._skips: deque[tuple[int, int]] = deque(maxlen=4096)  # (decoder index, input - decoder offset)
@@ -338,14 +336,13 @@ class CommandRecognizer:
         while self._preroll_len - len(self._preroll[0][0][0].clean) >= self.settings.preroll_s * self.samplerate:
             self._preroll_len -= len(self._preroll.popleft()[0][0].clean)
         out: list[Heard | Withdrawn] = []
-        woken = self._voice_sounds(voiced & FrameHistory.theirs(echo, len(voiced)))
         if self._idle:
             # No voice has been heard for a while: the decoder rests (most of
             # a session is silence, breathing or the coach talking) until the
             # person's next voiced sound; the preroll brings along the unvoiced
             # start of a word ("st" in "stop"). What the canceller leaves of the
             # coach's voice does not wake it, as it does not keep it awake.
-            if not woken:
+            if not (voiced & FrameHistory.theirs(echo, len(voiced))).any():
                 return []
             self._idle = False
             if self._wanted != self._phase and self._audio_len:
@@ -372,20 +369,6 @@ class CommandRecognizer:
         self._rest_if_unvoiced()
         # A rest means no voice for idle_after_s: no command waiting can run on.
         return out + self._settle(at_end=self._idle)
-
-    def _voice_sounds(self, theirs_voiced: np.ndarray) -> bool:
-        """True when the newest block's frames (``theirs_voiced``: voiced and not echo) hold
-        the person's voice: :data:`MIN_VOICED_RUN` such frames in a row, counting those
-        that ended the blocks before. A vowel is voiced throughout, while what the
-        canceller leaves of the coach's voice passes for the person's in ones and twos."""
-        first = self._n_front - len(theirs_voiced) * FRAME  # input sample index of the block's first frame
-        sounds = False
-        for i, flag in enumerate(theirs_voiced):
-            self._voice_run = self._voice_run + 1 if flag else 0
-            if self._voice_run >= MIN_VOICED_RUN:
-                sounds = True
-                self._voice_end_n = first + (i + 1) * FRAME
-        return sounds
 
     def _settle(self, at_end: bool = False) -> list[Heard | Withdrawn]:
         """Settle the commands whose ``run_on_s`` has been heard and decoded (all of them ``at_end``)."""
@@ -472,8 +455,8 @@ class CommandRecognizer:
         return out
 
     def _rest_if_unvoiced(self) -> None:
-        """Let the decoder rest after ``idle_after_s`` with no voice of the person's (as :meth:`_voice_sounds` hears it)."""
-        if self._n_front - self._voice_end_n >= self.settings.idle_after_s * self.samplerate:
+        """Let the decoder rest after ``idle_after_s`` with no voice."""
+        if self._ends.may_rest(self._n_dec):
             self._idle = True
 
     def _new_utterance(self) -> None:

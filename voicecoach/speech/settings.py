@@ -86,9 +86,8 @@ class RecognizerSettings:
     split_gap_s: float = 0.35
     """A pause this long between words splits an utterance in two."""
     idle_after_s: float = 1.0
-    """After this long with no voice of the person's (voiced frames that are not echo,
-    three in a row) the decoder rests until their voice sounds again (most of a
-    session is quiet, breathing or the coach talking)."""
+    """After this long with no voiced sound of the person's the decoder rests until
+    the next voiced sound (most of a session is quiet or breathing)."""
     preroll_s: float = 0.5
     """Audio from just before a sound that is decoded with it when the decoder wakes."""
 
