@@ -172,6 +172,76 @@ class CoachWords:
         self._spans.clear()
 
 
+class ResidualEcho:
+    """How much of the linear canceller's output is still the coach's echo: the linear judge.
+
+    The echo a linear filter leaves (its misadjustment, and what of the room's
+    tail is longer than the filter) follows the far end's power over the
+    filter's span, band by band (``bands`` bands from 100 Hz up, even in log
+    frequency). So per block the echo left is expected at the far end's mean power over the last ``span``
+    blocks times the ratio of output to that power the canceller has been
+    leaving: its median over the blocks of the last ``window_s`` in which the
+    coach played (the median holds while the person talks over the coach for
+    less than half of them). Output more than ``margin_db`` above that
+    expectation is the person's; :meth:`share` is the part of a block's output
+    power that is not. Until the canceller has once removed the 6 dB it is
+    trusted at, it has found no echo whose residue could be learned: the
+    echo's share is its estimate's share of the microphone's power (with no
+    echo, what a filter misled by the person's voice subtracts).
+    """
+
+    def __init__(self, block: int, samplerate: int = VOSK_RATE, *, margin_db: float, span: int, bands: int = 8,
+                 window_s: float = 5.0):
+        self.margin = 10.0 ** (margin_db / 10.0)
+        self._window = np.hanning(block)
+        bins = np.fft.rfftfreq(block, 1.0 / samplerate)
+        self._starts = np.unique(np.searchsorted(bins, np.geomspace(100.0, samplerate / 2.0, bands + 1)[:-1]))
+        self._floor = 1e-10 * np.sum(self._window**2)  # far end under -100 dBFS teaches nothing
+        self._far = np.zeros((span, len(self._starts)))
+        self._ratios = np.full((max(1, int(window_s * samplerate / block)), len(self._starts)), np.nan)
+        self.reset()
+
+    def reset(self) -> None:
+        self._far[:] = 0.0
+        self._blocks = 0
+        self._ratios[:] = np.nan
+        self._learned = 0
+        self._rho = np.ones(self._ratios.shape[1])
+
+    def _bands(self, x: np.ndarray) -> np.ndarray:
+        spec = np.fft.rfft(x * self._window)
+        return np.add.reduceat(spec.real**2 + spec.imag**2, self._starts)
+
+    def share(self, far: np.ndarray, estimate: np.ndarray, output: np.ndarray, *, learn: bool, trusted: bool,
+              found: bool) -> float:
+        """The echo's share of the power of ``output`` (one block of the canceller's output),
+        given the ``far`` end and the canceller's ``estimate`` of the echo over the same
+        block; ``learn``: the coach played in it; ``trusted``: the canceller is (before,
+        the block is all echo); ``found``: it has removed an echo (see above)."""
+        at = self._blocks % len(self._far)
+        self._far[at] = self._bands(far)
+        self._blocks += 1
+        y, e = self._far.mean(axis=0), self._bands(output)
+        if learn:
+            self._ratios[self._learned % len(self._ratios)] = np.where(y > self._floor, e / np.maximum(y, 1e-30),
+                                                                      np.nan)
+            self._learned += 1
+            if self._learned % 5 == 0:  # the median moves slowly: every 5 blocks is enough
+                for b in range(len(self._rho)):
+                    seen = self._ratios[:, b][~np.isnan(self._ratios[:, b])]
+                    if len(seen):
+                        self._rho[b] = np.median(seen)
+        if not trusted:
+            return 1.0
+        if not found:
+            mic = estimate + output
+            return min(1.0, float(np.dot(estimate, estimate)) / (float(np.dot(mic, mic)) + 1e-12))
+        total = float(np.sum(e))
+        if total <= 0.0:
+            return 0.0
+        return 1.0 - float(np.sum(np.maximum(0.0, e - self.margin * self._rho * y))) / total
+
+
 class LinearEchoCanceller:
     """Partitioned-block frequency-domain adaptive filter (linear echo removal only).
 
@@ -180,8 +250,9 @@ class LinearEchoCanceller:
     speech came out at -1.5 dB signal-to-distortion during double talk), and
     that loses the very marks spoken over the count. This canceller only
     subtracts the linear echo estimate, so the person's words pass intact;
-    what is left of the echo is dealt with downstream (the recognizer checks
-    a candidate against :attr:`echo_level` over the same span).
+    what is left of the echo is dealt with downstream: given a ``judge``
+    (:class:`ResidualEcho`), the canceller says per block how much of its
+    output is still echo (:attr:`echo_share`).
 
     Two filters (Ochiai's two-path scheme, as in Speex's MDF): a background
     filter adapts on every 10 ms block; the foreground filter, whose output
@@ -195,10 +266,12 @@ class LinearEchoCanceller:
     """
 
     def __init__(self, samplerate: int = VOSK_RATE, *, tail_s: float = 0.3, mu: float = 0.4, block: int = 2 * FRAME,
-                 trust_after_s: float = 5.0):
+                 trust_after_s: float = 5.0, judge_margin_db: float | None = None):
         self.n = block
         self.trust_after = int(trust_after_s * samplerate)
         self.p = max(1, int(np.ceil(tail_s * samplerate / block)))
+        self.judge = None if judge_margin_db is None else ResidualEcho(block, samplerate, margin_db=judge_margin_db,
+                                                                       span=self.p)
         self.mu = mu
         self.samplerate = samplerate
         self.reset()
@@ -227,13 +300,17 @@ class LinearEchoCanceller:
         self._sb = 0.0
         self._near = np.zeros(0, dtype=np.float64)
         self._far = np.zeros(0, dtype=np.float64)
-        self.echo_level: list[float] = []
-        """Per processed block: the echo estimate's power (linear), for the caller to consume.
-
-        Until the filter has converged, a frame in which the far end plays
-        reports the whole mic power as possible echo (half-duplex until the
-        canceller can be trusted)."""
+        self.echo_share: list[float] = []
+        """With a judge, per processed block: the share (0..1) of the output's power
+        that is still echo, for the caller to consume. Until the filter has
+        converged, a block in which the far end plays is all echo (half-duplex
+        until the canceller can be trusted)."""
+        if self.judge is not None:
+            self.judge.reset()
         self.converged = False
+        """The filter's estimate can be trusted: it has removed 6 dB, or heard enough far end to have."""
+        self.found_echo = False
+        """The filter has removed 6 dB: there is an echo (a judge has something to judge)."""
         self._heard_far = 0
         self._near_s = 0.0
         self._out_s = 0.0
@@ -273,7 +350,7 @@ class LinearEchoCanceller:
         if self._silent > self.p + 1:
             # The far end has been silent for longer than the filter: there is
             # no echo to estimate (and the history holds only zeros).
-            self.echo_level.append(0.0)
+            self._judged(0.0)
             return d
         if self._X_at == 0:
             self._X_buf[self.p + 1:] = self._X_buf[:self.p - 1]
@@ -284,7 +361,7 @@ class LinearEchoCanceller:
         self._X[0] = np.fft.rfft(self._x_pair)
         self._x_pair[:n] = x
         if not np.any(self._X[0]) and not np.any(self._wf):
-            self.echo_level.append(0.0)
+            self._judged(0.0)
             return d
         yf = np.fft.irfft(np.sum(np.multiply(self._wf, self._X, out=self._prod), axis=0))[n:]
         yb = np.fft.irfft(np.sum(np.multiply(self._wb, self._X, out=self._prod), axis=0))[n:]
@@ -326,20 +403,24 @@ class LinearEchoCanceller:
         elif self._sb > 4.0 * self._sf + 1e-9:
             self._wb = self._wf.copy()
             self._sb = self._sf
-        echo_pow = float(np.dot(yf, yf)) / n
-        if not self.converged and xx / n > 1e-6:
+        if not self.found_echo and xx / n > 1e-6:
             # Echo return loss enhancement over ~1 s of far-end activity; or, when
             # there is no echo to remove (a quiet or distant speaker), enough far end
             # heard that the filter would have found one.
             self._near_s = 0.99 * self._near_s + float(np.dot(d, d))
             self._out_s = 0.99 * self._out_s + float(np.dot(ef, ef))
             self._heard_far += n
-            if (self._near_s > 1e-3 and self._near_s > 4.0 * self._out_s) or self._heard_far >= self.trust_after:
-                self.converged = True
-            else:
-                echo_pow = max(echo_pow, float(np.dot(d, d)) / n)
-        self.echo_level.append(echo_pow)
+            self.found_echo = self._near_s > 1e-3 and self._near_s > 4.0 * self._out_s
+            self.converged = self.converged or self.found_echo or self._heard_far >= self.trust_after
+        if self.judge is not None:
+            # Until the filter is trusted, whatever reaches the microphone within its span
+            # of the far end playing is taken for echo: the room's tail too.
+            self._judged(self.judge.share(x, yf, ef, learn=playing, trusted=self.converged, found=self.found_echo))
         return ef
+
+    def _judged(self, share: float) -> None:
+        if self.judge is not None:
+            self.echo_share.append(share)
 
 
 class Cleaned(NamedTuple):
@@ -371,14 +452,17 @@ class FrontEnd:
         noise_suppression: WebRTC noise suppression level 0-3, or None.
         judge: with ``aec="linear"``, what says how much of a frame is echo:
             ``"aec3"`` (as above) or ``"linear"``, the linear canceller's own
-            echo estimate (the whole frame until it has converged).
+            estimate (:class:`ResidualEcho`: the whole frame until the filter
+            can be trusted).
+        judge_margin_db: for the linear judge, how far above the echo expected
+            to be left the output must be to be the person's.
 
     :meth:`process` returns a :class:`Cleaned`: the samples ready so far, with
     and without noise suppression, and per 10 ms frame its echo share and power.
     """
 
     def __init__(self, samplerate: int = VOSK_RATE, *, aec: str | None = "linear", noise_suppression: int | None = 1,
-                 judge: str = "aec3"):
+                 judge: str = "aec3", judge_margin_db: float = 21.0):
         if aec not in ("linear", "webrtc", None):
             raise ValueError(f"aec must be 'linear', 'webrtc' or None, not {aec!r}")
         if judge not in ("aec3", "linear"):
@@ -386,6 +470,7 @@ class FrontEnd:
         self.samplerate = samplerate
         self.aec_kind = aec
         self.judge = judge
+        self.judge_margin_db = judge_margin_db
         self.webrtc = aec_available()
         self.ns_level = noise_suppression if self.webrtc else None
         self.reset()
@@ -419,7 +504,9 @@ class FrontEnd:
         if far is not None and self.aec_kind is not None and not self.cancelling:
             self._align = EchoAligner(self.samplerate)
             if self.aec_kind == "linear":
-                self._lin = LinearEchoCanceller(self.samplerate)
+                judging = self.judge == "linear" or not self.webrtc
+                self._lin = LinearEchoCanceller(self.samplerate,
+                                                judge_margin_db=self.judge_margin_db if judging else None)
             if self.webrtc and (self.aec_kind == "webrtc" or self.judge == "aec3"):
                 self._aec3 = EchoCanceller(self.samplerate)
         if far is None:
@@ -457,9 +544,8 @@ class FrontEnd:
                 p_near = _frame_power(self._aec3.process(d, x))
                 share = 1.0 - np.minimum(1.0, p_near / (p_out + 1e-12))
             else:
-                echo = np.repeat(np.asarray(self._lin.echo_level, dtype=np.float64), self._lin.n // FRAME)[-k:]
-                share = np.minimum(1.0, echo / (_frame_power(d) + 1e-12))
-            del self._lin.echo_level[:]
+                share = np.repeat(np.asarray(self._lin.echo_share, dtype=np.float64), self._lin.n // FRAME)[-k:]
+            del self._lin.echo_share[:]
             d = out
         elif self._aec3 is not None:
             d = np.asarray(self._aec3.process(d, x), dtype=np.int16)

@@ -156,6 +156,7 @@ class CommandRecognizer:
             aec=self.settings.aec if self._want_aec else None,
             noise_suppression=self.settings.noise_suppression,
             judge=self.settings.echo_judge,
+            judge_margin_db=self.settings.echo_judge_margin_db,
         )
         self._gate = EchoGate()
         self._coach_words = CoachWords(grammar)  # the coach may say any phrase, in any phrase
