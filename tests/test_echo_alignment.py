@@ -190,3 +190,16 @@ def test_with_no_echo_to_remove_the_linear_judge_leaves_a_quiet_voice_the_person
     assert not fe._lin.found_echo
     person = slice(at // 160 + 2, (at + SR) // 160 - 2)
     assert np.mean(share[person] < 0.5) > 0.9, np.mean(share[person] < 0.5)
+
+
+def test_digital_silence_between_bursts_does_not_cost_the_canceller_its_place():
+    """A generated microphone track with no noise: between the far end's bursts, and
+    for the echo's 40 ms at the start of each, the microphone is all zeros. The
+    canceller's far-end history still moves on (when it did not, each burst met a
+    history 40 ms short and only 15 dB came out)."""
+    far = far_end(40, seed=4)
+    echo = np.concatenate([np.zeros(DELAY, np.float32), far])[: len(far)] * 0.5
+    mic = (echo * 32767).astype(np.int16)
+    fe = FrontEnd(SR, aec="linear", noise_suppression=None)
+    out = np.concatenate([c.clean for c in run(far, mic, fe.process)])
+    assert erle_db(mic[: len(out)], out, far[: len(out) + 1]) > 30.0

@@ -212,15 +212,18 @@ class ResidualEcho:
         spec = np.fft.rfft(x * self._window)
         return np.add.reduceat(spec.real**2 + spec.imag**2, self._starts)
 
+    def hear_far(self, far: np.ndarray) -> None:
+        """One block of the far end (:meth:`share` calls it; alone, for a block the canceller skips)."""
+        self._far[self._blocks % len(self._far)] = self._bands(far)
+        self._blocks += 1
+
     def share(self, far: np.ndarray, estimate: np.ndarray, output: np.ndarray, *, learn: bool, trusted: bool,
               found: bool) -> float:
         """The echo's share of the power of ``output`` (one block of the canceller's output),
         given the ``far`` end and the canceller's ``estimate`` of the echo over the same
         block; ``learn``: the coach played in it; ``trusted``: the canceller is (before,
         the block is all echo); ``found``: it has removed an echo (see above)."""
-        at = self._blocks % len(self._far)
-        self._far[at] = self._bands(far)
-        self._blocks += 1
+        self.hear_far(far)
         y, e = self._far.mean(axis=0), self._bands(output)
         if learn:
             self._ratios[self._learned % len(self._ratios)] = np.where(y > self._floor, e / np.maximum(y, 1e-30),
@@ -342,16 +345,29 @@ class LinearEchoCanceller:
         self._far = np.zeros(0)
         return rest
 
-    def _block(self, d: np.ndarray, x: np.ndarray) -> np.ndarray:
+    def skip(self, far: np.ndarray) -> None:
+        """The microphone gave digital silence (a generated file) over ``far`` (whole
+        blocks): nothing to cancel or learn from, but the far end's history moves on,
+        or the echo that follows is met with a history that skipped these blocks; and
+        far end played into a silent microphone counts as heard without an echo."""
+        far = np.asarray(far, dtype=np.float64).reshape(-1)
+        for j in range(len(far) // self.n):
+            x = far[j * self.n:(j + 1) * self.n]
+            if not self.found_echo and float(np.dot(x, x)) / self.n > 1e-6:
+                self._heard_far += self.n
+                self.converged = self.converged or self._heard_far >= self.trust_after
+            if self._push_far(x) and self.judge is not None:
+                self.judge.hear_far(x)
+
+    def _push_far(self, x: np.ndarray) -> bool:
+        """Add a far-end block to the history; False when the far end has been silent
+        for longer than the filter (there is no echo to estimate, and the history
+        holds only zeros: it is left as it is)."""
         n = self.n
-        xx = float(np.dot(x, x))
-        playing = xx > 1e-9 * n
+        playing = float(np.dot(x, x)) > 1e-9 * n
         self._silent = 0 if playing else self._silent + 1
         if self._silent > self.p + 1:
-            # The far end has been silent for longer than the filter: there is
-            # no echo to estimate (and the history holds only zeros).
-            self._judged(0.0)
-            return d
+            return False
         if self._X_at == 0:
             self._X_buf[self.p + 1:] = self._X_buf[:self.p - 1]
             self._X_at = self.p + 1
@@ -360,6 +376,15 @@ class LinearEchoCanceller:
         self._x_pair[n:] = x
         self._X[0] = np.fft.rfft(self._x_pair)
         self._x_pair[:n] = x
+        return True
+
+    def _block(self, d: np.ndarray, x: np.ndarray) -> np.ndarray:
+        n = self.n
+        xx = float(np.dot(x, x))
+        playing = xx > 1e-9 * n
+        if not self._push_far(x):
+            self._judged(0.0)
+            return d
         if not np.any(self._X[0]) and not np.any(self._wf):
             self._judged(0.0)
             return d
@@ -532,9 +557,11 @@ class FrontEnd:
             # some noise): there is no echo in it to cancel or learn from, and
             # nothing to suppress. AEC3 still gets it, or its idea of the echo
             # delay breaks and it takes the next words for echo (seen: 5 of 30
-            # marks lost).
+            # marks lost); the linear canceller's far-end history moves on.
             if self._aec3 is not None:
                 self._aec3.process(d, x)
+            if self._lin is not None:
+                self._lin.skip(x)
             return Cleaned(d, d, share, np.zeros(k))
         if self._lin is not None:
             out = self._lin.process(d, x)
