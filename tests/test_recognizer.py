@@ -321,13 +321,11 @@ def test_the_coachs_own_voice_through_the_room_is_never_a_command(rec):
         assert rec.decoded_share < 0.2, rec.decoded_share
 
 
-def test_the_coachs_voice_in_a_ringing_room_lets_the_decoder_rest(vosk_model):
-    # In a room that rings for 0.6 s the linear judge still calls what the canceller
+def test_the_coachs_voice_in_a_ringing_room_lets_the_decoder_rest(rec):
+    # In a room that rings for 0.6 s the judge still calls what the canceller
     # leaves of the coach's voice echo, so it neither wakes the decoder nor keeps
     # it awake (judging the canceller's estimate against the microphone, it decoded
     # 69 % of the cues and 90 % of the counting; AEC3 judging, 68 and 43 %).
-    rec = CommandRecognizer(vosk_model, load_grammar(model=vosk_model),
-                            settings=RecognizerSettings(echo_judge="linear"))
     t, clips = 0.2, []
     for c in COACH_CUES:
         clip = speak(c, voice="en-gb-x-rp")

@@ -7,10 +7,13 @@ stationary noise. Inside it:
 - :class:`LinearEchoCanceller`, a partitioned-block frequency-domain
   adaptive filter (two-path, proportionate, as Speex's MDF): its output is
   what gets decoded, because it leaves the person's words intact;
-- :class:`EchoCanceller`, WebRTC's AEC3 (``pywebrtc-audio``), run on the
-  same input as the judge of what is echo: it converges within about a
-  second, but its suppressor also cuts the person's words during double
-  talk (measured: -1.5 dB signal-to-distortion), so its output is not decoded.
+- :class:`ResidualEcho`, the judge of what is echo: how much of the
+  canceller's output is the echo it leaves;
+- :class:`EchoCanceller`, WebRTC's AEC3 (``pywebrtc-audio``), the other
+  judge (``judge="aec3"``), run on the same input: its suppressor also cuts
+  the person's words during double talk (measured: -1.5 dB
+  signal-to-distortion), so its output is not decoded, and in a ringing room
+  it takes the echo's tail for the person.
 
 The far end (``reference``) is what the speaker played over the same span
 of time as the mic block; the filters find the acoustic delay (up to
@@ -469,16 +472,15 @@ class FrontEnd:
     Args:
         aec: ``"linear"`` (the default) decodes the output of
             :class:`LinearEchoCanceller`, which keeps the person's words
-            intact while the coach talks, and runs WebRTC's AEC3 beside it
-            as the judge of what is echo (AEC3 converges in about a second
-            and suppresses what it takes for echo). ``"webrtc"`` decodes
-            AEC3's output itself; None does no cancellation. Cancellation
-            starts with the first block that comes with a reference.
+            intact while the coach talks. ``"webrtc"`` decodes AEC3's output
+            itself; None does no cancellation. Cancellation starts with the
+            first block that comes with a reference.
         noise_suppression: WebRTC noise suppression level 0-3, or None.
         judge: with ``aec="linear"``, what says how much of a frame is echo:
-            ``"aec3"`` (as above) or ``"linear"``, the linear canceller's own
-            estimate (:class:`ResidualEcho`: the whole frame until the filter
-            can be trusted).
+            ``"linear"``, the linear canceller's own estimate
+            (:class:`ResidualEcho`: the whole frame until the filter can be
+            trusted), or ``"aec3"``, WebRTC's AEC3 run beside it (what its
+            suppressor keeps is the person's).
         judge_margin_db: for the linear judge, how far above the echo expected
             to be left the output must be to be the person's.
 
@@ -487,7 +489,7 @@ class FrontEnd:
     """
 
     def __init__(self, samplerate: int = VOSK_RATE, *, aec: str | None = "linear", noise_suppression: int | None = 1,
-                 judge: str = "aec3", judge_margin_db: float = 21.0):
+                 judge: str = "linear", judge_margin_db: float = 21.0):
         if aec not in ("linear", "webrtc", None):
             raise ValueError(f"aec must be 'linear', 'webrtc' or None, not {aec!r}")
         if judge not in ("aec3", "linear"):

@@ -94,7 +94,7 @@ class CommandRecognizer:
         samplerate: must be 16000, ``VOSK_RATE`` (convert with
             :func:`voicecoach.audio.wavio.to_16k_int16` first).
         echo_canceller: cancel the echo of blocks that come with a reference
-            (linear canceller, AEC3 as judge); when False or pywebrtc-audio is
+            (a linear canceller and its judge); when False or pywebrtc-audio is
             missing, ignore what is heard while the reference is audible.
         provisional: also emit each command as soon as its words are heard,
             as a :class:`Heard` with ``final=False``; the final one, or a
