@@ -5,6 +5,8 @@ a fixed echo, speaker and microphone clocks that drift apart, and rooms.
     python scripts/bench_echo.py                          # 30-minute sessions, every condition
     python scripts/bench_echo.py --minutes 5 --conditions delay,drift+150
     python scripts/bench_echo.py --live-two-sinks --minutes 5 --ppm 100,-100
+    python scripts/bench_echo.py --minutes 2 --conditions room-small,room-large \
+        --coach-only echo_judge=aec3 --coach-only echo_judge=linear
 
 Each condition is one whole session through the runtime ``voicecoach simulate``
 uses (SimulatedIO, the coach's real espeak-ng cues, the real Vosk recognizer
@@ -26,6 +28,14 @@ plays and the person is silent.
 Rooms are shoebox rooms from pyroomacoustics (``scripts/setup --bench``),
 normalised to the energy of the direct echo so that the person's level means
 the same in every room.
+
+``--coach-only SETTINGS`` (once per variant) has no one answer the coach: the
+session's calls to the recognizer are recorded and replayed into one
+recognizer per variant, call by call in turn, so that each is timed under the
+same load. Per condition and variant it prints how much of the coach's talk
+the decoder was awake for (it should rest: no one speaks), the CPU (process
+time) and wall time of the recognizer per second of audio, and every command
+heard (all of them false).
 
 ``--live-two-sinks`` runs the live path instead, in real time, once per
 ``--ppm``: the coach's sentences and counts played through LiveIO to a null
@@ -200,37 +210,21 @@ def echo_level(cfg: dict) -> float:
     return active_rms(count) * float(cfg["audio"]["volume"])
 
 
-def run_condition(args) -> dict:
-    name, minutes, workdir, settings = args
-    from voicecoach.audio.streams import SimulatedIO
-    from voicecoach.coach import program as P
+def session_config() -> dict:
+    """The benchmark's session: 8 sets of 30 reps, 10 s rests, no warm-up."""
     from voicecoach.config import validate
-    from voicecoach.events import Command, Withdrawn
-    from voicecoach.model import load_model
-    from voicecoach.runtime import SIMULATED, Runtime
-    from voicecoach.speech.grammar import load_grammar
-    from voicecoach.speech.recognizer import CommandRecognizer
-    from voicecoach.speech.settings import RecognizerSettings
-    from voicecoach.speech.echo import FrontEnd
 
-    cond = CONDITIONS[name]
-    cfg = validate({"program": dict(sets=8, reps=30, rest_s=10.0, warmup=False)})
-    work = Path(workdir) / name
+    return validate({"program": dict(sets=8, reps=30, rest_s=10.0, warmup=False)})
+
+
+def simulated_io(cond: Condition, seconds: float, work: Path):
+    """SimulatedIO for one session in ``cond``: the room's noise floor as the microphone, the coach's echo
+    added as ``cond`` says. Returns (the io, a function giving the mic and reference it has delivered so far)."""
+    from voicecoach.audio.streams import SimulatedIO
+
     work.mkdir(parents=True, exist_ok=True)
-    seconds = minutes * 60.0
     mic_path = work / "mic.wav"
     write_wav(mic_path, pink_noise(seconds, seed=11)[: int(seconds * SR16)] * (NOISE_FLOOR_RMS / 0.1), SR16)
-
-    # The person's level is set against the echo of the default condition, so
-    # the same clips are said in every condition (and in "none").
-    target = GAIN * echo_level(cfg)
-    plan = person_plan(cond.levels)
-    clips = {}
-    for voice, (text, _), level, _ in plan + [(plan[0][0], FLOOR_TEST[:2], 0.0, 0)]:
-        if (voice, text, level) not in clips:
-            clip = speak(text, voice=voice, speed=150, pitch=50, samplerate=SR16)
-            clips[voice, text, level] = (clip, target * 10 ** (level / 20) / active_rms(clip))
-
     ir = room_ir(cond.room) if cond.room else None
     io = SimulatedIO(mic_path, work / "out.wav", samplerate=22050, echo_gain=cond.gain, echo_ms=DELAY_MS,
                      echo_ir=ir, echo_drift_ppm=cond.drift_ppm)
@@ -247,6 +241,35 @@ def run_condition(args) -> dict:
         return block
 
     io.read_mic = read_and_log
+    return io, lambda: (mic_log[:logged[0]], ref_log[:logged[0]])
+
+
+def run_condition(args) -> dict:
+    name, minutes, workdir, settings = args
+    from voicecoach.coach import program as P
+    from voicecoach.events import Command, Withdrawn
+    from voicecoach.model import load_model
+    from voicecoach.runtime import SIMULATED, Runtime
+    from voicecoach.speech.grammar import load_grammar
+    from voicecoach.speech.recognizer import CommandRecognizer
+    from voicecoach.speech.settings import RecognizerSettings
+    from voicecoach.speech.echo import FrontEnd
+
+    cond = CONDITIONS[name]
+    cfg = session_config()
+    seconds = minutes * 60.0
+
+    # The person's level is set against the echo of the default condition, so
+    # the same clips are said in every condition (and in "none").
+    target = GAIN * echo_level(cfg)
+    plan = person_plan(cond.levels)
+    clips = {}
+    for voice, (text, _), level, _ in plan + [(plan[0][0], FLOOR_TEST[:2], 0.0, 0)]:
+        if (voice, text, level) not in clips:
+            clip = speak(text, voice=voice, speed=150, pitch=50, samplerate=SR16)
+            clips[voice, text, level] = (clip, target * 10 ** (level / 20) / active_rms(clip))
+
+    io, logged = simulated_io(cond, seconds, Path(workdir) / name)
     person = Person(io, clips, plan, P.lower_phrase(cfg["program"]["breathing"]), seconds)
     recognizer = CommandRecognizer(load_model(), load_grammar(None), provisional=True,
                                    settings=RecognizerSettings(**settings))
@@ -272,11 +295,114 @@ def run_condition(args) -> dict:
         "said": [s.__dict__ for s in person.said],
         "extra": [(c.intent, c.text, round(c.start, 2)) for c in unmatched],
         "withdrawn": [(w.intent, round(w.start, 2)) for w in withdrawn],
-        "erle": erle_per_window(mic_log[:logged[0]], ref_log[:logged[0]], person.said, FrontEnd) if cond.gain else [],
-        "audio_s": logged[0] / SR16,
+        "erle": erle_per_window(*logged(), person.said, FrontEnd) if cond.gain else [],
+        "audio_s": len(logged()[0]) / SR16,
         "wall_s": wall,
         "cpu_s": cpu,
     }
+
+
+class Recorder:
+    """Stands for the recognizer in a session: passes the runtime's calls on to ``recognizer`` and keeps
+    them, to be replayed into others (the recognizer is sans-IO: the same calls, the same stream)."""
+
+    def __init__(self, recognizer):
+        self.recognizer = recognizer
+        self.calls: list[tuple[str, tuple]] = []
+
+    def _call(self, method: str, *args):
+        self.calls.append((method, tuple(np.array(a) if isinstance(a, np.ndarray) else a for a in args)))
+        return getattr(self.recognizer, method)(*args)
+
+    def feed(self, samples, start, reference=None):
+        return self._call("feed", samples, start, reference)
+
+    def coach_says(self, text, start, end):
+        return self._call("coach_says", text, start, end)
+
+    def listen_during(self, phase):
+        return self._call("listen_during", phase)
+
+    def finish(self):
+        return self._call("finish")
+
+    def reset(self):
+        return self._call("reset")
+
+
+def coach_talk(calls: list, tail_s: float = 0.4) -> list[bool]:
+    """Per ``feed`` call: does the coach's voice reach the microphone in that block (its reference plays
+    above -50 dBFS in some 10 ms frame of it, or did less than ``tail_s`` before: the room's tail)?"""
+    talk, last = [], -1e9
+    for method, args in calls:
+        if method != "feed":
+            continue
+        samples, start, far = args
+        ref = np.zeros(len(samples)) if far is None else np.asarray(far[:len(samples)], dtype=np.float64)
+        k = len(ref) // 160
+        playing = np.flatnonzero(np.mean(ref[: k * 160].reshape(k, 160) ** 2, axis=1) > 1e-5)
+        if len(playing):
+            last = start + (playing[-1] + 1) * 0.01
+        talk.append(start < last + tail_s)
+    return talk
+
+
+def run_coach_only(args) -> dict:
+    """One session of the coach in ``name`` with no one answering, then the recognizer's calls replayed into
+    one recognizer per settings in ``variants``, call by call in turn (the order alternating), so that each
+    is timed under the same load: per variant the share of coach-talk blocks on which the decoder ran, its
+    CPU (process time) and wall time, and every command (all of them false: no one spoke)."""
+    name, minutes, workdir, variants = args
+    from voicecoach.events import Heard
+    from voicecoach.model import load_model
+    from voicecoach.runtime import SIMULATED, Runtime
+    from voicecoach.speech.grammar import load_grammar
+    from voicecoach.speech.recognizer import CommandRecognizer
+    from voicecoach.speech.settings import RecognizerSettings
+
+    cond = CONDITIONS[name]
+    seconds = minutes * 60.0
+    model, grammar = load_model(), load_grammar(None)
+    io, logged = simulated_io(cond, seconds, Path(workdir) / name)
+    recorder = Recorder(CommandRecognizer(model, grammar, provisional=True, settings=RecognizerSettings()))
+    Runtime(session_config(), io, recognizer=recorder, timing=SIMULATED, on_event=lambda e: None).run()
+    talk = coach_talk(recorder.calls)
+    recs = [CommandRecognizer(model, grammar, provisional=True, settings=RecognizerSettings(**v)) for v in variants]
+    rows = [{"settings": v, "cpu_s": 0.0, "wall_s": 0.0, "awake_talk": 0, "awake": 0, "commands": []}
+            for v in variants]
+    block = 0
+    for k, (method, call_args) in enumerate(recorder.calls):
+        for i in (range(len(recs)) if k % 2 == 0 else reversed(range(len(recs)))):
+            rec, row = recs[i], rows[i]
+            before = rec.decoded_samples
+            c0, t0 = time.process_time(), time.perf_counter()
+            out = getattr(rec, method)(*call_args)
+            row["cpu_s"] += time.process_time() - c0
+            row["wall_s"] += time.perf_counter() - t0
+            if method == "feed":
+                woke = rec.decoded_samples > before
+                row["awake"] += woke
+                row["awake_talk"] += woke and talk[block]
+            row["commands"] += [(h.intent, h.text, round(h.start, 2)) for h in out or ()
+                                if isinstance(h, Heard) and h.final]
+        block += method == "feed"
+    return {"name": name, "rows": rows, "blocks": len(talk), "talk_blocks": sum(talk),
+            "audio_s": len(logged()[0]) / SR16}
+
+
+def report_coach_only(results: list[dict], minutes: float) -> None:
+    print(f"\n## The coach alone through the room, {minutes:g}-minute sessions, no one answering\n")
+    print("Decoder awake: share of the blocks in which the decoder was fed, over the blocks where the coach's voice "
+          "reaches the mic (its reference plays, or did within 0.4 s) and over the whole session. CPU is process "
+          "time, real-time factor wall time, both of the recognizer's calls only, the variants fed in turn.\n")
+    print("| condition | settings | decoder awake, coach talking | decoder awake, all | CPU s per s | "
+          "real-time factor | commands (all false) |\n|---|---|---|---|---|---|---|")
+    for r in results:
+        for row in r["rows"]:
+            label = ", ".join(f"{k}={v}" for k, v in row["settings"].items()) or "defaults"
+            print(f"| {r['name']} | {label} | {pct(row['awake_talk'], r['talk_blocks'])} | "
+                  f"{pct(row['awake'], r['blocks'])} | {row['cpu_s'] / r['audio_s']:.4f} | "
+                  f"{row['wall_s'] / r['audio_s']:.4f} | {len(row['commands'])} {row['commands'][:4]} |")
 
 
 def erle_per_window(mic: np.ndarray, ref: np.ndarray, said: list[Said], front_end_cls, window_s: float = 300.0) -> list:
@@ -486,6 +612,10 @@ def main() -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="a recognizer setting (voicecoach.speech.settings), e.g. echo_judge=linear")
     ap.add_argument("--save", metavar="FILE", help="write every mark and command as JSON")
+    ap.add_argument("--coach-only", action="append", default=[], metavar="KEY=VALUE,...",
+                    help="no one answers: the recognizer's cost through each condition with these settings "
+                         "(once per variant, replayed in turn), e.g. --coach-only echo_judge=aec3 "
+                         "--coach-only echo_judge=linear")
     ap.add_argument("--live-two-sinks", action="store_true",
                     help="the live path through two null sinks and a drifting room instead (real time)")
     ap.add_argument("--ppm", default="100,-100", help="with --live-two-sinks: the speaker clocks, comma-separated")
@@ -509,6 +639,13 @@ def main() -> int:
     if settings:
         print(f"settings: {settings}")
     t0 = time.monotonic()
+    if args.coach_only:
+        variants = [{**settings, **parse_settings([x for x in v.split(",") if x])} for v in args.coach_only]
+        with tempfile.TemporaryDirectory() as tmp, mp.get_context("spawn").Pool(args.jobs) as pool:
+            done = pool.map(run_coach_only, [(n, args.minutes, tmp, variants) for n in names], chunksize=1)
+        report_coach_only(done, args.minutes)
+        print(f"\n{len(names)} sessions in {(time.monotonic() - t0) / 60:.1f} min wall")
+        return 0
     with tempfile.TemporaryDirectory() as tmp, mp.get_context("spawn").Pool(args.jobs) as pool:
         done = pool.map(run_condition, [(n, args.minutes, tmp, settings) for n in names], chunksize=1)
     results = {r["name"]: r for r in done}

@@ -64,14 +64,13 @@ def _the_coach_says(text: str) -> Callable:
     return clip
 
 
-def _echo_behind_its_reference(text: str, late_s: float) -> Callable:
-    """The coach's sentence at 0.5 s, its reference ``late_s`` behind the echo (a
-    latency estimate that far off, more than the canceller's reach)."""
+def _echo_without_its_reference(text: str) -> Callable:
+    """The coach's sentence at 0.5 s through the room, with no reference for it (the
+    canceller has nothing to go on: the whole sentence reaches the decoder)."""
     def clip():
         said = speak(text, voice="en-us")
-        length = 0.5 + len(said) / 16000 + 2.0
-        played = build_track([(0.5, said)], length)
-        return echo_of(played, gain=0.5, delay_ms=40), build_track([(0.5 + late_s, said)], length)
+        played = build_track([(0.5, said)], 0.5 + len(said) / 16000 + 2.0)
+        return echo_of(played, gain=0.5, delay_ms=40), None
     return clip
 
 
@@ -87,8 +86,10 @@ CASES = [
     # "hold on a second" decoded as "oh say again": the decoder passed over voice.
     Case("voice_between_words", _soft("hold on a second", 1.0, voice="en-us+m3", speed=135, pitch=70),
          without="repeat"),
-    # The help list's echo, not cancelled: its own "stop point".
-    Case("coach_said_it", _echo_behind_its_reference(HELP, 0.5), without="stop_point",
+    # The help list's echo, not cancelled: its own "stop workout". (Its reference
+    # 0.5 s late, out of the canceller's reach, is no longer such a case: the judge
+    # takes enough of what passes for echo that the decoder hears no phrase in it.)
+    Case("coach_said_it", _echo_without_its_reference(HELP), without="stop_workout",
          coach_says=lambda: (_spoken(HELP),)),
     # Without a canceller the coach's own "pause" reaches the decoder whole.
     Case("coach_speaking", _the_coach_says("pause"), without="pause", options={"echo_canceller": False}),

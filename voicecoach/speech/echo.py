@@ -7,10 +7,13 @@ stationary noise. Inside it:
 - :class:`LinearEchoCanceller`, a partitioned-block frequency-domain
   adaptive filter (two-path, proportionate, as Speex's MDF): its output is
   what gets decoded, because it leaves the person's words intact;
-- :class:`EchoCanceller`, WebRTC's AEC3 (``pywebrtc-audio``), run on the
-  same input as the judge of what is echo: it converges within about a
-  second, but its suppressor also cuts the person's words during double
-  talk (measured: -1.5 dB signal-to-distortion), so its output is not decoded.
+- :class:`ResidualEcho`, the judge of what is echo: how much of the
+  canceller's output is the echo it leaves;
+- :class:`EchoCanceller`, WebRTC's AEC3 (``pywebrtc-audio``), the other
+  judge (``judge="aec3"``), run on the same input: its suppressor also cuts
+  the person's words during double talk (measured: -1.5 dB
+  signal-to-distortion), so its output is not decoded, and in a ringing room
+  it takes the echo's tail for the person.
 
 The far end (``reference``) is what the speaker played over the same span
 of time as the mic block; the filters find the acoustic delay (up to
@@ -172,6 +175,79 @@ class CoachWords:
         self._spans.clear()
 
 
+class ResidualEcho:
+    """How much of the linear canceller's output is still the coach's echo: the linear judge.
+
+    The echo a linear filter leaves (its misadjustment, and what of the room's
+    tail is longer than the filter) follows the far end's power over the
+    filter's span, band by band (``bands`` bands from 100 Hz up, even in log
+    frequency). So per block the echo left is expected at the far end's mean power over the last ``span``
+    blocks times the ratio of output to that power the canceller has been
+    leaving: its median over the blocks of the last ``window_s`` in which the
+    coach played (the median holds while the person talks over the coach for
+    less than half of them). Output more than ``margin_db`` above that
+    expectation is the person's; :meth:`share` is the part of a block's output
+    power that is not. Until the canceller has once removed the 6 dB it is
+    trusted at, it has found no echo whose residue could be learned: the
+    echo's share is its estimate's share of the microphone's power (with no
+    echo, what a filter misled by the person's voice subtracts).
+    """
+
+    def __init__(self, block: int, samplerate: int = VOSK_RATE, *, margin_db: float, span: int, bands: int = 8,
+                 window_s: float = 5.0):
+        self.margin = 10.0 ** (margin_db / 10.0)
+        self._window = np.hanning(block)
+        bins = np.fft.rfftfreq(block, 1.0 / samplerate)
+        self._starts = np.unique(np.searchsorted(bins, np.geomspace(100.0, samplerate / 2.0, bands + 1)[:-1]))
+        self._floor = 1e-10 * np.sum(self._window**2)  # far end under -100 dBFS teaches nothing
+        self._far = np.zeros((span, len(self._starts)))
+        self._ratios = np.full((max(1, int(window_s * samplerate / block)), len(self._starts)), np.nan)
+        self.reset()
+
+    def reset(self) -> None:
+        self._far[:] = 0.0
+        self._blocks = 0
+        self._ratios[:] = np.nan
+        self._learned = 0
+        self._rho = np.ones(self._ratios.shape[1])
+
+    def _bands(self, x: np.ndarray) -> np.ndarray:
+        spec = np.fft.rfft(x * self._window)
+        return np.add.reduceat(spec.real**2 + spec.imag**2, self._starts)
+
+    def hear_far(self, far: np.ndarray) -> None:
+        """One block of the far end (:meth:`share` calls it; alone, for a block the canceller skips)."""
+        self._far[self._blocks % len(self._far)] = self._bands(far)
+        self._blocks += 1
+
+    def share(self, far: np.ndarray, estimate: np.ndarray, output: np.ndarray, *, learn: bool, trusted: bool,
+              found: bool) -> float:
+        """The echo's share of the power of ``output`` (one block of the canceller's output),
+        given the ``far`` end and the canceller's ``estimate`` of the echo over the same
+        block; ``learn``: the coach played in it; ``trusted``: the canceller is (before,
+        the block is all echo); ``found``: it has removed an echo (see above)."""
+        self.hear_far(far)
+        y, e = self._far.mean(axis=0), self._bands(output)
+        if learn:
+            self._ratios[self._learned % len(self._ratios)] = np.where(y > self._floor, e / np.maximum(y, 1e-30),
+                                                                      np.nan)
+            self._learned += 1
+            if self._learned % 5 == 0:  # the median moves slowly: every 5 blocks is enough
+                for b in range(len(self._rho)):
+                    seen = self._ratios[:, b][~np.isnan(self._ratios[:, b])]
+                    if len(seen):
+                        self._rho[b] = np.median(seen)
+        if not trusted:
+            return 1.0
+        if not found:
+            mic = estimate + output
+            return min(1.0, float(np.dot(estimate, estimate)) / (float(np.dot(mic, mic)) + 1e-12))
+        total = float(np.sum(e))
+        if total <= 0.0:
+            return 0.0
+        return 1.0 - float(np.sum(np.maximum(0.0, e - self.margin * self._rho * y))) / total
+
+
 class LinearEchoCanceller:
     """Partitioned-block frequency-domain adaptive filter (linear echo removal only).
 
@@ -180,8 +256,9 @@ class LinearEchoCanceller:
     speech came out at -1.5 dB signal-to-distortion during double talk), and
     that loses the very marks spoken over the count. This canceller only
     subtracts the linear echo estimate, so the person's words pass intact;
-    what is left of the echo is dealt with downstream (the recognizer checks
-    a candidate against :attr:`echo_level` over the same span).
+    what is left of the echo is dealt with downstream: given a ``judge``
+    (:class:`ResidualEcho`), the canceller says per block how much of its
+    output is still echo (:attr:`echo_share`).
 
     Two filters (Ochiai's two-path scheme, as in Speex's MDF): a background
     filter adapts on every 10 ms block; the foreground filter, whose output
@@ -195,10 +272,12 @@ class LinearEchoCanceller:
     """
 
     def __init__(self, samplerate: int = VOSK_RATE, *, tail_s: float = 0.3, mu: float = 0.4, block: int = 2 * FRAME,
-                 trust_after_s: float = 5.0):
+                 trust_after_s: float = 5.0, judge_margin_db: float | None = None):
         self.n = block
         self.trust_after = int(trust_after_s * samplerate)
         self.p = max(1, int(np.ceil(tail_s * samplerate / block)))
+        self.judge = None if judge_margin_db is None else ResidualEcho(block, samplerate, margin_db=judge_margin_db,
+                                                                       span=self.p)
         self.mu = mu
         self.samplerate = samplerate
         self.reset()
@@ -227,13 +306,17 @@ class LinearEchoCanceller:
         self._sb = 0.0
         self._near = np.zeros(0, dtype=np.float64)
         self._far = np.zeros(0, dtype=np.float64)
-        self.echo_level: list[float] = []
-        """Per processed block: the echo estimate's power (linear), for the caller to consume.
-
-        Until the filter has converged, a frame in which the far end plays
-        reports the whole mic power as possible echo (half-duplex until the
-        canceller can be trusted)."""
+        self.echo_share: list[float] = []
+        """With a judge, per processed block: the share (0..1) of the output's power
+        that is still echo, for the caller to consume. Until the filter has
+        converged, a block in which the far end plays is all echo (half-duplex
+        until the canceller can be trusted)."""
+        if self.judge is not None:
+            self.judge.reset()
         self.converged = False
+        """The filter's estimate can be trusted: it has removed 6 dB, or heard enough far end to have."""
+        self.found_echo = False
+        """The filter has removed 6 dB: there is an echo (a judge has something to judge)."""
         self._heard_far = 0
         self._near_s = 0.0
         self._out_s = 0.0
@@ -265,16 +348,29 @@ class LinearEchoCanceller:
         self._far = np.zeros(0)
         return rest
 
-    def _block(self, d: np.ndarray, x: np.ndarray) -> np.ndarray:
+    def skip(self, far: np.ndarray) -> None:
+        """The microphone gave digital silence (a generated file) over ``far`` (whole
+        blocks): nothing to cancel or learn from, but the far end's history moves on,
+        or the echo that follows is met with a history that skipped these blocks; and
+        far end played into a silent microphone counts as heard without an echo."""
+        far = np.asarray(far, dtype=np.float64).reshape(-1)
+        for j in range(len(far) // self.n):
+            x = far[j * self.n:(j + 1) * self.n]
+            if not self.found_echo and float(np.dot(x, x)) / self.n > 1e-6:
+                self._heard_far += self.n
+                self.converged = self.converged or self._heard_far >= self.trust_after
+            if self._push_far(x) and self.judge is not None:
+                self.judge.hear_far(x)
+
+    def _push_far(self, x: np.ndarray) -> bool:
+        """Add a far-end block to the history; False when the far end has been silent
+        for longer than the filter (there is no echo to estimate, and the history
+        holds only zeros: it is left as it is)."""
         n = self.n
-        xx = float(np.dot(x, x))
-        playing = xx > 1e-9 * n
+        playing = float(np.dot(x, x)) > 1e-9 * n
         self._silent = 0 if playing else self._silent + 1
         if self._silent > self.p + 1:
-            # The far end has been silent for longer than the filter: there is
-            # no echo to estimate (and the history holds only zeros).
-            self.echo_level.append(0.0)
-            return d
+            return False
         if self._X_at == 0:
             self._X_buf[self.p + 1:] = self._X_buf[:self.p - 1]
             self._X_at = self.p + 1
@@ -283,8 +379,17 @@ class LinearEchoCanceller:
         self._x_pair[n:] = x
         self._X[0] = np.fft.rfft(self._x_pair)
         self._x_pair[:n] = x
+        return True
+
+    def _block(self, d: np.ndarray, x: np.ndarray) -> np.ndarray:
+        n = self.n
+        xx = float(np.dot(x, x))
+        playing = xx > 1e-9 * n
+        if not self._push_far(x):
+            self._judged(0.0)
+            return d
         if not np.any(self._X[0]) and not np.any(self._wf):
-            self.echo_level.append(0.0)
+            self._judged(0.0)
             return d
         yf = np.fft.irfft(np.sum(np.multiply(self._wf, self._X, out=self._prod), axis=0))[n:]
         yb = np.fft.irfft(np.sum(np.multiply(self._wb, self._X, out=self._prod), axis=0))[n:]
@@ -326,20 +431,24 @@ class LinearEchoCanceller:
         elif self._sb > 4.0 * self._sf + 1e-9:
             self._wb = self._wf.copy()
             self._sb = self._sf
-        echo_pow = float(np.dot(yf, yf)) / n
-        if not self.converged and xx / n > 1e-6:
+        if not self.found_echo and xx / n > 1e-6:
             # Echo return loss enhancement over ~1 s of far-end activity; or, when
             # there is no echo to remove (a quiet or distant speaker), enough far end
             # heard that the filter would have found one.
             self._near_s = 0.99 * self._near_s + float(np.dot(d, d))
             self._out_s = 0.99 * self._out_s + float(np.dot(ef, ef))
             self._heard_far += n
-            if (self._near_s > 1e-3 and self._near_s > 4.0 * self._out_s) or self._heard_far >= self.trust_after:
-                self.converged = True
-            else:
-                echo_pow = max(echo_pow, float(np.dot(d, d)) / n)
-        self.echo_level.append(echo_pow)
+            self.found_echo = self._near_s > 1e-3 and self._near_s > 4.0 * self._out_s
+            self.converged = self.converged or self.found_echo or self._heard_far >= self.trust_after
+        if self.judge is not None:
+            # Until the filter is trusted, whatever reaches the microphone within its span
+            # of the far end playing is taken for echo: the room's tail too.
+            self._judged(self.judge.share(x, yf, ef, learn=playing, trusted=self.converged, found=self.found_echo))
         return ef
+
+    def _judged(self, share: float) -> None:
+        if self.judge is not None:
+            self.echo_share.append(share)
 
 
 class Cleaned(NamedTuple):
@@ -363,22 +472,24 @@ class FrontEnd:
     Args:
         aec: ``"linear"`` (the default) decodes the output of
             :class:`LinearEchoCanceller`, which keeps the person's words
-            intact while the coach talks, and runs WebRTC's AEC3 beside it
-            as the judge of what is echo (AEC3 converges in about a second
-            and suppresses what it takes for echo). ``"webrtc"`` decodes
-            AEC3's output itself; None does no cancellation. Cancellation
-            starts with the first block that comes with a reference.
+            intact while the coach talks. ``"webrtc"`` decodes AEC3's output
+            itself; None does no cancellation. Cancellation starts with the
+            first block that comes with a reference.
         noise_suppression: WebRTC noise suppression level 0-3, or None.
         judge: with ``aec="linear"``, what says how much of a frame is echo:
-            ``"aec3"`` (as above) or ``"linear"``, the linear canceller's own
-            echo estimate (the whole frame until it has converged).
+            ``"linear"``, the linear canceller's own estimate
+            (:class:`ResidualEcho`: the whole frame until the filter can be
+            trusted), or ``"aec3"``, WebRTC's AEC3 run beside it (what its
+            suppressor keeps is the person's).
+        judge_margin_db: for the linear judge, how far above the echo expected
+            to be left the output must be to be the person's.
 
     :meth:`process` returns a :class:`Cleaned`: the samples ready so far, with
     and without noise suppression, and per 10 ms frame its echo share and power.
     """
 
     def __init__(self, samplerate: int = VOSK_RATE, *, aec: str | None = "linear", noise_suppression: int | None = 1,
-                 judge: str = "aec3"):
+                 judge: str = "linear", judge_margin_db: float = 21.0):
         if aec not in ("linear", "webrtc", None):
             raise ValueError(f"aec must be 'linear', 'webrtc' or None, not {aec!r}")
         if judge not in ("aec3", "linear"):
@@ -386,6 +497,7 @@ class FrontEnd:
         self.samplerate = samplerate
         self.aec_kind = aec
         self.judge = judge
+        self.judge_margin_db = judge_margin_db
         self.webrtc = aec_available()
         self.ns_level = noise_suppression if self.webrtc else None
         self.reset()
@@ -419,7 +531,9 @@ class FrontEnd:
         if far is not None and self.aec_kind is not None and not self.cancelling:
             self._align = EchoAligner(self.samplerate)
             if self.aec_kind == "linear":
-                self._lin = LinearEchoCanceller(self.samplerate)
+                judging = self.judge == "linear" or not self.webrtc
+                self._lin = LinearEchoCanceller(self.samplerate,
+                                                judge_margin_db=self.judge_margin_db if judging else None)
             if self.webrtc and (self.aec_kind == "webrtc" or self.judge == "aec3"):
                 self._aec3 = EchoCanceller(self.samplerate)
         if far is None:
@@ -445,9 +559,11 @@ class FrontEnd:
             # some noise): there is no echo in it to cancel or learn from, and
             # nothing to suppress. AEC3 still gets it, or its idea of the echo
             # delay breaks and it takes the next words for echo (seen: 5 of 30
-            # marks lost).
+            # marks lost); the linear canceller's far-end history moves on.
             if self._aec3 is not None:
                 self._aec3.process(d, x)
+            if self._lin is not None:
+                self._lin.skip(x)
             return Cleaned(d, d, share, np.zeros(k))
         if self._lin is not None:
             out = self._lin.process(d, x)
@@ -457,9 +573,8 @@ class FrontEnd:
                 p_near = _frame_power(self._aec3.process(d, x))
                 share = 1.0 - np.minimum(1.0, p_near / (p_out + 1e-12))
             else:
-                echo = np.repeat(np.asarray(self._lin.echo_level, dtype=np.float64), self._lin.n // FRAME)[-k:]
-                share = np.minimum(1.0, echo / (_frame_power(d) + 1e-12))
-            del self._lin.echo_level[:]
+                share = np.repeat(np.asarray(self._lin.echo_share, dtype=np.float64), self._lin.n // FRAME)[-k:]
+            del self._lin.echo_share[:]
             d = out
         elif self._aec3 is not None:
             d = np.asarray(self._aec3.process(d, x), dtype=np.int16)

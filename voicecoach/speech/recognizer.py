@@ -101,7 +101,7 @@ class CommandRecognizer:
         samplerate: must be 16000, ``VOSK_RATE`` (convert with
             :func:`voicecoach.audio.wavio.to_16k_int16` first).
         echo_canceller: cancel the echo of blocks that come with a reference
-            (linear canceller, AEC3 as judge); when False or pywebrtc-audio is
+            (a linear canceller and its judge); when False or pywebrtc-audio is
             missing, ignore what is heard while the reference is audible.
         provisional: also emit each command as soon as its words are heard,
             as a :class:`Heard` with ``final=False``; the final one, or a
@@ -163,6 +163,7 @@ class CommandRecognizer:
             aec=self.settings.aec if self._want_aec else None,
             noise_suppression=self.settings.noise_suppression,
             judge=self.settings.echo_judge,
+            judge_margin_db=self.settings.echo_judge_margin_db,
         )
         self._gate = EchoGate()
         self._coach_words = CoachWords(grammar)  # the coach may say any phrase, in any phrase
@@ -256,6 +257,11 @@ class CommandRecognizer:
     def _n_dec(self) -> int:
         """Samples given to the decoder so far."""
         return self._frames.decoded
+
+    @property
+    def decoded_samples(self) -> int:
+        """Samples given to the decoder so far (a lead-in replayed as it wakes counts once)."""
+        return self._n_dec
 
     @property
     def decoded_share(self) -> float:

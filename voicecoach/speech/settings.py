@@ -49,10 +49,14 @@ class RecognizerSettings:
     """WebRTC noise suppression level 0-3 before decoding, or None for none."""
     aec: str = "linear"
     """``"linear"`` (keeps words spoken over the coach intact) or ``"webrtc"`` (AEC3)."""
-    echo_judge: str = "aec3"
-    """What tells how much of each 10 ms frame is the coach's echo: ``"aec3"``
-    (WebRTC's AEC3 run beside the linear canceller: what its suppressor keeps is
-    the person's) or ``"linear"`` (the linear canceller's own echo estimate)."""
+    echo_judge: str = "linear"
+    """What tells how much of each 10 ms frame is the coach's echo: ``"linear"``
+    (the linear canceller's own estimate of the echo it leaves,
+    :class:`~voicecoach.speech.echo.ResidualEcho`) or ``"aec3"`` (WebRTC's AEC3
+    run beside the linear canceller: what its suppressor keeps is the person's)."""
+    echo_judge_margin_db: float = 21.0
+    """With the linear judge: the canceller's output is the person's where it is this
+    many dB above the echo the canceller has been leaving (band by band)."""
     echo_margin_db: float = -20.0
     """A word heard while the coach talks counts only when the part of its power
     that is not echo (as the judge says) is at least this many dB of the whole."""
