@@ -314,18 +314,21 @@ def test_blocks_of_any_size_and_float_input(rec):
     assert [h.intent for h in out] == ["next_set"]
 
 
-def test_the_coachs_own_voice_through_the_room_is_never_a_command(rec):
-    # Every cue the coach says (some contain command words: "find your stop
-    # point", "good. next rep"), played from the first second, before any
-    # canceller has adapted, and the counting after a warm-up.
+def coach_talk() -> tuple[np.ndarray, np.ndarray]:
+    """What the coach plays: every cue it says (some hold command words: "find your
+    stop point", "good. next rep") from the first second, before any canceller has
+    adapted; and the counting after a warm-up."""
     t, clips = 0.2, []
     for c in COACH_CUES:
         clip = speak(c, voice="en-gb-x-rp")
         clips.append((t, clip))
         t += len(clip) / SR + 0.4
-    cues = build_track(clips, t + 1.0)
     counting, _ = coach_track(warmup_s=10.0)
-    for played in (cues, counting):
+    return build_track(clips, t + 1.0), counting
+
+
+def test_the_coachs_own_voice_through_the_room_is_never_a_command(rec):
+    for played in coach_talk():
         mic = echo_of(played, gain=0.5, delay_ms=40) + pink_noise(len(played) / SR, seed=3)[: len(played)] * 0.003
         assert run(rec, mic, reference=played) == []
         # The coach's voice alone does not wake the decoder (it would keep it
@@ -338,14 +341,7 @@ def test_the_coachs_voice_in_a_ringing_room_lets_the_decoder_rest(rec):
     # leaves of the coach's voice echo, so it neither wakes the decoder nor keeps
     # it awake (judging the canceller's estimate against the microphone, it decoded
     # 69 % of the cues and 90 % of the counting; AEC3 judging, 68 and 43 %).
-    t, clips = 0.2, []
-    for c in COACH_CUES:
-        clip = speak(c, voice="en-gb-x-rp")
-        clips.append((t, clip))
-        t += len(clip) / SR + 0.4
-    cues = build_track(clips, t + 1.0)
-    counting, _ = coach_track(warmup_s=10.0)
-    for played in (cues, counting):
+    for played in coach_talk():
         mic = echo_of(played, gain=0.5, delay_ms=40, rt60_s=0.6)
         mic += pink_noise(len(played) / SR, seed=3)[: len(played)] * 0.003
         assert run(rec, mic, reference=played) == []
