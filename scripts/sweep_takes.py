@@ -44,11 +44,11 @@ NEGATIVE_NOISES = (("clean", None), ("pink", 10), ("breathing", 10))
 
 def _heard(matcher, audio: np.ndarray, words_start: float, words_end: float) -> dict[str, float]:
     """{intent: distance} of the utterance around the words, heard as the recognizer hears it."""
-    from voicecoach.speech.echo import FrontEnd
+    from voicecoach.speech.calibration import suppressed
     from voicecoach.speech.templates import speech_stretch
 
     pcm = to_int16(audio[max(0, int((words_start - AROUND_S) * 16000)): int((words_end + AROUND_S) * 16000)])
-    clean = FrontEnd(aec=None, noise_suppression=1).process(pcm, None).clean
+    clean = suppressed(pcm)
     return matcher.distances(clean, *speech_stretch(clean))
 
 

@@ -43,7 +43,6 @@ def load_enrollment(use: bool = True):
     if not use:
         return None
     from voicecoach.enroll import file as enrollment_file
-
     from voicecoach.speech.calibration import take_matcher
 
     stored = enrollment_file.load()

@@ -260,23 +260,23 @@ class Calibrator:
 
 def calibrate(model, grammar: Grammar, takes: dict[str, list[np.ndarray]], **kw) -> tuple[Enrollment, list[str]]:
     """The enrollment chosen from ``takes`` and the log of what was tried (see
-    :class:`Calibrator`), with the takes to match (:func:`take_matcher`)."""
+    :class:`Calibrator`). The takes themselves are matched by whoever loads them
+    (:func:`take_matcher`): what is stored is the takes, not the matcher."""
     c = Calibrator(model, grammar, takes, **kw)
-    return c.choose().with_takes(take_matcher(takes, kw.get("settings"))), c.log
+    return c.choose(), c.log
 
 
 def take_matcher(takes: dict[str, list[np.ndarray]], settings=None) -> TakeMatcher:
-    """The :class:`TakeMatcher` of int16 ``takes``, each heard through the
-    recognizer's noise suppression (``settings``: the recognizer's), as the
-    utterances it is compared with are."""
+    """The :class:`TakeMatcher` of int16 ``takes``, each heard as the utterances it is
+    compared with are (:func:`suppressed`, with quiet around it)."""
+    return TakeMatcher({intent: [suppressed(padded(pcm), settings) for pcm in pcms] for intent, pcms in takes.items()})
+
+
+def suppressed(pcm: np.ndarray, settings=None) -> np.ndarray:
+    """int16 ``pcm`` through the recognizer's noise suppression (``settings``: the
+    recognizer's; defaults when None), as the decoder gets audio with no echo in it."""
     from voicecoach.speech.echo import FrontEnd
     from voicecoach.speech.settings import RecognizerSettings
 
     level = (settings or RecognizerSettings()).noise_suppression
-    heard = {}
-    for intent, pcms in takes.items():
-        heard[intent] = []
-        for pcm in pcms:
-            clean = FrontEnd(aec=None, noise_suppression=level).process(padded(pcm), None).clean
-            heard[intent].append(clean)
-    return TakeMatcher(heard)
+    return FrontEnd(aec=None, noise_suppression=level).process(pcm, None).clean
