@@ -286,15 +286,17 @@ class LinearEchoCanceller:
         self._e_pad = np.zeros(2 * self.n, dtype=np.float64)
         """Zeros, then the background filter's error for this block."""
         self._grad = np.zeros((self.p, bins), dtype=np.complex128)
-        self._prod = np.zeros((self.p, bins), dtype=np.complex128)
+        self._prod = np.zeros((2, self.p, bins), dtype=np.complex128)
         # The far end's spectra, newest first, are the P rows from _X_at on: a
         # new block steps _X_at back instead of moving all the others, and the
         # rows move to the end of the buffer once every P blocks.
         self._X_buf = np.zeros((2 * self.p, bins), dtype=np.complex128)
         self._X_at = self.p
         self._X = self._X_buf[self._X_at:self._X_at + self.p]
-        self._wf = np.zeros((self.p, bins), dtype=np.complex128)
-        self._wb = np.zeros((self.p, bins), dtype=np.complex128)
+        # The foreground and background filters in one array: both outputs come
+        # from one product, one sum and one inverse FFT.
+        self._w = np.zeros((2, self.p, bins), dtype=np.complex128)
+        self._wf, self._wb = self._w
         self._pxx = np.zeros(bins)
         self._prop = np.full(self.p, 1.0 / self.p)
         self._turn = 0
@@ -388,8 +390,7 @@ class LinearEchoCanceller:
         if not np.any(self._X[0]) and not np.any(self._wf):
             self._judged(0.0)
             return d
-        yf = np.fft.irfft(np.sum(np.multiply(self._wf, self._X, out=self._prod), axis=0))[n:]
-        yb = np.fft.irfft(np.sum(np.multiply(self._wb, self._X, out=self._prod), axis=0))[n:]
+        yf, yb = np.fft.irfft(np.sum(np.multiply(self._w, self._X, out=self._prod), axis=1))[:, n:]
         ef = d - yf
         eb = d - yb
         # Background update: NLMS normalised by the far end's power per bin,
@@ -423,10 +424,10 @@ class LinearEchoCanceller:
         self._sf = 0.7 * self._sf + 0.3 * float(np.dot(ef, ef))
         self._sb = 0.7 * self._sb + 0.3 * float(np.dot(eb, eb))
         if self._sb < 0.8 * self._sf:
-            self._wf = self._wb.copy()
+            self._wf[:] = self._wb
             self._sf = self._sb
         elif self._sb > 4.0 * self._sf + 1e-9:
-            self._wb = self._wf.copy()
+            self._wb[:] = self._wf
             self._sb = self._sf
         if not self.found_echo and xx / n > 1e-6:
             # Echo return loss enhancement over ~1 s of far-end activity; or, when
