@@ -565,11 +565,10 @@ class FrontEnd:
             return Cleaned(d, d, share, np.zeros(k))
         if self._lin is not None:
             out = self._lin.process(d, x)
-            p_out = _frame_power(out)
             if self._aec3 is not None:
                 # What AEC3 lets through of this frame is the near end's part.
                 p_near = _frame_power(self._aec3.process(d, x))
-                share = 1.0 - np.minimum(1.0, p_near / (p_out + 1e-12))
+                share = 1.0 - np.minimum(1.0, p_near / (_frame_power(out) + 1e-12))
             else:
                 share = np.repeat(np.asarray(self._lin.echo_share, dtype=np.float64), self._lin.n // FRAME)[-k:]
             del self._lin.echo_share[:]
