@@ -212,12 +212,16 @@ class ResidualEcho:
         self._rho = np.ones(self._ratios.shape[1])
 
     def _bands(self, x: np.ndarray) -> np.ndarray:
+        """Band powers of a block, or of each row of blocks (one FFT call for all)."""
         spec = np.fft.rfft(x * self._window)
-        return np.add.reduceat(spec.real**2 + spec.imag**2, self._starts)
+        return np.add.reduceat(spec.real**2 + spec.imag**2, self._starts, axis=-1)
 
     def hear_far(self, far: np.ndarray) -> None:
-        """One block of the far end (:meth:`share` calls it; alone, for a block the canceller skips)."""
-        self._far[self._blocks % len(self._far)] = self._bands(far)
+        """One block of the far end (:meth:`share` does; alone, for a block the canceller skips)."""
+        self._keep_far(self._bands(far))
+
+    def _keep_far(self, bands: np.ndarray) -> None:
+        self._far[self._blocks % len(self._far)] = bands
         self._blocks += 1
 
     def share(self, far: np.ndarray, estimate: np.ndarray, output: np.ndarray, *, learn: bool, trusted: bool,
@@ -226,8 +230,9 @@ class ResidualEcho:
         given the ``far`` end and the canceller's ``estimate`` of the echo over the same
         block; ``learn``: the coach played in it; ``trusted``: the canceller is (before,
         the block is all echo); ``found``: it has removed an echo (see above)."""
-        self.hear_far(far)
-        y, e = self._far.mean(axis=0), self._bands(output)
+        far_bands, e = self._bands(np.stack((far, output)))
+        self._keep_far(far_bands)
+        y = np.add.reduce(self._far, axis=0) / len(self._far)  # np.mean's sum and division, without its overhead
         if learn:
             self._ratios[self._learned % len(self._ratios)] = np.where(y > self._floor, e / np.maximum(y, 1e-30),
                                                                       np.nan)
