@@ -402,7 +402,8 @@ class LinearEchoCanceller:
         # only while the far end plays (nothing to learn from silence).
         self._pxx = 0.9 * self._pxx + 0.1 * np.abs(self._X[0]) ** 2
         if playing:
-            norm = self.p * (self._pxx + 1e-2 * np.mean(self._pxx)) + 1e-9
+            mean = np.add.reduce(self._pxx) / len(self._pxx)  # np.mean's arithmetic, without its overhead
+            norm = self.p * (self._pxx + 1e-2 * mean) + 1e-9
             self._e_pad[n:] = eb
             Eb = np.fft.rfft(self._e_pad)
             # Proportionate step (as Speex's MDF): partitions that hold more of
