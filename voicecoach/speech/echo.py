@@ -392,7 +392,7 @@ class LinearEchoCanceller:
         if not self._push_far(x):
             self._judged(0.0)
             return d
-        if not np.any(self._X[0]) and not np.any(self._wf):
+        if not self._X[0].any() and not self._wf.any():
             self._judged(0.0)
             return d
         yf, yb = np.fft.irfft(np.sum(np.multiply(self._w, self._X, out=self._prod), axis=1))[:, n:]
