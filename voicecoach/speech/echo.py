@@ -286,23 +286,25 @@ class LinearEchoCanceller:
 
     def reset(self) -> None:
         bins = self.n + 1
-        self._x_pair = np.zeros(2 * self.n, dtype=np.float64)
+        # The filters run in single precision, as Speex's float build: the far end
+        # comes as float32, and the error they leave is far above float32's.
+        self._x_pair = np.zeros(2 * self.n, dtype=np.float32)
         """The previous far-end block, then this one (what the newest partition transforms)."""
-        self._e_pad = np.zeros(2 * self.n, dtype=np.float64)
+        self._e_pad = np.zeros(2 * self.n, dtype=np.float32)
         """Zeros, then the background filter's error for this block."""
-        self._grad = np.zeros((self.p, bins), dtype=np.complex128)
-        self._prod = np.zeros((2, self.p, bins), dtype=np.complex128)
+        self._grad = np.zeros((self.p, bins), dtype=np.complex64)
+        self._prod = np.zeros((2, self.p, bins), dtype=np.complex64)
         # The far end's spectra, newest first, are the P rows from _X_at on: a
         # new block steps _X_at back instead of moving all the others, and the
         # rows move to the end of the buffer once every P blocks.
-        self._X_buf = np.zeros((2 * self.p, bins), dtype=np.complex128)
+        self._X_buf = np.zeros((2 * self.p, bins), dtype=np.complex64)
         self._X_at = self.p
         self._X = self._X_buf[self._X_at:self._X_at + self.p]
         # The foreground and background filters in one array: both outputs come
         # from one product, one sum and one inverse FFT.
-        self._w = np.zeros((2, self.p, bins), dtype=np.complex128)
+        self._w = np.zeros((2, self.p, bins), dtype=np.complex64)
         self._wf, self._wb = self._w
-        self._pxx = np.zeros(bins)
+        self._pxx = np.zeros(bins, dtype=np.float32)
         self._prop = np.full(self.p, 1.0 / self.p)
         self._turn = 0
         self._silent = 0
@@ -410,7 +412,7 @@ class LinearEchoCanceller:
             # the echo path adapt faster, which speeds up convergence on a path
             # with a bulk delay and a decaying tail.
             prop = 0.99 * self._prop + 0.01 / self.p
-            step = (self.mu * self.p) * prop[:, None]
+            step = ((self.mu * self.p) * prop[:, None]).astype(np.float32)
             grad = np.conjugate(self._X, out=self._grad)
             np.multiply(step, grad, out=grad)
             np.multiply(grad, Eb / norm, out=grad)
