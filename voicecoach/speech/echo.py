@@ -244,10 +244,10 @@ class ResidualEcho:
         if not found:
             mic = estimate + output
             return min(1.0, float(np.dot(estimate, estimate)) / (float(np.dot(mic, mic)) + 1e-12))
-        total = float(np.sum(e))
+        total = float(e.sum())
         if total <= 0.0:
             return 0.0
-        return 1.0 - float(np.sum(np.maximum(0.0, e - self.margin * self._rho * y))) / total
+        return 1.0 - float(np.maximum(0.0, e - self.margin * self._rho * y).sum()) / total
 
 
 class LinearEchoCanceller:
