@@ -106,9 +106,9 @@ def test_a_moment_of_echo_elsewhere_is_not_a_jump():
     assert aligner.jumps == []
 
 
-def test_the_delay_is_measured_over_a_length_that_holds_the_whole_correlation():
-    """The GCC-PHAT length: never shorter than mic and far end together (no wrap-around), the
-    shortest of the lengths made of factors 2, 3 and 5 that is not (fast for the FFT)."""
+def test_the_delay_is_measured_over_a_length_fast_for_the_fft():
+    """The GCC-PHAT length for a span: the shortest of the lengths made of factors 2, 3
+    and 5 that holds it (fast for the FFT)."""
     def smooth(m):
         for f in (2, 3, 5):
             while m % f == 0:
@@ -119,6 +119,19 @@ def test_the_delay_is_measured_over_a_length_that_holds_the_whole_correlation():
         size = _fft_size(n)
         assert size >= n and smooth(size), n
         assert not any(smooth(m) for m in range(n, size)), n
+
+
+@pytest.mark.parametrize("lag_ms", [-315.0, 447.5])
+def test_an_echo_at_either_end_of_the_lags_searched_is_measured_where_it_is(lag_ms):
+    """An echo near either end of the lags searched, 0.3 s early (read from the far end
+    rendered ahead) and 0.5 s late, is measured where it is, each time."""
+    far = far_end(12)
+    mic = echo_with_drift(far, 0.0, jumps=((0.0, lag_ms),))[:11 * SR]  # the far end goes on: ahead is never cut short
+    aligner = EchoAligner(SR)
+    run(far, mic, aligner.align)
+    assert len(aligner.measured) >= 5
+    for _, delay, _ in aligner.measured:
+        assert delay == pytest.approx(DELAY + lag_ms * SR / 1000, abs=0.5)
 
 
 def test_before_any_measurement_the_far_end_passes_unchanged():
