@@ -12,7 +12,7 @@ import pytest
 import soxr
 
 from voicecoach.speech.alignment import EchoAligner, _fft_size
-from voicecoach.speech.echo import FrontEnd
+from voicecoach.speech.echo import FrontEnd, _median_seen
 
 SR = 16000
 DELAY = 640  # 40 ms
@@ -184,6 +184,21 @@ def test_the_linear_judge_calls_what_the_canceller_leaves_echo_and_the_person_th
     coach[: 10 * 100] = False  # the first seconds: the canceller converging
     assert np.mean(share[coach] >= 0.5) > 0.99, np.mean(share[coach] >= 0.5)
     assert np.mean(share[person] < 0.5) > 0.9, np.mean(share[person] < 0.5)
+
+
+def test_the_linear_judge_expects_each_band_at_the_median_of_the_ratios_it_has_seen():
+    """Per band, the median (np.median's, bit for bit) of the ratios learned so far, the
+    blocks not yet learned left out; a band with none keeps what it had."""
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        rows, bands = int(rng.integers(1, 260)), int(rng.integers(1, 9))
+        ratios = rng.lognormal(size=(rows, bands)) * 10.0 ** rng.uniform(-8, 2)
+        ratios[rng.random((rows, bands)) < rng.random()] = np.nan
+        before = rng.random(bands)
+        got = _median_seen(ratios, before)
+        for b in range(bands):
+            seen = ratios[~np.isnan(ratios[:, b]), b]
+            assert got[b] == (np.median(seen) if len(seen) else before[b])
 
 
 def test_with_no_echo_to_remove_the_linear_judge_leaves_a_quiet_voice_the_persons():
