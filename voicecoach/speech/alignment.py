@@ -191,10 +191,7 @@ class EchoAligner:
         lo = end - self.window - self.max_lag
         far = self._segment(lo, end + lead)
         mic = self._mic_buf[self._mic_end - self.window:self._mic_end]
-        # Only the lags read below are wanted, and for them mic[i] meets far[i - k]
-        # with 0 <= i - k < len(far): a circular correlation as long as the far end
-        # does not wrap onto them (a linear one needs both lengths, 1.6 times as long).
-        size = _fft_size(len(far))
+        size = _fft_size(len(far) + len(mic))
         cross = np.fft.rfft(mic, size) * np.conj(np.fft.rfft(far, size))
         cross /= np.abs(cross) + 1e-12
         gcc = np.fft.irfft(cross, size)
