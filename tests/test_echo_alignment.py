@@ -106,9 +106,9 @@ def test_a_moment_of_echo_elsewhere_is_not_a_jump():
     assert aligner.jumps == []
 
 
-def test_the_delay_is_measured_over_a_length_fast_for_the_fft():
-    """The GCC-PHAT length for a span: the shortest of the lengths made of factors 2, 3
-    and 5 that holds it (fast for the FFT)."""
+def test_the_delay_is_measured_over_a_length_that_holds_the_whole_correlation():
+    """The GCC-PHAT length: never shorter than mic and far end together (no wrap-around), the
+    shortest of the lengths made of factors 2, 3 and 5 that is not (fast for the FFT)."""
     def smooth(m):
         for f in (2, 3, 5):
             while m % f == 0:
