@@ -69,8 +69,8 @@ def _dct_matrix() -> np.ndarray:
     return np.sqrt(2.0 / N_MELS) * np.cos(np.pi * k * (2 * n + 1) / (2 * N_MELS))
 
 
-_FILTERS = _mel_filters()
-_DCT = _dct_matrix()
+_TO_MEL = np.ascontiguousarray(_mel_filters().T)  # contiguous: numpy's product over a transposed view is ~60x slower
+_TO_CEPS = np.ascontiguousarray(_dct_matrix().T)
 _WINDOW = np.hamming(WINDOW)
 
 
@@ -85,8 +85,8 @@ def mfcc(audio: np.ndarray) -> np.ndarray:
     x = np.append(x[0], x[1:] - 0.97 * x[:-1])
     n = 1 + (len(x) - WINDOW) // HOP
     idx = np.arange(WINDOW)[None, :] + HOP * np.arange(n)[:, None]
-    mel = (np.abs(np.fft.rfft(x[idx] * _WINDOW, N_FFT)) ** 2) @ _FILTERS.T
-    ceps = np.log(mel + 1e-10) @ _DCT.T
+    mel = (np.abs(np.fft.rfft(x[idx] * _WINDOW, N_FFT)) ** 2) @ _TO_MEL
+    ceps = np.log(mel + 1e-10) @ _TO_CEPS
     return (ceps - ceps.mean(axis=0)).astype(np.float32)
 
 
