@@ -363,8 +363,7 @@ class LinearEchoCanceller:
         for j in range(len(far) // self.n):
             x = far[j * self.n:(j + 1) * self.n]
             if not self.found_echo and float(np.dot(x, x)) / self.n > 1e-6:
-                self._heard_far += self.n
-                self.converged = self.converged or self._heard_far >= self.trust_after
+                self._count_far_heard(self.n)
             if self._push_far(x) and self.judge is not None:
                 self.judge.hear_far(x)
 
@@ -443,14 +442,19 @@ class LinearEchoCanceller:
             # heard that the filter would have found one.
             self._near_s = 0.99 * self._near_s + float(np.dot(d, d))
             self._out_s = 0.99 * self._out_s + float(np.dot(ef, ef))
-            self._heard_far += n
             self.found_echo = self._near_s > 1e-3 and self._near_s > 4.0 * self._out_s
-            self.converged = self.converged or self.found_echo or self._heard_far >= self.trust_after
+            self._count_far_heard(n)
         if self.judge is not None:
             # Until the filter is trusted, whatever reaches the microphone within its span
             # of the far end playing is taken for echo: the room's tail too.
             self._judged(self.judge.share(x, yf, ef, learn=playing, trusted=self.converged, found=self.found_echo))
         return ef
+
+    def _count_far_heard(self, n: int) -> None:
+        """``n`` more samples of the far end played while no echo has been found yet:
+        enough of them and the filter is trusted (it would have found an echo)."""
+        self._heard_far += n
+        self.converged = self.converged or self.found_echo or self._heard_far >= self.trust_after
 
     def _judged(self, share: float) -> None:
         if self.judge is not None:
