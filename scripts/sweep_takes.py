@@ -11,8 +11,9 @@ takes are bench_enroll's (:data:`TAKE_PROSODY`, clean), its positives the
 corpus's phrases with fillers and carriers at the corpus's prosodies, clean
 and with pink and breathing noise at 10 and 5 dB, its negatives (the coach's
 cues, everyday sentences, sentences holding a phrase) and :data:`NEAR_WORDS`
-clean and with the same noises at 10 dB. Each clip is cut as the recognizer holds an utterance (0.5 s
-around the words) and heard through the recognizer's noise suppression.
+clean and with the same noises at 10 dB. Each clip is cut as the recognizer
+holds an utterance (0.5 s around the words) and heard through the
+recognizer's noise suppression.
 
 For each engine in turn, the (factor, margin) of the grid that finds the most
 positives with no false accept on the other engines (near words aside) is
