@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -43,9 +46,13 @@ def session_opening() -> tuple[np.ndarray, tuple[dict, ...]]:
         (d / "live.toml").write_text("[program]\nsets = 2\nreps = 1\nwarmup = false\nrest_s = 20.0\n"
                                      "[speech]\nrate = 300\n")
         write_wav(d / "mic.wav", np.zeros(16 * SR, np.float32))
-        code = cli.main(["simulate", "--mic", str(d / "mic.wav"), "--out", str(d / "out.wav"), "--events",
-                         str(d / "ev.jsonl"), "--config", str(d / "live.toml"), "--db", str(d / "h.db"),
-                         "--cue-only"])
+        # Its own process and cache: speech another test rendered in this one (another
+        # voice or rate) would make another session of it.
+        code = subprocess.run(
+            [sys.executable, "-m", "voicecoach", "simulate", "--mic", str(d / "mic.wav"), "--out", str(d / "out.wav"),
+             "--events", str(d / "ev.jsonl"), "--config", str(d / "live.toml"), "--db", str(d / "h.db"), "--cue-only"],
+            env=dict(os.environ, VOICECOACH_CACHE=str(d / "cache"), VOICECOACH_DATA=str(d / "data")),
+            capture_output=True).returncode
         assert code == 0
         x, rate = read_wav(d / "out.wav")
         events = [json.loads(line) for line in (d / "ev.jsonl").read_text().splitlines()]

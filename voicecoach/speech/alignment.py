@@ -72,7 +72,8 @@ class EchoAligner:
     Until the line follows a jump, the canceller is handed a far end that is
     not where the echo is, and what it leaves of the coach's voice passes for
     the person's. So from the window of a measurement more than ``doubt_s``
-    off the line, to the first one back on it, the echo's place is in doubt:
+    off a line that ``jump_after`` measurements are on (an echo whose place
+    was known), to the first one back on it, the echo's place is in doubt:
     :meth:`in_doubt` says whether the far end played then, within ``max_lag_s``
     before a span of microphone samples.
     """
@@ -228,7 +229,10 @@ class EchoAligner:
         is off the line (as now fitted), close the open one when it is on it."""
         off = abs(delay - self.delay_at(end - self.window // 2)) > self.doubt
         open_ = bool(self.doubts) and self.doubts[-1][1] is None
-        if off and not open_:
+        # Only an echo whose place was known can be misplaced: with none in the microphone
+        # (the person alone), the measurements are scattered and none is a line's.
+        known = sum(abs(d - self.delay_at(n)) <= self.doubt for n, d, _ in self.measured) >= self.jump_after
+        if off and not open_ and known:
             self.doubts.append([end - self.window, None])
         elif not off and open_:
             self.doubts[-1][1] = end
