@@ -25,7 +25,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--record-feed", metavar="DIR", default=os.environ.get("VOICECOACH_RECORD_FEED") or None,
                         help="also write what the recognizer is given (mic blocks, far end, times, the coach's "
                              "sentences) to DIR, for `voicecoach recognize --explain DIR` "
-                             "(default: $VOICECOACH_RECORD_FEED; about 1 MB a second)")
+                             "(default: $VOICECOACH_RECORD_FEED; about 0.3 MB a second)")
 
 
 def _device(value: str | None, configured):
