@@ -231,3 +231,51 @@ def test_digital_silence_between_bursts_does_not_cost_the_canceller_its_place():
     fe = FrontEnd(SR, aec="linear", noise_suppression=None)
     out = np.concatenate([c.clean for c in run(far, mic, fe.process)])
     assert erle_db(mic[: len(out)], out, far[: len(out) + 1]) > 30.0
+
+
+def test_while_a_jump_is_not_yet_followed_the_echos_place_is_in_doubt_where_the_coach_played():
+    """An echo 104 ms later from 20 s on (a glitch the reference missed, as seen live under
+    load): the span is in doubt from the window of the first measurement off the line until
+    the line follows; not before it, not after, and not where the far end was silent.
+    Asked as the recognizer asks, a second or two after the span."""
+    far = far_end(60)
+    far[int(23.0 * SR):int(30.0 * SR)] = 0.0  # the coach is quiet for 7 s: no echo to misplace
+    mic = echo_with_drift(far, 0.0, jumps=((20.0, 104.0),))
+    aligner = EchoAligner(SR)
+    asked = {}
+
+    def through(near, far_block, ahead):
+        aligner.align(near, far_block, ahead)
+        t = aligner._n / SR
+        for at, lo, hi in ((22.0, 14.0, 17.0), (22.0, 20.2, 20.8), (29.5, 24.0, 29.0), (59.0, 50.0, 58.0)):
+            if t == at:
+                asked[lo] = aligner.in_doubt(int(lo * SR), int(hi * SR))
+
+    run(far, mic, through)
+    assert asked == {14.0: False, 20.2: True, 24.0: False, 50.0: False}
+    assert len(aligner.jumps) == 1
+    assert all(last is not None for _, last in aligner.doubts)
+
+
+def test_a_steady_echo_is_never_in_doubt():
+    far = far_end(40)
+    aligner = EchoAligner(SR)
+    run(far, echo_with_drift(far, 150.0), aligner.align)
+    assert aligner.doubts == []
+
+
+def test_the_canceller_puts_the_echos_place_in_doubt_as_soon_as_it_moves():
+    """The aligner measures once a second; the canceller sees a moved echo at once (its output
+    louder than the microphone): the doubt opens within half a second of the jump."""
+    far = far_end(16)
+    mic = echo_with_drift(far, 0.0, jumps=((12.05, 104.0),))
+    front = FrontEnd(SR)
+    opened = []
+
+    def through(near, far_block, ahead):
+        front.process(near, far_block, ahead)
+        if front.aligner is not None and front.aligner.doubts and not opened:
+            opened.append(front.aligner._n / SR)
+
+    run(far, mic, through)
+    assert opened and 12.05 < opened[0] < 12.55, opened

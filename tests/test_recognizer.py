@@ -61,17 +61,17 @@ def rec(vosk_model) -> CommandRecognizer:
 
 
 def run(rec: CommandRecognizer, mic: np.ndarray, reference: np.ndarray | None = None, t0: float = 0.0,
-        coach_says: tuple[tuple[str, float, float], ...] = ()) -> list[Heard]:
-    """Feed ``mic`` to ``rec`` from a fresh start, told first what the coach says when
-    (``(text, start, end)`` in seconds of the track)."""
+        coach_says: tuple[tuple[str, float, float], ...] = (), block: int = BLOCK) -> list[Heard]:
+    """Feed ``mic`` to ``rec`` in ``block``-sample blocks from a fresh start, told first what
+    the coach says when (``(text, start, end)`` in seconds of the track)."""
     rec.reset()
     for text, start, end in coach_says:
         rec.coach_says(text, t0 + start, t0 + end)
     pcm = to_int16(mic) if mic.dtype != np.int16 else mic
     out: list[Heard] = []
-    for i in range(0, len(pcm), BLOCK):
-        ref = None if reference is None else reference[i : i + BLOCK]
-        out += rec.feed(pcm[i : i + BLOCK], t0 + i / SR, ref)
+    for i in range(0, len(pcm), block):
+        ref = None if reference is None else reference[i : i + block]
+        out += rec.feed(pcm[i : i + block], t0 + i / SR, ref)
     return out + rec.finish()
 
 

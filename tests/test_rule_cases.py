@@ -10,7 +10,8 @@ later rule catches it too). Removing a rule from the package fails its case.
 
 The two rules that need another recognizer set-up say so: ``coach_speaking``
 runs only without an echo canceller, ``not_confirmed`` only with ``verify``;
-``coach_said_it`` needs to be told what the coach says.
+``coach_said_it`` and ``echo_path_moved`` need to be told what the coach says, and the
+latter is fed in the live path's blocks.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ import numpy as np
 import pytest
 
 from tests.speech_support import build_track, echo_of, speak
+from tests.test_feed_replay import BLOCK as BLOCK_LIVE
+from tests.test_feed_replay import coach_sentences, glitched, session_opening
 from tests.test_recognizer import placed, run, sentence_with_a_pause
 from voicecoach.coach.program import HELP
 from voicecoach.speech import rules
@@ -43,6 +46,8 @@ class Case:
     """Decode with the model's whole vocabulary available (``verify`` needs it)."""
     coach_says: Callable[[], tuple[tuple[str, float, float], ...]] = tuple
     """What the coach's sentences say and when (``(text, start, end)``, seconds)."""
+    block: int = 800
+    """Samples per block fed."""
 
 
 def _alone(text: str, **voice) -> Callable:
@@ -74,6 +79,13 @@ def _echo_without_its_reference(text: str) -> Callable:
     return clip
 
 
+def _glitched_session(at_s: float, ms: float) -> Callable:
+    def clip():
+        played, _ = session_opening()
+        return glitched(played, at_s, ms), played
+    return clip
+
+
 def _spoken(text: str) -> tuple[str, float, float]:
     return text, 0.5, 0.5 + len(speak(text, voice="en-us")) / 16000
 
@@ -91,6 +103,10 @@ CASES = [
     # takes enough of what passes for echo that the decoder hears no phrase in it.)
     Case("coach_said_it", _echo_without_its_reference(HELP), without="stop_workout",
          coach_says=lambda: (_spoken(HELP),)),
+    # The opening of test_run_live's session, its output stopped for 150 ms at 5.8 s without the
+    # reference knowing (a glitch under load), fed in the live path's blocks: "resume" from it.
+    Case("echo_path_moved", _glitched_session(5.8, 150.0), without="resume", block=BLOCK_LIVE,
+         coach_says=lambda: coach_sentences(session_opening()[1])),
     # Without a canceller the coach's own "pause" reaches the decoder whole.
     Case("coach_speaking", _the_coach_says("pause"), without="pause", options={"echo_canceller": False}),
     # The start of a sentence: a vowel goes straight on after "resume".
@@ -122,12 +138,13 @@ def full_model():
 def _hear(model, case: Case, audio, played) -> tuple[list[str], list[str]]:
     rec = CommandRecognizer(model, load_grammar(model=model), **case.options)
     rec.explain = []
-    heard = run(rec, audio, played, coach_says=case.coach_says())
+    heard = run(rec, audio, played, coach_says=case.coach_says(), block=case.block)
     return [h.intent for h in heard], [e.verdict for e in rec.explain]
 
 
 def test_every_rule_has_a_case():
-    assert sorted(c.rule for c in CASES) == sorted(r.__name__ for r in rules.AT_ONCE + rules.ON_SETTLING)
+    # A rule asked at once and again on settling (echo_path_moved) has one case.
+    assert sorted(c.rule for c in CASES) == sorted({r.__name__ for r in rules.AT_ONCE + rules.ON_SETTLING})
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.rule)

@@ -3,6 +3,11 @@
 Each file is streamed through the same recognizer the coach uses, in
 live-sized blocks (50 ms), so what it prints is what the coach would have
 heard, with the audio time at which each command would have been emitted.
+
+A directory written by ``voicecoach run --record-feed DIR`` is given to the
+recognizer again exactly as the live session gave it (the blocks with their
+times and far end, the coach's sentences, the phases), with ``run``'s
+settings: ``--explain DIR`` says why the coach took a word for a command.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ BLOCK_S = 0.05
 def configure(parser) -> None:
     from voicecoach.speech.grammar import PHASES  # light: no model, no Vosk
 
-    parser.add_argument("files", nargs="+", metavar="FILE.wav", help="recordings (any rate, mono or stereo)")
+    parser.add_argument("files", nargs="+", metavar="FILE.wav", help="recordings (any rate, mono or stereo), or directories of `run --record-feed`")
     parser.add_argument("--json", action="store_true", help="one JSON object per command")
     parser.add_argument("--grammar", metavar="FILE", help="grammar TOML (default: grammars/en.toml)")
     parser.add_argument("--during", choices=PHASES, metavar="PHASE",
@@ -40,12 +45,14 @@ def main(args) -> int:
     import numpy as np
 
     from voicecoach.commands import load_enrollment
+    from voicecoach.speech.feedlog import is_recording, replay
 
     enrollment = load_enrollment(not args.no_enrollment)
     model = load_model()
     grammar = load_grammar(args.grammar, model=model)
     rec = CommandRecognizer(model, grammar, enrollment=enrollment)
     rec.listen_during(args.during)
+    live = None  # built for the first recorded feed: run's recognizer is provisional
 
     def show(name: str, heard: list) -> None:
         # --explain prints every verdict reached so far (the commands among them) instead.
@@ -60,6 +67,14 @@ def main(args) -> int:
     failed = 0
     step = int(BLOCK_S * VOSK_RATE)
     for name in args.files:
+        if is_recording(name):
+            if live is None:
+                live = CommandRecognizer(model, grammar, enrollment=enrollment, provisional=True)
+            live.reset()
+            live.explain = [] if args.explain else None
+            replay(name, live, lambda call, heard: _show_replayed(name, live, heard, args))
+            sys.stdout.flush()
+            continue
         try:
             blocks = _blocks_16k(name, read_wav, to_16k_int16)
             rec.reset()
@@ -135,6 +150,16 @@ def _blocks_16k(name, read_wav, to_16k_int16):
                 yield (np.clip(x, -1.0, 1.0) * 32767.0).astype(np.int16)
             if last:
                 return
+
+
+def _show_replayed(name: str, rec, heard: list, args) -> None:
+    """What a replayed live feed gave: the verdicts (``--explain``), else the final commands."""
+    if args.explain:
+        _print_explained(name, rec, args.json)
+    else:
+        for h in heard:
+            if getattr(h, "final", True) and hasattr(h, "confidence"):
+                _print(name, h, args.json)
 
 
 def _print_explained(name: str, rec, as_json: bool) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 HELP = "coach a live workout (microphone and speaker)"
 STOP_DEFERRED = True  # Ctrl-C and SIGTERM close the session at the runtime's next turn
@@ -21,6 +22,10 @@ def configure(parser: argparse.ArgumentParser) -> None:
                         help="say the first session's advice (mat, shoes, stretches, doming) again before the sets")
     parser.add_argument("--quiet", action="store_true",
                         help="no live view: print only problems and the final summary")
+    parser.add_argument("--record-feed", metavar="DIR", default=os.environ.get("VOICECOACH_RECORD_FEED") or None,
+                        help="also write what the recognizer is given (mic blocks, far end, times, the coach's "
+                             "sentences) to DIR, for `voicecoach recognize --explain DIR` "
+                             "(default: $VOICECOACH_RECORD_FEED; about 0.3 MB a second)")
 
 
 def _device(value: str | None, configured):
@@ -54,6 +59,15 @@ def main(args: argparse.Namespace) -> int:
     io.say = voice.speech.get
     if io.cue_only:
         recognizer = None  # no microphone: ResilientIO has said so
+    recorder = None
+    if recognizer is not None and args.record_feed:
+        from voicecoach.speech.feedlog import FeedRecorder
+
+        try:
+            recognizer = recorder = FeedRecorder(recognizer, args.record_feed, note=lambda: {
+                "xruns": dict(io.xruns), "underrun_frames": int(getattr(io.io, "underrun_frames", 0))})
+        except OSError as err:
+            raise UserError(f"{args.record_feed}: cannot record the recognizer's feed: {err.strerror}") from None
     store, store_error = open_store(args.db, cfg)
     events = None
     if args.events:
@@ -94,6 +108,8 @@ def main(args: argparse.Namespace) -> int:
             stderr_notice(f"audio under/overruns: {io.xruns}")
         if store is not None:
             store.close()
+        if recorder is not None:
+            recorder.close()
         if events is not None:
             events.close()
     return 0

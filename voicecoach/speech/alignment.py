@@ -68,11 +68,19 @@ class EchoAligner:
     An echo that arrives before the reference says it was played (a faster
     speaker clock) can be followed as far as the output has rendered beyond
     the block (``ahead``).
+
+    Until the line follows a jump, the canceller is handed a far end that is
+    not where the echo is, and what it leaves of the coach's voice passes for
+    the person's. So from the window of a measurement more than ``doubt_s``
+    off a line that ``jump_after`` measurements are on (an echo whose place
+    was known), to the first one back on it, the echo's place is in doubt:
+    :meth:`in_doubt` says whether the far end played then, within ``max_lag_s``
+    before a span of microphone samples.
     """
 
     def __init__(self, samplerate: int = VOSK_RATE, *, target_s: float = 0.03, window_s: float = 2.0,
                  every_s: float = 1.0, max_lag_s: float = 0.5, max_lead_s: float = 0.3, memory_s: float = 120.0,
-                 min_peak: float = 6.0, jump_s: float = 0.0005, jump_after: int = 4):
+                 min_peak: float = 6.0, jump_s: float = 0.0005, jump_after: int = 4, doubt_s: float = 0.002):
         self.samplerate = samplerate
         self.target = target_s * samplerate
         self.window = int(window_s * samplerate)
@@ -83,6 +91,7 @@ class EchoAligner:
         self.min_peak = min_peak
         self.jump = jump_s * samplerate
         self.jump_after = jump_after
+        self.doubt = doubt_s * samplerate
         self._keep = self.window + self.max_lag + 2 * _TAPS + self.max_lead + 8 * samplerate
         """Far-end samples kept: those from ``_far_base`` on (older ones read as zeros)."""
         self._far_base = -(self.window + self.max_lag + _TAPS)
@@ -112,6 +121,8 @@ class EchoAligner:
         """How far off the line each of the latest measurements was, when they all were (at most ``jump_after - 1``)."""
         self.jumps: list[int] = []
         """Mic sample of the first measurement after each jump found (within the memory)."""
+        self.doubts: list[list[int | None]] = []
+        """[first, last) mic samples over which the echo's place was in doubt (last None: it still is)."""
 
     @property
     def drift_ppm(self) -> float:
@@ -211,6 +222,40 @@ class EchoAligner:
             frac = 0.5 * (y0 - y2) / denom if denom else 0.0
         delay = self.max_lag + ks[best] + frac
         self._add(end - self.window // 2, float(delay), float(peak / spread))
+        self._judge_place(end, float(delay))
+
+    def _judge_place(self, end: int, delay: float) -> None:
+        """Open a doubt over the window ending at mic sample ``end`` when its measured ``delay``
+        is off the line (as now fitted), close the open one when it is on it."""
+        off = abs(delay - self.delay_at(end - self.window // 2)) > self.doubt
+        open_ = bool(self.doubts) and self.doubts[-1][1] is None
+        # Only an echo whose place was known can be misplaced: with none in the microphone
+        # (the person alone), the measurements are scattered and none is a line's.
+        known = sum(abs(d - self.delay_at(n)) <= self.doubt for n, d, _ in self.measured) >= self.jump_after
+        if off and not open_ and known:
+            self.doubts.append([end - self.window, None])
+        elif not off and open_:
+            self.doubts[-1][1] = end
+        while len(self.doubts) > 64:
+            del self.doubts[0]
+
+    def doubt_from(self, n: int) -> None:
+        """The canceller found the echo moved at mic sample ``n`` (it subtracted one that
+        was not there): in doubt from ``max_lag_s`` before it until a measurement is on the line."""
+        if not (self.doubts and self.doubts[-1][1] is None):
+            self.doubts.append([max(0, n - self.max_lag), None])
+
+    def in_doubt(self, lo: int, hi: int) -> bool:
+        """True when mic samples [lo, hi) overlap a doubt over the echo's place and the far
+        end played within ``max_lag_s`` before (or during) them (read while it is kept)."""
+        for first, last in self.doubts:
+            a, b = max(lo, first), min(hi, self._n if last is None else last)
+            if a < b:
+                far = self._segment(a - self.max_lag, b)
+                k = len(far) // 160  # 10 ms frames at 16 kHz
+                if k and float(np.max(np.mean(far[:k * 160].reshape(k, 160) ** 2, axis=1))) > 1e-5:
+                    return True
+        return False
 
     def _add(self, n: int, delay: float, peak: float) -> None:
         """Keeps one measurement (echo ``delay`` at mic sample ``n``), finds a jump, and fits the line again."""

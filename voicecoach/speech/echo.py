@@ -270,13 +270,16 @@ class LinearEchoCanceller:
 
     ``tail_s`` is the longest echo path covered (delay plus room reverb);
     after ``trust_after_s`` of far end the filter's estimate is trusted even if
-    it never removed much (there was no echo to remove).
+    it never removed much (there was no echo to remove). Once it has followed an
+    echo for ``settled_after_s`` of far end, output louder than the microphone
+    for three blocks in a row means the echo moved (:attr:`louder`).
     """
 
     def __init__(self, samplerate: int = VOSK_RATE, *, tail_s: float = 0.3, mu: float = 0.4, block: int = 2 * FRAME,
-                 trust_after_s: float = 5.0, judge_margin_db: float | None = None):
+                 trust_after_s: float = 5.0, judge_margin_db: float | None = None, settled_after_s: float = 1.0):
         self.n = block
         self.trust_after = int(trust_after_s * samplerate)
+        self.settled_after = int(settled_after_s * samplerate)
         self.p = max(1, int(np.ceil(tail_s * samplerate / block)))
         self.judge = None if judge_margin_db is None else ResidualEcho(block, samplerate, margin_db=judge_margin_db,
                                                                        span=self.p)
@@ -324,6 +327,14 @@ class LinearEchoCanceller:
         self.found_echo = False
         """The filter has removed 6 dB: there is an echo (a judge has something to judge)."""
         self._heard_far = 0
+        self.louder: list[int] = []
+        """Where, in the samples given to the latest :meth:`process`, a block came out louder
+        than the microphone: once an echo was found, the filter subtracts one that is not
+        there, because the echo moved against the far end."""
+        self._louder = False
+        self._louder_run = 0
+        self._found_for = 0
+        """Far-end samples played since the filter found the echo."""
         self._near_s = 0.0
         self._out_s = 0.0
 
@@ -340,10 +351,14 @@ class LinearEchoCanceller:
         self._far = np.concatenate([self._far, far])
         k = len(self._near) // self.n
         out = np.empty(k * self.n)
+        self.louder = []
         for j in range(k):
             d = self._near[j * self.n : (j + 1) * self.n]
             x = self._far[j * self.n : (j + 1) * self.n]
+            self._louder = False
             out[j * self.n : (j + 1) * self.n] = self._block(d, x)
+            if self._louder:
+                self.louder.append(j * self.n - (len(self._near) - len(near)))
         self._near = self._near[k * self.n :]
         self._far = self._far[k * self.n :]
         return (np.clip(out, -1.0, 1.0) * 32767.0).astype(np.int16)
@@ -444,6 +459,14 @@ class LinearEchoCanceller:
             self._out_s = 0.99 * self._out_s + float(np.dot(ef, ef))
             self.found_echo = self._near_s > 1e-3 and self._near_s > 4.0 * self._out_s
             self._count_far_heard(n)
+        dd = float(np.dot(d, d))
+        if self.found_echo and playing:
+            self._found_for += n
+        # Three blocks in a row (a converging filter, or one block, can overshoot), once the
+        # filter has followed the echo for a while.
+        louder = self.found_echo and playing and dd > 1e-6 * n and float(np.dot(ef, ef)) > 1.5 * dd
+        self._louder_run = self._louder_run + 1 if louder else 0
+        self._louder = self._louder_run >= 3 and self._found_for >= self.settled_after
         if self.judge is not None:
             # Until the filter is trusted, whatever reaches the microphone within its span
             # of the far end playing is taken for echo: the room's tail too.
@@ -523,6 +546,8 @@ class FrontEnd:
             self._ns = pywebrtc_audio.NoiseSuppressor(sample_rate=self.samplerate, num_channels=1, level=self.ns_level)
         self._near = np.zeros(0, dtype=np.int16)
         self._far = np.zeros(0, dtype=np.float32)
+        self._done = 0
+        """Samples given to the canceller (or skipped as digital silence): the next one's index among those fed."""
 
     @property
     def cancelling(self) -> bool:
@@ -565,6 +590,7 @@ class FrontEnd:
         k = n // FRAME
         share = np.zeros(k)
         if not d.any():
+            self._done += n
             # Digital silence (a generated WAV; a real microphone always has
             # some noise): there is no echo in it to cancel or learn from, and
             # nothing to suppress. AEC3 still gets it, or its idea of the echo
@@ -575,8 +601,12 @@ class FrontEnd:
             if self._lin is not None:
                 self._lin.skip(x)
             return Cleaned(d, d, share, np.zeros(k))
+        first = self._done
+        self._done += n
         if self._lin is not None:
             out = self._lin.process(d, x)
+            if self._lin.louder and self._align is not None:
+                self._align.doubt_from(first + self._lin.louder[0])
             if self._aec3 is not None:
                 # What AEC3 lets through of this frame is the near end's part.
                 p_near = _frame_power(self._aec3.process(d, x))

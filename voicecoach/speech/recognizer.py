@@ -311,15 +311,17 @@ class CommandRecognizer:
         """The decoder sample index of a Vosk word time (seconds of audio given to this decoder)."""
         return int(round(word_time * self.samplerate))
 
-    def _time_of(self, n: int) -> float:
-        """Mic-timeline seconds of decoder sample index ``n``."""
+    def _input_index(self, n: int) -> int:
+        """The index among the samples fed of decoder sample index ``n``."""
         # Decoder samples skip what was not decoded while idle.
-        skipped = 0
         for at, total in reversed(self._skips):
             if at <= n:
-                skipped = total
-                break
-        n += skipped
+                return n + total
+        return n
+
+    def _time_of(self, n: int) -> float:
+        """Mic-timeline seconds of decoder sample index ``n``."""
+        n = self._input_index(n)
         best = None
         for idx, t in reversed(self._anchors):
             if idx <= n:
@@ -663,6 +665,12 @@ class CommandRecognizer:
     def coach_said(self, c: rules.Candidate) -> bool:
         """True when the coach was saying a sentence that holds the candidate's phrase."""
         return self._coach_words.said(c.intent.name, self._time_of(c.start_n), self._time_of(c.end_n))
+
+    def echo_moved(self, c: rules.Candidate) -> bool:
+        """True when the coach played while the words were said and the echo aligner
+        had the echo off the place it reads the far end from (see ``EchoAligner.in_doubt``)."""
+        aligner = self._front.aligner
+        return aligner is not None and aligner.in_doubt(self._input_index(c.start_n), self._input_index(c.end_n))
 
     def confirmed(self, c: rules.Candidate) -> bool:
         """True when an open-vocabulary decode of the words' audio holds the phrase."""

@@ -53,6 +53,7 @@ class Evidence(Protocol):
     def min_confidence(self, c: Candidate) -> float: ...
     def coach_was_speaking(self, c: Candidate) -> bool: ...
     def coach_said(self, c: Candidate) -> bool: ...
+    def echo_moved(self, c: Candidate) -> bool: ...
     def broken_spelling(self, words) -> bool: ...
     def passes_over_voice(self, words) -> bool: ...
     def speech_after(self, end_n: int) -> bool: ...
@@ -90,6 +91,11 @@ def coach_speaking(ev: Evidence, c: Candidate) -> bool:
 def coach_said_it(ev: Evidence, c: Candidate) -> bool:
     """The coach was saying a sentence with this very phrase in it: its echo."""
     return ev.coach_said(c)
+
+
+def echo_path_moved(ev: Evidence, c: Candidate) -> bool:
+    """Heard while the coach played and its echo had moved from where the canceller read it."""
+    return ev.echo_moved(c)
 
 
 def talk_right_after(ev: Evidence, c: Candidate) -> bool:
@@ -133,6 +139,7 @@ AT_ONCE: tuple[Rule, ...] = (
     voice_between_words,
     coach_speaking,
     coach_said_it,
+    echo_path_moved,
     talk_right_after,
     talk_right_before,
     control_after_voice,
@@ -142,6 +149,7 @@ ON_SETTLING: tuple[Rule, ...] = (
     words_after,
     ends_in_hiss,
     voice_runs_on,
+    echo_path_moved,  # again: the measurement that finds the echo moved may come after the words
 )
 
 
