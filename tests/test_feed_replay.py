@@ -131,3 +131,17 @@ def test_a_replayed_feed_gives_the_recognizer_what_the_recorded_one_had(vosk_mod
                           (np.clip(played + person, -1, 1) * 32767).astype(np.int16))
     assert [c["start"] for c in fed] == [i / SR for i in range(0, len(played), BLOCK)]
     assert [c["text"] for c in calls(tmp_path / "feed") if c["call"] == "coach_says"] == [c["text"] for c in cues]
+
+
+@pytest.mark.model
+@pytest.mark.parametrize("first_line", ["not json", '{"call": "feed"}', '{"call": "coach_says", "text": "x"}'])
+def test_a_directory_that_holds_no_recorded_feed_is_one_line_and_a_failure(tmp_path, isolated_dirs, model_path,
+                                                                          first_line):
+    from test_enroll import voicecoach
+
+    (tmp_path / "calls.jsonl").write_text(first_line + "\n")
+    (tmp_path / "mic.i16").write_bytes(b"")
+    r = voicecoach("recognize", str(tmp_path))
+    assert r.returncode == 1
+    assert r.stderr.strip().splitlines() == [
+        f"voicecoach: {tmp_path}: cannot replay the recorded feed: {tmp_path / 'calls.jsonl'}: line 1 is not a recorded call"]

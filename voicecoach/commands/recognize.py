@@ -72,7 +72,11 @@ def main(args) -> int:
                 live = CommandRecognizer(model, grammar, enrollment=enrollment, provisional=True)
             live.reset()
             live.explain = [] if args.explain else None
-            replay(name, live, lambda call, heard: _show_replayed(name, live, heard, args))
+            try:
+                replay(name, live, lambda call, heard: _show_replayed(name, live, heard, args))
+            except (ValueError, OSError) as err:
+                print(f"voicecoach: {name}: cannot replay the recorded feed: {err}", file=sys.stderr)
+                failed += 1
             sys.stdout.flush()
             continue
         try:

@@ -89,6 +89,11 @@ class FeedRecorder:
             f.close()
 
 
+_CALLS = {"feed": {"n", "far", "start"}, "coach_says": {"text", "start", "end"}, "listen_during": {"phase"},
+          "reset": set(), "finish": set()}
+"""Each call a recording holds, and the keys its line must have."""
+
+
 def is_recording(path: str | Path) -> bool:
     """True when ``path`` is a directory a :class:`FeedRecorder` wrote."""
     return (Path(path) / CALLS).is_file()
@@ -96,17 +101,22 @@ def is_recording(path: str | Path) -> bool:
 
 def calls(directory: str | Path) -> Iterator[dict]:
     """The recorded calls in order; a feed's carries its ``samples`` (int16) and
-    ``reference`` (float32, or None). A last line cut short is left out."""
+    ``reference`` (float32, or None). A last line cut short is left out; a line
+    that is no call raises ValueError naming it."""
     directory = Path(directory)
     mic = np.fromfile(directory / MIC, dtype="<i2")
     far_path = directory / FAR
     far = np.fromfile(far_path, dtype="<f4") if far_path.exists() else np.zeros(0, "<f4")
     i = j = 0
-    for line in (directory / CALLS).read_text(encoding="utf-8").splitlines():
+    for k, line in enumerate((directory / CALLS).read_text(encoding="utf-8", errors="replace").splitlines()):
         try:
             call = json.loads(line)
         except json.JSONDecodeError:
+            if k == 0:
+                raise ValueError(f"{directory / CALLS}: line 1 is not a recorded call") from None
             break  # the line being written when the session ended
+        if not isinstance(call, dict) or call.get("call") not in _CALLS or not _CALLS[call["call"]] <= call.keys():
+            raise ValueError(f"{directory / CALLS}: line {k + 1} is not a recorded call")
         if call["call"] == "feed":
             n, m = call["n"], call["far"]
             if i + n > len(mic) or (m is not None and j + m > len(far)):
