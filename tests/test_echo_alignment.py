@@ -279,3 +279,21 @@ def test_the_canceller_puts_the_echos_place_in_doubt_as_soon_as_it_moves():
 
     run(far, mic, through)
     assert opened and 12.05 < opened[0] < 12.55, opened
+
+
+def test_the_front_end_asks_about_doubts_in_the_samples_it_was_fed():
+    """The aligner starts with the first far end; the microphone fed before it still
+    counts: a span after the echo moved, while the coach played, is in doubt, and one
+    before it, or where the coach had stopped, is not."""
+    far = far_end(16)
+    far[int(13.0 * SR):] = 0.0  # the coach stops soon after the echo moved
+    mic = echo_with_drift(far, 0.0, jumps=((12.05, 104.0),))
+    front = FrontEnd(SR)
+    quiet = (np.random.default_rng(3).standard_normal(3 * SR) * 30).astype(np.int16)
+    for k in range(0, len(quiet), 320):
+        front.process(quiet[k:k + 320], None)
+    run(far, mic, front.process)
+    lead = 3.0  # seconds fed before the first far end
+    assert not front.echo_in_doubt(int((lead + 9.0) * SR), int((lead + 9.5) * SR))
+    assert front.echo_in_doubt(int((lead + 12.3) * SR), int((lead + 12.8) * SR))
+    assert not front.echo_in_doubt(int((lead + 14.0) * SR), int((lead + 14.5) * SR))

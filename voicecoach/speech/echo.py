@@ -548,11 +548,20 @@ class FrontEnd:
         self._far = np.zeros(0, dtype=np.float32)
         self._done = 0
         """Samples given to the canceller (or skipped as digital silence): the next one's index among those fed."""
+        self._align_from = 0
+        """The index among those fed of the aligner's first sample (its own count starts there)."""
 
     @property
     def cancelling(self) -> bool:
         """True once echo cancellation runs (a reference has been given)."""
         return self._lin is not None or self._aec3 is not None
+
+    def echo_in_doubt(self, lo: int, hi: int) -> bool:
+        """True when the echo's place was in doubt over samples [lo, hi) of those fed
+        while the far end played (:meth:`EchoAligner.in_doubt`); False before cancelling."""
+        if self._align is None:
+            return False
+        return self._align.in_doubt(lo - self._align_from, hi - self._align_from)
 
     @property
     def aligner(self) -> EchoAligner | None:
@@ -565,6 +574,7 @@ class FrontEnd:
         near = np.asarray(near, dtype=np.int16)
         if far is not None and self.aec_kind is not None and not self.cancelling:
             self._align = EchoAligner(self.samplerate)
+            self._align_from = self._done + len(self._near)
             if self.aec_kind == "linear":
                 judging = self.judge == "linear" or not self.webrtc
                 self._lin = LinearEchoCanceller(self.samplerate,
@@ -606,7 +616,7 @@ class FrontEnd:
         if self._lin is not None:
             out = self._lin.process(d, x)
             if self._lin.louder and self._align is not None:
-                self._align.doubt_from(first + self._lin.louder[0])
+                self._align.doubt_from(first + self._lin.louder[0] - self._align_from)
             if self._aec3 is not None:
                 # What AEC3 lets through of this frame is the near end's part.
                 p_near = _frame_power(self._aec3.process(d, x))

@@ -669,8 +669,7 @@ class CommandRecognizer:
     def echo_moved(self, c: rules.Candidate) -> bool:
         """True when the coach played while the words were said and the echo aligner
         had the echo off the place it reads the far end from (see ``EchoAligner.in_doubt``)."""
-        aligner = self._front.aligner
-        return aligner is not None and aligner.in_doubt(self._input_index(c.start_n), self._input_index(c.end_n))
+        return self._front.echo_in_doubt(self._input_index(c.start_n), self._input_index(c.end_n))
 
     def confirmed(self, c: rules.Candidate) -> bool:
         """True when an open-vocabulary decode of the words' audio holds the phrase."""
