@@ -13,8 +13,8 @@ uses (SimulatedIO, the coach's real espeak-ng cues, the real Vosk recognizer
 and its echo canceller). A person answers the coach: in every counted lowering
 they say one mark ("back arched", "good rep", "doming"; in the first lowering,
 the floor test, "stop point" at 2.1 s), starting 0.2, 0.5 or 0.8 s after its
-first tick, in turn in each of the nine voices of the recognizer's quick dev
-corpus (four engines), 6 dB below, level with or 6 dB above the coach's echo at
+first tick, in turn in each voice of the recognizer's quick dev corpus
+(``scripts/corpus.py`` QUICK_VOICES: every engine), 6 dB below, level with or 6 dB above the coach's echo at
 the microphone ("loud": 10 dB below). The person's clips are the same in every
 condition; the session without any echo is the reference.
 

@@ -363,7 +363,9 @@ def installed_engines() -> list[str]:
             "espeak-mbrola": Path("/usr/share/mbrola/us1").exists() and shutil.which("espeak-ng") is not None,
             "festival-mbrola": shutil.which("text2wave") is not None and Path("/usr/share/mbrola/us1").exists(),
             "festival": shutil.which("text2wave") is not None,
-            "flite": shutil.which("flite") is not None}
+            "flite": shutil.which("flite") is not None,
+            "rhvoice": shutil.which("RHVoice-test") is not None,
+            "pico": shutil.which("pico2wave") is not None}
     return [e for e in ENGINES if have[e]]
 
 

@@ -38,6 +38,8 @@ from tests.speech_support import (  # noqa: E402
     FESTIVAL_VOICES,
     FLITE_VOICES,
     MBROLA_VOICES,
+    PICO_VOICES,
+    RHVOICE_VOICES,
     build_track,
     engine_of,
     noise_gain,
@@ -88,6 +90,8 @@ ENGINES = {
     "festival-mbrola": tuple(v for v in FESTIVAL_VOICES if engine_of(v) == "festival-mbrola"),
     "festival": tuple(v for v in FESTIVAL_VOICES if engine_of(v) == "festival"),
     "flite": tuple(FLITE_VOICES),
+    "rhvoice": RHVOICE_VOICES,
+    "pico": PICO_VOICES,
 }
 """The voices of each engine (``scripts/setup --bench`` installs all but espeak-ng's)."""
 QUICK_VOICES = {
@@ -96,8 +100,10 @@ QUICK_VOICES = {
     "festival-mbrola": ("festival:us1_mbrola", "festival:us3_mbrola"),
     "festival": ("festival:kal_diphone", "festival:don_diphone"),
     "flite": ("flite:slt", "flite:awb"),
+    "rhvoice": ("rhvoice:clb", "rhvoice:evgeniy-eng"),
+    "pico": ("pico:en-US", "pico:en-GB"),
 }
-"""Nine of them, two or three per engine (the benchmarks' ``--quick`` set)."""
+"""Two or three per engine (the benchmarks' ``--quick`` set)."""
 PROSODY = ((150, 50), (175, 35), (135, 70))
 """(speed words/min, pitch 0-99) variants."""
 SNRS = (None, 20, 10, 5)

@@ -16,7 +16,9 @@ espeak-ng voice (``espeak-ng -v VOICE -s SPEED -p PITCH``);
 ``mbrola:us1`` is an MBROLA diphone voice spoken through espeak-ng;
 ``festival:kal_diphone`` a festival voice (its MBROLA ones end in ``_mbrola``);
 ``flite:slt`` a voice of CMU Flite (its ``awb``, ``rms`` and ``slt`` are
-statistical parametric voices, unlike every other engine here).
+statistical parametric voices); ``rhvoice:clb`` a voice of RHVoice (HTS
+voices of its own vocoder, two with a Russian accent); ``pico:en-US`` SVOX
+Pico's US or UK voice (both female).
 The tests use espeak-ng alone; the other engines are for the benchmarks
 (``scripts/setup --bench`` installs them).
 Noise generators take a ``seed`` so a failing case can be replayed.
@@ -48,12 +50,15 @@ FESTIVAL_VOICES = {
     "festival:don_diphone": 110.0,
 }
 FLITE_VOICES = {"flite:kal16": 106.0, "flite:awb": 140.0, "flite:rms": 90.0, "flite:slt": 178.0}
+RHVOICE_VOICES = ("rhvoice:alan", "rhvoice:bdl", "rhvoice:clb", "rhvoice:slt", "rhvoice:evgeniy-eng", "rhvoice:lyubov")
+PICO_VOICES = ("pico:en-US", "pico:en-GB")
 
 
 def engine_of(voice: str) -> str:
-    """The engine that renders ``voice``: espeak, espeak-mbrola, festival-mbrola, festival or flite."""
-    if voice.startswith("flite:"):
-        return "flite"
+    """The engine that renders ``voice``: espeak, espeak-mbrola, festival-mbrola, festival, flite, rhvoice or pico."""
+    for engine in ("flite", "rhvoice", "pico"):
+        if voice.startswith(engine + ":"):
+            return engine
     if voice.startswith("mbrola:"):
         return "espeak-mbrola"
     if voice.startswith("festival:"):
@@ -82,6 +87,14 @@ def _synthesis_command(text: str, voice: str, speed: int, pitch: int, out: str) 
         f0 = FLITE_VOICES[voice] * 2.0 ** ((pitch - 50) / 100)
         return ["flite", "-voice", voice.split(":", 1)[1], "--setf", f"duration_stretch={175 / speed:.3f}",
                 "--setf", f"int_f0_target_mean={f0:.0f}", "-t", text, "-o", out], None
+    # RHVoice and Pico take speed and pitch as percentages of the voice's own.
+    speed_percent, pitch_percent = round(100 * speed / 175), round(100 * 2.0 ** ((pitch - 50) / 100))
+    if voice.startswith("rhvoice:"):
+        return ["RHVoice-test", "-p", voice.split(":", 1)[1], "-r", str(speed_percent), "-t", str(pitch_percent),
+                "-o", out], text.encode()
+    if voice.startswith("pico:"):
+        return ["pico2wave", "-l", voice.split(":", 1)[1], "-w", out,
+                f"<speed level='{speed_percent}'><pitch level='{pitch_percent}'>{text}</pitch></speed>"], None
     if voice.startswith("mbrola:"):
         voice = {"en1": "mb-en1"}.get(voice[7:], f"us-mbrola-{voice[-1]}")
     return ["espeak-ng", "-v", voice, "-s", str(speed), "-p", str(pitch), "-w", out, text], None
