@@ -204,17 +204,26 @@ def test_a_phrase_whose_last_word_runs_on_in_an_s_is_another_word(vosk_model, re
     assert [h.intent for h in run(off, audio)] == ["help"]  # what the rule took back
 
 
-def test_a_long_hiss_after_a_command_is_breath_not_an_s(rec):
-    audio, _, end = placed("stop point", voice="en-us")
+def _hiss_after(text: str, seconds: float, *, voice: str = "en-us") -> np.ndarray:
+    """``text`` placed in a clip, with a hiss (noise above 4 kHz) of ``seconds`` from the end of its words."""
+    audio, _, end = placed(text, voice=voice)
     rng = np.random.default_rng(4)
-    spectrum = np.fft.rfft(rng.standard_normal(int(0.6 * SR)))
-    spectrum[np.fft.rfftfreq(int(0.6 * SR), 1 / SR) < 4000] = 0  # a hissing exhale: all above 4 kHz
-    hiss = np.fft.irfft(spectrum, int(0.6 * SR))
+    spectrum = np.fft.rfft(rng.standard_normal(int(seconds * SR)))
+    spectrum[np.fft.rfftfreq(int(seconds * SR), 1 / SR) < 4000] = 0
+    hiss = np.fft.irfft(spectrum, int(seconds * SR))
     hiss *= 0.05 / np.sqrt(np.mean(hiss**2)) * np.hanning(len(hiss)) ** 0.1
     i = int(end * SR)
     audio = audio.copy()
     audio[i : i + len(hiss)] += hiss.astype(np.float32)
-    assert [h.intent for h in run(rec, audio)] == ["stop_point"]
+    return audio
+
+
+def test_a_long_hiss_after_a_command_is_breath_not_an_s(rec):
+    assert [h.intent for h in run(rec, _hiss_after("stop point", 0.6))] == ["stop_point"]
+
+
+def test_a_short_hiss_after_help_is_an_s(rec):
+    assert run(rec, _hiss_after("help", 0.12)) == []
 
 
 def test_words_the_decoder_hears_right_after_a_command_take_it_back(vosk_model):

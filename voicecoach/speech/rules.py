@@ -16,6 +16,7 @@ words has been heard (the command is final when all pass).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable, Protocol
 
@@ -123,9 +124,15 @@ def words_after(ev: Evidence, c: Candidate) -> bool:
     return ev.settings.run_on_words and ev.word_starts_after(c.end_n)
 
 
+_ENDS_IN_ITS_OWN_HISS = re.compile(r"(s|x|z|ce|se|ze|ge|sh|ch)(ed)?$")
+"""Spellings whose last sound is a sibilant or an affricate ("arched", "pause",
+"reps"): the decoder may end such a word before its own hiss is over."""
+
+
 def ends_in_hiss(ev: Evidence, c: Candidate) -> bool:
-    """The last word runs on in an /s/: another word ("that help[s]")."""
-    return ev.ends_in_hiss(c.end_n)
+    """The last word runs on in an /s/ that is not its own: another word ("that help[s]")."""
+    last = c.phrase_words[-1]["word"]
+    return not _ENDS_IN_ITS_OWN_HISS.search(last) and ev.ends_in_hiss(c.end_n)
 
 
 def voice_runs_on(ev: Evidence, c: Candidate) -> bool:
