@@ -67,7 +67,7 @@ sys.path.insert(0, str(ROOT))
 
 from scripts.bench_args import parse_settings  # noqa: E402
 from scripts.corpus import QUICK_VOICES  # noqa: E402
-from tests.speech_support import engine_of, pink_noise, speak, write_wav  # noqa: E402
+from tests.speech_support import engine_of, mic_floor, speak, write_wav  # noqa: E402
 from voicecoach.audio.wavio import VOSK_RATE  # noqa: E402
 
 SR16 = VOSK_RATE
@@ -78,7 +78,6 @@ LOUD_LEVEL = -10.0
 PHRASES = (("back arched", "back_arched"), ("good rep", "good_rep"), ("doming", "doming"))
 OFFSETS = (0.2, 0.5, 0.8)
 FLOOR_TEST = ("stop point", "stop_point", 2.1)
-NOISE_FLOOR_RMS = 0.002  # a quiet room through a USB microphone, about -54 dBFS
 
 
 @dataclass(frozen=True)
@@ -224,7 +223,7 @@ def simulated_io(cond: Condition, seconds: float, work: Path):
 
     work.mkdir(parents=True, exist_ok=True)
     mic_path = work / "mic.wav"
-    write_wav(mic_path, pink_noise(seconds, seed=11)[: int(seconds * SR16)] * (NOISE_FLOOR_RMS / 0.1), SR16)
+    write_wav(mic_path, mic_floor(seconds)[: int(seconds * SR16)], SR16)
     ir = room_ir(cond.room) if cond.room else None
     io = SimulatedIO(mic_path, work / "out.wav", samplerate=22050, echo_gain=cond.gain, echo_ms=DELAY_MS,
                      echo_ir=ir, echo_drift_ppm=cond.drift_ppm)

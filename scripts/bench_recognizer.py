@@ -83,6 +83,7 @@ from tests.speech_support import (  # noqa: E402
     coach_track,
     echo_of,
     engine_of,
+    mic_floor,
     pink_noise,
     speak,
     speech_bounds,
@@ -296,7 +297,8 @@ def _barge_job(args):
     played, starts = coach_track(warmup_s=warmup, voice=coach_voice)
     user = speak(text, voice=user_voice)
     at = starts[1] + offset
-    mic = echo_of(played, gain=0.5, delay_ms=delay_ms) + build_track([(at, user)], len(played) / SR)
+    mic = (echo_of(played, gain=0.5, delay_ms=delay_ms) + build_track([(at, user)], len(played) / SR)
+           + mic_floor(len(played) / SR)[: len(played)])
     (heard, _, cpu, _), explained = _explained(lambda: _stream(np.clip(mic, -1, 1), reference=played))
     ok = [h.intent for h in heard] == [intent]
     return {
