@@ -281,6 +281,19 @@ def test_the_canceller_puts_the_echos_place_in_doubt_as_soon_as_it_moves():
     assert opened and 12.05 < opened[0] < 12.55, opened
 
 
+def test_the_canceller_puts_in_doubt_only_what_came_after_the_echo_moved():
+    """Where its output first came out louder is where the echo moved: the words said
+    before it (a person's mark over the count, just before the filter went wrong) keep
+    their place."""
+    far = far_end(16)
+    mic = echo_with_drift(far, 0.0, jumps=((12.05, 104.0),))
+    front = FrontEnd(SR)
+    run(far, mic, front.process)
+    assert front.aligner.doubts
+    assert not front.echo_in_doubt(int(11.6 * SR), int(12.0 * SR))
+    assert front.echo_in_doubt(int(12.1 * SR), int(12.5 * SR))
+
+
 def test_the_front_end_asks_about_doubts_in_the_samples_it_was_fed():
     """The aligner starts with the first far end; the microphone fed before it still
     counts: a span after the echo moved, while the coach played, is in doubt, and one

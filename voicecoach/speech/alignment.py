@@ -240,10 +240,10 @@ class EchoAligner:
             del self.doubts[0]
 
     def doubt_from(self, n: int) -> None:
-        """The canceller found the echo moved at mic sample ``n`` (it subtracted one that
-        was not there): in doubt from ``max_lag_s`` before it until a measurement is on the line."""
+        """The canceller found the echo moved at mic sample ``n`` (from there on it subtracted
+        one that was not there): in doubt from ``n`` until a measurement is on the line."""
         if not (self.doubts and self.doubts[-1][1] is None):
-            self.doubts.append([max(0, n - self.max_lag), None])
+            self.doubts.append([max(0, n), None])
 
     def in_doubt(self, lo: int, hi: int) -> bool:
         """True when mic samples [lo, hi) overlap a doubt over the echo's place and the far

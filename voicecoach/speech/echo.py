@@ -328,9 +328,10 @@ class LinearEchoCanceller:
         """The filter has removed 6 dB: there is an echo (a judge has something to judge)."""
         self._heard_far = 0
         self.louder: list[int] = []
-        """Where, in the samples given to the latest :meth:`process`, a block came out louder
-        than the microphone: once an echo was found, the filter subtracts one that is not
-        there, because the echo moved against the far end."""
+        """Where, in the samples given to the latest :meth:`process` (negative: before them),
+        began a run of blocks that came out louder than the microphone: once an echo was
+        found, the filter subtracts one that is not there, because the echo moved against
+        the far end."""
         self._louder = False
         self._louder_run = 0
         self._found_for = 0
@@ -358,7 +359,8 @@ class LinearEchoCanceller:
             self._louder = False
             out[j * self.n : (j + 1) * self.n] = self._block(d, x)
             if self._louder:
-                self.louder.append(j * self.n - (len(self._near) - len(near)))
+                # Where the run of louder blocks began: the echo moved there, not later.
+                self.louder.append((j + 1 - self._louder_run) * self.n - (len(self._near) - len(near)))
         self._near = self._near[k * self.n :]
         self._far = self._far[k * self.n :]
         return (np.clip(out, -1.0, 1.0) * 32767.0).astype(np.int16)
