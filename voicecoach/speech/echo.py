@@ -560,8 +560,10 @@ class FrontEnd:
 
     def echo_in_doubt(self, lo: int, hi: int) -> bool:
         """True when the echo's place was in doubt over samples [lo, hi) of those fed
-        while the far end played (:meth:`EchoAligner.in_doubt`); False before cancelling."""
-        if self._align is None:
+        while the far end played (:meth:`EchoAligner.in_doubt`); False before cancelling, and
+        while the linear canceller has found no echo (a speaker the microphone does not hear
+        leaves the aligner only chance peaks, which can line up and then leave it)."""
+        if self._align is None or (self._lin is not None and not self._lin.found_echo):
             return False
         return self._align.in_doubt(lo - self._align_from, hi - self._align_from)
 
