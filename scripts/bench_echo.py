@@ -14,8 +14,8 @@ and its echo canceller). A person answers the coach: in every counted lowering
 they say one mark ("back arched", "good rep", "doming"; in the first lowering,
 the floor test, "stop point" at 2.1 s), starting 0.2, 0.5 or 0.8 s after its
 first tick, in turn in each voice of the recognizer's quick dev corpus
-(``scripts/corpus.py`` QUICK_VOICES: every engine), 6 dB below, level with or 6 dB above the coach's echo at
-the microphone ("loud": 10 dB below). The person's clips are the same in every
+(``scripts/corpus.py`` QUICK_VOICES: every engine), 6 dB below, level with or
+6 dB above the coach's echo at the microphone ("loud": 10 dB below). The person's clips are the same in every
 condition; the session without any echo is the reference.
 
 Per condition it prints: marks heard (exactly that intent, within a second of
@@ -223,7 +223,7 @@ def simulated_io(cond: Condition, seconds: float, work: Path):
 
     work.mkdir(parents=True, exist_ok=True)
     mic_path = work / "mic.wav"
-    write_wav(mic_path, mic_floor(seconds)[: int(seconds * SR16)], SR16)
+    write_wav(mic_path, mic_floor(int(seconds * SR16)), SR16)
     ir = room_ir(cond.room) if cond.room else None
     io = SimulatedIO(mic_path, work / "out.wav", samplerate=22050, echo_gain=cond.gain, echo_ms=DELAY_MS,
                      echo_ir=ir, echo_drift_ppm=cond.drift_ppm)

@@ -298,7 +298,7 @@ def _barge_job(args):
     user = speak(text, voice=user_voice)
     at = starts[1] + offset
     mic = (echo_of(played, gain=0.5, delay_ms=delay_ms) + build_track([(at, user)], len(played) / SR)
-           + mic_floor(len(played) / SR)[: len(played)])
+           + mic_floor(len(played)))
     (heard, _, cpu, _), explained = _explained(lambda: _stream(np.clip(mic, -1, 1), reference=played))
     ok = [h.intent for h in heard] == [intent]
     return {

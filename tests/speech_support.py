@@ -205,13 +205,15 @@ MIC_FLOOR_RMS = 0.002
 """A quiet room through a USB microphone, about -54 dBFS."""
 
 
-def mic_floor(duration_s: float, *, seed: int = 11, samplerate: int = SAMPLERATE) -> np.ndarray:
-    """What a microphone hears with no one there: pink noise at :data:`MIC_FLOOR_RMS`.
+def mic_floor(samples: int, *, seed: int = 11, samplerate: int = SAMPLERATE) -> np.ndarray:
+    """What a microphone hears with no one there: ``samples`` of pink noise at :data:`MIC_FLOOR_RMS`.
 
     A track made of speech alone is digital silence between the words, which no
     microphone gives and which the echo canceller treats as a generated file's
     (no echo to learn from)."""
-    return pink_noise(duration_s, seed=seed, samplerate=samplerate) * np.float32(MIC_FLOOR_RMS / 0.1)
+    # Half a sample over: a duration of n/rate seconds can come back as n - 1 samples.
+    noise = pink_noise((samples + 0.5) / samplerate, seed=seed, samplerate=samplerate)[:samples]
+    return noise * np.float32(MIC_FLOOR_RMS / 0.1)
 
 
 def breathing_noise(duration_s: float, *, seed: int = 0, samplerate: int = SAMPLERATE, rate_hz: float = 0.4) -> np.ndarray:
