@@ -25,9 +25,10 @@ minutes (does it get worse as the clocks slide?); and the linear canceller's
 echo return loss enhancement per 5 minutes, over the frames where the coach
 plays and the person is silent.
 
-Rooms are shoebox rooms from pyroomacoustics (``scripts/setup --bench``),
-normalised to the energy of the direct echo so that the person's level means
-the same in every room.
+Rooms are the shoebox rooms of ``scripts/rooms.py`` (pyroomacoustics,
+``scripts/setup --bench``), their responses scaled to unit energy so that the
+person's level against the echo means the same in every room. The person's
+own voice reaches the microphone dry.
 
 ``--coach-only SETTINGS`` (once per variant) has no one answer the coach: the
 session's calls to the recognizer are recorded and replayed into one
@@ -67,6 +68,7 @@ sys.path.insert(0, str(ROOT))
 
 from scripts.bench_args import parse_settings  # noqa: E402
 from scripts.corpus import QUICK_VOICES  # noqa: E402
+from scripts.rooms import impulse_response  # noqa: E402
 from tests.speech_support import engine_of, mic_floor, speak, write_wav  # noqa: E402
 from voicecoach.audio.wavio import VOSK_RATE  # noqa: E402
 
@@ -89,12 +91,6 @@ class Condition:
     levels: tuple[float, ...] = LEVELS
 
 
-ROOMS = {
-    # dimensions (m), RT60 (s), speaker and microphone positions (m)
-    "small": ((3.5, 3.0, 2.5), 0.3, (1.0, 1.0, 1.2), (2.0, 1.2, 0.4)),
-    "large": ((8.0, 6.0, 3.0), 0.6, (1.5, 1.5, 1.2), (4.3, 2.4, 0.4)),
-}
-
 CONDITIONS = {c.name: c for c in (
     Condition("none", gain=0.0),
     Condition("none-quiet", gain=0.0, levels=(LOUD_LEVEL,)),
@@ -108,20 +104,6 @@ CONDITIONS = {c.name: c for c in (
     Condition("loud", room="large", levels=(LOUD_LEVEL,)),
 )}
 """``none`` is the reference for every condition but ``loud``, whose person is quieter (``none-quiet``)."""
-
-
-def room_ir(name: str) -> np.ndarray:
-    """A shoebox room's impulse response at 16 kHz, scaled to unit energy."""
-    import pyroomacoustics as pra
-
-    dims, rt60, speaker, mic = ROOMS[name]
-    absorption, max_order = pra.inverse_sabine(rt60, dims)
-    room = pra.ShoeBox(dims, fs=SR16, materials=pra.Material(absorption), max_order=max_order)
-    room.add_source(speaker)
-    room.add_microphone(mic)
-    room.compute_rir()
-    ir = np.asarray(room.rir[0][0], dtype=np.float64)
-    return (ir / np.sqrt(np.sum(ir**2))).astype(np.float32)
 
 
 @dataclass
@@ -224,7 +206,7 @@ def simulated_io(cond: Condition, seconds: float, work: Path):
     work.mkdir(parents=True, exist_ok=True)
     mic_path = work / "mic.wav"
     write_wav(mic_path, mic_floor(int(seconds * SR16)), SR16)
-    ir = room_ir(cond.room) if cond.room else None
+    ir = impulse_response(cond.room) if cond.room else None
     io = SimulatedIO(mic_path, work / "out.wav", samplerate=22050, echo_gain=cond.gain, echo_ms=DELAY_MS,
                      echo_ir=ir, echo_drift_ppm=cond.drift_ppm)
     n = int(seconds * SR16)
