@@ -7,6 +7,7 @@
     python scripts/bench_recognizer.py --streams-only --heldout-seed 200   # false accepts per hour on fresh seeds
     python scripts/bench_recognizer.py --quick --sweep min_confidence=0.5,0.6,0.7   # leave one engine out
     python scripts/bench_recognizer.py --quick --during plank   # as the plank hold listens ("stop", "done" too)
+    python scripts/bench_recognizer.py --quick --rooms none,small,large --snrs clean,10   # the person across a room
 
 Voices come from several engines (scripts/corpus.py ENGINES; ``scripts/setup
 --bench`` installs MBROLA and festival); every accuracy figure is also given
@@ -60,7 +61,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scripts.bench_args import parse_settings, setting_value  # noqa: E402
+from scripts.rooms import ROOMS  # noqa: E402
 from scripts.corpus import (  # noqa: E402
+    DEFAULT_NOISES,
     DEV_VOICES,
     ENGINES,
     HELDOUT_VOICES,
@@ -84,6 +87,7 @@ from tests.speech_support import (  # noqa: E402
     echo_of,
     engine_of,
     mic_floor,
+    NOISES,
     pink_noise,
     speak,
     speech_bounds,
@@ -216,7 +220,7 @@ def pos_job(spec: dict):
     return {
         "verdicts": [v for v, _ in explained],
         "explained": explained,
-        **{k: spec[k] for k in ("intent", "text", "voice", "speed", "pitch", "noise", "snr")},
+        **{k: spec[k] for k in ("intent", "text", "voice", "speed", "pitch", "noise", "snr", "room")},
         "engine": engine_of(spec["voice"]),
         "plain": _plain(clip.audio) if WORKER.get("with_plain", True) else None,
         "words_end": clip.words_end,
@@ -238,6 +242,7 @@ def neg_job(spec: dict):
         "kind": spec["kind"],
         "intent": spec.get("intent"),
         "voice": spec.get("voice", ""),
+        "room": spec.get("room"),
         "engine": engine_of(spec["voice"]) if spec.get("voice") else "",
         "heard": [(h.intent, h.text) for h in heard],
         "withdrawn": withdrawn,
@@ -286,7 +291,7 @@ def echo_cue_job(voice: str):
         told.append((c, t, t + len(clip) / SR))
         t += len(clip) / SR + 0.4
     played = build_track(clips, t + 1.0)
-    mic = echo_of(played, gain=0.5, delay_ms=40) + pink_noise(len(played) / SR, seed=3)[: len(played)] * 0.003
+    mic = echo_of(played, gain=0.5, delay_ms=40) + pink_noise((len(played) + 0.5) / SR, seed=3)[: len(played)] * 0.003
     (heard, _, cpu, _), explained = _explained(lambda: _stream(np.clip(mic, -1, 1), reference=played, coach_says=told))
     return {"voice": voice, "heard": [(h.intent, h.text) for h in heard], "audio_s": len(played) / SR, "cpu": cpu,
             "explained": explained}
@@ -399,7 +404,8 @@ def engine_table(P: list[dict]) -> None:
         print(f"| {e} | " + " | ".join(cells) + " |")
 
 
-def sweep(spec: str, settings: dict, voices, prosody, jobs: int, engines: list[str], snrs) -> int:
+def sweep(spec: str, settings: dict, voices, prosody, jobs: int, engines: list[str], snrs, rooms=(None,),
+          noises=DEFAULT_NOISES) -> int:
     """Leave one engine out: for each engine, the value best on the others, reported on it.
 
     A value's score on a set of clips is its accuracy over all SNRs less ten
@@ -408,8 +414,9 @@ def sweep(spec: str, settings: dict, voices, prosody, jobs: int, engines: list[s
     """
     key, _, values = spec.partition("=")
     values = [setting_value(v) for v in values.split(",")]
-    pos = list(positive_specs(voices=voices, prosody=prosody, snrs=snrs, during=settings.get("_during")))
-    neg = [n for n in negative_specs(voices=voices, prosody=prosody[:1]) if n["kind"] not in ("means",)]
+    pos = list(positive_specs(voices=voices, prosody=prosody, snrs=snrs, during=settings.get("_during"), rooms=rooms,
+                              noises=noises))
+    neg = [n for n in negative_specs(voices=voices, prosody=prosody[:1], rooms=rooms) if n["kind"] not in ("means",)]
     print(f"sweep {key} over {values}: {len(pos)} positive, {len(neg)} negative clips; engines {', '.join(engines)}",
           flush=True)
     runs = {}
@@ -460,6 +467,12 @@ def main() -> int:
                     help=f"comma-separated, of {', '.join(ENGINES)} (default: those installed)")
     ap.add_argument("--snrs", default="clean,20,10,5",
                     help="noise levels of the positive clips, comma-separated (default clean,20,10,5)")
+    ap.add_argument("--noises", default=",".join(DEFAULT_NOISES),
+                    help=f"noise types of the noisy positive clips, of {', '.join(NOISES)} (default "
+                         f"{','.join(DEFAULT_NOISES)}; babble was never used to choose a setting)")
+    ap.add_argument("--rooms", default="none",
+                    help="where the person speaks, comma-separated: none (dry), or rooms of scripts/rooms.py "
+                         f"({', '.join(ROOMS)}); every positive clip once per room (default none)")
     ap.add_argument("--sweep", metavar="KEY=V1,V2,...",
                     help="leave one engine out: clips only, once per value of a RecognizerSettings field")
     args = ap.parse_args()
@@ -483,10 +496,17 @@ def main() -> int:
         prosody = PROSODY[:args.prosodies or 1]
         args.minutes = min(args.minutes, 5.0)
     snrs = tuple(None if x == "clean" else int(x) for x in args.snrs.split(","))
+    rooms = tuple(None if x == "none" else x for x in args.rooms.split(","))
+    if any(r is not None and r not in ROOMS for r in rooms):
+        ap.error(f"unknown room in {args.rooms!r}; known: none, {', '.join(ROOMS)}")
+    noises = tuple(args.noises.split(","))
+    if any(n not in NOISES for n in noises):
+        ap.error(f"unknown noise in {args.noises!r}; known: {', '.join(NOISES)}")
     if args.sweep:
-        return sweep(args.sweep, settings, voices, prosody, args.jobs, engines, snrs)
-    pos = list(positive_specs(voices=voices, prosody=prosody, snrs=snrs, during=args.during))
-    neg = list(negative_specs(voices=voices, prosody=prosody[:2]))
+        return sweep(args.sweep, settings, voices, prosody, args.jobs, engines, snrs, rooms, noises)
+    pos = list(positive_specs(voices=voices, prosody=prosody, snrs=snrs, during=args.during, rooms=rooms,
+                              noises=noises))
+    neg = list(negative_specs(voices=voices, prosody=prosody[:2], rooms=rooms))
     coach_voices = ("en-gb-x-rp", "en-us", "en-us+f4")
     barge = list(
         itertools.product(
@@ -546,7 +566,11 @@ def main() -> int:
     print("\n## Accuracy (one command out, the right one)")
     table("SNR", snr_name, P, SNR_ORDER)
     table("SNR, held-out espeak voices only", snr_name, [r for r in P if r["voice"] in HELDOUT_VOICES], SNR_ORDER)
-    engine_table(P)
+    if rooms == (None,):
+        engine_table(P)
+    for room in rooms if rooms != (None,) else ():
+        print(f"\nthe person {'in the ' + room + ' room' if room else 'dry (no room)'}:")
+        engine_table([r for r in P if r["room"] == room])
     table("noise type x SNR", lambda r: f"{r['noise']} {'' if r['snr'] is None else str(r['snr']) + ' dB'}".strip(), P)
     table("intent", lambda r: r["intent"], P)
     table("phrase said", lambda r: r["text"], P)
@@ -581,9 +605,13 @@ def main() -> int:
     for e in engines:
         rows = [r for r in N if r["engine"] == e]
         print(f"| {e} (speech) | {pct(sum(bool(r['heard']) for r in rows), len(rows))} |")
+    for room in rooms if rooms != (None,) else ():
+        rows = [r for r in N if r["engine"] and r["room"] == room]
+        print(f"| speech {'in the ' + room + ' room' if room else 'dry'} | "
+              f"{pct(sum(bool(r['heard']) for r in rows), len(rows))} |")
     for r in N:
         if r["heard"]:
-            print(f"  FA: {r['text']!r} ({r['voice']}) -> {r['heard']}")
+            print(f"  FA: {r['text']!r} ({r['voice']}{', ' + r['room'] + ' room' if r['room'] else ''}) -> {r['heard']}")
     taken_back = sum(bool(r["withdrawn"]) for r in N)
     print(f"negative clips with a provisional command taken back (a mark's earcon sounds): {pct(taken_back, len(N))}")
     if means:

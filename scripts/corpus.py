@@ -46,6 +46,7 @@ from tests.speech_support import (  # noqa: E402
     speak,
     speech_bounds,
 )
+from scripts.rooms import through  # noqa: E402
 
 # Each required intent with the phrase the issue names; fillers are added
 # to marks as a separate case.
@@ -108,6 +109,8 @@ PROSODY = ((150, 50), (175, 35), (135, 70))
 """(speed words/min, pitch 0-99) variants."""
 SNRS = (None, 20, 10, 5)
 """None is clean."""
+DEFAULT_NOISES = ("pink", "breathing", "hum")
+"""The noise types settings were chosen on; ``babble`` (tests/speech_support) never was."""
 
 
 @dataclass
@@ -135,10 +138,12 @@ def _place(speech: np.ndarray, *, lead: float, tail: float, noise: str, snr: flo
     return track, lead
 
 
-def positive_specs(voices=DEV_VOICES, prosody=PROSODY, snrs=SNRS, noises=("pink", "breathing", "hum"), fillers=True,
-                   seed=0, during: str | None = None):
+def positive_specs(voices=DEV_VOICES, prosody=PROSODY, snrs=SNRS, noises=DEFAULT_NOISES, fillers=True,
+                   seed=0, during: str | None = None, rooms=(None,)):
     """Describe positive clips (cheap to pass between processes); build one with
-    :func:`make_positive`. ``during``: a phase whose own phrases (:data:`DURING`) are added."""
+    :func:`make_positive`. ``during``: a phase whose own phrases (:data:`DURING`) are added.
+    ``rooms``: None (the voice reaches the microphone dry) or rooms of ``scripts/rooms.py``
+    the person speaks in; with the default the clips are the same as without it."""
     rng = np.random.default_rng(seed)
     cases = [(i, p) for i, ps in REQUIRED.items() for p in ps]
     if fillers:
@@ -151,17 +156,19 @@ def positive_specs(voices=DEV_VOICES, prosody=PROSODY, snrs=SNRS, noises=("pink"
             conds.append(("clean", None))
         else:
             conds += [(n, snr) for n in noises]
-    for k, ((intent, phrase), voice, (speed, pitch), (noise, snr)) in enumerate(
-        itertools.product(cases, voices, prosody, conds)
+    for k, ((intent, phrase), voice, (speed, pitch), (noise, snr), room) in enumerate(
+        itertools.product(cases, voices, prosody, conds, rooms)
     ):
         yield dict(
             id=f"pos{k}", intent=intent, text=phrase, voice=voice, speed=speed, pitch=pitch,
-            noise=noise, snr=snr, lead=float(rng.uniform(0.6, 1.2)), seed=k,
+            noise=noise, snr=snr, lead=float(rng.uniform(0.6, 1.2)), seed=k, room=room,
         )
 
 
 def make_positive(spec: dict) -> Clip:
     s = speak(spec["text"], voice=spec["voice"], speed=spec["speed"], pitch=spec["pitch"])
+    if spec.get("room"):
+        s = through(s, spec["room"], source="person")
     b0, b1 = speech_bounds(s)
     audio, lead = _place(s, lead=spec["lead"], tail=1.5, noise=spec["noise"], snr=spec["snr"], seed=spec["seed"])
     return Clip(spec["id"], audio, spec["intent"], spec["text"], lead + b0, lead + b1, spec["voice"], spec["noise"], spec["snr"])
@@ -173,21 +180,23 @@ def positives(**kw):
         yield make_positive(spec)
 
 
-def negative_specs(voices=DEV_VOICES, prosody=PROSODY[:2], noise_clips=30, seed=1):
+def negative_specs(voices=DEV_VOICES, prosody=PROSODY[:2], noise_clips=30, seed=1, rooms=(None,)):
     """Describe negative clips: coach cues, everyday sentences and sentences holding a phrase, by each voice; and noise alone.
 
     Also (``kind="means"``, with the ``intent`` meant) sentences that ask for a
-    command in more words: the command or nothing is right there."""
+    command in more words: the command or nothing is right there. The spoken ones
+    are said once in each of ``rooms`` (as :func:`positive_specs`)."""
     rng = np.random.default_rng(seed)
     k = 0
-    for text, voice, (speed, pitch) in itertools.product(COACH_CUES + EVERYDAY + CONTAINS_A_PHRASE, voices, prosody):
+    for text, voice, (speed, pitch), room in itertools.product(COACH_CUES + EVERYDAY + CONTAINS_A_PHRASE, voices, prosody, rooms):
         cat = "cue" if text in COACH_CUES else "contains" if text in CONTAINS_A_PHRASE else "everyday"
-        yield dict(id=f"neg{k}", text=text, voice=voice, speed=speed, pitch=pitch, kind=cat, lead=float(rng.uniform(0.5, 1.0)))
+        yield dict(id=f"neg{k}", text=text, voice=voice, speed=speed, pitch=pitch, kind=cat, lead=float(rng.uniform(0.5, 1.0)),
+                   room=room)
         k += 1
     # Not negatives: a command asked for in more words, where the command or nothing is right.
-    for (text, intent), voice, (speed, pitch) in itertools.product(MEANS_A_COMMAND, voices, prosody):
+    for (text, intent), voice, (speed, pitch), room in itertools.product(MEANS_A_COMMAND, voices, prosody, rooms):
         yield dict(id=f"neg{k}", text=text, intent=intent, voice=voice, speed=speed, pitch=pitch, kind="means",
-                   lead=float(rng.uniform(0.5, 1.0)))
+                   lead=float(rng.uniform(0.5, 1.0)), room=room)
         k += 1
     for j in range(noise_clips):
         name = ("pink", "breathing", "hum")[j % 3]
@@ -200,6 +209,8 @@ def make_negative(spec: dict) -> Clip:
         audio = (NOISES[spec["kind"]](spec["dur"], seed=spec["seed"]) * spec["level"]).astype(np.float32)
         return Clip(spec["id"], audio, None, spec["text"], 0.0, spec["dur"], "", spec["kind"], None)
     s = speak(spec["text"], voice=spec["voice"], speed=spec["speed"], pitch=spec["pitch"])
+    if spec.get("room"):
+        s = through(s, spec["room"], source="person")
     b0, b1 = speech_bounds(s)
     audio, lead = _place(s, lead=spec["lead"], tail=1.2, noise="clean", snr=None, seed=0)
     return Clip(spec["id"], audio, None, spec["text"], lead + b0, lead + b1, spec["voice"], spec["kind"], None)

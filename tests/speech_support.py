@@ -274,7 +274,30 @@ def hum_noise(duration_s: float, *, seed: int = 0, samplerate: int = SAMPLERATE,
     return _normalise(reverb(x.astype(np.float32), rt60_s=0.4, samplerate=samplerate, seed=seed))
 
 
-NOISES = {"pink": pink_noise, "breathing": breathing_noise, "hum": hum_noise}
+BABBLE_VOICES = ("en-us+m3", "en-gb-x-rp", "en+m7", "en-us+f4", "en-029", "en-us+f2")
+
+
+def babble_noise(duration_s: float, *, seed: int = 0, samplerate: int = SAMPLERATE, talkers: int = 4) -> np.ndarray:
+    """A room of people talking (or a television) across the room: ``talkers``
+    espeak-ng voices each saying everyday sentences with short gaps, overlaid,
+    through a reverberant room; RMS 0.1. None of it holds a command phrase."""
+    n = int(duration_s * samplerate)
+    rng = np.random.default_rng(seed)
+    out = np.zeros(n, dtype=np.float64)
+    for _ in range(talkers):
+        voice = BABBLE_VOICES[int(rng.integers(len(BABBLE_VOICES)))]
+        t = int(rng.uniform(-2.0, 0.0) * samplerate)
+        while t < n:
+            s = speak(EVERYDAY[int(rng.integers(len(EVERYDAY)))], voice=voice,
+                      speed=int(rng.choice((140, 160, 180))), samplerate=samplerate)
+            a, b = max(0, -t), min(len(s), n - t)
+            if b > a:
+                out[t + a : t + b] += s[a:b] / (rms(s) + 1e-12)
+            t += len(s) + int(rng.uniform(0.1, 0.6) * samplerate)
+    return _normalise(reverb(out.astype(np.float32), rt60_s=0.4, samplerate=samplerate, seed=seed))
+
+
+NOISES = {"pink": pink_noise, "breathing": breathing_noise, "hum": hum_noise, "babble": babble_noise}
 """Noise type name -> generator(duration_s, *, seed, samplerate)."""
 
 
