@@ -16,6 +16,7 @@ Sample indices count audio given to the decoder (see
 from __future__ import annotations
 
 from collections import deque
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,6 +32,8 @@ MIN_VOICED_RUN = 3
 """10 ms frames: a vowel is voiced throughout; breath noise passes for voiced in ones and twos."""
 VOICING_BREAK = 2
 """10 ms frames: a word's voicing may drop out this long and still be one stretch."""
+TAIL_SOURCE_FRAMES = 20
+"""10 ms frames: a room's tail after words is measured from their loudest frame this close to their end."""
 HISS_DB = 10.0
 """A frame hisses when its 4-8 kHz band is this many dB over its 0.1-3 kHz band
 (an /s/ is +10..+17 dB, vowels -20..-37 dB, pink noise about -7 dB)."""
@@ -129,6 +132,15 @@ class SoundDetector:
         return r.max(axis=1)
 
 
+@dataclass(frozen=True)
+class Tail:
+    """The room's reverberation of words ending at ``words_end_n`` (decoder samples),
+    in a room whose reverberation time is at most ``rt60_s``."""
+
+    words_end_n: int
+    rt60_s: float
+
+
 class FrameHistory:
     """The features of the last :data:`HISTORY_FRAMES` decoded 10 ms frames.
 
@@ -171,23 +183,43 @@ class FrameHistory:
         """Which of ``n`` frames with this echo share are the person's, not the coach's."""
         return _padded(echo, n) < MOSTLY_ECHO
 
-    def their_voicing(self, a_n: int, b_n: int, min_frames: int = 10) -> np.ndarray | None:
+    def their_voicing(self, a_n: int, b_n: int, min_frames: int = 10, *, tail: Tail | None = None) -> np.ndarray | None:
         """Per 10 ms frame over samples ``a_n`` to ``b_n``: voiced and not echo; None
-        when that is no evidence (under ``min_frames`` frames, or no longer kept)."""
+        when that is no evidence (under ``min_frames`` frames, or no longer kept).
+        With ``tail``, frames the room's tail of the words before can explain are not voice."""
         a, b = max(a_n, 0) // FRAME, b_n // FRAME
         idx = self._kept(a, b) if b - a >= min_frames else None
-        return None if idx is None else self._voiced[idx] & (self._echo[idx] < MOSTLY_ECHO)
+        if idx is None:
+            return None
+        voiced = self._voiced[idx] & (self._echo[idx] < MOSTLY_ECHO)
+        return voiced & ~self._in_tail(tail, a, b) if tail is not None else voiced
 
-    def voiced_share(self, a_n: int, b_n: int) -> float:
+    def voiced_share(self, a_n: int, b_n: int, *, tail: Tail | None = None) -> float:
         """The share of those frames that are the person's voice (0 without evidence)."""
-        voiced = self.their_voicing(a_n, b_n)
+        voiced = self.their_voicing(a_n, b_n, tail=tail)
         return 0.0 if voiced is None else float(np.mean(voiced))
 
-    def their_voice_s(self, a_n: int, b_n: int, min_frames: int = 10) -> float:
+    def their_voice_s(self, a_n: int, b_n: int, min_frames: int = 10, *, tail: Tail | None = None) -> float:
         """Seconds of the person's voice over these samples, counting only voiced
         stretches of :data:`MIN_VOICED_RUN` frames or more (0 without evidence)."""
-        voiced = self.their_voicing(a_n, b_n, min_frames)
+        voiced = self.their_voicing(a_n, b_n, min_frames, tail=tail)
         return 0.0 if voiced is None else in_runs(voiced, MIN_VOICED_RUN) * FRAME / self.samplerate
+
+    def _in_tail(self, tail: Tail, a: int, b: int) -> np.ndarray:
+        """Which of frames ``a`` to ``b`` lie under ``tail``'s line: their power no more
+        than the room's reverberation of the words' loudest end frame would leave.
+
+        A room's tail only dies away, at 60 dB per reverberation time; what rises
+        above that line after the words is new sound."""
+        end = tail.words_end_n // FRAME
+        src = self._kept(max(end - TAIL_SOURCE_FRAMES, self._oldest()), end)
+        if src is None or not len(src):
+            return np.zeros(b - a, dtype=bool)
+        peak_db = 10 * np.log10(float(np.max(self._power[src])) + 1e-12)
+        frames = np.arange(a, b)
+        line = peak_db - (60.0 / tail.rt60_s) * (frames - end) * FRAME / self.samplerate
+        power_db = 10 * np.log10(self._power[frames % HISTORY_FRAMES] + 1e-12)
+        return (frames >= end) & (power_db <= line)
 
     def voiced_onset(self, start_n: int) -> int:
         """Where a word the decoder starts at ``start_n`` begins to sound voiced.

@@ -61,7 +61,7 @@ from voicecoach.speech import rules
 from voicecoach.speech.echo import FRAME, Cleaned, CoachWords, EchoGate, FrontEnd, aec_available
 from voicecoach.speech.endpointing import Endpointer
 from voicecoach.speech.enrollment import Enrollment
-from voicecoach.speech.features import MIN_VOICED_RUN, FrameHistory, SoundDetector
+from voicecoach.speech.features import MIN_VOICED_RUN, FrameHistory, SoundDetector, Tail
 from voicecoach.speech.grammar import Grammar
 from voicecoach.speech.relisten import Relistener
 from voicecoach.speech.settings import RecognizerSettings
@@ -564,7 +564,7 @@ class CommandRecognizer:
         first, last = self._audio_start, self._audio_start + self._audio_len
         start_n, end_n = self._sample_of(words[0]["start"]), self._sample_of(words[-1]["end"])
         return (self._frames.their_voice_s(first, start_n - self._slack_n, min_frames=1)
-                + self._frames.their_voice_s(end_n + self._slack_n, last, min_frames=1))
+                + self._frames.their_voice_s(end_n + self._slack_n, last, min_frames=1, tail=self._tail(end_n)))
 
     def _is_phrase(self, words: list[dict]) -> bool:
         return self.grammar.match([w["word"] for w in words]) is not None
@@ -683,7 +683,7 @@ class CommandRecognizer:
     def voice_runs_on(self, end_n: int) -> bool:
         """True when the person's voice adds up to ``run_on_voiced_s`` in the run-on window after ``end_n``."""
         a, b = end_n + self._slack_n, self._run_on_end(end_n)
-        return self._frames.their_voice_s(a, min(b, self._n_dec)) >= self.settings.run_on_voiced_s
+        return self._frames.their_voice_s(a, min(b, self._n_dec), tail=self._tail(end_n)) >= self.settings.run_on_voiced_s
 
     def broken_spelling(self, words: list[dict]) -> bool:
         """True when the parts of a sounds-like spelling in ``words`` are apart."""
@@ -709,7 +709,7 @@ class CommandRecognizer:
         for before, after in zip(words, words[1:]):
             a_n = self._sample_of(before["end"]) + self._slack_n
             b_n = self._sample_of(after["start"]) - self._slack_n
-            if self._frames.their_voice_s(a_n, b_n, min_frames=MIN_VOICED_RUN) > 0:
+            if self._frames.their_voice_s(a_n, b_n, min_frames=MIN_VOICED_RUN, tail=self._tail(a_n - self._slack_n)) > 0:
                 return True
         return False
 
@@ -733,8 +733,12 @@ class CommandRecognizer:
         """
         gap = self._slack_n
         span = int(self.settings.context_s * self.samplerate)
-        after = self._frames.voiced_share(end_n + gap, min(end_n + gap + span, self._n_dec))
+        after = self._frames.voiced_share(end_n + gap, min(end_n + gap + span, self._n_dec), tail=self._tail(end_n))
         return after > self.settings.context_voiced_share
+
+    def _tail(self, words_end_n: int) -> Tail | None:
+        """The room's tail of words ending at ``words_end_n``, as the settings allow for it."""
+        return Tail(words_end_n, self.settings.room_rt60_s) if self.settings.room_rt60_s > 0 else None
 
     def speech_before(self, start_n: int) -> bool:
         """True when the person has been talking right up to the phrase starting at ``start_n``."""

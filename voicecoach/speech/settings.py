@@ -103,6 +103,11 @@ class RecognizerSettings:
     context_voiced_share: float = 0.3
     """... more than this share of voiced frames that are not echo means the phrase
     starts a longer sentence, and is no command."""
+    room_rt60_s: float = 1.0
+    """The longest reverberation time of a room the coach allows for: after words,
+    sound that stays under a line falling 60 dB in this long from their loudest
+    end is the room's tail, not the person talking on (the two rules above and
+    ``voice_runs_on``, ``voice_between_words``). 0: no tail is allowed for."""
     lead_in_s: float = 0.6
     """Just before a phrase and its fillers, over this long, ..."""
     lead_in_voiced_share: float = 0.5
