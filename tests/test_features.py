@@ -38,3 +38,11 @@ def test_sound_that_rises_again_after_the_words_is_the_person_talking_on():
 def test_a_tail_slower_than_the_longest_room_allowed_for_is_voice():
     slow = history(-0.3 * np.arange(1, 51))  # 30 dB/s: RT60 2 s, no living room
     assert voice_after_s(slow, Tail(WORDS_END * FRAME, rt60_s=1.0)) > 0.4
+
+
+def test_voice_far_under_the_words_is_someone_farther_away():
+    background = history(np.full(50, -25.0))  # a television 25 dB under the person
+    assert voice_after_s(background, None) == 0.5
+    assert abs(background.loudest_db(0, WORDS_END * FRAME)) < 1e-6
+    assert background.their_voice_s(WORDS_END * FRAME, background.decoded, floor_db=-20.0) == 0.0
+    assert background.their_voice_s(WORDS_END * FRAME, background.decoded, floor_db=-30.0) == 0.5

@@ -183,27 +183,40 @@ class FrameHistory:
         """Which of ``n`` frames with this echo share are the person's, not the coach's."""
         return _padded(echo, n) < MOSTLY_ECHO
 
-    def their_voicing(self, a_n: int, b_n: int, min_frames: int = 10, *, tail: Tail | None = None) -> np.ndarray | None:
+    def their_voicing(self, a_n: int, b_n: int, min_frames: int = 10, *, tail: Tail | None = None,
+                      floor_db: float | None = None) -> np.ndarray | None:
         """Per 10 ms frame over samples ``a_n`` to ``b_n``: voiced and not echo; None
         when that is no evidence (under ``min_frames`` frames, or no longer kept).
-        With ``tail``, frames the room's tail of the words before can explain are not voice."""
+        With ``tail``, frames the room's tail of the words before can explain are not
+        voice; with ``floor_db``, nor are frames whose power is under it (farther voices)."""
         a, b = max(a_n, 0) // FRAME, b_n // FRAME
         idx = self._kept(a, b) if b - a >= min_frames else None
         if idx is None:
             return None
         voiced = self._voiced[idx] & (self._echo[idx] < MOSTLY_ECHO)
+        if floor_db is not None:
+            voiced &= 10 * np.log10(self._power[idx] + 1e-12) >= floor_db
         return voiced & ~self._in_tail(tail, a, b) if tail is not None else voiced
 
-    def voiced_share(self, a_n: int, b_n: int, *, tail: Tail | None = None) -> float:
+    def voiced_share(self, a_n: int, b_n: int, *, tail: Tail | None = None, floor_db: float | None = None) -> float:
         """The share of those frames that are the person's voice (0 without evidence)."""
-        voiced = self.their_voicing(a_n, b_n, tail=tail)
+        voiced = self.their_voicing(a_n, b_n, tail=tail, floor_db=floor_db)
         return 0.0 if voiced is None else float(np.mean(voiced))
 
-    def their_voice_s(self, a_n: int, b_n: int, min_frames: int = 10, *, tail: Tail | None = None) -> float:
+    def their_voice_s(self, a_n: int, b_n: int, min_frames: int = 10, *, tail: Tail | None = None,
+                      floor_db: float | None = None) -> float:
         """Seconds of the person's voice over these samples, counting only voiced
         stretches of :data:`MIN_VOICED_RUN` frames or more (0 without evidence)."""
-        voiced = self.their_voicing(a_n, b_n, min_frames, tail=tail)
+        voiced = self.their_voicing(a_n, b_n, min_frames, tail=tail, floor_db=floor_db)
         return 0.0 if voiced is None else in_runs(voiced, MIN_VOICED_RUN) * FRAME / self.samplerate
+
+    def loudest_db(self, a_n: int, b_n: int) -> float | None:
+        """dB of the most powerful 10 ms frame over these samples; None when none is kept."""
+        a, b = max(a_n, 0) // FRAME, max(b_n // FRAME, max(a_n, 0) // FRAME + 1)
+        idx = self._kept(max(a, self._oldest()), b)
+        if idx is None or not len(idx):
+            return None
+        return 10 * np.log10(float(np.max(self._power[idx])) + 1e-12)
 
     def _in_tail(self, tail: Tail, a: int, b: int) -> np.ndarray:
         """Which of frames ``a`` to ``b`` lie under ``tail``'s line: their power no more

@@ -71,6 +71,7 @@ from voicecoach.speech.vocabulary import distractors
 __all__ = ["CommandRecognizer", "Explained", "RecognizerSettings", "decoder_sentences", "dither"]
 
 UNK = "[unk]"
+_NEAREST_WORD_N = int(0.2 * VOSK_RATE)  # the phrase's edge whose loudness the voice around it is held to
 _WORD_TIME_SLACK_S = 0.08  # Vosk's word times are off by a few frames: context windows keep this far away
 
 
@@ -683,7 +684,8 @@ class CommandRecognizer:
     def voice_runs_on(self, end_n: int) -> bool:
         """True when the person's voice adds up to ``run_on_voiced_s`` in the run-on window after ``end_n``."""
         a, b = end_n + self._slack_n, self._run_on_end(end_n)
-        return self._frames.their_voice_s(a, min(b, self._n_dec), tail=self._tail(end_n)) >= self.settings.run_on_voiced_s
+        return (self._frames.their_voice_s(a, min(b, self._n_dec), tail=self._tail(end_n), floor_db=self._floor_after(end_n))
+                >= self.settings.run_on_voiced_s)
 
     def broken_spelling(self, words: list[dict]) -> bool:
         """True when the parts of a sounds-like spelling in ``words`` are apart."""
@@ -718,7 +720,8 @@ class CommandRecognizer:
         (see ``control_lead_in_s``)."""
         b = self._frames.voiced_onset(start_n) - self._slack_n
         a = b - int(self.settings.control_lead_in_s * self.samplerate)
-        return self._frames.their_voice_s(a, b, min_frames=MIN_VOICED_RUN) >= self.settings.run_on_voiced_s
+        return (self._frames.their_voice_s(a, b, min_frames=MIN_VOICED_RUN, floor_db=self._floor_before(start_n))
+                >= self.settings.run_on_voiced_s)
 
     def speech_after(self, end_n: int) -> bool:
         """True when the person's voice goes on right after the phrase ending at ``end_n``.
@@ -733,8 +736,23 @@ class CommandRecognizer:
         """
         gap = self._slack_n
         span = int(self.settings.context_s * self.samplerate)
-        after = self._frames.voiced_share(end_n + gap, min(end_n + gap + span, self._n_dec), tail=self._tail(end_n))
+        after = self._frames.voiced_share(end_n + gap, min(end_n + gap + span, self._n_dec), tail=self._tail(end_n),
+                                          floor_db=self._floor_after(end_n))
         return after > self.settings.context_voiced_share
+
+    def _floor_after(self, end_n: int) -> float | None:
+        """Voice after words ending at ``end_n`` under this (dB) is someone farther away."""
+        return self._person_floor(end_n - _NEAREST_WORD_N, end_n)
+
+    def _floor_before(self, start_n: int) -> float | None:
+        """Voice before words starting at ``start_n`` under this (dB) is someone farther away."""
+        return self._person_floor(start_n, start_n + _NEAREST_WORD_N)
+
+    def _person_floor(self, a_n: int, b_n: int) -> float | None:
+        if not self.settings.person_range_db:
+            return None
+        loudest = self._frames.loudest_db(a_n, b_n)
+        return None if loudest is None else loudest - self.settings.person_range_db
 
     def _tail(self, words_end_n: int) -> Tail | None:
         """The room's tail of words ending at ``words_end_n``, as the settings allow for it."""
@@ -746,7 +764,8 @@ class CommandRecognizer:
             return False
         gap = self._slack_n
         span = int(self.settings.lead_in_s * self.samplerate)
-        return self._frames.voiced_share(start_n - gap - span, start_n - gap) > self.settings.lead_in_voiced_share
+        return (self._frames.voiced_share(start_n - gap - span, start_n - gap, floor_db=self._floor_before(start_n))
+                > self.settings.lead_in_voiced_share)
 
     def louder_than_echo(self, start_n: int, end_n: int) -> bool:
         """False when most of the power over these samples is the coach's echo."""
