@@ -203,11 +203,17 @@ def across_the_room(audio: np.ndarray) -> np.ndarray:
 
 def test_a_command_said_across_a_reverberant_room_is_heard(vosk_model, rec):
     # The room's tail of "slower" stays voiced past the words: without allowing
-    # for it, the rules take it for the person talking on.
+    # for it, the rules take it for the person talking on. (Much of this tail is
+    # also 20 dB under the word: person_range_db is off to see the tail alone.)
     audio = across_the_room(build_track([(0.8, speak("slower", voice="en-gb-x-rp", speed=150))], 2.0))
+
+    def heard(**settings):
+        rec = CommandRecognizer(vosk_model, load_grammar(model=vosk_model), settings=RecognizerSettings(**settings))
+        return [h.intent for h in run(rec, audio)]
+
+    assert heard(person_range_db=0) == ["slower"]
+    assert heard(person_range_db=0, room_rt60_s=0) == []
     assert [h.intent for h in run(rec, audio)] == ["slower"]
-    no_room = RecognizerSettings(room_rt60_s=0)
-    assert run(CommandRecognizer(vosk_model, load_grammar(model=vosk_model), settings=no_room), audio) == []
 
 
 @pytest.mark.parametrize("voice", ["en-us", "en-gb-x-rp"])

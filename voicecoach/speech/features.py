@@ -32,8 +32,9 @@ MIN_VOICED_RUN = 3
 """10 ms frames: a vowel is voiced throughout; breath noise passes for voiced in ones and twos."""
 VOICING_BREAK = 2
 """10 ms frames: a word's voicing may drop out this long and still be one stretch."""
-TAIL_SOURCE_FRAMES = 20
-"""10 ms frames: a room's tail after words is measured from their loudest frame this close to their end."""
+WORD_EDGE_FRAMES = 20
+"""10 ms frames: how loud words are is their loudest frame this close to their end
+(for the room's tail and the voice after them) or their start (the voice before)."""
 HISS_DB = 10.0
 """A frame hisses when its 4-8 kHz band is this many dB over its 0.1-3 kHz band
 (an /s/ is +10..+17 dB, vowels -20..-37 dB, pink noise about -7 dB)."""
@@ -225,10 +226,9 @@ class FrameHistory:
         A room's tail only dies away, at 60 dB per reverberation time; what rises
         above that line after the words is new sound."""
         end = tail.words_end_n // FRAME
-        src = self._kept(max(end - TAIL_SOURCE_FRAMES, self._oldest()), end)
-        if src is None or not len(src):
+        peak_db = self.loudest_db((end - WORD_EDGE_FRAMES) * FRAME, end * FRAME)
+        if peak_db is None:
             return np.zeros(b - a, dtype=bool)
-        peak_db = 10 * np.log10(float(np.max(self._power[src])) + 1e-12)
         frames = np.arange(a, b)
         line = peak_db - (60.0 / tail.rt60_s) * (frames - end) * FRAME / self.samplerate
         power_db = 10 * np.log10(self._power[frames % HISTORY_FRAMES] + 1e-12)

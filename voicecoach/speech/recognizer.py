@@ -61,7 +61,7 @@ from voicecoach.speech import rules
 from voicecoach.speech.echo import FRAME, Cleaned, CoachWords, EchoGate, FrontEnd, aec_available
 from voicecoach.speech.endpointing import Endpointer
 from voicecoach.speech.enrollment import Enrollment
-from voicecoach.speech.features import MIN_VOICED_RUN, FrameHistory, SoundDetector, Tail
+from voicecoach.speech.features import MIN_VOICED_RUN, WORD_EDGE_FRAMES, FrameHistory, SoundDetector, Tail
 from voicecoach.speech.grammar import Grammar
 from voicecoach.speech.relisten import Relistener
 from voicecoach.speech.settings import RecognizerSettings
@@ -71,7 +71,6 @@ from voicecoach.speech.vocabulary import distractors
 __all__ = ["CommandRecognizer", "Explained", "RecognizerSettings", "decoder_sentences", "dither"]
 
 UNK = "[unk]"
-_NEAREST_WORD_N = int(0.2 * VOSK_RATE)  # the phrase's edge whose loudness the voice around it is held to
 _WORD_TIME_SLACK_S = 0.08  # Vosk's word times are off by a few frames: context windows keep this far away
 
 
@@ -742,11 +741,11 @@ class CommandRecognizer:
 
     def _floor_after(self, end_n: int) -> float | None:
         """Voice after words ending at ``end_n`` under this (dB) is someone farther away."""
-        return self._person_floor(end_n - _NEAREST_WORD_N, end_n)
+        return self._person_floor(end_n - WORD_EDGE_FRAMES * FRAME, end_n)
 
     def _floor_before(self, start_n: int) -> float | None:
         """Voice before words starting at ``start_n`` under this (dB) is someone farther away."""
-        return self._person_floor(start_n, start_n + _NEAREST_WORD_N)
+        return self._person_floor(start_n, start_n + WORD_EDGE_FRAMES * FRAME)
 
     def _person_floor(self, a_n: int, b_n: int) -> float | None:
         if not self.settings.person_range_db:
