@@ -27,8 +27,9 @@ plays and the person is silent.
 
 Rooms are the shoebox rooms of ``scripts/rooms.py`` (pyroomacoustics,
 ``scripts/setup --bench``), their responses scaled to unit energy so that the
-person's level against the echo means the same in every room. The person's
-own voice reaches the microphone dry.
+person's level against the echo means the same in every room. In a room the
+person's voice reaches the microphone through it too, from where they lie
+(``--dry-person``: straight, as before 2026-12-07).
 
 ``--coach-only SETTINGS`` (once per variant) has no one answer the coach: the
 session's calls to the recognizer are recorded and replayed into one
@@ -68,7 +69,7 @@ sys.path.insert(0, str(ROOT))
 
 from scripts.bench_args import parse_settings  # noqa: E402
 from scripts.corpus import QUICK_VOICES  # noqa: E402
-from scripts.rooms import impulse_response  # noqa: E402
+from scripts.rooms import impulse_response, through  # noqa: E402
 from tests.speech_support import engine_of, mic_floor, speak, write_wav  # noqa: E402
 from voicecoach.audio.wavio import VOSK_RATE  # noqa: E402
 
@@ -226,7 +227,7 @@ def simulated_io(cond: Condition, seconds: float, work: Path):
 
 
 def run_condition(args) -> dict:
-    name, minutes, workdir, settings = args
+    name, minutes, workdir, settings, dry_person = args
     from voicecoach.coach import program as P
     from voicecoach.events import Command, Withdrawn
     from voicecoach.model import load_model
@@ -248,6 +249,8 @@ def run_condition(args) -> dict:
     for voice, (text, _), level, _ in plan + [(plan[0][0], FLOOR_TEST[:2], 0.0, 0)]:
         if (voice, text, level) not in clips:
             clip = speak(text, voice=voice, speed=150, pitch=50, samplerate=SR16)
+            if cond.room and not dry_person:
+                clip = through(clip, cond.room, source="person")
             clips[voice, text, level] = (clip, target * 10 ** (level / 20) / active_rms(clip))
 
     io, logged = simulated_io(cond, seconds, Path(workdir) / name)
@@ -593,6 +596,8 @@ def main() -> int:
     ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                     help="a recognizer setting (voicecoach.speech.settings), e.g. echo_judge=linear")
     ap.add_argument("--save", metavar="FILE", help="write every mark and command as JSON")
+    ap.add_argument("--dry-person", action="store_true",
+                    help="in the rooms, the person's voice reaches the microphone straight, not through the room")
     ap.add_argument("--coach-only", action="append", default=[], metavar="KEY=VALUE,...",
                     help="no one answers: the recognizer's cost through each condition with these settings "
                          "(once per variant, replayed in turn), e.g. --coach-only echo_judge=aec3 "
@@ -628,7 +633,7 @@ def main() -> int:
         print(f"\n{len(names)} sessions in {(time.monotonic() - t0) / 60:.1f} min wall")
         return 0
     with tempfile.TemporaryDirectory() as tmp, mp.get_context("spawn").Pool(args.jobs) as pool:
-        done = pool.map(run_condition, [(n, args.minutes, tmp, settings) for n in names], chunksize=1)
+        done = pool.map(run_condition, [(n, args.minutes, tmp, settings, args.dry_person) for n in names], chunksize=1)
     results = {r["name"]: r for r in done}
     report(results, args.minutes)
     print(f"\n{len(names)} sessions in {(time.monotonic() - t0) / 60:.1f} min wall")
