@@ -16,6 +16,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from tests.speech_support import convolve
+
 SAMPLERATE = 16000
 
 
@@ -63,8 +65,4 @@ def impulse_response(name: str, *, source: str = "speaker") -> np.ndarray:
 def through(x: np.ndarray, name: str, *, source: str = "person") -> np.ndarray:
     """``x`` (16 kHz) as the microphone hears it from ``source`` in room ``name``:
     convolved with the room's response, with its tail (the output is longer)."""
-    ir = impulse_response(name, source=source)
-    n = len(x) + len(ir) - 1
-    nfft = 1 << (n - 1).bit_length()
-    y = np.fft.irfft(np.fft.rfft(x, nfft) * np.fft.rfft(ir, nfft), nfft)[:n]
-    return y.astype(np.float32)
+    return convolve(x, impulse_response(name, source=source)).astype(np.float32)

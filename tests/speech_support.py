@@ -256,9 +256,15 @@ def reverb(x: np.ndarray, *, rt60_s: float = 0.3, samplerate: int = SAMPLERATE, 
     ir = rng.standard_normal(m) * np.exp(-6.9 * t / rt60_s)
     ir[0] = 0.0
     ir /= np.sqrt(np.sum(ir**2)) + 1e-12
-    nfft = 1 << int(np.ceil(np.log2(len(x) + m)))
-    tail = np.fft.irfft(np.fft.rfft(x, nfft) * np.fft.rfft(ir, nfft), nfft)[: len(x)]
+    tail = convolve(x, ir)[: len(x)]
     return ((1.0 - wet) * x + wet * tail).astype(np.float32)
+
+
+def convolve(x: np.ndarray, ir: np.ndarray) -> np.ndarray:
+    """``x`` convolved with ``ir`` (by FFT), whole: ``len(x) + len(ir) - 1`` samples, float64."""
+    n = len(x) + len(ir) - 1
+    nfft = 1 << int(np.ceil(np.log2(len(x) + len(ir))))
+    return np.fft.irfft(np.fft.rfft(x, nfft) * np.fft.rfft(ir, nfft), nfft)[:n]
 
 
 def hum_noise(duration_s: float, *, seed: int = 0, samplerate: int = SAMPLERATE, mains_hz: float = 50.0) -> np.ndarray:

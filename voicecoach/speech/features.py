@@ -196,7 +196,7 @@ class FrameHistory:
             return None
         voiced = self._voiced[idx] & (self._echo[idx] < MOSTLY_ECHO)
         if floor_db is not None:
-            voiced &= 10 * np.log10(self._power[idx] + 1e-12) >= floor_db
+            voiced &= _db(self._power[idx]) >= floor_db
         return voiced & ~self._in_tail(tail, a, b) if tail is not None else voiced
 
     def voiced_share(self, a_n: int, b_n: int, *, tail: Tail | None = None, floor_db: float | None = None) -> float:
@@ -217,7 +217,7 @@ class FrameHistory:
         idx = self._kept(max(a, self._oldest()), b)
         if idx is None or not len(idx):
             return None
-        return 10 * np.log10(float(np.max(self._power[idx])) + 1e-12)
+        return float(_db(np.max(self._power[idx])))
 
     def _in_tail(self, tail: Tail, a: int, b: int) -> np.ndarray:
         """Which of frames ``a`` to ``b`` lie under ``tail``'s line: their power no more
@@ -231,7 +231,7 @@ class FrameHistory:
             return np.zeros(b - a, dtype=bool)
         frames = np.arange(a, b)
         line = peak_db - (60.0 / tail.rt60_s) * (frames - end) * FRAME / self.samplerate
-        power_db = 10 * np.log10(self._power[frames % HISTORY_FRAMES] + 1e-12)
+        power_db = _db(self._power[frames % HISTORY_FRAMES])
         return (frames >= end) & (power_db <= line)
 
     def voiced_onset(self, start_n: int) -> int:
@@ -306,6 +306,11 @@ def runs(flags: np.ndarray) -> list[tuple[int, int]]:
 def in_runs(flags: np.ndarray, min_run: int) -> int:
     """How many of ``flags`` are True in stretches of at least ``min_run``."""
     return sum(e - s for s, e in runs(flags) if e - s >= min_run)
+
+
+def _db(power):
+    """Power in dB (full scale 0 dB); silence comes out at -120, not minus infinity."""
+    return 10 * np.log10(power + 1e-12)
 
 
 def _padded(x: np.ndarray, n: int) -> np.ndarray:
