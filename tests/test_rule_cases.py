@@ -111,8 +111,9 @@ CASES = [
     Case("coach_speaking", _the_coach_says("pause"), without="pause", options={"echo_canceller": False}),
     # The start of a sentence: a vowel goes straight on after "resume".
     Case("talk_right_after", _then("resume", "aaaah", 0.2), without="by voice_runs_on"),
-    # A hum running right up to a mark: the end of something said.
-    Case("talk_right_before", _then("mmmmmm", "stop point", 0.05), without="stop_point"),
+    # A voiced "rrrrr" running right up to a mark: the end of something said. (Not
+    # a hum: a nasal is more than person_range_db under the mark, someone else's.)
+    Case("talk_right_before", _then("rrrrr", "stop point", 0.05), without="stop_point"),
     # Said softly from silence, "let's" is passed over and "start the workout" heard.
     Case("control_after_voice", _soft("let's start the workout", 0.3, voice="en-us+f2", speed=150, pitch=50),
          without="start_workout"),

@@ -33,8 +33,8 @@ MIN_VOICED_RUN = 3
 VOICING_BREAK = 2
 """10 ms frames: a word's voicing may drop out this long and still be one stretch."""
 WORD_EDGE_FRAMES = 20
-"""10 ms frames: how loud words are is their loudest frame this close to their end
-(for the room's tail and the voice after them) or their start (the voice before)."""
+"""10 ms frames: how loud words are where they end is their loudest frame this
+close to their end (where the room's tail starts)."""
 HISS_DB = 10.0
 """A frame hisses when its 4-8 kHz band is this many dB over its 0.1-3 kHz band
 (an /s/ is +10..+17 dB, vowels -20..-37 dB, pink noise about -7 dB)."""

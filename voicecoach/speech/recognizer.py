@@ -61,7 +61,7 @@ from voicecoach.speech import rules
 from voicecoach.speech.echo import FRAME, Cleaned, CoachWords, EchoGate, FrontEnd, aec_available
 from voicecoach.speech.endpointing import Endpointer
 from voicecoach.speech.enrollment import Enrollment
-from voicecoach.speech.features import MIN_VOICED_RUN, WORD_EDGE_FRAMES, FrameHistory, SoundDetector, Tail
+from voicecoach.speech.features import MIN_VOICED_RUN, FrameHistory, SoundDetector, Tail
 from voicecoach.speech.grammar import Grammar
 from voicecoach.speech.relisten import Relistener
 from voicecoach.speech.settings import RecognizerSettings
@@ -680,10 +680,10 @@ class CommandRecognizer:
         a, b = end_n + self._slack_n, self._run_on_end(end_n)
         return any(a <= s < b for s in self._word_starts)
 
-    def voice_runs_on(self, end_n: int) -> bool:
-        """True when the person's voice adds up to ``run_on_voiced_s`` in the run-on window after ``end_n``."""
-        a, b = end_n + self._slack_n, self._run_on_end(end_n)
-        return (self._frames.their_voice_s(a, min(b, self._n_dec), tail=self._tail(end_n), floor_db=self._floor_after(end_n))
+    def voice_runs_on(self, c: rules.Candidate) -> bool:
+        """True when the person's voice adds up to ``run_on_voiced_s`` in the run-on window after the words."""
+        a, b = c.end_n + self._slack_n, self._run_on_end(c.end_n)
+        return (self._frames.their_voice_s(a, min(b, self._n_dec), tail=self._tail(c.end_n), floor_db=self._person_floor(c))
                 >= self.settings.run_on_voiced_s)
 
     def broken_spelling(self, words: list[dict]) -> bool:
@@ -714,16 +714,15 @@ class CommandRecognizer:
                 return True
         return False
 
-    def follows_voice(self, start_n: int) -> bool:
-        """True when the person's voice ends just before the words starting at ``start_n``
-        (see ``control_lead_in_s``)."""
-        b = self._frames.voiced_onset(start_n) - self._slack_n
+    def follows_voice(self, c: rules.Candidate) -> bool:
+        """True when the person's voice ends just before the words (see ``control_lead_in_s``)."""
+        b = self._frames.voiced_onset(c.start_n) - self._slack_n
         a = b - int(self.settings.control_lead_in_s * self.samplerate)
-        return (self._frames.their_voice_s(a, b, min_frames=MIN_VOICED_RUN, floor_db=self._floor_before(start_n))
+        return (self._frames.their_voice_s(a, b, min_frames=MIN_VOICED_RUN, floor_db=self._person_floor(c))
                 >= self.settings.run_on_voiced_s)
 
-    def speech_after(self, end_n: int) -> bool:
-        """True when the person's voice goes on right after the phrase ending at ``end_n``.
+    def speech_after(self, c: rules.Candidate) -> bool:
+        """True when the person's voice goes on right after the phrase.
 
         The grammar has few words besides the commands, and the decoder often
         passes over other speech as silence ("repeat [after me]" came out as
@@ -733,37 +732,31 @@ class CommandRecognizer:
         filler, or words ended a moment earlier, must not cost a command;
         "hello there. start workout" is one.)
         """
-        gap = self._slack_n
+        gap, end_n = self._slack_n, c.end_n
         span = int(self.settings.context_s * self.samplerate)
         after = self._frames.voiced_share(end_n + gap, min(end_n + gap + span, self._n_dec), tail=self._tail(end_n),
-                                          floor_db=self._floor_after(end_n))
+                                          floor_db=self._person_floor(c))
         return after > self.settings.context_voiced_share
 
-    def _floor_after(self, end_n: int) -> float | None:
-        """Voice after words ending at ``end_n`` under this (dB) is someone farther away."""
-        return self._person_floor(end_n - WORD_EDGE_FRAMES * FRAME, end_n)
-
-    def _floor_before(self, start_n: int) -> float | None:
-        """Voice before words starting at ``start_n`` under this (dB) is someone farther away."""
-        return self._person_floor(start_n, start_n + WORD_EDGE_FRAMES * FRAME)
-
-    def _person_floor(self, a_n: int, b_n: int) -> float | None:
+    def _person_floor(self, c: rules.Candidate) -> float | None:
+        """dB under which voice around the candidate is someone farther away, not the
+        person who said it (``person_range_db`` under its words' loudest frame)."""
         if not self.settings.person_range_db:
             return None
-        loudest = self._frames.loudest_db(a_n, b_n)
+        loudest = self._frames.loudest_db(c.start_n, c.end_n)
         return None if loudest is None else loudest - self.settings.person_range_db
 
     def _tail(self, words_end_n: int) -> Tail | None:
         """The room's tail of words ending at ``words_end_n``, as the settings allow for it."""
         return Tail(words_end_n, self.settings.room_rt60_s) if self.settings.room_rt60_s > 0 else None
 
-    def speech_before(self, start_n: int) -> bool:
-        """True when the person has been talking right up to the phrase starting at ``start_n``."""
+    def speech_before(self, c: rules.Candidate) -> bool:
+        """True when the person has been talking right up to the phrase."""
         if not self.settings.lead_in_s:
             return False
-        gap = self._slack_n
+        gap, start_n = self._slack_n, c.start_n
         span = int(self.settings.lead_in_s * self.samplerate)
-        return (self._frames.voiced_share(start_n - gap - span, start_n - gap, floor_db=self._floor_before(start_n))
+        return (self._frames.voiced_share(start_n - gap - span, start_n - gap, floor_db=self._person_floor(c))
                 > self.settings.lead_in_voiced_share)
 
     def louder_than_echo(self, start_n: int, end_n: int) -> bool:

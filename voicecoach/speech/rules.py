@@ -57,13 +57,13 @@ class Evidence(Protocol):
     def echo_moved(self, c: Candidate) -> bool: ...
     def broken_spelling(self, words) -> bool: ...
     def passes_over_voice(self, words) -> bool: ...
-    def speech_after(self, end_n: int) -> bool: ...
-    def speech_before(self, start_n: int) -> bool: ...
-    def follows_voice(self, start_n: int) -> bool: ...
+    def speech_after(self, c: Candidate) -> bool: ...
+    def speech_before(self, c: Candidate) -> bool: ...
+    def follows_voice(self, c: Candidate) -> bool: ...
     def confirmed(self, c: Candidate) -> bool: ...
     def word_starts_after(self, end_n: int) -> bool: ...
     def ends_in_hiss(self, end_n: int) -> bool: ...
-    def voice_runs_on(self, end_n: int) -> bool: ...
+    def voice_runs_on(self, c: Candidate) -> bool: ...
 
 
 Rule = Callable[[Evidence, Candidate], bool]
@@ -101,17 +101,17 @@ def echo_path_moved(ev: Evidence, c: Candidate) -> bool:
 
 def talk_right_after(ev: Evidence, c: Candidate) -> bool:
     """Voice goes straight on after the phrase: the start of a sentence ("pause the music")."""
-    return ev.speech_after(c.end_n)
+    return ev.speech_after(c)
 
 
 def talk_right_before(ev: Evidence, c: Candidate) -> bool:
     """Voice runs right up to the phrase for longer than a filler: the end of a sentence."""
-    return ev.speech_before(c.start_n)
+    return ev.speech_before(c)
 
 
 def control_after_voice(ev: Evidence, c: Candidate) -> bool:
     """A control straight after a syllable of voice ("[let's] start the workout")."""
-    return c.intent.kind == "control" and ev.follows_voice(c.start_n)
+    return c.intent.kind == "control" and ev.follows_voice(c)
 
 
 def not_confirmed(ev: Evidence, c: Candidate) -> bool:
@@ -137,7 +137,7 @@ def ends_in_hiss(ev: Evidence, c: Candidate) -> bool:
 
 def voice_runs_on(ev: Evidence, c: Candidate) -> bool:
     """The person's voice goes on within ``run_on_s``: a sentence, even with a pause in it."""
-    return ev.voice_runs_on(c.end_n)
+    return ev.voice_runs_on(c)
 
 
 AT_ONCE: tuple[Rule, ...] = (

@@ -108,11 +108,11 @@ class RecognizerSettings:
     sound that stays under a line falling 60 dB in this long from their loudest
     end is the room's tail, not the person talking on (the two rules above and
     ``voice_runs_on``, ``voice_between_words``). 0: no tail is allowed for."""
-    person_range_db: float = 20.0
-    """Voice more than this many dB under the loudest frame of the phrase's nearest
-    0.2 s is someone farther away (a television, people across the room), not the
-    person going on talking, for the rules that look for the person's voice around
-    a phrase. 0: all voice is the person's."""
+    person_range_db: float = 12.0
+    """Voice more than this many dB under the loudest frame of the phrase's words
+    (fillers with them) is someone or something farther away (a television, music,
+    people across the room), not the person going on talking, for the rules that
+    look for the person's voice around a phrase. 0: all voice is the person's."""
     lead_in_s: float = 0.6
     """Just before a phrase and its fillers, over this long, ..."""
     lead_in_voiced_share: float = 0.5
