@@ -469,7 +469,7 @@ def main() -> int:
                     help="noise levels of the positive clips, comma-separated (default clean,20,10,5)")
     ap.add_argument("--noises", default=",".join(DEFAULT_NOISES),
                     help=f"noise types of the noisy positive clips, of {', '.join(NOISES)} (default "
-                         f"{','.join(DEFAULT_NOISES)}; babble was never used to choose a setting)")
+                         f"{','.join(DEFAULT_NOISES)}; babble chose person_range_db alone, music chose nothing)")
     ap.add_argument("--rooms", default="none",
                     help="where the person speaks, comma-separated: none (dry), or rooms of scripts/rooms.py "
                          f"({', '.join(ROOMS)}); every positive clip once per room (default none)")

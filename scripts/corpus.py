@@ -110,7 +110,8 @@ PROSODY = ((150, 50), (175, 35), (135, 70))
 SNRS = (None, 20, 10, 5)
 """None is clean."""
 DEFAULT_NOISES = ("pink", "breathing", "hum")
-"""The noise types settings were chosen on; ``babble`` (tests/speech_support) never was."""
+"""The noise types settings were chosen on (``babble`` too, for ``person_range_db`` only);
+``music`` (tests/speech_support) never was."""
 
 
 @dataclass
