@@ -200,18 +200,19 @@ def across_the_room(audio: np.ndarray) -> np.ndarray:
     return reverb(np.concatenate([audio, np.zeros(SR, np.float32)]), rt60_s=0.6, wet=0.8, seed=3)
 
 
+def heard_with(vosk_model, audio: np.ndarray, **settings) -> list[str]:
+    """The intents a recognizer with these settings hears in ``audio``."""
+    rec = CommandRecognizer(vosk_model, load_grammar(model=vosk_model), settings=RecognizerSettings(**settings))
+    return [h.intent for h in run(rec, audio)]
+
+
 def test_a_command_said_across_a_reverberant_room_is_heard(vosk_model, rec):
     # The room's tail of "slower" stays voiced past the words: without allowing
     # for it, the rules take it for the person talking on. (Much of this tail is
     # also 20 dB under the word: person_range_db is off to see the tail alone.)
     audio = across_the_room(build_track([(0.8, speak("slower", voice="en-gb-x-rp", speed=150))], 2.0))
-
-    def heard(**settings):
-        rec = CommandRecognizer(vosk_model, load_grammar(model=vosk_model), settings=RecognizerSettings(**settings))
-        return [h.intent for h in run(rec, audio)]
-
-    assert heard(person_range_db=0) == ["slower"]
-    assert heard(person_range_db=0, room_rt60_s=0) == []
+    assert heard_with(vosk_model, audio, person_range_db=0) == ["slower"]
+    assert heard_with(vosk_model, audio, person_range_db=0, room_rt60_s=0) == []
     assert [h.intent for h in run(rec, audio)] == ["slower"]
 
 
@@ -223,53 +224,35 @@ def test_a_sentence_holding_a_phrase_across_a_reverberant_room_is_still_no_comma
         assert run(rec, across_the_room(build_track([(0.8, speak(text, voice=voice))], 3.5))) == [], text
 
 
-def over_noise(text: str, voice: str, noise: str, snr: float, seed: int = 1) -> np.ndarray:
-    """``text`` said 1 s into a clip with ``noise`` (of speech_support's NOISES) ``snr`` dB under it."""
-    speech = speak(text, voice=voice, speed=150)
-    track = build_track([(1.0, speech)], 1.0 + len(speech) / SR + 1.5)
-    background = NOISES[noise](len(track) / SR + 0.05, seed=seed)[: len(track)]
-    return np.clip(track + noise_gain(speech, background, snr) * background, -1, 1).astype(np.float32)
-
-
-def over_babble(text: str, voice: str, snr: float = 20.0, seed: int = 1) -> np.ndarray:
-    """``text`` said 1 s into a clip with people talking across the room ``snr`` dB under it."""
-    return over_noise(text, voice, "babble", snr, seed)
+BACKGROUNDS = [("babble", 20), ("music", 10)]
+"""(noise, SNR dB): people talking across the room, and music, both voiced."""
 
 
 @pytest.mark.parametrize("voice", ["en-us", "en-gb-x-rp"])
-def test_a_command_said_while_others_talk_across_the_room_is_heard(vosk_model, rec, voice):
-    # The background talkers are voiced: taken for the person's own voice,
-    # they made "next set" the middle of a sentence.
-    audio = over_babble("next set", voice)
-    assert [h.intent for h in run(rec, audio)] == ["next_set"]
-    everyone = RecognizerSettings(person_range_db=0)
-    assert run(CommandRecognizer(vosk_model, load_grammar(model=vosk_model), settings=everyone), audio) == []
-
-
-@pytest.mark.parametrize("voice", ["en-us", "en-gb-x-rp"])
-def test_a_sentence_holding_a_phrase_said_while_others_talk_is_still_no_command(rec, voice):
-    # (Not "are we done yet" by en-us over this babble: the decoder hears "doming"
-    # at 0.52, whoever the voice around it is taken to be.)
-    for text in CONTAINS_A_PHRASE:
-        if (text, voice) != ("are we done yet", "en-us"):
-            assert run(rec, over_babble(text, voice)) == [], text
-
-
-@pytest.mark.parametrize("voice", ["en-us", "en-gb-x-rp"])
-def test_a_command_said_over_music_is_heard(vosk_model, rec, voice):
+@pytest.mark.parametrize("noise, snr, text, intent, range_as_the_person", [
+    # The background talkers, taken for the person's own voice, made "next set"
+    # the middle of a sentence.
+    ("babble", 20, "next set", "next_set", 0),
     # Music's tones are as periodic as a voice: 10 dB under the person, the
     # chords after "pause" were taken for the person talking on, until voice
     # that far under the phrase's own loudest frame counted as something else.
-    audio = over_noise("pause", voice, "music", 10)
-    assert [h.intent for h in run(rec, audio)] == ["pause"]
-    wide = RecognizerSettings(person_range_db=20)
-    assert run(CommandRecognizer(vosk_model, load_grammar(model=vosk_model), settings=wide), audio) == []
+    ("music", 10, "pause", "pause", 20),
+])
+def test_a_command_said_over_a_voiced_background_is_heard(vosk_model, rec, voice, noise, snr, text, intent,
+                                                          range_as_the_person):
+    audio = in_noise(text, voice, snr, seed=1, lead=1.0, noise=noise)
+    assert [h.intent for h in run(rec, audio)] == [intent]
+    assert heard_with(vosk_model, audio, person_range_db=range_as_the_person) == []
 
 
 @pytest.mark.parametrize("voice", ["en-us", "en-gb-x-rp"])
-def test_a_sentence_holding_a_phrase_said_over_music_is_still_no_command(rec, voice):
+@pytest.mark.parametrize("noise, snr", BACKGROUNDS)
+def test_a_sentence_holding_a_phrase_said_over_a_voiced_background_is_still_no_command(rec, voice, noise, snr):
+    # (Not "are we done yet" by en-us over this babble: the decoder hears "doming"
+    # at 0.52, whoever the voice around it is taken to be.)
     for text in CONTAINS_A_PHRASE:
-        assert run(rec, over_noise(text, voice, "music", 10)) == [], text
+        if (noise, text, voice) != ("babble", "are we done yet", "en-us"):
+            assert run(rec, in_noise(text, voice, snr, seed=1, lead=1.0, noise=noise)) == [], text
 
 
 @pytest.mark.parametrize("voice", ["en-us", "en-gb-x-rp"])

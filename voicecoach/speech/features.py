@@ -32,9 +32,8 @@ MIN_VOICED_RUN = 3
 """10 ms frames: a vowel is voiced throughout; breath noise passes for voiced in ones and twos."""
 VOICING_BREAK = 2
 """10 ms frames: a word's voicing may drop out this long and still be one stretch."""
-WORD_EDGE_FRAMES = 20
-"""10 ms frames: how loud words are where they end is their loudest frame this
-close to their end (where the room's tail starts)."""
+TAIL_SOURCE_FRAMES = 20
+"""10 ms frames: a room's tail after words is measured from their loudest frame this close to their end."""
 HISS_DB = 10.0
 """A frame hisses when its 4-8 kHz band is this many dB over its 0.1-3 kHz band
 (an /s/ is +10..+17 dB, vowels -20..-37 dB, pink noise about -7 dB)."""
@@ -226,7 +225,7 @@ class FrameHistory:
         A room's tail only dies away, at 60 dB per reverberation time; what rises
         above that line after the words is new sound."""
         end = tail.words_end_n // FRAME
-        peak_db = self.loudest_db((end - WORD_EDGE_FRAMES) * FRAME, end * FRAME)
+        peak_db = self.loudest_db((end - TAIL_SOURCE_FRAMES) * FRAME, end * FRAME)
         if peak_db is None:
             return np.zeros(b - a, dtype=bool)
         frames = np.arange(a, b)
