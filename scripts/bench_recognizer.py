@@ -8,6 +8,7 @@
     python scripts/bench_recognizer.py --quick --sweep min_confidence=0.5,0.6,0.7   # leave one engine out
     python scripts/bench_recognizer.py --quick --during plank   # as the plank hold listens ("stop", "done" too)
     python scripts/bench_recognizer.py --quick --rooms none,small,large --snrs clean,10   # the person across a room
+    python scripts/bench_recognizer.py --quick --levels 0,-26 --snrs clean,10   # a quiet microphone too
 
 Voices come from several engines (scripts/corpus.py ENGINES; ``scripts/setup
 --bench`` installs MBROLA and festival); every accuracy figure is also given
@@ -220,7 +221,7 @@ def pos_job(spec: dict):
     return {
         "verdicts": [v for v, _ in explained],
         "explained": explained,
-        **{k: spec[k] for k in ("intent", "text", "voice", "speed", "pitch", "noise", "snr", "room")},
+        **{k: spec[k] for k in ("intent", "text", "voice", "speed", "pitch", "noise", "snr", "room", "level_db")},
         "engine": engine_of(spec["voice"]),
         "plain": _plain(clip.audio) if WORKER.get("with_plain", True) else None,
         "words_end": clip.words_end,
@@ -243,6 +244,7 @@ def neg_job(spec: dict):
         "intent": spec.get("intent"),
         "voice": spec.get("voice", ""),
         "room": spec.get("room"),
+        "level_db": spec.get("level_db", 0.0),
         "engine": engine_of(spec["voice"]) if spec.get("voice") else "",
         "heard": [(h.intent, h.text) for h in heard],
         "withdrawn": withdrawn,
@@ -405,7 +407,7 @@ def engine_table(P: list[dict]) -> None:
 
 
 def sweep(spec: str, settings: dict, voices, prosody, jobs: int, engines: list[str], snrs, rooms=(None,),
-          noises=DEFAULT_NOISES) -> int:
+          noises=DEFAULT_NOISES, levels=(0.0,)) -> int:
     """Leave one engine out: for each engine, the value best on the others, reported on it.
 
     A value's score on a set of clips is its accuracy over all SNRs less ten
@@ -415,8 +417,9 @@ def sweep(spec: str, settings: dict, voices, prosody, jobs: int, engines: list[s
     key, _, values = spec.partition("=")
     values = [setting_value(v) for v in values.split(",")]
     pos = list(positive_specs(voices=voices, prosody=prosody, snrs=snrs, during=settings.get("_during"), rooms=rooms,
-                              noises=noises))
-    neg = [n for n in negative_specs(voices=voices, prosody=prosody[:1], rooms=rooms) if n["kind"] not in ("means",)]
+                              noises=noises, levels=levels))
+    neg = [n for n in negative_specs(voices=voices, prosody=prosody[:1], rooms=rooms, levels=levels)
+           if n["kind"] not in ("means",)]
     print(f"sweep {key} over {values}: {len(pos)} positive, {len(neg)} negative clips; engines {', '.join(engines)}",
           flush=True)
     runs = {}
@@ -473,6 +476,9 @@ def main() -> int:
     ap.add_argument("--rooms", default="none",
                     help="where the person speaks, comma-separated: none (dry), or rooms of scripts/rooms.py "
                          f"({', '.join(ROOMS)}); every positive clip once per room (default none)")
+    ap.add_argument("--levels", default="0", metavar="DB,...",
+                    help="the microphone's gain in dB, comma-separated: every clip (positive and negative) once "
+                         "at each (default 0: as spoken, the loudest syllables about 13 dB under full scale)")
     ap.add_argument("--sweep", metavar="KEY=V1,V2,...",
                     help="leave one engine out: clips only, once per value of a RecognizerSettings field")
     args = ap.parse_args()
@@ -499,14 +505,15 @@ def main() -> int:
     rooms = tuple(None if x == "none" else x for x in args.rooms.split(","))
     if any(r is not None and r not in ROOMS for r in rooms):
         ap.error(f"unknown room in {args.rooms!r}; known: none, {', '.join(ROOMS)}")
+    levels = tuple(float(x) for x in args.levels.split(","))
     noises = tuple(args.noises.split(","))
     if any(n not in NOISES for n in noises):
         ap.error(f"unknown noise in {args.noises!r}; known: {', '.join(NOISES)}")
     if args.sweep:
-        return sweep(args.sweep, settings, voices, prosody, args.jobs, engines, snrs, rooms, noises)
+        return sweep(args.sweep, settings, voices, prosody, args.jobs, engines, snrs, rooms, noises, levels)
     pos = list(positive_specs(voices=voices, prosody=prosody, snrs=snrs, during=args.during, rooms=rooms,
-                              noises=noises))
-    neg = list(negative_specs(voices=voices, prosody=prosody[:2], rooms=rooms))
+                              noises=noises, levels=levels))
+    neg = list(negative_specs(voices=voices, prosody=prosody[:2], rooms=rooms, levels=levels))
     coach_voices = ("en-gb-x-rp", "en-us", "en-us+f4")
     barge = list(
         itertools.product(
@@ -566,11 +573,14 @@ def main() -> int:
     print("\n## Accuracy (one command out, the right one)")
     table("SNR", snr_name, P, SNR_ORDER)
     table("SNR, held-out espeak voices only", snr_name, [r for r in P if r["voice"] in HELDOUT_VOICES], SNR_ORDER)
-    if rooms == (None,):
+    if rooms == (None,) and len(levels) == 1:
         engine_table(P)
     for room in rooms if rooms != (None,) else ():
         print(f"\nthe person {'in the ' + room + ' room' if room else 'dry (no room)'}:")
         engine_table([r for r in P if r["room"] == room])
+    for level in levels if len(levels) > 1 else ():
+        print(f"\nthe microphone's gain {level:+g} dB:")
+        engine_table([r for r in P if r["level_db"] == level])
     table("noise type x SNR", lambda r: f"{r['noise']} {'' if r['snr'] is None else str(r['snr']) + ' dB'}".strip(), P)
     table("intent", lambda r: r["intent"], P)
     table("phrase said", lambda r: r["text"], P)
@@ -605,6 +615,9 @@ def main() -> int:
     for e in engines:
         rows = [r for r in N if r["engine"] == e]
         print(f"| {e} (speech) | {pct(sum(bool(r['heard']) for r in rows), len(rows))} |")
+    for level in levels if len(levels) > 1 else ():
+        rows = [r for r in N if r["level_db"] == level]
+        print(f"| all at a gain of {level:+g} dB | {pct(sum(bool(r['heard']) for r in rows), len(rows))} |")
     for room in rooms if rooms != (None,) else ():
         rows = [r for r in N if r["engine"] and r["room"] == room]
         print(f"| speech {'in the ' + room + ' room' if room else 'dry'} | "

@@ -140,11 +140,13 @@ def _place(speech: np.ndarray, *, lead: float, tail: float, noise: str, snr: flo
 
 
 def positive_specs(voices=DEV_VOICES, prosody=PROSODY, snrs=SNRS, noises=DEFAULT_NOISES, fillers=True,
-                   seed=0, during: str | None = None, rooms=(None,)):
+                   seed=0, during: str | None = None, rooms=(None,), levels=(0.0,)):
     """Describe positive clips (cheap to pass between processes); build one with
     :func:`make_positive`. ``during``: a phase whose own phrases (:data:`DURING`) are added.
     ``rooms``: None (the voice reaches the microphone dry) or rooms of ``scripts/rooms.py``
-    the person speaks in; with the default the clips are the same as without it."""
+    the person speaks in; with the default the clips are the same as without it.
+    ``levels``: the microphone's gain in dB, added to the whole clip (0: as spoken,
+    the loudest syllables about 13 dB under full scale)."""
     rng = np.random.default_rng(seed)
     cases = [(i, p) for i, ps in REQUIRED.items() for p in ps]
     if fillers:
@@ -157,12 +159,12 @@ def positive_specs(voices=DEV_VOICES, prosody=PROSODY, snrs=SNRS, noises=DEFAULT
             conds.append(("clean", None))
         else:
             conds += [(n, snr) for n in noises]
-    for k, ((intent, phrase), voice, (speed, pitch), (noise, snr), room) in enumerate(
-        itertools.product(cases, voices, prosody, conds, rooms)
+    for k, ((intent, phrase), voice, (speed, pitch), (noise, snr), room, level) in enumerate(
+        itertools.product(cases, voices, prosody, conds, rooms, levels)
     ):
         yield dict(
             id=f"pos{k}", intent=intent, text=phrase, voice=voice, speed=speed, pitch=pitch,
-            noise=noise, snr=snr, lead=float(rng.uniform(0.6, 1.2)), seed=k, room=room,
+            noise=noise, snr=snr, lead=float(rng.uniform(0.6, 1.2)), seed=k, room=room, level_db=level,
         )
 
 
@@ -172,6 +174,7 @@ def make_positive(spec: dict) -> Clip:
         s = through(s, spec["room"], source="person")
     b0, b1 = speech_bounds(s)
     audio, lead = _place(s, lead=spec["lead"], tail=1.5, noise=spec["noise"], snr=spec["snr"], seed=spec["seed"])
+    audio = at_level(audio, spec.get("level_db", 0.0))
     return Clip(spec["id"], audio, spec["intent"], spec["text"], lead + b0, lead + b1, spec["voice"], spec["noise"], spec["snr"])
 
 
@@ -181,39 +184,52 @@ def positives(**kw):
         yield make_positive(spec)
 
 
-def negative_specs(voices=DEV_VOICES, prosody=PROSODY[:2], noise_clips=30, seed=1, rooms=(None,)):
+def at_level(audio: np.ndarray, level_db: float) -> np.ndarray:
+    """``audio`` through a microphone gain of ``level_db`` (clipped at full scale, as a sound card does)."""
+    if not level_db:
+        return audio
+    return np.clip(audio * 10 ** (level_db / 20), -1, 1).astype(np.float32)
+
+
+def negative_specs(voices=DEV_VOICES, prosody=PROSODY[:2], noise_clips=30, seed=1, rooms=(None,), levels=(0.0,)):
     """Describe negative clips: coach cues, everyday sentences and sentences holding a phrase, by each voice; and noise alone.
 
     Also (``kind="means"``, with the ``intent`` meant) sentences that ask for a
     command in more words: the command or nothing is right there. The spoken ones
-    are said once in each of ``rooms`` (as :func:`positive_specs`)."""
+    are said once in each of ``rooms``, and every clip is heard at each of
+    ``levels`` (as :func:`positive_specs`)."""
     rng = np.random.default_rng(seed)
     k = 0
-    for text, voice, (speed, pitch), room in itertools.product(COACH_CUES + EVERYDAY + CONTAINS_A_PHRASE, voices, prosody, rooms):
+    for text, voice, (speed, pitch), room, level in itertools.product(COACH_CUES + EVERYDAY + CONTAINS_A_PHRASE, voices,
+                                                                      prosody, rooms, levels):
         cat = "cue" if text in COACH_CUES else "contains" if text in CONTAINS_A_PHRASE else "everyday"
         yield dict(id=f"neg{k}", text=text, voice=voice, speed=speed, pitch=pitch, kind=cat, lead=float(rng.uniform(0.5, 1.0)),
-                   room=room)
+                   room=room, level_db=level)
         k += 1
     # Not negatives: a command asked for in more words, where the command or nothing is right.
-    for (text, intent), voice, (speed, pitch), room in itertools.product(MEANS_A_COMMAND, voices, prosody, rooms):
+    for (text, intent), voice, (speed, pitch), room, level in itertools.product(MEANS_A_COMMAND, voices, prosody, rooms,
+                                                                                levels):
         yield dict(id=f"neg{k}", text=text, intent=intent, voice=voice, speed=speed, pitch=pitch, kind="means",
-                   lead=float(rng.uniform(0.5, 1.0)), room=room)
+                   lead=float(rng.uniform(0.5, 1.0)), room=room, level_db=level)
         k += 1
     for j in range(noise_clips):
         name = ("pink", "breathing", "hum")[j % 3]
-        yield dict(id=f"noise{j}", text=f"<{name}>", kind=name, dur=float(rng.uniform(3.0, 8.0)),
-                   level=float(rng.uniform(0.05, 0.6)), seed=100 + j)
+        dur, loudness = float(rng.uniform(3.0, 8.0)), float(rng.uniform(0.05, 0.6))
+        for level in levels:
+            yield dict(id=f"noise{j}", text=f"<{name}>", kind=name, dur=dur, level=loudness, seed=100 + j, level_db=level)
 
 
 def make_negative(spec: dict) -> Clip:
     if spec["kind"] in NOISES:
         audio = (NOISES[spec["kind"]](spec["dur"], seed=spec["seed"]) * spec["level"]).astype(np.float32)
+        audio = at_level(audio, spec.get("level_db", 0.0))
         return Clip(spec["id"], audio, None, spec["text"], 0.0, spec["dur"], "", spec["kind"], None)
     s = speak(spec["text"], voice=spec["voice"], speed=spec["speed"], pitch=spec["pitch"])
     if spec.get("room"):
         s = through(s, spec["room"], source="person")
     b0, b1 = speech_bounds(s)
     audio, lead = _place(s, lead=spec["lead"], tail=1.2, noise="clean", snr=None, seed=0)
+    audio = at_level(audio, spec.get("level_db", 0.0))
     return Clip(spec["id"], audio, None, spec["text"], lead + b0, lead + b1, spec["voice"], spec["kind"], None)
 
 
