@@ -139,6 +139,18 @@ def _place(speech: np.ndarray, *, lead: float, tail: float, noise: str, snr: flo
     return track, lead
 
 
+def _labelled(name: str, level: float, levels) -> str:
+    """A clip's id: its name, and its level when there are several."""
+    return name + (f"@{level:g}" if len(levels) > 1 else "")
+
+
+def at_level(audio: np.ndarray, level_db: float) -> np.ndarray:
+    """``audio`` through a microphone gain of ``level_db`` (clipped at full scale, as a sound card does)."""
+    if not level_db:
+        return audio
+    return np.clip(audio * 10 ** (level_db / 20), -1, 1).astype(np.float32)
+
+
 def positive_specs(voices=DEV_VOICES, prosody=PROSODY, snrs=SNRS, noises=DEFAULT_NOISES, fillers=True,
                    seed=0, during: str | None = None, rooms=(None,), levels=(0.0,)):
     """Describe positive clips (cheap to pass between processes); build one with
@@ -159,13 +171,15 @@ def positive_specs(voices=DEV_VOICES, prosody=PROSODY, snrs=SNRS, noises=DEFAULT
             conds.append(("clean", None))
         else:
             conds += [(n, snr) for n in noises]
-    for k, ((intent, phrase), voice, (speed, pitch), (noise, snr), room, level) in enumerate(
-        itertools.product(cases, voices, prosody, conds, rooms, levels)
+    for k, ((intent, phrase), voice, (speed, pitch), (noise, snr), room) in enumerate(
+        itertools.product(cases, voices, prosody, conds, rooms)
     ):
-        yield dict(
-            id=f"pos{k}", intent=intent, text=phrase, voice=voice, speed=speed, pitch=pitch,
-            noise=noise, snr=snr, lead=float(rng.uniform(0.6, 1.2)), seed=k, room=room, level_db=level,
-        )
+        lead = float(rng.uniform(0.6, 1.2))
+        for level in levels:  # the same clip at each gain
+            yield dict(
+                id=_labelled(f"pos{k}", level, levels), intent=intent, text=phrase, voice=voice, speed=speed,
+                pitch=pitch, noise=noise, snr=snr, lead=lead, seed=k, room=room, level_db=level,
+            )
 
 
 def make_positive(spec: dict) -> Clip:
@@ -184,13 +198,6 @@ def positives(**kw):
         yield make_positive(spec)
 
 
-def at_level(audio: np.ndarray, level_db: float) -> np.ndarray:
-    """``audio`` through a microphone gain of ``level_db`` (clipped at full scale, as a sound card does)."""
-    if not level_db:
-        return audio
-    return np.clip(audio * 10 ** (level_db / 20), -1, 1).astype(np.float32)
-
-
 def negative_specs(voices=DEV_VOICES, prosody=PROSODY[:2], noise_clips=30, seed=1, rooms=(None,), levels=(0.0,)):
     """Describe negative clips: coach cues, everyday sentences and sentences holding a phrase, by each voice; and noise alone.
 
@@ -200,23 +207,26 @@ def negative_specs(voices=DEV_VOICES, prosody=PROSODY[:2], noise_clips=30, seed=
     ``levels`` (as :func:`positive_specs`)."""
     rng = np.random.default_rng(seed)
     k = 0
-    for text, voice, (speed, pitch), room, level in itertools.product(COACH_CUES + EVERYDAY + CONTAINS_A_PHRASE, voices,
-                                                                      prosody, rooms, levels):
+    for text, voice, (speed, pitch), room in itertools.product(COACH_CUES + EVERYDAY + CONTAINS_A_PHRASE, voices, prosody, rooms):
         cat = "cue" if text in COACH_CUES else "contains" if text in CONTAINS_A_PHRASE else "everyday"
-        yield dict(id=f"neg{k}", text=text, voice=voice, speed=speed, pitch=pitch, kind=cat, lead=float(rng.uniform(0.5, 1.0)),
-                   room=room, level_db=level)
+        lead = float(rng.uniform(0.5, 1.0))
+        for level in levels:
+            yield dict(id=_labelled(f"neg{k}", level, levels), text=text, voice=voice, speed=speed, pitch=pitch,
+                       kind=cat, lead=lead, room=room, level_db=level)
         k += 1
     # Not negatives: a command asked for in more words, where the command or nothing is right.
-    for (text, intent), voice, (speed, pitch), room, level in itertools.product(MEANS_A_COMMAND, voices, prosody, rooms,
-                                                                                levels):
-        yield dict(id=f"neg{k}", text=text, intent=intent, voice=voice, speed=speed, pitch=pitch, kind="means",
-                   lead=float(rng.uniform(0.5, 1.0)), room=room, level_db=level)
+    for (text, intent), voice, (speed, pitch), room in itertools.product(MEANS_A_COMMAND, voices, prosody, rooms):
+        lead = float(rng.uniform(0.5, 1.0))
+        for level in levels:
+            yield dict(id=_labelled(f"neg{k}", level, levels), text=text, intent=intent, voice=voice, speed=speed,
+                       pitch=pitch, kind="means", lead=lead, room=room, level_db=level)
         k += 1
     for j in range(noise_clips):
         name = ("pink", "breathing", "hum")[j % 3]
         dur, loudness = float(rng.uniform(3.0, 8.0)), float(rng.uniform(0.05, 0.6))
         for level in levels:
-            yield dict(id=f"noise{j}", text=f"<{name}>", kind=name, dur=dur, level=loudness, seed=100 + j, level_db=level)
+            yield dict(id=_labelled(f"noise{j}", level, levels), text=f"<{name}>", kind=name, dur=dur, level=loudness,
+                       seed=100 + j, level_db=level)
 
 
 def make_negative(spec: dict) -> Clip:
