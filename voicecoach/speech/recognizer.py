@@ -172,7 +172,11 @@ class CommandRecognizer:
         """Features of the decoded frames; owns the count of decoded samples."""
         self._ends = Endpointer(self.settings, samplerate)
         self._rec = None
-        self._relisten = Relistener(model, self.settings.relisten_warps, samplerate) if self.settings.relisten_warps else None
+        level = self.settings.relisten_level_dbfs
+        self._relisten = Relistener(
+            model, self.settings.relisten_warps, samplerate,
+            level=None if level is None else (level, self.settings.relisten_min_gain_db, self.settings.relisten_max_gain_db),
+        ) if self.settings.relisten_warps else None
         self._free = None  # open-vocabulary decoder for the optional second pass
         self.trace: list[str] | None = None
         """Set to a list to collect every decoded utterance (for tuning and debugging)."""

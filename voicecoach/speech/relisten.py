@@ -7,6 +7,8 @@ factor, as a shorter or longer vocal tract would, and gives the decoder a
 second, independent hypothesis; the recognizer hands it the utterance as it
 was before noise suppression, a second front end as well. The words it yields
 go through the same rules as the first decode's (docs/recognizer.md, "Second listen").
+An utterance far quieter than the model expects is first heard again raised
+to its level (:mod:`~voicecoach.speech.level`), then warped at that level.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import json
 import numpy as np
 
 from voicecoach.audio.wavio import VOSK_RATE
+from voicecoach.speech.level import raised
 
 
 class Relistener:
@@ -26,14 +29,19 @@ class Relistener:
         model: the ``vosk.Model`` of the first decode.
         factors: warps tried in order; ``f`` > 1 lowers the voice by ``1/f``.
         samplerate: 16000.
+        level: ``(target_dbfs, min_gain_db, max_gain_db)`` of :func:`~voicecoach.speech.level.raised`:
+            a stretch that needs at least ``min_gain_db`` is raised, and tried
+            unwarped before the warps; None: never raised.
     """
 
-    def __init__(self, model, factors: tuple[float, ...], samplerate: int = VOSK_RATE):
+    def __init__(self, model, factors: tuple[float, ...], samplerate: int = VOSK_RATE,
+                 level: tuple[float, float, float] | None = None):
         import vosk
 
         self._new = lambda grammar_json: vosk.KaldiRecognizer(model, samplerate, grammar_json)
         self.factors = tuple(factors)
         self.samplerate = samplerate
+        self.level = level
 
     def words(self, audio: np.ndarray, grammar_json: str, accept) -> tuple[float, list[dict]] | None:
         """The first (factor, words) whose words ``accept(words)`` is true for,
@@ -41,9 +49,16 @@ class Relistener:
         word ``start``/``end`` in seconds from the start of ``audio`` (int16), or None."""
         import soxr
 
-        for f in self.factors:
-            warped = soxr.resample(audio.astype(np.float32) / 32768.0, self.samplerate, self.samplerate * f)
-            pcm = (np.clip(warped, -1.0, 1.0) * 32767.0).astype(np.int16)
+        factors = self.factors
+        loud = raised(audio, *self.level) if self.level else None
+        if loud is not None:
+            audio, factors = loud, (1.0, *factors)
+        for f in factors:
+            if f == 1.0:
+                pcm = audio
+            else:
+                warped = soxr.resample(audio.astype(np.float32) / 32768.0, self.samplerate, self.samplerate * f)
+                pcm = (np.clip(warped, -1.0, 1.0) * 32767.0).astype(np.int16)
             rec = self._new(grammar_json)
             rec.SetWords(True)
             rec.AcceptWaveform(pcm.tobytes())

@@ -37,6 +37,12 @@ class RecognizerSettings:
     """The second listen decodes the utterance as the first did, noise suppressed;
     False: as the front end had it before noise suppression, a second front end
     (suppression loses some words that it keeps)."""
+    relisten_level_dbfs: float | None = -12.0
+    """An utterance whose loudest 30 ms is at least ``relisten_min_gain_db`` under
+    this (dB under full scale) is heard again raised to it before the warps,
+    by at most ``relisten_max_gain_db`` (:mod:`~voicecoach.speech.level`); None: never."""
+    relisten_min_gain_db: float = 10.0
+    relisten_max_gain_db: float = 30.0
     relisten_max_s: float = 4.0
     """Utterances longer than this are talk: they get no second listen."""
     relisten_voice_outside_s: float = 0.15
