@@ -42,7 +42,9 @@ class RecognizerSettings:
     this (dB under full scale) is heard again raised to it before the warps,
     by at most ``relisten_max_gain_db`` (:mod:`~voicecoach.speech.level`); None: never."""
     relisten_min_gain_db: float = 10.0
+    """Closer than this to ``relisten_level_dbfs`` the utterance is as loud as the model needs."""
     relisten_max_gain_db: float = 30.0
+    """The most an utterance is raised by: a raised room floor is a noise the model never heard."""
     relisten_max_s: float = 4.0
     """Utterances longer than this are talk: they get no second listen."""
     relisten_voice_outside_s: float = 0.15
