@@ -623,15 +623,15 @@ class FrontEnd:
                 self._align.doubt_from(first + self._lin.louder[0] - self._align_from)
             if self._aec3 is not None:
                 # What AEC3 lets through of this frame is the near end's part.
-                p_near = _frame_power(self._aec3.process(d, x))
-                share = 1.0 - np.minimum(1.0, p_near / (_frame_power(out) + 1e-12))
+                p_near = frame_power(self._aec3.process(d, x))
+                share = 1.0 - np.minimum(1.0, p_near / (frame_power(out) + 1e-12))
             else:
                 share = np.repeat(np.asarray(self._lin.echo_share, dtype=np.float64), self._lin.n // FRAME)[-k:]
             del self._lin.echo_share[:]
             d = out
         elif self._aec3 is not None:
             d = np.asarray(self._aec3.process(d, x), dtype=np.int16)
-        power = _frame_power(d, dc=True)
+        power = frame_power(d, dc=True)
         clean = d if self._ns is None else np.asarray(self._ns.process(d), dtype=np.int16)
         return Cleaned(clean, d, share, power)
 
@@ -651,7 +651,7 @@ def _median_seen(x: np.ndarray, default: np.ndarray) -> np.ndarray:
     return np.where(seen > 0, (lo + hi) / 2.0, default)
 
 
-def _frame_power(x: np.ndarray, dc: bool = False) -> np.ndarray:
+def frame_power(x: np.ndarray, dc: bool = False) -> np.ndarray:
     """Mean power of each 10 ms frame (of int16 samples, full scale 1); ``dc``: remove each frame's mean first."""
     x = np.asarray(x, dtype=np.float64) / 32768.0
     k = len(x) // FRAME

@@ -14,19 +14,20 @@ from __future__ import annotations
 
 import numpy as np
 
-LEVEL_SAMPLES = 480
-"""Loudness is judged over 30 ms at 16 kHz: about a syllable's vowel."""
+from voicecoach.speech.echo import frame_power
+
+LEVEL_FRAMES = 3
+"""Loudness is judged over 30 ms (three 10 ms frames): about a syllable's vowel."""
 
 
 def loudest_dbfs(pcm: np.ndarray) -> float:
     """The loudest 30 ms of int16 ``pcm`` (mean power, in 10 ms steps), dB under full scale; -120 for silence."""
-    x = pcm.astype(np.float64) / 32768.0
-    n = len(x) // 160
-    if n == 0:
+    frames = frame_power(pcm)
+    if len(frames) == 0:
         return -120.0
-    frames = np.mean(x[: n * 160].reshape(n, 160) ** 2, axis=1)
-    mean = np.convolve(frames, np.ones(3) / 3, "valid") if n >= 3 else frames
-    return float(10 * np.log10(mean.max() + 1e-12))
+    if len(frames) >= LEVEL_FRAMES:
+        frames = np.convolve(frames, np.ones(LEVEL_FRAMES) / LEVEL_FRAMES, "valid")
+    return float(10 * np.log10(frames.max() + 1e-12))
 
 
 def raised(pcm: np.ndarray, target_dbfs: float, min_gain_db: float, max_gain_db: float) -> np.ndarray | None:
