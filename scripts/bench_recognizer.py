@@ -438,13 +438,25 @@ def sweep(spec: str, settings: dict, voices, prosody, jobs: int, engines: list[s
     for v in values:
         cells = [score(v, lambda e, x=x: e == x) for x in engines] + [score(v, lambda e: True)]
         print(f"| {v} | " + " | ".join(f"{100 * a:.1f} % / FA {100 * f:.1f} %" for _, a, f in cells) + " |")
-    print("\n| engine left out | value chosen on the others | its accuracy / FA there | best value for it alone |\n|---|---|---|---|")
+    print("\n| engine left out | value chosen on the others | its accuracy / FA there (the worst of tied values) "
+          "| best value for it alone |\n|---|---|---|---|")
     for held in engines:
-        chosen = max(values, key=lambda v: score(v, lambda e: e != held and e in engines)[0])
-        own = max(values, key=lambda v: score(v, lambda e: e == held)[0])
-        _, acc, fa = score(chosen, lambda e: e == held)
-        print(f"| {held} | {chosen} | {100 * acc:.1f} % / {100 * fa:.1f} % | {own} |")
+        chosen = best(values, lambda v: score(v, lambda e: e != held and e in engines)[0])
+        own = best(values, lambda v: score(v, lambda e: e == held)[0])
+        _, acc, fa = min((score(v, lambda e: e == held) for v in chosen), key=lambda s: s[0])
+        print(f"| {held} | {_tied(chosen)} | {100 * acc:.1f} % / {100 * fa:.1f} % | {_tied(own)} |")
     return 0
+
+
+def best(values: list, score) -> list:
+    """Every value with the highest ``score(value)``: several when they tie, so
+    that a tie is reported as one rather than settled by the order of the list."""
+    top = max(score(v) for v in values)
+    return [v for v in values if score(v) == top]
+
+
+def _tied(values: list) -> str:
+    return str(values[0]) if len(values) == 1 else ", ".join(map(str, values)) + " (tied)"
 
 
 def main() -> int:
