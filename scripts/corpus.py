@@ -40,6 +40,7 @@ from tests.speech_support import (  # noqa: E402
     MBROLA_VOICES,
     PICO_VOICES,
     RHVOICE_VOICES,
+    at_level,
     build_track,
     engine_of,
     noise_gain,
@@ -142,13 +143,6 @@ def _place(speech: np.ndarray, *, lead: float, tail: float, noise: str, snr: flo
 def _labelled(name: str, level: float, levels) -> str:
     """A clip's id: its name, and its level when there are several."""
     return name + (f"@{level:g}" if len(levels) > 1 else "")
-
-
-def at_level(audio: np.ndarray, level_db: float) -> np.ndarray:
-    """``audio`` through a microphone gain of ``level_db`` (clipped at full scale, as a sound card does)."""
-    if not level_db:
-        return audio
-    return np.clip(audio * 10 ** (level_db / 20), -1, 1).astype(np.float32)
 
 
 def positive_specs(voices=DEV_VOICES, prosody=PROSODY, snrs=SNRS, noises=DEFAULT_NOISES, fillers=True,

@@ -326,6 +326,13 @@ NOISES = {"pink": pink_noise, "breathing": breathing_noise, "hum": hum_noise, "b
 """Noise type name -> generator(duration_s, *, seed, samplerate)."""
 
 
+def at_level(audio: np.ndarray, level_db: float) -> np.ndarray:
+    """``audio`` through a microphone gain of ``level_db`` (clipped at full scale, as a sound card does)."""
+    if not level_db:
+        return audio
+    return np.clip(audio * 10 ** (level_db / 20), -1, 1).astype(np.float32)
+
+
 def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr_db: float) -> np.ndarray:
     """``speech`` plus ``noise`` scaled so that speech power / noise power is ``snr_db``.
 

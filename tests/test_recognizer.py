@@ -16,6 +16,7 @@ from tests.speech_support import (
     MEANS_A_COMMAND,
     NOISES,
     EVERYDAY,
+    at_level,
     breathing_noise,
     build_track,
     coach_track,
@@ -257,7 +258,7 @@ def test_a_sentence_holding_a_phrase_said_over_a_voiced_background_is_still_no_c
 
 def from_a_quiet_microphone(audio: np.ndarray) -> np.ndarray:
     """``audio`` 26 dB quieter: a USB microphone across a room, its loudest syllables near -40 dBFS."""
-    return (audio * 10 ** (-26 / 20)).astype(np.float32)
+    return at_level(audio, -26.0)
 
 
 @pytest.mark.parametrize("voice", ["en-us", "en-gb-x-rp"])
