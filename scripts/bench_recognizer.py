@@ -451,8 +451,9 @@ def sweep(spec: str, settings: dict, voices, prosody, jobs: int, engines: list[s
 def best(values: list, score) -> list:
     """Every value with the highest ``score(value)``: several when they tie, so
     that a tie is reported as one rather than settled by the order of the list."""
-    top = max(score(v) for v in values)
-    return [v for v in values if score(v) == top]
+    scored = [(score(v), v) for v in values]
+    top = max(s for s, _ in scored)
+    return [v for s, v in scored if s == top]
 
 
 def _tied(values: list) -> str:
