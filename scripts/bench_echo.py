@@ -16,7 +16,10 @@ the floor test, "stop point" at 2.1 s), starting 0.2, 0.5 or 0.8 s after its
 first tick, in turn in each voice of the recognizer's quick dev corpus
 (``scripts/corpus.py`` QUICK_VOICES: every engine), 6 dB below, level with or
 6 dB above the coach's echo at the microphone ("loud": 10 dB below). The person's clips are the same in every
-condition; the session without any echo is the reference.
+condition; each is measured against the same marks without the echo (in a
+room, through the same room with the speaker silent: ``room-small-no-echo``,
+``room-large-no-echo``; for the others the session ``none``, and for
+``loud`` ``none-quiet``), the echo's cost in points.
 
 Per condition it prints: marks heard (exactly that intent, within a second of
 its words), per level and per engine; commands no one said (the coach's own
@@ -90,6 +93,8 @@ class Condition:
     drift_ppm: float = 0.0
     room: str | None = None
     levels: tuple[float, ...] = LEVELS
+    reference: str = "none"
+    """The condition with the same marks and no echo, which this one is measured against."""
 
 
 CONDITIONS = {c.name: c for c in (
@@ -100,11 +105,14 @@ CONDITIONS = {c.name: c for c in (
     Condition("drift-50", drift_ppm=-50.0),
     Condition("drift+150", drift_ppm=150.0),
     Condition("drift-150", drift_ppm=-150.0),
-    Condition("room-small", room="small"),
-    Condition("room-large", room="large"),
-    Condition("loud", room="large", levels=(LOUD_LEVEL,)),
+    Condition("room-small", room="small", reference="room-small-no-echo"),
+    Condition("room-large", room="large", reference="room-large-no-echo"),
+    Condition("room-small-no-echo", gain=0.0, room="small"),
+    Condition("room-large-no-echo", gain=0.0, room="large"),
+    Condition("loud", room="large", levels=(LOUD_LEVEL,), reference="none-quiet"),
 )}
-"""``none`` is the reference for every condition but ``loud``, whose person is quieter (``none-quiet``)."""
+"""Each condition's ``reference`` is the same marks without the echo (in a room, through that room;
+``loud``'s is ``none-quiet``, dry)."""
 
 
 @dataclass
@@ -548,6 +556,13 @@ def report(results: dict, minutes: float) -> None:
             by[s["level"]].append(s)
         cells = [pct(*heard(by[lv])) if by[lv] else "-" for lv in (-6.0, 0.0, 6.0, LOUD_LEVEL)]
         print(f"| {name} | {pct(*heard(r['said']))} | {' | '.join(cells)} | {len(r['extra'])} | {len(r['withdrawn'])} |")
+
+    against = [(n, CONDITIONS[n].reference) for n, r in results.items() if CONDITIONS[n].gain and CONDITIONS[n].reference in results]
+    if against:
+        print("\n| condition | marks heard | the same marks without the echo | the echo's cost (points) |\n|---|---|---|---|")
+        for name, ref in against:
+            (a, n), (b, m) = heard(results[name]["said"]), heard(results[ref]["said"])
+            print(f"| {name} | {pct(a, n)} | {ref}: {pct(b, m)} | {100.0 * (b / m - a / n):.1f} |")
 
     print("\n| condition | " + " | ".join(QUICK_VOICES) + " |\n|---|" + "---|" * len(QUICK_VOICES))
     for name, r in results.items():
