@@ -3,6 +3,7 @@
     python scripts/bench_enroll.py                  # the --quick voices of bench_recognizer (9 of 4 engines)
     python scripts/bench_enroll.py --snrs clean,10  # fewer noise levels
     python scripts/bench_enroll.py --loto           # also leave one take out
+    python scripts/bench_enroll.py --room large     # enrolled and tested across a room
 
 For each voice, the takes are the phrase of each intent rendered three ways
 (:data:`TAKE_PROSODY`: rates and pitches none of the test clips has) and
@@ -21,6 +22,9 @@ and on the noise clips; on a stretch of the continuous negative stream (all
 voices of the engines) per enrolled voice; and on the coach's cues through
 the room with echo. ``--loto``: each take in turn is left out of the takes,
 the enrollment chosen from the other two, and the take left out is tested.
+``--room NAME``: the person enrolls where they exercise, so the takes, the
+test clips and the voice's negative clips all reach the microphone through
+that room of ``scripts/rooms.py`` (pyroomacoustics, ``scripts/setup --bench``).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from scripts import bench_recognizer as br  # noqa: E402
 from scripts.corpus import ENGINES, PROSODY, QUICK_VOICES, REQUIRED, negative_specs, positive_specs  # noqa: E402
+from scripts.rooms import ROOMS, through  # noqa: E402
 from tests.speech_support import engine_of, speak, to_int16  # noqa: E402
 
 TAKE_PROSODY = ((140, 45), (165, 55), (155, 62))
@@ -52,9 +57,13 @@ STREAM_SEED = 300
 _E: dict = {}
 
 
-def _takes(voice: str) -> dict[str, list[np.ndarray]]:
-    return {it: [to_int16(speak(REQUIRED[it][0], voice=voice, speed=s, pitch=p)) for s, p in TAKE_PROSODY]
-            for it in ENROLLED}
+def _takes(voice: str, room: str | None = None) -> dict[str, list[np.ndarray]]:
+    """Each enrolled intent's three takes by ``voice`` (int16), through ``room`` when one is given."""
+    def take(text, speed, pitch):
+        clip = speak(text, voice=voice, speed=speed, pitch=pitch)
+        return to_int16(clip if room is None else through(clip, room, source="person"))
+
+    return {it: [take(REQUIRED[it][0], s, p) for s, p in TAKE_PROSODY] for it in ENROLLED}
 
 
 def _coach_texts() -> list[str]:
@@ -69,7 +78,7 @@ def _coach_texts() -> list[str]:
 
 def _calibrate_job(args):
     """(voice, left out take index or None) -> the enrollment's JSON, its log, seconds."""
-    voice, left_out, noisy_db = args
+    voice, left_out, noisy_db, room = args
     from voicecoach.model import load_model
     from voicecoach.speech.calibration import calibrate
     from voicecoach.speech.grammar import load_grammar
@@ -77,18 +86,16 @@ def _calibrate_job(args):
     if "full" not in _E:
         _E["full"] = load_model(grammar_only=False)
         _E["grammar"] = load_grammar(model=_E["full"])
-    takes = _takes(voice)
-    if left_out is not None:
-        takes = {k: [t for i, t in enumerate(v) if i != left_out] for k, v in takes.items()}
+    takes = _voice_takes(voice, left_out, room)
     t = time.perf_counter()
     enrollment, log = calibrate(_E["full"], _E["grammar"], takes, coach_texts=_coach_texts(), free_model=_E["full"],
                                 noisy_db=noisy_db)
     return voice, left_out, enrollment.to_json(), log, time.perf_counter() - t
 
 
-def _use(enrollment_json: dict | None, takes_of: tuple[str, int | None] | None = None) -> None:
+def _use(enrollment_json: dict | None, takes_of: tuple[str, int | None, str | None] | None = None) -> None:
     """Make bench_recognizer's worker recognizer the one with this enrollment (None: without);
-    ``takes_of`` (voice, take left out or None): also match that voice's takes, as
+    ``takes_of`` (voice, take left out or None, room or None): also match that voice's takes, as
     ``voicecoach enroll`` stores them (without: spellings and floors only)."""
     from voicecoach.speech.calibration import take_matcher
     from voicecoach.speech.enrollment import Enrollment
@@ -106,8 +113,8 @@ def _use(enrollment_json: dict | None, takes_of: tuple[str, int | None] | None =
     br.WORKER["rec"] = recs[key]
 
 
-def _voice_takes(voice: str, left_out: int | None) -> dict[str, list[np.ndarray]]:
-    takes = _takes(voice)
+def _voice_takes(voice: str, left_out: int | None, room: str | None = None) -> dict[str, list[np.ndarray]]:
+    takes = _takes(voice, room)
     return takes if left_out is None else {k: [t for i, t in enumerate(v) if i != left_out] for k, v in takes.items()}
 
 
@@ -119,40 +126,40 @@ def _pos_job(args):
     spec, enrollment = args
     out = {}
     for mode in MODES:
-        _use(None if mode == "without" else enrollment, (spec["voice"], None) if mode == "with" else None)
+        _use(None if mode == "without" else enrollment, (spec["voice"], None, spec["room"]) if mode == "with" else None)
         out[mode] = br.pos_job(spec)
     return out
 
 
 def _neg_job(args):
-    spec, e, voice = args
-    _use(e, (voice, None) if e is not None else None)
+    spec, e, voice, room = args
+    _use(e, (voice, None, room) if e is not None else None)
     return br.neg_job(spec)
 
 
 def _stream_job(args):
-    minutes, seed, voices, e, voice = args
-    _use(e, (voice, None))
+    minutes, seed, voices, e, voice, room = args
+    _use(e, (voice, None, room))
     return br.stream_job((minutes, seed, voices))
 
 
 def _echo_job(args):
-    coach_voice, e, voice = args
-    _use(e, (voice, None))
+    coach_voice, e, voice, room = args
+    _use(e, (voice, None, room))
     return br.echo_cue_job(coach_voice)
 
 
 def _loto_job(args):
-    voice, left_out, e = args
+    voice, left_out, e, room = args
     from voicecoach.speech.calibration import listen
 
+    left = {it: takes[left_out] for it, takes in _takes(voice, room).items()}
     res = []
     for mode in MODES:
-        _use(None if mode == "without" else e, (voice, left_out) if mode == "with" else None)
+        _use(None if mode == "without" else e, (voice, left_out, room) if mode == "with" else None)
         rec = br.WORKER["rec"]
         for it in ENROLLED:
-            s, p = TAKE_PROSODY[left_out]
-            o = listen(rec, to_int16(speak(REQUIRED[it][0], voice=voice, speed=s, pitch=p)))
+            o = listen(rec, left[it])
             res.append((mode, it, o.heard == [it]))
     return voice, res
 
@@ -171,7 +178,11 @@ def main() -> int:
                     help="the coach's cues with echo under the first N voices' enrollments only (default: every voice)")
     ap.add_argument("--noisy-takes", default="", metavar="DB,...",
                     help="calibration also judges each take with pink noise at these SNRs (default: none)")
+    ap.add_argument("--room", choices=sorted(ROOMS), default=None,
+                    help="takes, test clips and the voice's negatives through this room of scripts/rooms.py "
+                         "(default: none, dry)")
     args = ap.parse_args()
+    room = args.room
     engines = [e for e in args.engines.split(",") if e]
     voices = tuple(args.voices.split(",")) if args.voices else tuple(v for e in engines for v in QUICK_VOICES[e])
     snrs = tuple(None if x == "clean" else int(x) for x in args.snrs.split(","))
@@ -180,10 +191,12 @@ def main() -> int:
     settings = {"_no_plain": True}
     with mp.Pool(args.jobs, br.init_worker, (settings,)) as pool:
         noisy = tuple(float(x) for x in args.noisy_takes.split(",") if x)
-        jobs = [(v, None, noisy) for v in voices] + ([(v, k, noisy) for v in voices for k in range(3)] if args.loto else [])
+        jobs = ([(v, None, noisy, room) for v in voices]
+                + ([(v, k, noisy, room) for v in voices for k in range(3)] if args.loto else []))
         cal = pool.map(_calibrate_job, jobs, chunksize=1)
         enrolled = {v: e for v, k, e, _, _ in cal if k is None}
         print(f"enrollment chosen from {len(TAKE_PROSODY)} takes x {len(ENROLLED)} intents per voice"
+              + (f", all through the {room} room" if room else "")
               + (f" (and each with pink noise at {args.noisy_takes} dB)" if noisy else "") + " "
               f"in {time.time() - t0:.0f} s wall", flush=True)
         print("\n| voice | what the enrollment changes | seconds to choose |\n|---|---|---|")
@@ -192,20 +205,20 @@ def main() -> int:
                 what = [f"{i}: " + ", ".join(f'"{s}"' for s in ss) for i, ss in e["spellings"].items()]
                 what += [f"{i}: floor {f:.2f}" for i, f in e["floors"].items()]
                 print(f"| {v} | {'; '.join(what) or 'nothing'} | {secs:.0f} |")
-        pos = [s for v in voices for s in positive_specs(voices=(v,), prosody=PROSODY[:1], snrs=snrs)
+        pos = [s for v in voices for s in positive_specs(voices=(v,), prosody=PROSODY[:1], snrs=snrs, rooms=(room,))
                if s["intent"] in ENROLLED]
         P = pool.map(_pos_job, [(s, enrolled[s["voice"]]) for s in pos], chunksize=8)
         negs = [n for v in voices for n in negative_specs(voices=(v,), prosody=PROSODY[:args.negative_prosodies],
-                                                          noise_clips=0)
+                                                          noise_clips=0, rooms=(room,))
                 if n["kind"] != "means"]
         noise = [n for n in negative_specs(voices=voices[:1], noise_clips=30) if n["kind"] in ("pink", "breathing", "hum")]
-        N_with = pool.map(_neg_job, [(n, enrolled[n["voice"]], n["voice"]) for n in negs]
-                          + [(n, enrolled[v], v) for n in noise for v in voices], chunksize=8)
-        N_without = pool.map(_neg_job, [(n, None, None) for n in negs + noise], chunksize=8)
-        S = pool.map(_stream_job, [(args.stream_minutes, STREAM_SEED + i, all_voices, enrolled[v], v)
+        N_with = pool.map(_neg_job, [(n, enrolled[n["voice"]], n["voice"], room) for n in negs]
+                          + [(n, enrolled[v], v, room) for n in noise for v in voices], chunksize=8)
+        N_without = pool.map(_neg_job, [(n, None, None, None) for n in negs + noise], chunksize=8)
+        S = pool.map(_stream_job, [(args.stream_minutes, STREAM_SEED + i, all_voices, enrolled[v], v, room)
                                    for i, v in enumerate(voices)])
-        E = pool.map(_echo_job, [("en-us", enrolled[v], v) for v in voices[:args.echo_voices]])
-        L = pool.map(_loto_job, [(v, k, e) for v, k, e, _, _ in cal if k is not None]) if args.loto else []
+        E = pool.map(_echo_job, [("en-us", enrolled[v], v, room) for v in voices[:args.echo_voices]])
+        L = pool.map(_loto_job, [(v, k, e, room) for v, k, e, _, _ in cal if k is not None]) if args.loto else []
     wall = time.time() - t0
 
     def acc(rows, mode):
