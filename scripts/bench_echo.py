@@ -23,7 +23,9 @@ room, through the same room with the speaker silent: ``room-small-no-echo``,
 
 Per condition it prints: marks heard (exactly that intent, within a second of
 its words), per level and per engine; commands no one said (the coach's own
-voice taken for a command, or a mark heard as another); marks heard per 10
+voice taken for a command, or a mark heard as another; a pause or stop no
+one asked for the person answers with "resume" 4 s later (after the coach's reply), 6 dB over
+the echo, so that the session goes on); marks heard per 10
 minutes (does it get worse as the clocks slide?); and the linear canceller's
 echo return loss enhancement per 5 minutes, over the frames where the coach
 plays and the person is silent.
@@ -130,9 +132,25 @@ class Said:
     """For a missed one: (words, verdict) of every candidate the decoder produced around it."""
 
 
+RESUME = "resume"
+"""What the person says when the coach stops on a control they never gave."""
+RESUME_VOICE = "en-us"
+RESUME_LEVEL = 6.0
+"""The person speaks up, clearly: the answer keeps the session going, it is not what is measured."""
+STOPPING_CONTROLS = ("pause", "stop_workout")
+ANSWER_AFTER_S = 4.0
+"""Seconds after a pause they did not ask for that the person answers: after the coach's
+reply ("Paused. Say resume when you're ready."), which a "resume" said over would be its echo."""
+
+
 @dataclass
 class Person:
-    """Answers the coach: one mark in every counted lowering, mixed into the mic not yet read."""
+    """Answers the coach: one mark in every counted lowering, mixed into the mic not yet read.
+
+    A pause or stop they never asked for (one of their marks heard as it) is
+    answered with "resume" (``clips[RESUME]``: its clip and gain), as a person
+    would, so that the session goes on being measured; :attr:`answered` keeps
+    when."""
 
     io: object
     clips: dict
@@ -141,13 +159,16 @@ class Person:
     ends_at: float
     said: list[Said] = field(default_factory=list)
     events: list = field(default_factory=list)
+    answered: list[float] = field(default_factory=list)
     _armed: bool = False
     _turn: int = 0
 
     def on_event(self, event) -> None:
-        from voicecoach.events import Cue
+        from voicecoach.events import Command, Cue
 
         self.events.append(event)
+        if isinstance(event, Command) and event.intent in STOPPING_CONTROLS:
+            self._resume(event.t + ANSWER_AFTER_S)
         if not isinstance(event, Cue):
             return
         if event.kind == "speech":
@@ -169,6 +190,13 @@ class Person:
             return  # the session would end while it is being decided
         self.io.add_to_mic(at, gain * clip)
         self.said.append(Said(intent, text, at, at + len(clip) / SR16, voice, level))
+
+    def _resume(self, at: float) -> None:
+        clip, gain = self.clips[RESUME]
+        if at + len(clip) / SR16 > self.ends_at - 2.0:
+            return
+        self.io.add_to_mic(at, gain * clip)
+        self.answered.append(at)
 
 
 def person_plan(levels: tuple[float, ...], seed: int = 0) -> list:
@@ -260,6 +288,10 @@ def run_condition(args) -> dict:
             if cond.room and not dry_person:
                 clip = through(clip, cond.room, source="person")
             clips[voice, text, level] = (clip, target * 10 ** (level / 20) / active_rms(clip))
+    clip = speak(RESUME, voice=RESUME_VOICE, speed=150, pitch=50, samplerate=SR16)
+    if cond.room and not dry_person:
+        clip = through(clip, cond.room, source="person")
+    clips[RESUME] = (clip, target * 10 ** (RESUME_LEVEL / 20) / active_rms(clip))
 
     io, logged = simulated_io(cond, seconds, Path(workdir) / name)
     person = Person(io, clips, plan, P.lower_phrase(cfg["program"]["breathing"]), seconds)
@@ -270,7 +302,8 @@ def run_condition(args) -> dict:
     Runtime(cfg, io, recognizer=recognizer, timing=SIMULATED, on_event=person.on_event).run()
     wall, cpu = time.monotonic() - t0, time.process_time() - c0
 
-    commands = [e for e in person.events if isinstance(e, Command)]
+    commands = [e for e in person.events if isinstance(e, Command)
+                and not (e.intent == "resume" and any(abs(e.start - a) <= 1.0 for a in person.answered))]
     withdrawn = [e for e in person.events if isinstance(e, Withdrawn)]
     unmatched = list(commands)
     for s in person.said:
@@ -287,6 +320,7 @@ def run_condition(args) -> dict:
         "said": [s.__dict__ for s in person.said],
         "extra": [(c.intent, c.text, round(c.start, 2)) for c in unmatched],
         "withdrawn": [(w.intent, round(w.start, 2)) for w in withdrawn],
+        "answered": [round(a, 2) for a in person.answered],
         "erle": erle_per_window(*logged(), person.said, FrontEnd) if cond.gain else [],
         "audio_s": len(logged()[0]) / SR16,
         "wall_s": wall,
@@ -599,7 +633,8 @@ def report(results: dict, minutes: float) -> None:
     for name, r in results.items():
         missed = [(s["intent"], s["voice"], s["level"], round(s["start"], 1)) for s in r["said"] if not s["heard"]]
         if missed or r["extra"]:
-            print(f"\n{name}: missed {missed[:12]}{' ...' if len(missed) > 12 else ''}; no one said {r['extra'][:8]}")
+            print(f"\n{name}: missed {missed[:12]}{' ...' if len(missed) > 12 else ''}; no one said {r['extra'][:8]}"
+                  + (f"; the person said \"{RESUME}\" at {r['answered']}" if r.get("answered") else ""))
 
 
 def main() -> int:
