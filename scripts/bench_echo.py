@@ -281,17 +281,18 @@ def run_condition(args) -> dict:
     # the same clips are said in every condition (and in "none").
     target = GAIN * echo_level(cfg)
     plan = person_plan(cond.levels)
-    clips = {}
+
+    def person_says(text: str, voice: str, level: float) -> tuple[np.ndarray, float]:
+        """The clip as it reaches the microphone, and its gain to ``level`` dB about the echo."""
+        clip = speak(text, voice=voice, speed=150, pitch=50, samplerate=SR16)
+        if cond.room and not dry_person:
+            clip = through(clip, cond.room, source="person")
+        return clip, target * 10 ** (level / 20) / active_rms(clip)
+
+    clips = {RESUME: person_says(RESUME, RESUME_VOICE, RESUME_LEVEL)}
     for voice, (text, _), level, _ in plan + [(plan[0][0], FLOOR_TEST[:2], 0.0, 0)]:
         if (voice, text, level) not in clips:
-            clip = speak(text, voice=voice, speed=150, pitch=50, samplerate=SR16)
-            if cond.room and not dry_person:
-                clip = through(clip, cond.room, source="person")
-            clips[voice, text, level] = (clip, target * 10 ** (level / 20) / active_rms(clip))
-    clip = speak(RESUME, voice=RESUME_VOICE, speed=150, pitch=50, samplerate=SR16)
-    if cond.room and not dry_person:
-        clip = through(clip, cond.room, source="person")
-    clips[RESUME] = (clip, target * 10 ** (RESUME_LEVEL / 20) / active_rms(clip))
+            clips[voice, text, level] = person_says(text, voice, level)
 
     io, logged = simulated_io(cond, seconds, Path(workdir) / name)
     person = Person(io, clips, plan, P.lower_phrase(cfg["program"]["breathing"]), seconds)

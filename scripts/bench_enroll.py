@@ -77,7 +77,7 @@ def _coach_texts() -> list[str]:
 
 
 def _calibrate_job(args):
-    """(voice, left out take index or None) -> the enrollment's JSON, its log, seconds."""
+    """(voice, left out take index or None, noisy-take SNRs, room or None) -> the enrollment's JSON, its log, seconds."""
     voice, left_out, noisy_db, room = args
     from voicecoach.model import load_model
     from voicecoach.speech.calibration import calibrate
